@@ -1,0 +1,95 @@
+"""fastnn: a PyTorch-compatible neural-network library for the CPU, with a Cython core.
+
+``import fastnn as torch`` runs classic PyTorch teaching code unchanged.
+"""
+import importlib as _importlib
+
+from ._version import __version__
+from ._dtype import (dtype, device, Size, float32, float64, float16, int64, int32, int16,  # noqa
+                     int8, uint8, bool_ as bool, get_default_dtype, set_default_dtype)
+from ._dtype import promote_types as _promote_types
+from .tensor import Tensor
+from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full,  # noqa
+                        zeros_like, ones_like, empty_like, full_like, rand_like, randn_like,
+                        randint_like, arange, linspace, logspace, eye, rand, randn, randint,
+                        randperm, normal, bernoulli, multinomial, FloatTensor, DoubleTensor,
+                        HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
+                        BoolTensor)
+from ._functions import *  # noqa: F401,F403
+from ._functions import (cat, concat, concatenate, stack, hstack, vstack, where, nonzero,  # noqa
+                         broadcast_tensors, broadcast_shapes, einsum, is_tensor, is_nonzero,
+                         addmm, repeat_interleave, tril, triu, outer, multiply, subtract, divide)
+from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state,  # noqa
+                     set_rng_state, default_generator)
+from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
+                                 is_grad_enabled, is_inference_mode_enabled)
+from ._tensor_format import set_printoptions  # noqa
+from ._threads import set_num_threads, get_num_threads  # noqa
+from ._dlpack import from_dlpack  # noqa
+from .serialization import save, load  # noqa
+from . import autograd  # noqa
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+short = int16
+cfloat = None
+
+# Submodules load on first use: `import fastnn` stays quick and never imports numba.
+_LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
+         "array_api", "bench")
+
+
+def __getattr__(name):
+    if name in _LAZY:
+        mod = _importlib.import_module(f".{name}", __name__)
+        globals()[name] = mod
+        return mod
+    if name == "summary":
+        from .utils.summary import summary
+        return summary
+    raise AttributeError(f"module 'fastnn' has no attribute '{name}'")
+
+
+def is_floating_point(t):
+    return t.is_floating_point()
+
+
+def numel(t):
+    return t.numel()
+
+
+def result_type(a, b):
+    from ._tensor_math import operands
+    if not isinstance(a, Tensor):
+        a = tensor(a)
+    x, y, dt = operands(a, b)
+    return a.dtype if dt is None else _dtype_of(dt)
+
+
+def _dtype_of(npd):
+    from ._dtype import _FROM_NP
+    return _FROM_NP[npd]
+
+
+def promote_types(a, b):
+    return _promote_types(a, b)
+
+
+def can_cast(from_, to):
+    return from_.category <= to.category
+
+
+def typename(obj):
+    return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
+
+
+def use_deterministic_algorithms(mode=True, *, warn_only=False):
+    """fastnn's kernels are deterministic already (reductions run in a fixed order)."""
+
+
+def compile(model=None, **kwargs):
+    """Accepted for compatibility: returns the model unchanged."""
+    return model if model is not None else (lambda m: m)

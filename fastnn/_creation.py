@@ -1,0 +1,335 @@
+"""Tensor factories: tensor, zeros, rand, arange, the *_like forms and legacy constructors."""
+import numbers
+
+import numpy as np
+
+from . import _dtype as D
+from .random import draw_normal, draw_uniform, get_generator
+
+_ndarray = np.ndarray
+
+
+def _finish(arr, device, requires_grad):
+    from .tensor import _wrap
+    t = _wrap(arr)
+    if device is not None:
+        dev = D.device(device) if not isinstance(device, D.device) else device
+        if dev.type != "cpu":
+            from ._tensor_inplace import _move_array
+            t._data = _move_array(arr, dev)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _infer_dtype(data):
+    """PyTorch's inference: Python floats -> default dtype, ints -> int64, bools -> bool."""
+    if isinstance(data, _ndarray) or isinstance(data, np.generic):
+        return D.from_numpy_dtype(data.dtype)
+    kinds = set()
+    stack = [data]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, (list, tuple)):
+            stack.extend(x)
+        elif hasattr(x, "_data"):
+            kinds.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f" + x._data.dtype.str)
+        elif isinstance(x, (bool, np.bool_)):
+            kinds.add("b")
+        elif isinstance(x, numbers.Integral):
+            kinds.add("i")
+        elif isinstance(x, numbers.Real):
+            kinds.add("f")
+        elif isinstance(x, _ndarray):
+            kinds.add(x.dtype.kind)
+        else:
+            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+    if any(k.startswith("f") for k in kinds):
+        return D.get_default_dtype()
+    if "i" in kinds or "u" in kinds:
+        return D.int64
+    if "b" in kinds:
+        return D.bool_
+    return D.get_default_dtype()
+
+
+def _to_array(data, dtype):
+    from .tensor import Tensor
+    if isinstance(data, Tensor):
+        return data._host().astype(dtype.np, copy=True)
+    if isinstance(data, (list, tuple)):
+        data = _unwrap_nested(data)
+    try:
+        return np.array(data, dtype=dtype.np)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"could not build a tensor from the data: {e}") from None
+
+
+def _unwrap_nested(data):
+    from .tensor import Tensor
+    if isinstance(data, Tensor):
+        return data._host()
+    if isinstance(data, (list, tuple)):
+        return [_unwrap_nested(x) for x in data]
+    return data
+
+
+def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
+    """Copy ``data`` (nested lists, scalars, arrays or tensors) into a new leaf tensor."""
+    dt = D.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
+    return _finish(_to_array(data, dt), device, requires_grad)
+
+
+def as_tensor(data, dtype=None, device=None):
+    """Share memory with a numpy array or tensor when the dtype and device allow it."""
+    from .tensor import Tensor
+    if isinstance(data, Tensor):
+        return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    if isinstance(data, _ndarray) and (dtype is None or D.to_dtype(dtype).np == data.dtype) \
+            and (device is None or str(device) == "cpu"):
+        return from_numpy(data)
+    return tensor(data, dtype=dtype, device=device)
+
+
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
+    from .tensor import Tensor
+    if copy:
+        t = tensor(obj, dtype=dtype, device=device)
+    elif hasattr(obj, "__dlpack__") and not isinstance(obj, (Tensor, _ndarray)):
+        from ._dlpack import from_dlpack
+        t = from_dlpack(obj).to(dtype=dtype, device=device) if (dtype or device) \
+            else from_dlpack(obj)
+    else:
+        t = as_tensor(obj, dtype=dtype, device=device)
+        if copy is False and (t._data is not getattr(obj, "_data", t._data)):
+            pass
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def from_numpy(arr):
+    """A tensor sharing ``arr``'s memory (writes show through both ways)."""
+    from .tensor import _wrap
+    if not isinstance(arr, _ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
+    D.from_numpy_dtype(arr.dtype)
+    return _wrap(arr)
+
+
+def _size(size):
+    if len(size) == 1 and isinstance(size[0], (tuple, list, D.Size)):
+        size = tuple(size[0])
+    out = []
+    for s in size:
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            if hasattr(s, "_data") and s._data.size == 1:
+                s = int(s)
+            else:
+                raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+        if s < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
+                               f"{list(size)}")
+        out.append(int(s))
+    return tuple(out)
+
+
+def _dt(dtype, default=None):
+    return D.to_dtype(dtype) if dtype is not None else (default or D.get_default_dtype())
+
+
+def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None):
+    if dtype is None:
+        dtype = _infer_dtype(fill_value) if not isinstance(fill_value, float) else None
+    arr = np.full(_size((size,)), fill_value, dtype=_dt(dtype).np)
+    return _finish(arr, device, requires_grad)
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.zeros(_size(size), _dt(dtype).np), device, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.ones(_size(size), _dt(dtype).np), device, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None):
+    return _finish(np.empty(_size(size), _dt(dtype).np), device, requires_grad)
+
+
+def _like(t, dtype):
+    return D.to_dtype(dtype) if dtype is not None else t.dtype
+
+
+def zeros_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return zeros(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def ones_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return ones(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def empty_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return empty(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False,
+              memory_format=None):
+    return full(t.shape, fill_value, dtype=_like(t, dtype), device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def rand_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return rand(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                requires_grad=requires_grad)
+
+
+def randn_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
+    return randn(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                 requires_grad=requires_grad)
+
+
+def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+    if high is None:
+        low, high = 0, low
+    return randint(low, high, t.shape, dtype=_like(t, dtype), device=device or t.device)
+
+
+def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
+    if end is None:
+        start, end = 0, start
+    vals = [start, end, step]
+    vals = [v.item() if hasattr(v, "_data") else v for v in vals]
+    if vals[2] == 0:
+        raise RuntimeError("step must be nonzero")
+    if (vals[1] - vals[0]) * vals[2] < 0:
+        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+    if dtype is None:
+        dtype = D.get_default_dtype() if any(isinstance(v, float) for v in vals) else D.int64
+    arr = np.arange(*vals).astype(D.to_dtype(dtype).np)
+    return _finish(arr, device, requires_grad)
+
+
+def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    return _finish(np.linspace(start, end, steps).astype(_dt(dtype).np), device, requires_grad)
+
+
+def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.logspace(start, end, steps, base=base).astype(_dt(dtype).np), device,
+                   requires_grad)
+
+
+def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    return _finish(np.eye(n, n if m is None else m, dtype=_dt(dtype).np), device, requires_grad)
+
+
+def _check_float(dt, fn):
+    if not dt.is_floating_point:
+        raise RuntimeError(f"\"{fn}\" not implemented for '{D._LEGACY[dt.name][:-6]}'")
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    dt = _dt(dtype)
+    _check_float(dt, "check_uniform_bounds")
+    arr = draw_uniform(_size(size), dt.np, generator).astype(dt.np, copy=False)
+    return _finish(arr, device, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+    dt = _dt(dtype)
+    _check_float(dt, "normal_kernel_cpu")
+    return _finish(draw_normal(_size(size), dt.np, generator), device, requires_grad)
+
+
+def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    if size is None:
+        low, high, size = 0, low, high
+    if high is None:
+        low, high = 0, low
+    if low >= high:
+        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
+                           f"to={high}")
+    arr = get_generator(generator).np.integers(low, high, _size((size,)))
+    return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
+
+
+def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    arr = get_generator(generator).np.permutation(int(n))
+    return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
+
+
+def normal(mean, std, size=None, *, generator=None):
+    from .tensor import Tensor
+    if isinstance(mean, Tensor) or isinstance(std, Tensor):
+        m = mean if isinstance(mean, Tensor) else tensor(mean)
+        s = std if isinstance(std, Tensor) else tensor(std)
+        shape = np.broadcast_shapes(m._data.shape, s._data.shape)
+        z = draw_normal(shape, m._data.dtype if m._data.dtype.kind == "f" else np.float32,
+                        generator)
+        return _finish(z * s._host() + m._host(), None, False)
+    return randn(size, generator=generator) * std + mean
+
+
+def bernoulli(input, p=None, *, generator=None):
+    probs = input._host() if p is None else np.full(input._data.shape, p)
+    u = draw_uniform(input._data.shape, input._data.dtype, generator)
+    return _finish((u < probs).astype(input._data.dtype), None, False)
+
+
+def multinomial(input, num_samples, replacement=False, *, generator=None):
+    g = get_generator(generator).np
+    p = input._host().astype(np.float64)
+    rows = p.reshape(-1, p.shape[-1])
+    out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
+                    for r in rows])
+    return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), None, False)
+
+
+def legacy_new(cls, dtype, args, kwargs):
+    """``Tensor(2, 3)`` -> uninitialised sizes; ``Tensor([1, 2])`` -> a copy of the data."""
+    device = kwargs.pop("device", None)
+    if kwargs:
+        raise TypeError(f"new() got unexpected keyword arguments {sorted(kwargs)}")
+    if not args:
+        t = empty(0, dtype=dtype, device=device)
+    elif all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+        t = zeros(*args, dtype=dtype, device=device)
+    elif len(args) == 1 and isinstance(args[0], D.Size):
+        t = zeros(args[0], dtype=dtype, device=device)
+    elif len(args) == 1:
+        t = tensor(args[0], dtype=dtype, device=device)
+    else:
+        raise TypeError(f"new(): invalid arguments {args!r}")
+    if cls is not t.__class__:
+        t.__class__ = cls
+    return t
+
+
+def _legacy(name, dt):
+    def new(*args, **kwargs):
+        return legacy_new(_tensor_cls(), dt, args, kwargs)
+    new.__name__ = name
+    new.__doc__ = f"Legacy constructor: a {dt} tensor from data or sizes."
+    return new
+
+
+def _tensor_cls():
+    from .tensor import Tensor
+    return Tensor
+
+
+FloatTensor = _legacy("FloatTensor", D.float32)
+DoubleTensor = _legacy("DoubleTensor", D.float64)
+HalfTensor = _legacy("HalfTensor", D.float16)
+LongTensor = _legacy("LongTensor", D.int64)
+IntTensor = _legacy("IntTensor", D.int32)
+ShortTensor = _legacy("ShortTensor", D.int16)
+CharTensor = _legacy("CharTensor", D.int8)
+ByteTensor = _legacy("ByteTensor", D.uint8)
+BoolTensor = _legacy("BoolTensor", D.bool_)

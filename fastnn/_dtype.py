@@ -1,0 +1,208 @@
+"""dtypes, devices and PyTorch's type-promotion rules."""
+import numpy as np
+
+__all__ = ["dtype", "float32", "float64", "float16", "int64", "int32", "int16", "int8",
+           "uint8", "bool_", "device", "Size", "promote", "to_dtype", "get_default_dtype",
+           "set_default_dtype"]
+
+# category rank: bool < integer < floating, as in PyTorch's promotion lattice
+_BOOL, _INT, _FLOAT = 0, 1, 2
+
+
+class dtype:
+    """A tensor element type; wraps a numpy dtype and prints like PyTorch's."""
+    __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed",
+                 "is_complex")
+
+    def __init__(self, name, np_type, category):
+        self.name = name
+        self.np = np.dtype(np_type)
+        self.category = category
+        self.itemsize = self.np.itemsize
+        self.is_floating_point = category == _FLOAT
+        self.is_signed = self.np.kind in "fi"
+        self.is_complex = False
+
+    def __repr__(self):
+        return "fastnn." + self.name
+
+    def __reduce__(self):
+        return (to_dtype, (self.name,))
+
+    def to_real(self):
+        return self
+
+    @property
+    def _legacy_name(self):
+        return _LEGACY[self.name]
+
+
+float32 = dtype("float32", np.float32, _FLOAT)
+float64 = dtype("float64", np.float64, _FLOAT)
+float16 = dtype("float16", np.float16, _FLOAT)
+int64 = dtype("int64", np.int64, _INT)
+int32 = dtype("int32", np.int32, _INT)
+int16 = dtype("int16", np.int16, _INT)
+int8 = dtype("int8", np.int8, _INT)
+uint8 = dtype("uint8", np.uint8, _INT)
+bool_ = dtype("bool", np.bool_, _BOOL)
+
+_ALL = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+_FROM_NP = {d.np: d for d in _ALL}
+_BY_NAME = {d.name: d for d in _ALL}
+_BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64,
+                 "int": int32, "short": int16})
+_LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+           "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+
+_default = [float32]
+
+
+def get_default_dtype():
+    return _default[0]
+
+
+def set_default_dtype(d):
+    d = to_dtype(d)
+    if not d.is_floating_point:
+        raise TypeError(f"only floating-point types are supported as the default type, got {d}")
+    _default[0] = d
+
+
+def to_dtype(d):
+    """Accept a fastnn dtype, a numpy dtype/type, a Python type or a name."""
+    if type(d) is dtype:
+        return d
+    if d is float:
+        return get_default_dtype()
+    if d is int:
+        return int64
+    if d is bool:
+        return bool_
+    if isinstance(d, str):
+        r = _BY_NAME.get(d.replace("fastnn.", "").replace("torch.", ""))
+        if r is not None:
+            return r
+    else:
+        try:
+            r = _FROM_NP.get(np.dtype(d))
+        except TypeError:
+            r = None
+        if r is not None:
+            return r
+    raise TypeError(f"unsupported dtype: {d!r}")
+
+
+def from_numpy_dtype(npd):
+    r = _FROM_NP.get(npd)
+    if r is None:
+        raise TypeError(
+            f"can't convert np.ndarray of type {npd}. The only supported types are: "
+            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+    return r
+
+
+def promote_types(a, b):
+    """Result dtype of two tensors of equal priority (PyTorch's lattice, not numpy's)."""
+    if a is b:
+        return a
+    if a.category != b.category:
+        return a if a.category > b.category else b
+    return _FROM_NP[np.promote_types(a.np, b.np)]
+
+
+def scalar_category(x):
+    if isinstance(x, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(x, (int, np.integer)):
+        return _INT
+    return _FLOAT
+
+
+def promote_scalar(d, x):
+    """dtype of `tensor(d) op python_scalar`: the scalar only lifts the category."""
+    cat = scalar_category(x)
+    if cat <= d.category:
+        return d
+    return get_default_dtype() if cat == _FLOAT else int64
+
+
+def promote(a_dtype, a_ndim, b_dtype, b_ndim):
+    """Tensor-tensor promotion where a 0-dim tensor acts like a scalar of its category."""
+    if a_dtype is b_dtype:
+        return a_dtype
+    if (a_ndim == 0) == (b_ndim == 0):
+        return promote_types(a_dtype, b_dtype)
+    dim_d, zero_d = (a_dtype, b_dtype) if b_ndim == 0 else (b_dtype, a_dtype)
+    if zero_d.category > dim_d.category:
+        return zero_d
+    return dim_d
+
+
+class device:
+    """A device spec: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``."""
+    __slots__ = ("type", "index")
+
+    def __init__(self, spec, index=None):
+        if isinstance(spec, device):
+            self.type, self.index = spec.type, spec.index
+            return
+        if not isinstance(spec, str):
+            if isinstance(spec, int):
+                self.type, self.index = "cuda", spec
+                return
+            raise TypeError(f"device() received an invalid combination of arguments - got ({type(spec).__name__})")
+        kind, _, idx = spec.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(
+                f"Expected one of cpu, cuda device type at start of device string: {spec}")
+        if idx:
+            if not idx.isdigit():
+                raise RuntimeError(f"Invalid device string: '{spec}'")
+            if index is not None:
+                raise RuntimeError(f"Invalid device string: '{spec}' with index {index}")
+            index = int(idx)
+        self.type, self.index = kind, index
+
+    def __eq__(self, other):
+        if isinstance(other, str):
+            other = device(other)
+        if not isinstance(other, device):
+            return NotImplemented
+        return self.type == other.type and self.index == other.index
+
+    def __hash__(self):
+        return hash((self.type, self.index))
+
+    def __str__(self):
+        return self.type if self.index is None else f"{self.type}:{self.index}"
+
+    def __repr__(self):
+        if self.index is None:
+            return f"device(type='{self.type}')"
+        return f"device(type='{self.type}', index={self.index})"
+
+    def __reduce__(self):
+        return (device, (str(self),))
+
+
+CPU = device("cpu")
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple that prints as ``fastnn.Size([2, 3])``."""
+    __slots__ = ()
+
+    def __repr__(self):
+        return f"fastnn.Size([{', '.join(str(int(s)) for s in self)}])"
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __getitem__(self, item):
+        r = tuple.__getitem__(self, item)
+        return Size(r) if isinstance(item, slice) else r

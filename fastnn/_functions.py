@@ -1,0 +1,201 @@
+"""Module-level functions (``fastnn.exp(x)``, ``fastnn.cat(...)``): thin over Tensor methods."""
+import numpy as np
+
+from . import _dtype as D
+from .autograd.function import apply
+from .autograd import ops_shape as S
+from .autograd import ops_math as M
+from ._tensor_math import operands, check_same_device
+
+
+def _tensor_cls():
+    from .tensor import Tensor
+    return Tensor
+
+
+def _method(name):
+    def fn(input, *args, **kwargs):
+        Tensor = _tensor_cls()
+        if not isinstance(input, Tensor):
+            from ._creation import tensor
+            input = tensor(input)
+        return getattr(input, name)(*args, **kwargs)
+    fn.__name__ = name
+    fn.__doc__ = f"``fastnn.{name}(input, ...)`` is ``input.{name}(...)``."
+    return fn
+
+
+_NAMES = """add sub mul div true_divide pow maximum minimum floor_divide remainder fmod matmul mm bmm
+dot neg negative abs absolute sign exp expm1 log log1p sqrt rsqrt sin cos tanh sigmoid relu square
+reciprocal clamp clip clamp_min clamp_max floor ceil round trunc lerp sum mean var std prod max min
+amax amin argmax argmin all any count_nonzero logsumexp softmax log_softmax cumsum norm eq ne lt le
+gt ge greater less greater_equal less_equal not_equal logical_and logical_or logical_xor logical_not
+isnan isinf isfinite equal isclose allclose reshape flatten unflatten squeeze unsqueeze permute
+transpose swapaxes swapdims t flip narrow chunk split unbind index_select
+gather scatter scatter_add masked_fill clone numel detach is_floating_point""".split()
+
+_ns = {}
+for _n in _NAMES:
+    _ns[_n] = _method(_n)
+globals().update(_ns)
+multiply, subtract, divide = _ns["mul"], _ns["sub"], _ns["div"]
+
+
+def addmm(input, mat1, mat2, *, beta=1, alpha=1):
+    return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
+
+
+def _check_seq(tensors, fn):
+    Tensor = _tensor_cls()
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{fn}(): argument 'tensors' must be tuple of Tensors, not "
+                        f"{type(tensors).__name__}")
+    if not tensors:
+        raise RuntimeError(f"{fn}(): expected a non-empty list of Tensors")
+    for t in tensors[1:]:
+        check_same_device(tensors[0], t)
+
+
+def _common(tensors):
+    dt = tensors[0].dtype
+    for t in tensors[1:]:
+        dt = D.promote_types(dt, t.dtype)
+    return [t if t.dtype is dt else t.to(dt) for t in tensors]
+
+
+def cat(tensors, dim=0, *, axis=None):
+    _check_seq(tensors, "cat")
+    if axis is not None:
+        dim = axis
+    tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or \
+        list(tensors[:1])
+    d = tensors[0]._dim(dim)
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        s = t._data.shape
+        if len(s) != len(ref):
+            raise RuntimeError(f"Tensors must have same number of dimensions: got {len(ref)} and "
+                               f"{len(s)}")
+        for k in range(len(s)):
+            if k != d and s[k] != ref[k]:
+                raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
+                                   f"Expected size {ref[k]} but got size {s[k]} for tensor "
+                                   f"number {i} in the list.")
+    tensors = _common(tensors)
+    return apply(S.CatBackward0, tuple(tensors), d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0, *, axis=None):
+    _check_seq(tensors, "stack")
+    if axis is not None:
+        dim = axis
+    ref = tensors[0]._data.shape
+    for i, t in enumerate(tensors):
+        if t._data.shape != ref:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{list(ref)} at entry 0 and {list(t._data.shape)} at entry {i}")
+    d = tensors[0]._dim(dim, len(ref) + 1)
+    return apply(S.StackBackward0, tuple(_common(tensors)), d)
+
+
+def hstack(tensors):
+    return cat(tensors, 1 if tensors[0].dim() > 1 else 0)
+
+
+def vstack(tensors):
+    return cat([t if t.dim() > 1 else t.unsqueeze(0) for t in tensors], 0)
+
+
+def where(condition, input=None, other=None):
+    Tensor = _tensor_cls()
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        from .tensor import _wrap
+        return tuple(_wrap(i) for i in np.nonzero(cond))
+    if cond.dtype != bool:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
+                           f"with dtype {D._FROM_NP[cond.dtype]}")
+    if not isinstance(input, Tensor):
+        if isinstance(other, Tensor):
+            b, a, dt = operands(other, input)
+        else:
+            from ._creation import tensor
+            a, b, dt = operands(tensor(input), other)
+    else:
+        a, b, dt = operands(input, other)
+    if dt is not None:
+        a = a.to(D._FROM_NP[np.dtype(dt)]) if isinstance(a, Tensor) else a
+        b = b.to(D._FROM_NP[np.dtype(dt)]) if isinstance(b, Tensor) else b
+    if not isinstance(a, Tensor):
+        from .tensor import _wrap
+        a = _wrap(np.asarray(a._data))
+    if not isinstance(b, Tensor):
+        from .tensor import _wrap
+        b = _wrap(np.asarray(b._data, a._data.dtype))
+    return apply(M.WhereBackward0, (a, b), cond)
+
+
+def nonzero(input, *, as_tuple=False):
+    from .tensor import _wrap
+    idx = np.nonzero(input._host())
+    if as_tuple:
+        return tuple(_wrap(i) for i in idx)
+    return _wrap(np.stack(idx, axis=1) if idx else np.zeros((0, 0), np.int64))
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    return tuple(t.expand(shape) for t in tensors)
+
+
+def broadcast_shapes(*shapes):
+    return D.Size(np.broadcast_shapes(*shapes))
+
+
+def einsum(equation, *operands_):
+    from .tensor import _wrap
+    if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
+        operands_ = operands_[0]
+    if any(t._rg for t in operands_):
+        raise NotImplementedError("fastnn.einsum does not record gradients; use matmul and "
+                                  "friends for differentiable contractions")
+    return _wrap(np.einsum(equation, *(t._data for t in operands_)))
+
+
+def is_tensor(obj):
+    return isinstance(obj, _tensor_cls())
+
+
+def is_nonzero(input):
+    return bool(input)
+
+
+def numel_of(input):
+    return input.numel()
+
+
+def repeat_interleave(input, repeats, dim=None):
+    from .tensor import _wrap
+    r = repeats._data if hasattr(repeats, "_data") else repeats
+    return _wrap(np.repeat(input._data, r, axis=dim))
+
+
+def tril(input, diagonal=0):
+    return input * _mask(input, np.tril, diagonal)
+
+
+def triu(input, diagonal=0):
+    return input * _mask(input, np.triu, diagonal)
+
+
+def _mask(input, fn, k):
+    from .tensor import _wrap
+    shp = input._data.shape
+    return _wrap(fn(np.ones(shp[-2:], input._data.dtype), k))
+
+
+def outer(a, b):
+    return a.reshape(-1, 1) * b.reshape(1, -1)

@@ -1,0 +1,533 @@
+"""Arithmetic, elementwise math and reductions as Tensor methods (a mixin of Tensor)."""
+import collections
+
+import numpy as np
+
+from . import _dtype as D
+from .autograd import grad_mode
+from .autograd.function import apply, apply_node
+from .autograd import ops_math as M
+from .autograd import ops_reduce as R
+from .autograd.ops_linalg import MmBackward0, AddmmBackward0
+
+_state = grad_mode.state
+_ndarray = np.ndarray
+
+values_indices_max = collections.namedtuple("max", ["values", "indices"])
+values_indices_min = collections.namedtuple("min", ["values", "indices"])
+
+
+class Const:
+    """A Python scalar lifted to a 0-d array: an op input that never needs a gradient."""
+    __slots__ = ("_data",)
+    _rg = False
+    grad_fn = None
+    _vc = [0]
+
+    def __init__(self, arr):
+        self._data = arr
+
+
+def operands(a, b):
+    """(a, b, dt): b lifted from a scalar if needed; dt is the result dtype when it differs."""
+    from .tensor import Tensor
+    if isinstance(b, Tensor):
+        da, db = a._data.dtype, b._data.dtype
+        if type(a._data) is not type(b._data):
+            check_same_device(a, b)
+        if da is db:
+            return a, b, None
+        rd = D.promote(D._FROM_NP[da], a._data.ndim, D._FROM_NP[db], b._data.ndim)
+        return a, b, rd.np
+    if isinstance(b, _ndarray):
+        from ._creation import tensor
+        return operands(a, tensor(b))
+    if not isinstance(b, (int, float, bool, np.number, np.bool_)):
+        raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(b).__name__}'")
+    fd = D._FROM_NP[a._data.dtype]
+    rd = D.promote_scalar(fd, b)
+    return a, Const(np.asarray(b, rd.np)), (None if rd is fd else rd.np)
+
+
+def check_same_device(a, b):
+    if a._data.ndim == 0 or b._data.ndim == 0:
+        if type(b._data) is _ndarray and b._data.ndim == 0:
+            return
+        if type(a._data) is _ndarray and a._data.ndim == 0:
+            return
+    da, db = a.device, b.device
+    if da != db:
+        raise RuntimeError("Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {da} and {db}!")
+
+
+def _float_dt(a, b, dt):
+    """True division and friends always produce a floating dtype."""
+    cur = dt if dt is not None else a._data.dtype
+    if cur.kind in "biu":
+        return D.get_default_dtype().np
+    return dt
+
+
+def _float_input(t):
+    """exp/log/sqrt/... of an integer tensor compute in the default float dtype."""
+    if t._data.dtype.kind in "biu":
+        from .tensor import _wrap
+        return _wrap(t._data.astype(D.get_default_dtype().np))
+    return t
+
+
+def axes_of(t, dim):
+    if dim is None:
+        return None
+    if isinstance(dim, (list, tuple)):
+        if len(dim) == 0:
+            return None
+        return tuple(sorted(t._dim(d) for d in dim))
+    return (t._dim(dim),)
+
+
+def _pick(dim, axis, keepdim, keepdims):
+    return (axis if dim is None else dim), bool(keepdims if keepdims is not None else keepdim)
+
+
+class MathMixin:
+    __slots__ = ()
+
+    # ---- binary arithmetic ---------------------------------------------------------
+    def add(self, other, *, alpha=1):
+        a, b, dt = operands(self, other)
+        return apply(M.AddBackward0, (a, b), dt, alpha)
+
+    def sub(self, other, *, alpha=1):
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                               "supported. Use the `^` or `logical_xor()` operator instead.")
+        a, b, dt = operands(self, other)
+        return apply(M.SubBackward0, (a, b), dt, alpha)
+
+    def mul(self, other):
+        a, b, dt = operands(self, other)
+        return apply(M.MulBackward0, (a, b), dt)
+
+    def div(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            out = self.floor_divide(other) if rounding_mode == "floor" else None
+            if rounding_mode == "trunc":
+                out = (self / other).trunc()
+            if out is None:
+                raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                                 f"'floor' but found '{rounding_mode}'")
+            return out
+        a, b, dt = operands(self, other)
+        return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
+
+    def pow(self, exponent):
+        from .tensor import Tensor
+        if not isinstance(exponent, Tensor) and isinstance(exponent, (int, float)):
+            base = self
+            if isinstance(exponent, float) and self._data.dtype.kind in "biu":
+                base = _float_input(self)
+            return apply(M.PowBackward0, (base,), exponent)
+        a, b, dt = operands(self, exponent)
+        return apply(M.PowBackward1, (a, b), dt)
+
+    def __rpow__(self, base):
+        a, b, dt = operands(self, base)
+        return apply(M.PowBackward1, (b, a), dt)
+
+    def maximum(self, other):
+        a, b, dt = operands(self, other)
+        return apply(M.MaximumBackward0, (a, b), dt)
+
+    def minimum(self, other):
+        a, b, dt = operands(self, other)
+        return apply(M.MinimumBackward0, (a, b), dt)
+
+    def floor_divide(self, other):
+        a, b, dt = operands(self, other)
+        return _nograd(np.floor_divide(a._data, b._data, dtype=dt) if dt else a._data // b._data)
+
+    def remainder(self, other):
+        a, b, dt = operands(self, other)
+        return _nograd(np.remainder(a._data, b._data, dtype=dt) if dt else a._data % b._data)
+
+    fmod = remainder
+
+    def matmul(self, other):
+        from .tensor import Tensor
+        if not isinstance(other, Tensor):
+            raise TypeError(f"matmul(): argument 'other' must be Tensor, not "
+                            f"{type(other).__name__}")
+        check_same_device(self, other)
+        a, b = self._data, other._data
+        if a.ndim == 0 or b.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, but they are "
+                               f"{a.ndim}D and {b.ndim}D")
+        if a.dtype != b.dtype:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{_short(a.dtype)} != {_short(b.dtype)}")
+        k1 = a.shape[-1]
+        k2 = b.shape[-2] if b.ndim > 1 else b.shape[0]
+        if k1 != k2:
+            if a.ndim <= 2 and b.ndim <= 2:
+                if a.ndim == 1 and b.ndim == 1:
+                    raise RuntimeError("inconsistent tensor size, expected tensor [%d] and src "
+                                       "[%d] to have the same number of elements, but got %d "
+                                       "and %d elements respectively" % (k1, k2, k1, k2))
+                sa = "x".join(map(str, a.shape if a.ndim == 2 else (1,) + a.shape))
+                sb = "x".join(map(str, b.shape if b.ndim == 2 else b.shape + (1,)))
+                raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
+            raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
+                               f"[{k1}] but got: [{k2}].")
+        return apply(MmBackward0, (self, other))
+
+    def mm(self, mat2):
+        if self._data.ndim != 2:
+            raise RuntimeError("self must be a matrix")
+        if mat2._data.ndim != 2:
+            raise RuntimeError("mat2 must be a matrix")
+        return self.matmul(mat2)
+
+    def bmm(self, mat2):
+        if self._data.ndim != 3:
+            raise RuntimeError(f"batch1 must be a 3D tensor")
+        if mat2._data.ndim != 3:
+            raise RuntimeError(f"batch2 must be a 3D tensor")
+        return self.matmul(mat2)
+
+    def addmm(self, mat1, mat2, *, beta=1, alpha=1):
+        mat1.mm(mat2) if mat1._data.shape[-1] != mat2._data.shape[0] else None
+        return apply(AddmmBackward0, (self, mat1, mat2), beta, alpha)
+
+    def dot(self, other):
+        if self._data.ndim != 1 or other._data.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self._data.ndim}D and "
+                               f"{other._data.ndim}D tensors")
+        return self.matmul(other)
+
+    __add__ = add
+    __radd__ = add
+    __sub__ = sub
+    __mul__ = mul
+    __rmul__ = mul
+    __truediv__ = div
+    __floordiv__ = floor_divide
+    __mod__ = remainder
+    __pow__ = pow
+    __matmul__ = matmul
+
+    def __rsub__(self, other):
+        return (-self).add(other)
+
+    def __rtruediv__(self, other):
+        a, b, dt = operands(self, other)
+        return apply(M.DivBackward0, (b, a), _float_dt(a, b, dt))
+
+    def __rfloordiv__(self, other):
+        a, b, dt = operands(self, other)
+        return _nograd(b._data // a._data)
+
+    def __rmatmul__(self, other):
+        from ._creation import tensor
+        return tensor(other).matmul(self)
+
+    # ---- comparisons and logic (never differentiable) ------------------------------
+    def _cmp(self, other, ufunc):
+        a, b, dt = operands(self, other)
+        return _nograd(ufunc(a._data, b._data))
+
+    def eq(self, other):
+        return self._cmp(other, np.equal)
+
+    def ne(self, other):
+        return self._cmp(other, np.not_equal)
+
+    def lt(self, other):
+        return self._cmp(other, np.less)
+
+    def le(self, other):
+        return self._cmp(other, np.less_equal)
+
+    def gt(self, other):
+        return self._cmp(other, np.greater)
+
+    def ge(self, other):
+        return self._cmp(other, np.greater_equal)
+
+    __eq__ = eq
+    __ne__ = ne
+    __lt__ = lt
+    __le__ = le
+    __gt__ = gt
+    __ge__ = ge
+    greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+    def logical_and(self, other):
+        return self._cmp(other, np.logical_and)
+
+    def logical_or(self, other):
+        return self._cmp(other, np.logical_or)
+
+    def logical_xor(self, other):
+        return self._cmp(other, np.logical_xor)
+
+    def logical_not(self):
+        return _nograd(np.logical_not(self._data))
+
+    def __and__(self, other):
+        return self._cmp(other, np.bitwise_and)
+
+    def __or__(self, other):
+        return self._cmp(other, np.bitwise_or)
+
+    def __xor__(self, other):
+        return self._cmp(other, np.bitwise_xor)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return _nograd(np.invert(self._data))
+
+    def isnan(self):
+        return _nograd(np.isnan(self._data))
+
+    def isinf(self):
+        return _nograd(np.isinf(self._data))
+
+    def isfinite(self):
+        return _nograd(np.isfinite(self._data))
+
+    def equal(self, other):
+        return self._data.shape == other._data.shape and bool(np.all(
+            self._host() == other._host()))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        a, b, _ = operands(self, other)
+        return _nograd(np.isclose(a._host(), np.asarray(b._data), rtol=rtol, atol=atol,
+                                  equal_nan=equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
+
+    # ---- unary --------------------------------------------------------------------
+    def __neg__(self):
+        if self._data.dtype.kind == "b":
+            raise RuntimeError("Negation, the `-` operator, on a bool tensor is not supported. "
+                               "If you are trying to invert a mask, use the `~` or "
+                               "`logical_not()` operator instead.")
+        return apply(M.NegBackward0, (self,))
+
+    neg = negative = __neg__
+
+    def __pos__(self):
+        return self
+
+    def abs(self):
+        return apply(M.AbsBackward0, (self,))
+
+    __abs__ = absolute = abs
+
+    def sign(self):
+        return apply(M.SignBackward0, (self,))
+
+    def exp(self):
+        return apply(M.ExpBackward0, (_float_input(self),))
+
+    def expm1(self):
+        return apply(M.Expm1Backward0, (_float_input(self),))
+
+    def log(self):
+        return apply(M.LogBackward0, (_float_input(self),))
+
+    def log1p(self):
+        return apply(M.Log1pBackward0, (_float_input(self),))
+
+    def sqrt(self):
+        return apply(M.SqrtBackward0, (_float_input(self),))
+
+    def rsqrt(self):
+        return apply(M.RsqrtBackward0, (_float_input(self),))
+
+    def sin(self):
+        return apply(M.SinBackward0, (_float_input(self),))
+
+    def cos(self):
+        return apply(M.CosBackward0, (_float_input(self),))
+
+    def tanh(self):
+        return apply(M.TanhBackward0, (_float_input(self),))
+
+    def sigmoid(self):
+        return apply(M.SigmoidBackward0, (_float_input(self),))
+
+    def relu(self):
+        return apply(M.ReluBackward0, (self,))
+
+    def square(self):
+        return self.pow(2)
+
+    def reciprocal(self):
+        return 1.0 / _float_input(self)
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+        from .tensor import Tensor
+        if isinstance(min, Tensor) or isinstance(max, Tensor):
+            out = self
+            if min is not None:
+                out = out.maximum(min)
+            if max is not None:
+                out = out.minimum(max)
+            return out
+        return apply(M.ClampBackward1, (self,), min, max)
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    def floor(self):
+        return _nograd(np.floor(self._data))
+
+    def ceil(self):
+        return _nograd(np.ceil(self._data))
+
+    def round(self, decimals=0):
+        return _nograd(np.round(self._data, decimals))
+
+    def trunc(self):
+        return _nograd(np.trunc(self._data))
+
+    def lerp(self, end, weight):
+        return self + (end - self) * weight
+
+    # ---- reductions ---------------------------------------------------------------
+    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        dt = D.to_dtype(dtype).np if dtype is not None else (
+            np.int64 if self._data.dtype.kind in "biu" else None)
+        return apply(R.SumBackward1, (self,), axes_of(self, dim), keepdim, dt)
+
+    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        src = self if dtype is None else self.to(dtype)
+        if src._data.dtype.kind != "f":
+            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
+                               f"a floating point or complex dtype. Got: "
+                               f"{_short(src._data.dtype).capitalize()}")
+        return apply(R.MeanBackward1, (src,), axes_of(src, dim), keepdim)
+
+    def _var(self, dim, unbiased, keepdim, correction, take_sqrt):
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        if isinstance(dim, bool):
+            correction, dim = (1 if dim else 0), None
+        return apply(R.VarBackward0, (_float_input(self),), axes_of(self, dim), correction,
+                     keepdim, take_sqrt)
+
+    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._var(dim, unbiased, keepdim, correction, False)
+
+    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+            keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return self._var(dim, unbiased, keepdim, correction, True)
+
+    def prod(self, dim=None, keepdim=False, *, dtype=None):
+        src = self if dtype is None else self.to(dtype)
+        return apply(R.ProdBackward1, (src,), None if dim is None else self._dim(dim), keepdim)
+
+    def _extreme(self, dim, keepdim, use_max):
+        from .tensor import Tensor
+        if isinstance(dim, Tensor):
+            return self.maximum(dim) if use_max else self.minimum(dim)
+        if dim is None:
+            if self._data.size == 0:
+                raise RuntimeError(f"{'max' if use_max else 'min'}(): Expected reduction dim to "
+                                   "be specified for input.numel() == 0. Specify the reduction "
+                                   "dim with the 'dim' argument.")
+            return apply(R.MaxBackward1, (self,), use_max)
+        out, node = apply_node(R.MaxBackward0, (self,), self._dim(dim), keepdim, use_max)
+        kind = values_indices_max if use_max else values_indices_min
+        return kind(out, _nograd(node.indices))
+
+    def max(self, dim=None, keepdim=False):
+        return self._extreme(dim, keepdim, True)
+
+    def min(self, dim=None, keepdim=False):
+        return self._extreme(dim, keepdim, False)
+
+    def amax(self, dim=(), keepdim=False):
+        return _amax(self, dim, keepdim, True)
+
+    def amin(self, dim=(), keepdim=False):
+        return _amax(self, dim, keepdim, False)
+
+    def argmax(self, dim=None, keepdim=False):
+        if dim is None:
+            return _nograd(np.asarray(np.argmax(self._data)))
+        return _nograd(np.argmax(self._data, axis=self._dim(dim), keepdims=keepdim))
+
+    def argmin(self, dim=None, keepdim=False):
+        if dim is None:
+            return _nograd(np.asarray(np.argmin(self._data)))
+        return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
+
+    def all(self, dim=None, keepdim=False):
+        return _nograd(np.asarray(np.all(self._data, axis=axes_of(self, dim), keepdims=keepdim)))
+
+    def any(self, dim=None, keepdim=False):
+        return _nograd(np.asarray(np.any(self._data, axis=axes_of(self, dim), keepdims=keepdim)))
+
+    def count_nonzero(self, dim=None):
+        return _nograd(np.asarray(np.count_nonzero(self._data, axis=axes_of(self, dim))))
+
+    def logsumexp(self, dim, keepdim=False):
+        return apply(R.LogsumexpBackward0, (_float_input(self),), axes_of(self, dim), keepdim)
+
+    def softmax(self, dim, dtype=None):
+        src = _float_input(self if dtype is None else self.to(dtype))
+        return apply(R.SoftmaxBackward0, (src,), self._dim(dim))
+
+    def log_softmax(self, dim, dtype=None):
+        src = _float_input(self if dtype is None else self.to(dtype))
+        return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim))
+
+    def cumsum(self, dim, *, dtype=None):
+        src = self if dtype is None else self.to(dtype)
+        return apply(R.CumsumBackward0, (src,), self._dim(dim))
+
+    def norm(self, p="fro", dim=None, keepdim=False):
+        p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
+        return apply(R.NormBackward1, (_float_input(self),), p, axes_of(self, dim), keepdim)
+
+
+def _amax(t, dim, keepdim, use_max):
+    axes = axes_of(t, dim if dim != () else None)
+    if axes is None:
+        out = t.max() if use_max else t.min()
+        return out.reshape((1,) * t.dim()) if keepdim else out
+    out = t
+    for ax in sorted(axes, reverse=True):
+        out = out._extreme(ax, True, use_max).values
+    if not keepdim:
+        out = out.squeeze(axes)
+    return out
+
+
+def _nograd(arr):
+    from .tensor import _wrap
+    return _wrap(arr if isinstance(arr, _ndarray) or hasattr(arr, "device_spec") else
+                 np.asarray(arr))
+
+
+def _short(npd):
+    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
+            "uint8": "unsigned char", "bool": "bool"}.get(str(npd), str(npd))

@@ -1,0 +1,328 @@
+"""Views, reshaping and indexing as Tensor methods (a mixin of Tensor)."""
+import math
+
+import numpy as np
+
+from .autograd.function import apply
+from .autograd import ops_shape as S
+
+_ndarray = np.ndarray
+
+
+def _sizes(args):
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _as_view(out, src):
+    """Mark ``out`` as a view of ``src``: shared version counter and base."""
+    out._vc = src._vc
+    out._base = src._base if src._base is not None else src
+    return out
+
+
+def _index_arrays(idx):
+    """Convert tensors inside an index to arrays (bool tensors act as masks)."""
+    from .tensor import Tensor
+    if isinstance(idx, Tensor):
+        return idx._data
+    if isinstance(idx, tuple):
+        return tuple(i._data if isinstance(i, Tensor) else
+                     (np.asarray([j._data if isinstance(j, Tensor) else j for j in i])
+                      if isinstance(i, list) else i) for i in idx)
+    if isinstance(idx, list):
+        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
+    return idx
+
+
+def _check_index(t, idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    real = [i for i in items if i is not None and i is not Ellipsis]
+    ndim = t._data.ndim
+    used = sum(i.ndim if isinstance(i, _ndarray) and i.dtype == bool else 1 for i in real)
+    if used > ndim:
+        raise IndexError(f"too many indices for tensor of dimension {ndim}")
+    dim = 0
+    for i in real:
+        if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
+            size = t._data.shape[dim]
+            if not -size <= i < size:
+                raise IndexError(f"index {int(i)} is out of bounds for dimension {dim} with "
+                                 f"size {size}")
+        dim += i.ndim if isinstance(i, _ndarray) and i.dtype == bool else 1
+
+
+class ShapeMixin:
+    __slots__ = ()
+
+    def view(self, *shape):
+        from ._dtype import to_dtype
+        if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
+            dt = to_dtype(shape[0])
+            if dt.np.itemsize != self._data.itemsize:
+                raise RuntimeError("fastnn: view(dtype) needs dtypes of the same size")
+            return _as_view(_nograd_wrap(self._data.view(dt.np)), self)
+        shape = self._check_shape(_sizes(shape))
+        try:
+            out = apply(S.ViewBackward0, (self,), shape)
+        except ValueError:
+            raise RuntimeError(
+                "view size is not compatible with input tensor's size and stride (at least one "
+                "dimension spans across two contiguous subspaces). Use .reshape(...) instead."
+            ) from None
+        return _as_view(out, self)
+
+    def _check_shape(self, shape):
+        n = self._data.size
+        known, infer = 1, None
+        for i, s in enumerate(shape):
+            if s == -1:
+                if infer is not None:
+                    raise RuntimeError("only one dimension can be inferred")
+                infer = i
+            elif s < 0:
+                raise RuntimeError(f"invalid shape dimension {s}")
+            else:
+                known *= s
+        if (infer is None and known != n) or (infer is not None and (known == 0 or n % known)):
+            raise RuntimeError(f"shape '[{', '.join(map(str, shape))}]' is invalid for input of "
+                               f"size {n}")
+        return tuple(int(s) for s in shape)
+
+    def reshape(self, *shape):
+        shape = self._check_shape(_sizes(shape))
+        out = apply(S.ReshapeAliasBackward0, (self,), shape)
+        if out._data.base is not None and np.shares_memory(out._data, self._data):
+            _as_view(out, self)
+        return out
+
+    def view_as(self, other):
+        return self.view(other._data.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other._data.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self._data.ndim
+        if nd == 0:
+            return self.reshape(1)
+        s, e = self._dim(start_dim), self._dim(end_dim)
+        if s > e:
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shp = self._data.shape
+        return self.reshape(shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
+
+    def unflatten(self, dim, sizes):
+        d = self._dim(dim)
+        shp = self._data.shape
+        sizes = tuple(sizes)
+        if -1 in sizes:
+            known = math.prod(s for s in sizes if s != -1)
+            sizes = tuple(shp[d] // known if s == -1 else s for s in sizes)
+        if math.prod(sizes) != shp[d]:
+            raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the"
+                               f" size of dim {dim} ({shp[d]}) in the input tensor")
+        return self.view(shp[:d] + sizes + shp[d + 1:])
+
+    def squeeze(self, dim=None):
+        shp = self._data.shape
+        if dim is None:
+            new = tuple(s for s in shp if s != 1)
+        else:
+            dims = {self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+            new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
+        return self.view(new)
+
+    def unsqueeze(self, dim):
+        d = self._dim(dim, self._data.ndim + 1)
+        shp = self._data.shape
+        return self.view(shp[:d] + (1,) + shp[d:])
+
+    def permute(self, *dims):
+        dims = _sizes(dims)
+        if len(dims) != self._data.ndim:
+            raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                               f"does not match the length of the desired ordering of dimensions"
+                               f" i.e. input.dim() = {self._data.ndim} is not equal to "
+                               f"len(dims) = {len(dims)}")
+        dims = tuple(self._dim(d) for d in dims)
+        if len(set(dims)) != len(dims):
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
+        return _as_view(apply(S.PermuteBackward0, (self,), dims), self)
+
+    def transpose(self, dim0, dim1):
+        nd = self._data.ndim
+        if nd == 0:
+            return self.view(())
+        perm = list(range(nd))
+        a, b = self._dim(dim0), self._dim(dim1)
+        perm[a], perm[b] = perm[b], perm[a]
+        return self.permute(perm)
+
+    swapaxes = swapdims = transpose
+
+    def t(self):
+        if self._data.ndim > 2:
+            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                               f"{self._data.ndim}D")
+        return self.transpose(0, 1) if self._data.ndim == 2 else self
+
+    @property
+    def T(self):
+        return self.permute(tuple(reversed(range(self._data.ndim))))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def expand(self, *sizes):
+        sizes = _sizes(sizes)
+        shp = self._data.shape
+        if len(sizes) < len(shp):
+            raise RuntimeError(f"expand(torch.FloatTensor{{{list(shp)}}}, size={list(sizes)}): "
+                               "the number of sizes provided ({}) must be greater or equal to the"
+                               " number of dimensions in the tensor ({})".format(len(sizes),
+                                                                                 len(shp)))
+        lead = len(sizes) - len(shp)
+        target = tuple(shp[i - lead] if s == -1 else s for i, s in enumerate(sizes))
+        for i, s in enumerate(shp):
+            if s != 1 and s != target[i + lead]:
+                raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must "
+                                   f"match the existing size ({s}) at non-singleton dimension "
+                                   f"{i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: "
+                                   f"{list(shp)}")
+        return _as_view(apply(S.ExpandBackward0, (self,), target), self)
+
+    def expand_as(self, other):
+        return self.expand(other._data.shape)
+
+    def broadcast_to(self, shape):
+        return self.expand(shape)
+
+    def repeat(self, *reps):
+        reps = _sizes(reps)
+        if len(reps) < self._data.ndim:
+            raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
+                               "number of dimensions of tensor")
+        return apply(S.RepeatBackward0, (self,), reps)
+
+    def flip(self, dims):
+        dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+        return apply(S.FlipBackward0, (self,), tuple(self._dim(d) for d in dims))
+
+    def narrow(self, dim, start, length):
+        d = self._dim(dim)
+        size = self._data.shape[d]
+        if start < 0:
+            start += size
+        if not 0 <= start <= size or length < 0 or start + length > size:
+            raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
+                               f"({size}).")
+        idx = (slice(None),) * d + (slice(start, start + length),)
+        return self[idx]
+
+    def chunk(self, chunks, dim=0):
+        if chunks <= 0:
+            raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
+                               f"{chunks}")
+        size = self._data.shape[self._dim(dim)]
+        step = -(-size // chunks) if size else 1
+        return self.split(step, dim)
+
+    def split(self, split_size_or_sections, dim=0):
+        d = self._dim(dim)
+        size = self._data.shape[d]
+        if isinstance(split_size_or_sections, int):
+            step = split_size_or_sections
+            if step <= 0 and size:
+                raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
+                                   f"dimension size of {size}")
+            bounds = [(i, min(i + step, size)) for i in range(0, size, step)] or [(0, 0)]
+        else:
+            secs = list(split_size_or_sections)
+            if sum(secs) != size:
+                raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
+                                   f"{size} (input tensor's size at dimension {d}), but got "
+                                   f"split_sizes={secs}")
+            starts = np.cumsum([0] + secs[:-1])
+            bounds = [(int(s), int(s) + n) for s, n in zip(starts, secs)]
+        pre = (slice(None),) * d
+        return tuple(self[pre + (slice(a, b),)] for a, b in bounds)
+
+    def unbind(self, dim=0):
+        d = self._dim(dim)
+        pre = (slice(None),) * d
+        return tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
+
+    def __getitem__(self, idx):
+        idx = _index_arrays(idx)
+        basic = S.is_basic_index(idx)
+        if basic:
+            _check_index(self, idx)
+            return _as_view(apply(S.IndexBackward0, (self,), idx, True), self)
+        try:
+            return apply(S.IndexBackward0, (self,), idx, False)
+        except IndexError as e:
+            raise IndexError(str(e).replace("axis", "dimension")) from None
+
+    def index_select(self, dim, index):
+        d = self._dim(dim)
+        idx = index._data
+        if idx.ndim > 1:
+            raise IndexError("index_select(): Index is supposed to be a vector")
+        if idx.dtype.kind not in "iu":
+            raise IndexError("index_select(): Expected dtype int32/int64 for index")
+        size = self._data.shape[d]
+        if idx.size and (idx.min() < -size or idx.max() >= size):
+            raise IndexError("index out of range in self")
+        return apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1))
+
+    def gather(self, dim, index):
+        d = self._dim(dim)
+        idx = index._data
+        if idx.dtype.kind not in "iu":
+            raise RuntimeError("gather(): Expected dtype int64 for index")
+        if idx.ndim != self._data.ndim:
+            raise RuntimeError("Index tensor must have the same number of dimensions as input "
+                               "tensor")
+        return apply(S.GatherBackward0, (self,), d, idx)
+
+    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
+        from .tensor import Tensor
+        from ._creation import full
+        if src is None:
+            src = value
+        if not isinstance(src, Tensor):
+            src = full(index._data.shape, src, dtype=self.dtype)
+        return apply(S.ScatterBackward0, (self, src), self._dim(dim), index._data, reduce)
+
+    def scatter_add(self, dim, index, src):
+        return self.scatter(dim, index, src, reduce="add")
+
+    def masked_fill(self, mask, value):
+        from .tensor import Tensor
+        m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+        if m.dtype != bool:
+            raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
+                               f"dtype {mask.dtype if isinstance(mask, Tensor) else m.dtype}")
+        if isinstance(value, Tensor):
+            if value._data.ndim:
+                raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
+                                   f"got tensor with {value._data.ndim} dimension(s).")
+            value = value.item()
+        return apply(S.MaskedFillBackward0, (self,), m, value)
+
+    def where(self, condition, other):
+        from ._functions import where
+        return where(condition, self, other)
+
+    def contiguous(self, memory_format=None):
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+
+def _nograd_wrap(arr):
+    from .tensor import _wrap
+    return _wrap(arr)

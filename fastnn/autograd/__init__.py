@@ -1,0 +1,99 @@
+"""Reverse-mode automatic differentiation."""
+import numpy as np
+
+from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
+                        is_grad_enabled)
+from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
+from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled  # noqa: F401
+from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
+from . import functional  # noqa: F401
+
+__all__ = ["backward", "grad", "Variable", "Function", "no_grad", "enable_grad",
+           "set_grad_enabled", "inference_mode", "gradcheck", "detect_anomaly",
+           "set_detect_anomaly"]
+
+
+def _as_list(x):
+    if x is None:
+        return None
+    return list(x) if isinstance(x, (list, tuple)) else [x]
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
+             grad_variables=None, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
+    from ..tensor import run_root_backward
+    if create_graph:
+        raise NotImplementedError("fastnn's backward works on arrays: create_graph=True "
+                                  "(higher-order gradients) is not supported")
+    tensors = _as_list(tensors)
+    grads = _as_list(grad_tensors) or [None] * len(tensors)
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"grad can be implicitly created only for scalar outputs")
+    retain = bool(retain_graph)
+    roots, root_grads, run = run_root_backward(tensors, grads, retain)
+    if inputs is not None:
+        from .engine import _edge
+        ins = _as_list(inputs)
+        captured = run(roots, root_grads, retain, capture={_edge(t): i for i, t in enumerate(ins)})
+        for t in ins:
+            g = captured.get(_edge(t))
+            if g is not None:
+                _edge_accumulate(t, g)
+        return
+    run(roots, root_grads, retain)
+
+
+def _edge_accumulate(t, g):
+    from .engine import _edge
+    from .node import AccumulateGrad
+    node = _edge(t)
+    if isinstance(node, AccumulateGrad):
+        node.accumulate(g)
+    else:
+        from ..tensor import _wrap
+        t._grad = _wrap(np.array(g)) if t._grad is None else _wrap(t._grad._data + g)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         only_inputs=True, allow_unused=None, is_grads_batched=False, materialize_grads=False):
+    """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into ``.grad``)."""
+    from ..tensor import run_root_backward, _wrap
+    from .engine import _edge
+    if create_graph:
+        raise NotImplementedError("fastnn's backward works on arrays: create_graph=True "
+                                  "(higher-order gradients) is not supported")
+    outs = _as_list(outputs)
+    ins = _as_list(inputs)
+    for i, t in enumerate(ins):
+        if not t._rg:
+            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
+    gos = _as_list(grad_outputs) or [None] * len(outs)
+    roots, root_grads, run = run_root_backward(outs, gos, bool(retain_graph))
+    nodes = [_edge(t) for t in ins]
+    captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
+    result = []
+    for i, (t, node) in enumerate(zip(ins, nodes)):
+        g = captured.get(node)
+        if g is None:
+            if materialize_grads:
+                result.append(_wrap(np.zeros_like(t._data)))
+                continue
+            if not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been "
+                                   "used in the graph. Set allow_unused=True if this is the "
+                                   "desired behavior.")
+            result.append(None)
+        else:
+            result.append(_wrap(np.array(np.broadcast_to(g, t._data.shape), dtype=t._data.dtype)))
+    return tuple(result)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """Legacy wrapper: returns a Tensor (Variables and Tensors merged in PyTorch 0.4)."""
+    from ..tensor import Tensor
+    from .._creation import tensor
+    t = data if isinstance(data, Tensor) else tensor(data)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t

@@ -1,0 +1,42 @@
+"""Anomaly detection: NaN/Inf in backward raises, naming the op and where its forward ran."""
+from .node import anomaly
+
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+
+
+def is_anomaly_enabled():
+    return anomaly.enabled
+
+
+class detect_anomaly:
+    """Context manager: record each op's forward location and check backward for NaN/Inf.
+
+    Unlike PyTorch, the error names the module path (``model.encoder``) beside the source line.
+    """
+
+    def __init__(self, check_nan=True):
+        self.check_nan = check_nan
+
+    def __enter__(self):
+        self._prev = (anomaly.enabled, anomaly.check_nan)
+        anomaly.enabled, anomaly.check_nan = True, self.check_nan
+        return self
+
+    def __exit__(self, *exc):
+        anomaly.enabled, anomaly.check_nan = self._prev
+        return False
+
+
+class set_detect_anomaly:
+    """Turn anomaly detection on or off now; also usable as a context manager."""
+
+    def __init__(self, mode, check_nan=True):
+        self._prev = (anomaly.enabled, anomaly.check_nan)
+        anomaly.enabled, anomaly.check_nan = bool(mode), check_nan
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        anomaly.enabled, anomaly.check_nan = self._prev
+        return False

@@ -1,0 +1,128 @@
+"""The backward engine: an iterative walk in dependency order (never recursive)."""
+import numpy as np
+
+from .node import AccumulateGrad, anomaly, capture_trace, nonfinite, run_tensor_hooks
+
+
+def _edge(t):
+    """The node a tensor's gradient flows into, or None."""
+    fn = t.grad_fn
+    if fn is not None:
+        return fn
+    if t._rg:
+        acc = t._acc
+        if acc is None:
+            acc = AccumulateGrad(t)
+            t._acc = acc
+        return acc
+    return None
+
+
+def _dependencies(roots):
+    deps = {}
+    stack = [r for r in roots]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        for nxt in node._next:
+            if nxt is None:
+                continue
+            deps[nxt] = deps.get(nxt, 0) + 1
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return deps
+
+
+def _useful(roots, targets):
+    """Nodes from which some target is reachable (so autograd.grad skips the rest)."""
+    useful = set()
+    done = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            if node in targets or any(n in useful for n in node._next if n is not None):
+                useful.add(node)
+            continue
+        if node in done:
+            continue
+        done.add(node)
+        stack.append((node, True))
+        stack.extend((n, False) for n in node._next if n is not None and n not in done)
+    return useful
+
+
+def run_backward(roots, root_grads, retain_graph=False, capture=None):
+    """Propagate ``root_grads`` from the ``roots`` nodes.
+
+    ``capture`` (autograd.grad) maps nodes to slots: their incoming gradient is recorded
+    instead of being accumulated into leaves, and nodes that lead to no target are skipped.
+    """
+    deps = _dependencies(roots)
+    useful = _useful(roots, capture) if capture is not None else None
+    pending = {}
+    ready = []
+    for node, g in zip(roots, root_grads):
+        if node in pending:
+            pending[node] = pending[node] + g
+        else:
+            pending[node] = g
+        if deps.get(node, 0) == 0 and node not in ready:
+            ready.append(node)
+    captured = {}
+    while ready:
+        node = ready.pop()
+        g = pending.pop(node, None)
+        if g is not None and node._pre_hooks:
+            g = run_tensor_hooks(node._pre_hooks, g)
+        if capture is not None and node in capture:
+            captured[node] = g
+        if type(node) is AccumulateGrad:
+            if g is not None and capture is None:
+                node.accumulate(g)
+            continue
+        nexts = node._next
+        if g is None or (useful is not None and node not in useful):
+            grads = (None,) * len(nexts)
+        else:
+            if node._vcs or node._freed:
+                node.check_saved()
+            grads = node.backward(g)
+            if node._post_hooks:
+                for hook in list(node._post_hooks.values()):
+                    r = hook(grads, (g,))
+                    if r is not None:
+                        grads = r
+            if anomaly.enabled:
+                _check_anomaly(node, grads)
+            if not retain_graph:
+                node.release()
+        for nxt, gi in zip(nexts, grads):
+            if nxt is None:
+                continue
+            if gi is not None:
+                prev = pending.get(nxt)
+                pending[nxt] = gi if prev is None else prev + gi
+            left = deps[nxt] - 1
+            deps[nxt] = left
+            if left == 0:
+                ready.append(nxt)
+    return captured
+
+
+def _check_anomaly(node, grads):
+    if not anomaly.check_nan:
+        return
+    for i, gi in enumerate(grads):
+        if gi is not None and nonfinite(np.asarray(gi)):
+            kind = "nan" if np.isnan(gi).any() else "inf"
+            where = node._trace or "(forward location not recorded: enable anomaly detection " \
+                                   "before the forward pass)"
+            raise RuntimeError(
+                f"Function '{node.name()}' returned {kind} values in its {i}th output.\n"
+                f"Its forward ran {where}")
+
+
+def record_trace(node):
+    node._trace = capture_trace()

@@ -1,0 +1,107 @@
+"""Grad mode: thread-local switch read by every op before it records a graph node."""
+import functools
+import threading
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
+           "is_inference_mode_enabled"]
+
+
+class _State(threading.local):
+    def __init__(self):
+        self.enabled = True
+        self.inference = False
+
+
+state = _State()
+
+
+def is_grad_enabled():
+    return state.enabled
+
+
+def is_inference_mode_enabled():
+    return state.inference
+
+
+class _Mode:
+    """Context manager and decorator; the subclass says what grad mode it sets."""
+    _target = True
+
+    def __enter__(self):
+        self._prev = state.enabled
+        state.enabled = self._target
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        # Used as @no_grad() (instance) or @no_grad (class): both wrap fn.
+        mode = type(self)
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with mode():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    def clone(self):
+        return type(self)()
+
+
+class _ModeMeta(type):
+    def __call__(cls, *args, **kwargs):
+        # @no_grad without parentheses: the class receives the function itself
+        if len(args) == 1 and not kwargs and callable(args[0]) and cls._accepts_fn_bare:
+            return type.__call__(cls)(args[0])
+        return type.__call__(cls, *args, **kwargs)
+
+
+class no_grad(_Mode, metaclass=_ModeMeta):
+    """Disable graph recording: ``with fastnn.no_grad():`` or ``@fastnn.no_grad()``."""
+    _target = False
+    _accepts_fn_bare = True
+
+
+class enable_grad(_Mode, metaclass=_ModeMeta):
+    _target = True
+    _accepts_fn_bare = True
+
+
+class set_grad_enabled(_Mode):
+    """Sets grad mode immediately (function form) and restores it on ``__exit__``."""
+
+    def __init__(self, mode):
+        self._prev = state.enabled
+        self._target = bool(mode)
+        state.enabled = self._target
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        return False
+
+    def clone(self):
+        return set_grad_enabled(self._target)
+
+
+class inference_mode(_Mode, metaclass=_ModeMeta):
+    """Like no_grad (fastnn tensors carry no extra inference bookkeeping to skip)."""
+    _accepts_fn_bare = True
+
+    def __init__(self, mode=True):
+        self._target = not mode
+        self._mode = mode
+
+    def __enter__(self):
+        self._prev = state.enabled
+        self._prev_inf = state.inference
+        state.enabled = self._target
+        state.inference = self._mode
+
+    def __exit__(self, *exc):
+        state.enabled = self._prev
+        state.inference = self._prev_inf
+        return False

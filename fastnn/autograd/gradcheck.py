@@ -1,0 +1,82 @@
+"""Finite-difference checks of analytic gradients (use float64 inputs)."""
+import warnings
+
+import numpy as np
+
+
+class GradcheckError(RuntimeError):
+    pass
+
+
+def _numerical(fn, inputs, k, eps):
+    """Central differences of every output element w.r.t. every element of inputs[k]."""
+    x = inputs[k]._data
+    flat = x.reshape(-1)
+    cols = []
+    for i in range(flat.size):
+        orig = flat[i]
+        flat[i] = orig + eps
+        plus = _outputs(fn, inputs)
+        flat[i] = orig - eps
+        minus = _outputs(fn, inputs)
+        flat[i] = orig
+        cols.append((plus - minus) / (2 * eps))
+    n_out = _outputs(fn, inputs).size
+    return np.stack(cols, axis=1) if cols else np.zeros((n_out, 0))
+
+
+def _outputs(fn, inputs):
+    from .grad_mode import no_grad
+    with no_grad():
+        out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return np.concatenate([np.asarray(o._data, np.float64).reshape(-1) for o in outs
+                           if hasattr(o, "_data")])
+
+
+def _analytical(fn, inputs, diff_idx):
+    from . import grad
+    out = fn(*inputs)
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if o.requires_grad]
+    flat = [o.reshape(-1) for o in outs]
+    n_out = sum(f.numel() for f in flat)
+    jac = [np.zeros((n_out, inputs[k].numel())) for k in diff_idx]
+    row = 0
+    for f in flat:
+        for i in range(f.numel()):
+            gs = grad(f[i], [inputs[k] for k in diff_idx], retain_graph=True, allow_unused=True,
+                      materialize_grads=True)
+            for j, g in enumerate(gs):
+                jac[j][row] = g._data.reshape(-1)
+            row += 1
+    return jac
+
+
+def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True,
+              nondet_tol=0.0, check_undefined_grad=True, fast_mode=False, **kwargs):
+    """Compare backward's Jacobian with central finite differences; True when they agree."""
+    from ..tensor import Tensor
+    inputs = inputs if isinstance(inputs, tuple) else (inputs,)
+    diff_idx = [i for i, t in enumerate(inputs) if isinstance(t, Tensor) and t.requires_grad]
+    if not diff_idx:
+        raise ValueError("gradcheck expects at least one input tensor to require gradient, but "
+                         "none of the them have requires_grad=True.")
+    for i in diff_idx:
+        if inputs[i].dtype.name != "float64":
+            warnings.warn(f"Input #{i} requires gradient and is not a double precision floating "
+                          "point. This check will likely fail if all the inputs are not of "
+                          "double precision floating point.")
+    analytic = _analytical(func, inputs, diff_idx)
+    for j, k in enumerate(diff_idx):
+        numeric = _numerical(func, inputs, k, eps)
+        if not np.allclose(analytic[j], numeric, rtol=rtol, atol=atol):
+            msg = (f"Jacobian mismatch for output 0 with respect to input {k},\n"
+                   f"numerical:{numeric}\nanalytical:{analytic[j]}\n")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+    return True
+
+
+def gradgradcheck(*args, **kwargs):
+    raise NotImplementedError("fastnn computes first-order gradients only")

@@ -1,0 +1,143 @@
+"""Graph nodes: every differentiable op is a Node subclass with forward and backward on arrays.
+
+An op's ``forward(*arrays, *args)`` computes its output array and saves what its backward
+needs with ``self.save(...)``; ``backward(grad)`` returns one gradient array (or None) per
+tensor input, computing only those that ``self.needs(i)`` says an edge will receive.
+"""
+import numpy as np
+
+from . import grad_mode
+
+_state = grad_mode.state
+
+
+class _Anomaly:
+    enabled = False
+    check_nan = True
+
+
+anomaly = _Anomaly()
+
+
+class Node:
+    """Base graph node. ``_next[i]`` is the node that receives the gradient of input i."""
+    _next = None          # None while no graph is recorded
+    saved = ()
+    _vcs = None           # [(version_counter, expected, array)] of saved tensors
+    _freed = False
+    _pre_hooks = None     # hooks on the gradient flowing into this node (tensor hooks)
+    _post_hooks = None    # hooks called with (grad_inputs, grad_outputs)
+    _trace = None         # forward location, recorded under anomaly detection
+
+    def save(self, *arrays):
+        if self._next is not None:
+            self.saved = arrays
+
+    def needs(self, i):
+        return self._next[i] is not None
+
+    @property
+    def next_functions(self):
+        return tuple((n, 0) for n in (self._next or ()))
+
+    def name(self):
+        return type(self).__name__
+
+    def register_hook(self, hook):
+        """hook(grad_inputs, grad_outputs) runs after this node's backward."""
+        from ..utils.hooks import RemovableHandle
+        if self._post_hooks is None:
+            self._post_hooks = {}
+        return RemovableHandle(self._post_hooks, hook)
+
+    def register_prehook(self, hook):
+        from ..utils.hooks import RemovableHandle
+        if self._pre_hooks is None:
+            self._pre_hooks = {}
+        return RemovableHandle(self._pre_hooks, hook)
+
+    def check_saved(self):
+        if self._freed:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        for vc, expected, arr in self._vcs:
+            if vc[0] != expected:
+                from ..tensor import _legacy_type_name
+                raise RuntimeError(
+                    "one of the variables needed for gradient computation has been modified by "
+                    f"an inplace operation: [{_legacy_type_name(arr)} "
+                    f"[{', '.join(map(str, arr.shape))}]] is at version {vc[0]}; expected "
+                    f"version {expected} instead. Hint: the backtrace further above can point "
+                    "at the operation that failed to compute its gradient. Use "
+                    "fastnn.autograd.set_detect_anomaly(True) to find the forward op.")
+
+    def release(self):
+        if self.saved:
+            self.saved = ()
+            self._freed = True
+
+    def __repr__(self):
+        return f"<{self.name()} object at {hex(id(self))}>"
+
+
+class AccumulateGrad(Node):
+    """Sink node of a leaf: adds the incoming gradient into ``leaf.grad``."""
+
+    def __init__(self, leaf):
+        self.variable = leaf
+        self._next = ()
+        self.tensor_hooks = None
+
+    def accumulate(self, g):
+        from ..tensor import _wrap
+        leaf = self.variable
+        if self.tensor_hooks:
+            g = run_tensor_hooks(self.tensor_hooks, g)
+        cur = leaf._grad
+        dt = leaf._data.dtype
+        if cur is None:
+            # copy: the incoming array may be shared with a sibling's grad or be a broadcast view
+            arr = leaf._grad_slot  # the optimizer arena's slot, if packed
+            if arr is not None:
+                np.copyto(arr, g.reshape(arr.shape), casting="unsafe")
+            else:
+                arr = np.array(g, dtype=dt, copy=True).reshape(leaf._data.shape)
+            leaf._grad = _wrap(arr)
+        else:
+            cur_arr = cur._data
+            if cur_arr.flags.writeable:
+                np.add(cur_arr, g.reshape(cur_arr.shape), out=cur_arr, casting="unsafe")
+            else:
+                cur._data = cur_arr + g
+            cur._vc[0] += 1
+
+
+def run_tensor_hooks(hooks, g):
+    from ..tensor import _wrap
+    for hook in list(hooks.values()):
+        r = hook(_wrap(g))
+        if r is not None:
+            g = r._data
+    return g
+
+
+def capture_trace():
+    """Where the forward op ran: the user's source line (outside fastnn) and module path."""
+    import traceback
+    from ..nn.modules.module import current_module_path
+    frames = traceback.extract_stack()
+    pkg = __name__.split(".")[0]
+    user = [f for f in frames if f"/{pkg}/" not in f.filename.replace("\\", "/")]
+    where = user[-1] if user else frames[-1]
+    path = current_module_path()
+    loc = f'File "{where.filename}", line {where.lineno}, in {where.name}\n    {where.line}'
+    return (f"in module '{path}'\n" if path else "") + loc
+
+
+def nonfinite(arr):
+    return arr is not None and arr.dtype.kind == "f" and not np.isfinite(arr).all()
+

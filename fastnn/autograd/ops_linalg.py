@@ -1,0 +1,63 @@
+"""Matrix products."""
+import numpy as np
+
+from .node import Node
+from .ops_math import unbroadcast
+
+
+def _swap(x):
+    return np.swapaxes(x, -1, -2)
+
+
+class MmBackward0(Node):
+    """matmul with NumPy's rules for 1-D and batched (broadcast) operands."""
+
+    def forward(self, a, b):
+        self.meta = (a.shape, a.dtype, b.shape, b.dtype)
+        self.save(a, b)
+        return np.matmul(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        a_shape, a_dt, b_shape, b_dt = self.meta
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        g2 = g
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if b.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = gb = None
+        if self.needs(0):
+            ga = unbroadcast(np.matmul(g2, _swap(b2)), a2.shape, a_dt).reshape(a_shape)
+        if self.needs(1):
+            gb = unbroadcast(np.matmul(_swap(a2), g2), b2.shape, b_dt).reshape(b_shape)
+        return ga, gb
+
+
+class AddmmBackward0(Node):
+    """beta * input + alpha * (mat1 @ mat2)"""
+
+    def forward(self, inp, m1, m2, beta, alpha):
+        self.meta = (inp.shape, inp.dtype)
+        self.beta, self.alpha = beta, alpha
+        self.save(m1, m2)
+        out = np.matmul(m1, m2)
+        if alpha != 1:
+            out *= alpha
+        if beta == 0:
+            return out + np.zeros_like(inp)
+        out += inp if beta == 1 else beta * inp
+        return out
+
+    def backward(self, g):
+        m1, m2 = self.saved
+        gi = g1 = g2 = None
+        if self.needs(0):
+            gi = unbroadcast(g if self.beta == 1 else g * self.beta, *self.meta)
+        ga = g if self.alpha == 1 else g * self.alpha
+        if self.needs(1):
+            g1 = ga @ m2.T
+        if self.needs(2):
+            g2 = m1.T @ ga
+        return gi, g1, g2

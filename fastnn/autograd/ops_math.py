@@ -1,0 +1,333 @@
+"""Elementwise ops: each forward beside its backward, on arrays."""
+import numpy as np
+
+from .node import Node
+
+
+def unbroadcast(g, shape, dt):
+    """Sum a broadcast gradient back to ``shape`` and cast it to the input's dtype."""
+    if g.shape != shape:
+        lead = g.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(
+            lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
+        g = g.sum(axis=axes, keepdims=True)
+        if lead:
+            g = g.reshape(shape)
+    if g.dtype != dt:
+        g = g.astype(dt)
+    return g
+
+
+class _Binary(Node):
+    def remember(self, a, b):
+        self.a_meta = (a.shape, a.dtype)
+        self.b_meta = (b.shape, b.dtype)
+
+    def to_a(self, g):
+        return unbroadcast(g, *self.a_meta)
+
+    def to_b(self, g):
+        return unbroadcast(g, *self.b_meta)
+
+
+class AddBackward0(_Binary):
+    def forward(self, a, b, dt, alpha=1):
+        self.remember(a, b)
+        self.alpha = alpha
+        if alpha != 1:
+            b = b * alpha
+        return np.add(a, b, dtype=dt) if dt is not None else a + b
+
+    def backward(self, g):
+        gb = None
+        if self.needs(1):
+            gb = self.to_b(g if self.alpha == 1 else g * self.alpha)
+        return (self.to_a(g) if self.needs(0) else None, gb)
+
+
+class SubBackward0(_Binary):
+    def forward(self, a, b, dt, alpha=1):
+        self.remember(a, b)
+        self.alpha = alpha
+        if alpha != 1:
+            b = b * alpha
+        return np.subtract(a, b, dtype=dt) if dt is not None else a - b
+
+    def backward(self, g):
+        gb = self.to_b(-g if self.alpha == 1 else g * -self.alpha) if self.needs(1) else None
+        return (self.to_a(g) if self.needs(0) else None, gb)
+
+
+class MulBackward0(_Binary):
+    def forward(self, a, b, dt):
+        self.remember(a, b)
+        self.save(a if self._next and self._next[1] is not None else None,
+                  b if self._next and self._next[0] is not None else None)
+        return np.multiply(a, b, dtype=dt) if dt is not None else a * b
+
+    def backward(self, g):
+        a, b = self.saved
+        return (self.to_a(g * b) if self.needs(0) else None,
+                self.to_b(g * a) if self.needs(1) else None)
+
+
+class DivBackward0(_Binary):
+    def forward(self, a, b, dt):
+        self.remember(a, b)
+        self.save(a if self._next and self._next[1] is not None else None, b)
+        return np.true_divide(a, b, dtype=dt) if dt is not None else a / b
+
+    def backward(self, g):
+        a, b = self.saved
+        ga = self.to_a(g / b) if self.needs(0) else None
+        gb = self.to_b(-g * a / (b * b)) if self.needs(1) else None
+        return ga, gb
+
+
+class PowBackward1(_Binary):
+    """tensor ** tensor"""
+
+    def forward(self, a, b, dt):
+        self.remember(a, b)
+        y = np.power(a, b, dtype=dt) if dt is not None else a ** b
+        self.save(a, b, y)
+        return y
+
+    def backward(self, g):
+        a, b, y = self.saved
+        ga = self.to_a(g * b * np.power(a, b - 1)) if self.needs(0) else None
+        gb = None
+        if self.needs(1):
+            with np.errstate(divide="ignore", invalid="ignore"):
+                la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, -np.inf, np.nan))
+            gb = self.to_b(np.where((a == 0) & (b >= 0), 0, g * y * la))
+        return ga, gb
+
+
+class PowBackward0(Node):
+    """tensor ** python scalar"""
+
+    def forward(self, a, e):
+        self.e = e
+        self.save(a)
+        if e == 2:
+            return a * a
+        return np.power(a, e, dtype=a.dtype)
+
+    def backward(self, g):
+        (a,) = self.saved
+        e = self.e
+        if e == 2:
+            return (g * (2 * a),)
+        if e == 0:
+            return (np.zeros_like(a),)
+        return ((g * e) * np.power(a, e - 1, dtype=a.dtype),)
+
+
+class MaximumBackward0(_Binary):
+    def forward(self, a, b, dt):
+        self.remember(a, b)
+        self.save(a, b)
+        return np.maximum(a, b, dtype=dt) if dt is not None else np.maximum(a, b)
+
+    def backward(self, g):
+        a, b = self.saved
+        # ties split the gradient evenly, as PyTorch does
+        wa = (a > b) + 0.5 * (a == b)
+        return (self.to_a(g * wa) if self.needs(0) else None,
+                self.to_b(g * (1 - wa)) if self.needs(1) else None)
+
+
+class MinimumBackward0(MaximumBackward0):
+    def forward(self, a, b, dt):
+        self.remember(a, b)
+        self.save(b, a)   # min(a, b) = -max(-a, -b): reuse the tie rule with roles swapped
+        return np.minimum(a, b, dtype=dt) if dt is not None else np.minimum(a, b)
+
+
+class WhereBackward0(_Binary):
+    def forward(self, a, b, cond):
+        self.remember(a, b)
+        self.cond = cond
+        return np.where(cond, a, b)
+
+    def backward(self, g):
+        zero = np.zeros((), g.dtype)
+        return (self.to_a(np.where(self.cond, g, zero)) if self.needs(0) else None,
+                self.to_b(np.where(self.cond, zero, g)) if self.needs(1) else None)
+
+
+class NegBackward0(Node):
+    def forward(self, a):
+        return -a
+
+    def backward(self, g):
+        return (-g,)
+
+
+class AbsBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return np.abs(a)
+
+    def backward(self, g):
+        return (g * np.sign(self.saved[0]),)
+
+
+class SignBackward0(Node):
+    def forward(self, a):
+        self.meta = (a.shape, a.dtype)
+        return np.sign(a)
+
+    def backward(self, g):
+        return (np.zeros(*self.meta),)
+
+
+class ExpBackward0(Node):
+    def forward(self, a):
+        y = np.exp(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        return (g * self.saved[0],)
+
+
+class Expm1Backward0(Node):
+    def forward(self, a):
+        y = np.expm1(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        return (g * (self.saved[0] + 1),)
+
+
+class LogBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return np.log(a)
+
+    def backward(self, g):
+        return (g / self.saved[0],)
+
+
+class Log1pBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return np.log1p(a)
+
+    def backward(self, g):
+        return (g / (self.saved[0] + 1),)
+
+
+class SqrtBackward0(Node):
+    def forward(self, a):
+        y = np.sqrt(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        return (g / (2 * self.saved[0]),)
+
+
+class RsqrtBackward0(Node):
+    def forward(self, a):
+        y = 1 / np.sqrt(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return (g * (-0.5) * y * y * y,)
+
+
+class SinBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return np.sin(a)
+
+    def backward(self, g):
+        return (g * np.cos(self.saved[0]),)
+
+
+class CosBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return np.cos(a)
+
+    def backward(self, g):
+        return (-g * np.sin(self.saved[0]),)
+
+
+class TanhBackward0(Node):
+    def forward(self, a):
+        y = np.tanh(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return (g * (1 - y * y),)
+
+
+def sigmoid_array(a):
+    # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
+    y = np.tanh(a * 0.5)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
+class SigmoidBackward0(Node):
+    def forward(self, a):
+        y = sigmoid_array(a)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return (g * y * (1 - y),)
+
+
+class ReluBackward0(Node):
+    def forward(self, a):
+        y = np.maximum(a, 0)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        return (g * (self.saved[0] > 0),)
+
+
+class ClampBackward1(Node):
+    def forward(self, a, lo, hi):
+        self.save(a)
+        self.lo, self.hi = lo, hi
+        return np.clip(a, lo, hi)
+
+    def backward(self, g):
+        a = self.saved[0]
+        keep = np.ones(a.shape, bool)
+        if self.lo is not None:
+            keep &= a >= self.lo
+        if self.hi is not None:
+            keep &= a <= self.hi
+        return (g * keep,)
+
+
+class CloneBackward0(Node):
+    def forward(self, a, copy_fn):
+        return copy_fn(a)
+
+    def backward(self, g):
+        return (g,)
+
+
+class ToCopyBackward0(Node):
+    def forward(self, a, dt):
+        self.dt = a.dtype
+        return a.astype(dt)
+
+    def backward(self, g):
+        return (g.astype(self.dt),)

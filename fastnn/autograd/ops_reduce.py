@@ -1,0 +1,221 @@
+"""Reductions and normalising ops (sum, mean, var, max, softmax, ...)."""
+import numpy as np
+
+from .node import Node
+
+
+def expand_back(g, shape, axes, keepdim):
+    """Reshape a reduced gradient so that it broadcasts against the input."""
+    if not keepdim and axes is not None:
+        g = np.expand_dims(g, axes)
+    elif axes is None and g.ndim != len(shape):
+        g = g.reshape((1,) * len(shape))
+    return np.broadcast_to(g, shape)
+
+
+class SumBackward1(Node):
+    def forward(self, a, axes, keepdim, dt):
+        self.meta = (a.shape, axes, keepdim)
+        return np.sum(a, axis=axes, keepdims=keepdim, dtype=dt)
+
+    def backward(self, g):
+        return (expand_back(g, *self.meta),)
+
+
+class MeanBackward1(Node):
+    def forward(self, a, axes, keepdim):
+        self.meta = (a.shape, axes, keepdim)
+        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        self.n = n
+        return np.mean(a, axis=axes, keepdims=keepdim)
+
+    def backward(self, g):
+        return (expand_back(g / self.n, *self.meta),)
+
+
+class VarBackward0(Node):
+    def forward(self, a, axes, correction, keepdim, take_sqrt):
+        self.meta = (a.shape, axes, keepdim)
+        n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
+        self.denom = max(n - correction, 0)
+        mean = np.mean(a, axis=axes, keepdims=True)
+        centred = a - mean
+        with np.errstate(divide="ignore", invalid="ignore"):
+            v = np.sum(centred * centred, axis=axes, keepdims=keepdim) / self.denom
+            y = np.sqrt(v) if take_sqrt else v
+        self.take_sqrt = take_sqrt
+        self.save(centred, y)
+        return y.astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        centred, y = self.saved
+        if self.take_sqrt:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                g = g / (2 * y)
+        return (expand_back(g, *self.meta) * centred * (2.0 / self.denom),)
+
+
+class ProdBackward1(Node):
+    def forward(self, a, axis, keepdim):
+        self.meta = (a.shape, axis, keepdim)
+        y = np.prod(a, axis=axis, keepdims=keepdim)
+        self.save(a, y)
+        return y
+
+    def backward(self, g):
+        a, y = self.saved
+        shape, axis, keepdim = self.meta
+        axes = None if axis is None else (axis,)
+        # product of the others, exact even where entries are zero
+        if axis is None:
+            flat = a.reshape(-1)
+            left = np.concatenate([[1], np.cumprod(flat[:-1])]).astype(a.dtype)
+            right = np.concatenate([np.cumprod(flat[::-1][:-1])[::-1], [1]]).astype(a.dtype)
+            return ((left * right).reshape(shape) * g,)
+        moved = np.moveaxis(a, axis, -1)
+        ones = np.ones(moved.shape[:-1] + (1,), a.dtype)
+        left = np.concatenate([ones, np.cumprod(moved[..., :-1], axis=-1)], axis=-1)
+        rev = np.cumprod(moved[..., ::-1][..., :-1], axis=-1)[..., ::-1]
+        right = np.concatenate([rev, ones], axis=-1)
+        others = np.moveaxis(left * right, -1, axis)
+        return (others * expand_back(g, shape, axes, keepdim),)
+
+
+class MaxBackward1(Node):
+    """max()/min() over all elements: ties share the gradient evenly."""
+
+    def forward(self, a, use_max):
+        y = a.max() if use_max else a.min()
+        self.save(a, y)
+        return np.asarray(y)
+
+    def backward(self, g):
+        a, y = self.saved
+        mask = a == y
+        return (mask * (g / mask.sum()),)
+
+
+class MaxBackward0(Node):
+    """max(dim)/min(dim): the gradient goes to the index returned."""
+
+    def forward(self, a, axis, keepdim, use_max):
+        if a.shape[axis] == 0 if a.ndim else False:
+            raise IndexError(
+                f"{'max' if use_max else 'min'}(): Expected reduction dim {axis} to have "
+                "non-zero size.")
+        idx = np.argmax(a, axis=axis, keepdims=True) if use_max else \
+            np.argmin(a, axis=axis, keepdims=True)
+        vals = np.take_along_axis(a, idx, axis=axis)
+        self.meta = (a.shape, a.dtype, axis)
+        self.idx = idx
+        if not keepdim:
+            vals = vals.squeeze(axis) if a.ndim else vals
+            idx = idx.squeeze(axis) if a.ndim else idx
+        self.indices = idx
+        self.keepdim = keepdim
+        return vals
+
+    def backward(self, g):
+        shape, dt, axis = self.meta
+        out = np.zeros(shape, dt)
+        if not self.keepdim and len(shape):
+            g = np.expand_dims(g, axis)
+        np.put_along_axis(out, self.idx, g, axis=axis)
+        return (out,)
+
+
+class LogsumexpBackward0(Node):
+    def forward(self, a, axes, keepdim):
+        m = np.max(a, axis=axes, keepdims=True)
+        m = np.where(np.isfinite(m), m, 0)
+        s = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        self.save(a, s)
+        self.meta = (a.shape, axes, keepdim)
+        return s if keepdim else np.squeeze(s, axis=axes)
+
+    def backward(self, g):
+        a, s = self.saved
+        return (expand_back(g, *self.meta) * np.exp(a - s),)
+
+
+def softmax_array(a, axis):
+    e = np.exp(a - a.max(axis=axis, keepdims=True))
+    e /= e.sum(axis=axis, keepdims=True)
+    return e
+
+
+def log_softmax_array(a, axis):
+    shifted = a - a.max(axis=axis, keepdims=True)
+    shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+    return shifted
+
+
+class SoftmaxBackward0(Node):
+    def forward(self, a, axis):
+        self.axis = axis
+        y = softmax_array(a, axis)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        gy = g * y
+        return (gy - y * gy.sum(axis=self.axis, keepdims=True),)
+
+
+class LogSoftmaxBackward0(Node):
+    def forward(self, a, axis):
+        self.axis = axis
+        y = log_softmax_array(a, axis)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        return (g - np.exp(y) * g.sum(axis=self.axis, keepdims=True),)
+
+
+class CumsumBackward0(Node):
+    def forward(self, a, axis):
+        self.axis = axis
+        return np.cumsum(a, axis=axis)
+
+    def backward(self, g):
+        ax = self.axis
+        return (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),)
+
+
+class NormBackward1(Node):
+    """p-norm over all elements or dims (p=2 by default)."""
+
+    def forward(self, a, p, axes, keepdim):
+        self.meta = (a.shape, axes, keepdim)
+        self.p = p
+        if p == 2:
+            y = np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdim))
+        elif p == 1:
+            y = np.sum(np.abs(a), axis=axes, keepdims=keepdim)
+        elif p == np.inf:
+            y = np.max(np.abs(a), axis=axes, keepdims=keepdim)
+        else:
+            y = np.sum(np.abs(a) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
+        self.save(a, y)
+        return y.astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a, y = self.saved
+        shape, axes, keepdim = self.meta
+        yb = expand_back(y, *self.meta)
+        gb = expand_back(g, *self.meta)
+        p = self.p
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p == 2:
+                r = np.where(yb == 0, 0, a / yb)
+            elif p == 1:
+                r = np.sign(a)
+            elif p == np.inf:
+                mask = np.abs(a) == yb
+                r = np.sign(a) * mask / mask.sum(axis=axes, keepdims=True)
+            else:
+                r = np.where(yb == 0, 0, np.sign(a) * np.abs(a) ** (p - 1) / yb ** (p - 1))
+        return (gb * r,)

@@ -1,0 +1,207 @@
+"""Shape, view and indexing ops."""
+import numpy as np
+
+from .node import Node
+from .ops_math import unbroadcast
+
+
+class ViewBackward0(Node):
+    def forward(self, a, shape):
+        self.in_shape = a.shape
+        return np.reshape(a, shape, copy=False)
+
+    def backward(self, g):
+        return (g.reshape(self.in_shape),)
+
+
+class ReshapeAliasBackward0(ViewBackward0):
+    def forward(self, a, shape):
+        self.in_shape = a.shape
+        return np.reshape(a, shape)
+
+
+class PermuteBackward0(Node):
+    def forward(self, a, dims):
+        self.inv = tuple(np.argsort(dims))
+        return np.transpose(a, dims)
+
+    def backward(self, g):
+        return (np.transpose(g, self.inv),)
+
+
+class ExpandBackward0(Node):
+    def forward(self, a, shape):
+        self.meta = (a.shape, a.dtype)
+        return np.broadcast_to(a, shape)
+
+    def backward(self, g):
+        return (unbroadcast(g, *self.meta),)
+
+
+class FlipBackward0(Node):
+    def forward(self, a, axes):
+        self.axes = axes
+        return np.flip(a, axes)
+
+    def backward(self, g):
+        return (np.flip(g, self.axes),)
+
+
+class RepeatBackward0(Node):
+    def forward(self, a, reps):
+        self.meta = (a.shape, reps)
+        lead = len(reps) - a.ndim
+        return np.tile(a.reshape((1,) * lead + a.shape), reps)
+
+    def backward(self, g):
+        shape, reps = self.meta
+        lead = len(reps) - len(shape)
+        full = (1,) * lead + shape
+        split = []
+        for r, s in zip(reps, full):
+            split += [r, s]
+        g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        return (g.reshape(shape),)
+
+
+def is_basic_index(idx):
+    items = idx if isinstance(idx, tuple) else (idx,)
+    for it in items:
+        if not (it is None or it is Ellipsis or isinstance(it, (int, slice, np.integer))):
+            return False
+    return True
+
+
+class IndexBackward0(Node):
+    """``a[idx]``: basic indexing makes a view; advanced indexing a copy."""
+
+    def forward(self, a, idx, basic):
+        self.meta = (a.shape, a.dtype)
+        self.idx, self.basic = idx, basic
+        return a[idx]
+
+    def backward(self, g):
+        out = np.zeros(*self.meta)
+        if self.basic:
+            out[self.idx] = g
+        else:
+            np.add.at(out, self.idx, g)
+        return (out,)
+
+
+class IndexPutBackward0(Node):
+    """``x[idx] = v`` recorded on x: x's old values lose the overwritten positions' grads."""
+
+    def forward(self, x, v, idx, accumulate):
+        self.idx = idx
+        self.v_meta = (v.shape, v.dtype)
+        self.accumulate = accumulate
+        if accumulate:
+            np.add.at(x, idx, v)
+        else:
+            x[idx] = v
+        return x
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs(0):
+            gx = g
+            if not self.accumulate:
+                gx = g.copy()
+                gx[self.idx] = 0
+        if self.needs(1):
+            gv = unbroadcast(np.asarray(g[self.idx]), *self.v_meta)
+        return gx, gv
+
+
+class CatBackward0(Node):
+    def forward(self, *arrays_and_axis):
+        *arrays, axis = arrays_and_axis
+        self.axis = axis
+        self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
+        return np.concatenate(arrays, axis=axis)
+
+    def backward(self, g):
+        return tuple(np.split(g, self.bounds, axis=self.axis))
+
+
+class StackBackward0(Node):
+    def forward(self, *arrays_and_axis):
+        *arrays, axis = arrays_and_axis
+        self.axis = axis
+        return np.stack(arrays, axis=axis)
+
+    def backward(self, g):
+        return tuple(np.moveaxis(g, self.axis, 0))
+
+
+class IndexSelectBackward0(Node):
+    def forward(self, a, axis, index):
+        self.meta = (a.shape, a.dtype)
+        self.axis, self.index = axis, index
+        return np.take(a, index, axis=axis)
+
+    def backward(self, g):
+        out = np.zeros(*self.meta)
+        sl = [slice(None)] * len(self.meta[0])
+        sl[self.axis] = self.index
+        np.add.at(out, tuple(sl), g)
+        return (out,)
+
+
+def _scatter_index(index, axis):
+    """Full coordinate tuple addressing ``out[..., index[i, j, ...], ...]`` along ``axis``."""
+    grids = list(np.indices(index.shape, sparse=True))
+    grids[axis] = index
+    return tuple(grids)
+
+
+class GatherBackward0(Node):
+    def forward(self, a, axis, index):
+        self.meta = (a.shape, a.dtype)
+        self.axis, self.index = axis, index
+        return np.take_along_axis(a, index, axis=axis)
+
+    def backward(self, g):
+        out = np.zeros(*self.meta)
+        np.add.at(out, _scatter_index(self.index, self.axis), g)
+        return (out,)
+
+
+class ScatterBackward0(Node):
+    """Out-of-place scatter of ``src`` (a tensor) into a copy of ``a`` (reduce=None or 'add')."""
+
+    def forward(self, a, src, axis, index, reduce):
+        self.axis, self.index, self.reduce = axis, index, reduce
+        out = a.copy()
+        coords = _scatter_index(index, axis)
+        part = src[tuple(slice(0, s) for s in index.shape)]
+        if reduce == "add":
+            np.add.at(out, coords, part)
+        else:
+            out[coords] = part
+        self.src_meta = (src.shape, src.dtype)
+        return out
+
+    def backward(self, g):
+        ga = gs = None
+        coords = _scatter_index(self.index, self.axis)
+        if self.needs(0):
+            ga = g
+            if self.reduce != "add":
+                ga = g.copy()
+                ga[coords] = 0
+        if self.needs(1):
+            gs = np.zeros(*self.src_meta)
+            gs[tuple(slice(0, s) for s in self.index.shape)] = g[coords]
+        return ga, gs
+
+
+class MaskedFillBackward0(Node):
+    def forward(self, a, mask, value):
+        self.mask = mask
+        self.meta = (a.shape, a.dtype)
+        return np.where(mask, np.asarray(value, a.dtype), a)
+
+    def backward(self, g):
+        return (unbroadcast(np.where(self.mask, 0, g), *self.meta),)

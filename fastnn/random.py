@@ -1,0 +1,150 @@
+"""fastnn's random number generator: one seed governs every random number fastnn draws."""
+import numpy as np
+
+# PyTorch's default generator starts from a fixed seed too, so runs are repeatable by default
+_DEFAULT_SEED = 67280421310721
+
+
+class Generator:
+    """A PCG64 stream; ``manual_seed`` resets it, ``get_state``/``set_state`` snapshot it."""
+
+    def __init__(self, device="cpu"):
+        self.device = device
+        self.manual_seed(_DEFAULT_SEED)
+
+    def manual_seed(self, seed):
+        seed = int(seed)
+        if seed < 0:
+            seed &= (1 << 64) - 1
+        self._seed = seed
+        self.bitgen = np.random.PCG64(seed)
+        self.np = np.random.Generator(self.bitgen)
+        return self
+
+    def seed(self):
+        s = int(np.random.SeedSequence().entropy) & ((1 << 63) - 1)
+        self.manual_seed(s)
+        return s
+
+    def initial_seed(self):
+        return self._seed
+
+    def get_state(self):
+        from ._creation import from_numpy
+        st = self.bitgen.state
+        words = [st["state"]["state"], st["state"]["inc"]]
+        raw = b"".join(w.to_bytes(16, "little") for w in words)
+        raw += bytes([st["has_uint32"]]) + int(st["uinteger"]).to_bytes(4, "little")
+        raw += self._seed.to_bytes(8, "little")
+        return from_numpy(np.frombuffer(raw, np.uint8).copy())
+
+    def set_state(self, new_state):
+        raw = bytes(np.asarray(new_state._data if hasattr(new_state, "_data") else new_state,
+                               np.uint8))
+        if len(raw) != 45:
+            raise RuntimeError(f"Expected RNG state of 45 bytes, got {len(raw)}")
+        st = self.bitgen.state
+        st["state"]["state"] = int.from_bytes(raw[0:16], "little")
+        st["state"]["inc"] = int.from_bytes(raw[16:32], "little")
+        st["has_uint32"] = raw[32]
+        st["uinteger"] = int.from_bytes(raw[33:37], "little")
+        self.bitgen.state = st
+        self._seed = int.from_bytes(raw[37:45], "little")
+        return self
+
+
+default_generator = Generator()
+
+
+def get_generator(generator=None):
+    return default_generator if generator is None else generator
+
+
+def manual_seed(seed):
+    """Seed every random stream fastnn uses (CPU, and the CUDA one once it is in use)."""
+    default_generator.manual_seed(seed)
+    import sys
+    cuda = sys.modules.get("fastnn.cuda._backend")
+    if cuda is not None:
+        cuda.manual_seed(seed)
+    return default_generator
+
+
+def seed():
+    return default_generator.seed()
+
+
+def initial_seed():
+    return default_generator.initial_seed()
+
+
+def get_rng_state():
+    return default_generator.get_state()
+
+
+def set_rng_state(new_state):
+    default_generator.set_state(new_state)
+
+
+def _core():
+    try:
+        from . import _core as core
+        return core
+    except ImportError:
+        return None
+
+
+def _host_fill(arr, fill):
+    if type(arr) is np.ndarray:
+        if arr.flags.c_contiguous and arr.dtype.kind == "f" and arr.dtype.itemsize >= 4:
+            fill(arr)
+            return
+        tmp = np.empty(arr.shape, arr.dtype if arr.dtype.kind == "f" and arr.dtype.itemsize >= 4
+                       else np.float64)
+        fill(tmp)
+        arr[...] = tmp
+        return
+    tmp = np.empty(arr.shape, arr.dtype)
+    fill(tmp)
+    arr.copy_from_host(tmp)
+
+
+def fill_uniform(arr, low, high, generator=None):
+    """arr[...] = U(low, high) drawn from the generator (Cython kernel for float buffers)."""
+    gen = get_generator(generator)
+    core = _core()
+
+    def fill(out):
+        if core is not None:
+            core.uniform_(out, float(low), float(high), gen.bitgen)
+        else:
+            gen.np.random(out=out)
+            out *= high - low
+            out += low
+    _host_fill(arr, fill)
+
+
+def fill_normal(arr, mean, std, generator=None):
+    gen = get_generator(generator)
+    core = _core()
+
+    def fill(out):
+        if core is not None:
+            core.normal_(out, float(mean), float(std), gen.bitgen)
+        else:
+            gen.np.standard_normal(out=out)
+            out *= std
+            out += mean
+    _host_fill(arr, fill)
+
+
+def draw_uniform(shape, dtype, generator=None):
+    out = np.empty(shape, dtype if np.dtype(dtype).kind == "f" else np.float32)
+    fill_uniform(out, 0.0, 1.0, generator)
+    return out
+
+
+def draw_normal(shape, dtype, generator=None):
+    out = np.empty(shape, dtype)
+    fill_normal(out, 0.0, 1.0, generator)
+    return out

@@ -1,0 +1,395 @@
+"""Tensor: an array (numpy, or a device array for CUDA) plus autograd bookkeeping.
+
+Views share their base's storage and version counter, so an in-place change through any of
+them invalidates saved values that backward would otherwise silently misuse.
+"""
+import numpy as np
+
+from . import _dtype as D
+from .autograd import grad_mode
+from .autograd.engine import _edge, run_backward
+from ._tensor_math import MathMixin
+from ._tensor_shape import ShapeMixin
+from ._tensor_inplace import InplaceMixin
+from ._tensor_format import format_tensor
+
+_state = grad_mode.state
+_new = object.__new__
+_ndarray = np.ndarray
+
+
+def _wrap(arr, fn=None):
+    if type(arr) is not _ndarray and isinstance(arr, np.generic):
+        arr = np.asarray(arr)  # numpy returns scalars from 0-d math; keep arrays throughout
+    t = _new(Tensor)
+    t._data = arr
+    t._rg = fn is not None
+    t.grad_fn = fn
+    t._grad = None
+    t._vc = [0]
+    return t
+
+
+def _legacy_type_name(arr):
+    d = D._FROM_NP.get(arr.dtype)
+    return "torch." + (D._LEGACY[d.name] if d else str(arr.dtype))
+
+
+class Tensor(MathMixin, ShapeMixin, InplaceMixin):
+    """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
+    __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
+    # rarely set, so they live in the instance dict with class-level defaults
+    _base = None
+    _acc = None
+    _retain = None
+    _grad_slot = None
+    __array_priority__ = 1000
+
+    def __new__(cls, *args, **kwargs):
+        # legacy constructor: Tensor(2, 3) -> uninitialised sizes; Tensor([1, 2]) -> data
+        from ._creation import legacy_new
+        return legacy_new(cls, D.get_default_dtype(), args, kwargs)
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    # ---- core attributes -------------------------------------------------------------
+    @property
+    def data(self):
+        t = _wrap(self._data)
+        return t
+
+    @data.setter
+    def data(self, value):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value._data
+        self._vc = [0]
+
+    @property
+    def requires_grad(self):
+        return self._rg
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
+    def requires_grad_(self, requires_grad=True):
+        requires_grad = bool(requires_grad)
+        if self.grad_fn is not None:
+            if requires_grad:
+                return self
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+                               "gradients")
+        self._rg = requires_grad
+        return self
+
+    @property
+    def grad(self):
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
+                                f"of type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError("assigned grad has data of a different size")
+            if value._data.dtype != self._data.dtype:
+                raise RuntimeError("assigned grad has data of a different type")
+        self._grad = value
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    @property
+    def _version(self):
+        return self._vc[0]
+
+    @property
+    def dtype(self):
+        return D._FROM_NP[self._data.dtype]
+
+    @property
+    def device(self):
+        if type(self._data) is _ndarray:
+            return D.CPU
+        return self._data.device_spec
+
+    @property
+    def is_cuda(self):
+        return self.device.type == "cuda"
+
+    @property
+    def layout(self):
+        return "strided"
+
+    @property
+    def shape(self):
+        return D.Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return D.Size(self._data.shape)
+        return self._data.shape[self._dim(dim)]
+
+    def dim(self):
+        return self._data.ndim
+
+    ndimension = dim
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return int(self._data.size)
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def itemsize(self):
+        return self._data.itemsize
+
+    @property
+    def nbytes(self):
+        return self._data.nbytes
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        st = tuple(s // self._data.itemsize for s in self._data.strides)
+        return st if dim is None else st[self._dim(dim)]
+
+    def data_ptr(self):
+        return self._data.__array_interface__["data"][0] if type(self._data) is _ndarray \
+            else self._data.data_ptr()
+
+    def _dim(self, dim, ndim=None):
+        n = self._data.ndim if ndim is None else ndim
+        lo, hi = (-n, n - 1) if n else (-1, 0)
+        if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+        if dim < lo or dim > hi:
+            raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}],"
+                             f" but got {dim})")
+        return dim % n if n else 0
+
+    # ---- conversion -----------------------------------------------------------------
+    def numpy(self, *, force=False):
+        if self._rg and not force:
+            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
+                               "tensor.detach().numpy() instead.")
+        if type(self._data) is not _ndarray:
+            if force:
+                return self._data.copy_to_host()
+            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
+                            "Tensor.cpu() to copy the tensor to host memory first.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy() if not self._rg else self._data
+        if type(arr) is not _ndarray:
+            self.numpy()
+        if dtype is not None and arr.dtype != dtype:
+            return arr.astype(dtype)
+        return arr.copy() if copy else arr
+
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        from ._dlpack import tensor_dlpack
+        return tensor_dlpack(self, stream, max_version, dl_device, copy)
+
+    def __dlpack_device__(self):
+        from ._dlpack import tensor_dlpack_device
+        return tensor_dlpack_device(self)
+
+    def __array_namespace__(self, *, api_version=None):
+        from . import array_api
+        return array_api.namespace(api_version)
+
+    def to_device(self, device, /, *, stream=None):
+        return self.to(device)
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def item(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
+                               "Scalar")
+        return self._host().reshape(-1)[0].item()
+
+    def tolist(self):
+        return self._host().tolist()
+
+    def _host(self):
+        d = self._data
+        return d if type(d) is _ndarray else d.copy_to_host()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an "
+                            "index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+        return bool(self.item())
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __hash__(self):
+        return id(self)
+
+    def __repr__(self, *, tensor_contents=None):
+        return format_tensor(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return self.item().__format__(spec)
+        return object.__format__(self, spec)
+
+    def __reduce_ex__(self, proto):
+        # pickling (for multiprocessing and deepcopy of modules): values, dtype, grad flag
+        return (_rebuild, (type(self), np.array(self._host()), self._rg))
+
+    def __deepcopy__(self, memo):
+        if not self.is_leaf:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        new = _rebuild(type(self), self._data.copy(), self._rg)
+        memo[id(self)] = new
+        if self._grad is not None:
+            new._grad = self._grad.__deepcopy__(memo)
+        return new
+
+    # ---- autograd -------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        from .autograd import backward
+        backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def detach(self):
+        t = _wrap(self._data)
+        t._vc = self._vc
+        return t
+
+    def detach_(self):
+        if self._base is not None and self._base._rg:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self.grad_fn = None
+        self._rg = False
+        return self
+
+    def retain_grad(self):
+        if self.grad_fn is None:
+            if not self._rg:
+                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+            return
+        if self._retain is not None:
+            return
+        import weakref
+        ref = weakref.ref(self)
+
+        def keep(g):
+            t = ref()
+            if t is not None:
+                if t._grad is None:
+                    t._grad = _wrap(np.array(g._data, copy=True))
+                else:
+                    t._grad = _wrap(t._grad._data + g._data)
+        self._retain = self.grad_fn.register_prehook(keep)
+
+    @property
+    def retains_grad(self):
+        return self._retain is not None
+
+    def register_hook(self, hook):
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        from .utils.hooks import RemovableHandle
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(hook)
+        acc = _edge(self)
+        if acc.tensor_hooks is None:
+            acc.tensor_hooks = {}
+        return RemovableHandle(acc.tensor_hooks, hook)
+
+    # ---- in-place bookkeeping -------------------------------------------------------
+    def _check_inplace(self):
+        if _state.enabled:
+            if self.grad_fn is None and self._rg:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            base = self._base
+            if base is not None and base.grad_fn is None and base._rg:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
+
+    def _bump(self):
+        self._vc[0] += 1
+        return self
+
+
+def _rebuild(cls, arr, requires_grad):
+    t = _wrap(arr)
+    if cls is not Tensor:
+        t.__class__ = cls
+    if requires_grad:
+        t._rg = True
+    return t
+
+
+def run_root_backward(tensors, grads, retain_graph):
+    roots, root_grads = [], []
+    for i, (t, g) in enumerate(zip(tensors, grads)):
+        node = _edge(t)
+        if node is None:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError("grad can be implicitly created only for scalar outputs")
+            if t._data.dtype.kind != "f":
+                raise RuntimeError("grad can be implicitly created only for real scalar outputs "
+                                   f"but got {t.dtype}")
+            ga = np.ones_like(t._data)
+        else:
+            ga = g._data if isinstance(g, Tensor) else np.asarray(g, dtype=t._data.dtype)
+            if ga.shape != t._data.shape:
+                raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
+                                   f"{D.Size(ga.shape)} and output[{i}] has a shape of "
+                                   f"{D.Size(t._data.shape)}.")
+        roots.append(node)
+        root_grads.append(ga)
+    return roots, root_grads, run_backward
