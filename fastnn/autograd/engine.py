@@ -4,6 +4,18 @@ import numpy as np
 from .node import AccumulateGrad, anomaly, capture_trace, nonfinite, run_tensor_hooks
 
 
+class _Mode:
+    # True while a plain backward() runs: ops may then write leaf grads in place themselves
+    direct = False
+
+
+_mode = _Mode()
+
+
+def direct_write_ok():
+    return _mode.direct
+
+
 def _edge(t):
     """The node a tensor's gradient flows into, or None."""
     fn = t.grad_fn
@@ -59,6 +71,15 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     ``capture`` (autograd.grad) maps nodes to slots: their incoming gradient is recorded
     instead of being accumulated into leaves, and nodes that lead to no target are skipped.
     """
+    prev_direct = _mode.direct
+    _mode.direct = capture is None
+    try:
+        return _run(roots, root_grads, retain_graph, capture)
+    finally:
+        _mode.direct = prev_direct
+
+
+def _run(roots, root_grads, retain_graph, capture):
     deps = _dependencies(roots)
     useful = _useful(roots, capture) if capture is not None else None
     pending = {}

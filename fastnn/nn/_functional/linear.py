@@ -1,0 +1,137 @@
+"""F.linear: the fused Cython addmm path for 2-D float input, with grads written in place.
+
+Backward writes a parameter's weight and bias gradients straight into its ``.grad`` (or the
+optimizer arena's grad slot) with BLAS ``beta=1`` accumulation instead of allocating a
+gradient, returning it to the engine and adding it.
+"""
+import numpy as np
+
+from ...autograd.engine import direct_write_ok
+from ...autograd.function import apply
+from ...autograd.node import AccumulateGrad, Node
+from ...tensor import Tensor, _wrap
+
+try:
+    from ... import _core
+except ImportError:  # a source checkout without the compiled extension
+    _core = None
+
+_ndarray = np.ndarray
+
+
+def _grad_target(edge, shape, dt):
+    """(array, accumulate) to write a leaf's gradient into directly, or None."""
+    if type(edge) is not AccumulateGrad or edge.tensor_hooks or not direct_write_ok():
+        return None
+    leaf = edge.variable
+    cur = leaf._grad
+    if cur is None:
+        slot = leaf._grad_slot
+        if slot is not None and slot.dtype == dt and slot.shape == shape:
+            return slot, False
+        return np.empty(shape, dt), False
+    arr = cur._data
+    if type(arr) is _ndarray and arr.dtype == dt and arr.flags.c_contiguous and \
+            arr.flags.writeable and arr.shape == shape:
+        return arr, True
+    return None
+
+
+def _commit(edge, arr, accumulate):
+    leaf = edge.variable
+    if accumulate:
+        leaf._grad._vc[0] += 1
+    else:
+        leaf._grad = _wrap(arr)
+
+
+class AddmmBackward0(Node):
+    """out = x @ w.T + b for contiguous 2-D float x."""
+
+    def forward(self, x, w, b=None):
+        out = np.empty((x.shape[0], w.shape[0]), x.dtype)
+        _core.linear_forward(x, w, b, out)
+        self.save(x, w)
+        return out
+
+    def backward(self, g):
+        x, w = self.saved
+        if not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
+        nxt = self._next
+        gx = np.empty(x.shape, x.dtype) if nxt[0] is not None else None
+        gw = gb = None
+        acc_w = acc_b = False
+        w_direct = b_direct = None
+        if nxt[1] is not None:
+            w_direct = _grad_target(nxt[1], w.shape, w.dtype)
+            gw, acc_w = w_direct if w_direct else (np.empty(w.shape, w.dtype), False)
+        if len(nxt) > 2 and nxt[2] is not None:
+            b_direct = _grad_target(nxt[2], (w.shape[0],), w.dtype)
+            gb, acc_b = b_direct if b_direct else (np.empty(w.shape[0], w.dtype), False)
+        _core.linear_backward(g, x, w, gx, gw, gb, acc_w, acc_b)
+        if w_direct:
+            _commit(nxt[1], gw, acc_w)
+            gw = None
+        if b_direct:
+            _commit(nxt[2], gb, acc_b)
+            gb = None
+        return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)
+
+
+def _check(input, weight, bias):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(input).__name__}")
+    if not isinstance(weight, Tensor):
+        raise TypeError(f"linear(): argument 'weight' (position 2) must be Tensor, not "
+                        f"{type(weight).__name__}")
+    x, w = input._data, weight._data
+    if w.ndim != 2:
+        raise RuntimeError(f"linear(): expected weight to be 2-D, but got {w.ndim}-D")
+    if x.ndim == 0:
+        raise RuntimeError("both arguments to linear need to be at least 1D, but they are 0D "
+                           "and 2D")
+    if x.shape[-1] != w.shape[1]:
+        rows = int(np.prod(x.shape[:-1])) if x.ndim > 1 else 1
+        raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{x.shape[-1]} "
+                           f"and {w.shape[1]}x{w.shape[0]})")
+    if x.dtype != w.dtype or (bias is not None and bias._data.dtype != w.dtype):
+        other = bias._data.dtype if x.dtype == w.dtype else w.dtype
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{_title(x.dtype)} and {_title(other)}")
+    if bias is not None and bias._data.shape not in ((w.shape[0],), (), (1,)):
+        raise RuntimeError(f"linear(): bias of shape {list(bias._data.shape)} does not match "
+                           f"out_features {w.shape[0]}")
+
+
+def _title(npd):
+    return {"float32": "Float", "float64": "Double", "int64": "Long"}.get(str(npd), str(npd))
+
+
+def linear(input, weight, bias=None):
+    """y = input @ weight.T + bias, over the last dimension of input."""
+    _check(input, weight, bias)
+    x, w = input._data, weight._data
+    if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
+            x.dtype.itemsize not in (4, 8) or (bias is not None and bias._data.ndim != 1):
+        out = input.matmul(weight.t())
+        return out if bias is None else out + bias
+    if x.ndim == 2 and x.flags.c_contiguous and w.flags.c_contiguous:
+        if bias is None:
+            return apply(AddmmBackward0, (input, weight))
+        return apply(AddmmBackward0, (input, weight, bias))
+    lead = x.shape[:-1]
+    flat = input.reshape(-1, x.shape[-1]) if x.ndim != 2 else input
+    if not flat._data.flags.c_contiguous:
+        flat = flat.contiguous()
+    wt = weight if w.flags.c_contiguous else weight.contiguous()
+    out = apply(AddmmBackward0, (flat, wt) if bias is None else (flat, wt, bias))
+    return out.reshape(lead + (w.shape[0],)) if x.ndim != 2 else out
+
+
+def bilinear(input1, input2, weight, bias=None):
+    """y[n, o] = x1[n] @ W[o] @ x2[n] + b[o]."""
+    out = ((input1.unsqueeze(1).unsqueeze(-2) @ weight.unsqueeze(0)) @
+           input2.unsqueeze(1).unsqueeze(-1)).squeeze(-1).squeeze(-1)
+    return out if bias is None else out + bias
