@@ -28,9 +28,12 @@ class Const:
         self._data = arr
 
 
+Tensor = None  # fastnn.tensor sets these two (the modules import each other)
+_wrap = None
+
+
 def operands(a, b):
     """(a, b, dt): b lifted from a scalar if needed; dt is the result dtype when it differs."""
-    from .tensor import Tensor
     if isinstance(b, Tensor):
         da, db = a._data.dtype, b._data.dtype
         if type(a._data) is not type(b._data):
@@ -72,7 +75,6 @@ def _float_dt(a, b, dt):
 def _float_input(t):
     """exp/log/sqrt/... of an integer tensor compute in the default float dtype."""
     if t._data.dtype.kind in "biu":
-        from .tensor import _wrap
         return _wrap(t._data.astype(D.get_default_dtype().np))
     return t
 
@@ -123,7 +125,6 @@ class MathMixin:
         return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
 
     def pow(self, exponent):
-        from .tensor import Tensor
         if not isinstance(exponent, Tensor) and isinstance(exponent, (int, float)):
             base = self
             if isinstance(exponent, float) and self._data.dtype.kind in "biu":
@@ -523,7 +524,6 @@ def _amax(t, dim, keepdim, use_max):
 
 
 def _nograd(arr):
-    from .tensor import _wrap
     return _wrap(arr if isinstance(arr, _ndarray) or hasattr(arr, "device_spec") else
                  np.asarray(arr))
 

@@ -393,3 +393,16 @@ def run_root_backward(tensors, grads, retain_graph):
         roots.append(node)
         root_grads.append(ga)
     return roots, root_grads, run_backward
+
+
+def _bind():
+    # modules that tensor.py imports cannot import it back at load time: hand them the names
+    from .autograd import function, node
+    from . import _tensor_math
+    function._wrap = _wrap
+    node._wrap = _wrap
+    _tensor_math.Tensor = Tensor
+    _tensor_math._wrap = _wrap
+
+
+_bind()

@@ -4,6 +4,7 @@ from .engine import _edge, record_trace
 from .node import Node, anomaly
 
 _state = grad_mode.state
+_wrap = None  # fastnn.tensor sets this (the modules import each other)
 
 
 def apply(cls, inputs, *args):
@@ -12,18 +13,30 @@ def apply(cls, inputs, *args):
 
 
 def apply_node(cls, inputs, *args):
-    from ..tensor import _wrap
     node = cls()
-    record = False
-    if _state.enabled:
-        for t in inputs:
-            if t._rg:
-                record = True
-                break
-    if not record:
-        return _wrap(node.forward(*[t._data for t in inputs], *args)), node
-    node._next = tuple([_edge(t) for t in inputs])
-    out_arr = node.forward(*[t._data for t in inputs], *args)
+    if len(inputs) == 1:
+        t0 = inputs[0]
+        if not (t0._rg and _state.enabled):
+            return _wrap(node.forward(t0._data, *args)), node
+        node._next = (_edge(t0),)
+        out_arr = node.forward(t0._data, *args)
+    elif len(inputs) == 2:
+        t0, t1 = inputs
+        if not ((t0._rg or t1._rg) and _state.enabled):
+            return _wrap(node.forward(t0._data, t1._data, *args)), node
+        node._next = (_edge(t0), _edge(t1))
+        out_arr = node.forward(t0._data, t1._data, *args)
+    else:
+        record = False
+        if _state.enabled:
+            for t in inputs:
+                if t._rg:
+                    record = True
+                    break
+        if not record:
+            return _wrap(node.forward(*[t._data for t in inputs], *args)), node
+        node._next = tuple([_edge(t) for t in inputs])
+        out_arr = node.forward(*[t._data for t in inputs], *args)
     out = _wrap(out_arr, node)
     if node.saved:
         vcs = []

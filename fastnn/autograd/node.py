@@ -9,6 +9,7 @@ import numpy as np
 from . import grad_mode
 
 _state = grad_mode.state
+_wrap = None  # fastnn.tensor sets this (the modules import each other)
 
 
 class _Anomaly:
@@ -93,7 +94,6 @@ class AccumulateGrad(Node):
         self.tensor_hooks = None
 
     def accumulate(self, g):
-        from ..tensor import _wrap
         leaf = self.variable
         if self.tensor_hooks:
             g = run_tensor_hooks(self.tensor_hooks, g)

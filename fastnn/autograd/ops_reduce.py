@@ -16,7 +16,7 @@ def expand_back(g, shape, axes, keepdim):
 class SumBackward1(Node):
     def forward(self, a, axes, keepdim, dt):
         self.meta = (a.shape, axes, keepdim)
-        return np.sum(a, axis=axes, keepdims=keepdim, dtype=dt)
+        return a.sum(axis=axes, keepdims=keepdim, dtype=dt)  # the method skips np.sum's dispatch
 
     def backward(self, g):
         return (expand_back(g, *self.meta),)
@@ -27,7 +27,7 @@ class MeanBackward1(Node):
         self.meta = (a.shape, axes, keepdim)
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.n = n
-        return np.mean(a, axis=axes, keepdims=keepdim)
+        return a.mean(axis=axes, keepdims=keepdim)
 
     def backward(self, g):
         return (expand_back(g / self.n, *self.meta),)
