@@ -4,6 +4,11 @@ import numpy as np
 _KDL_CPU, _KDL_CUDA = 1, 2
 
 
+class DLPackExportError(BufferError, RuntimeError):
+    """Export refused. PyTorch 2.13 raises BufferError here (the DLPack protocol's error) and
+    older releases RuntimeError; being both, it satisfies handlers written for either."""
+
+
 def from_dlpack(ext):
     """Wrap another library's array (numpy, PyTorch CPU, ...) without copying."""
     from .tensor import Tensor, _wrap
@@ -16,12 +21,16 @@ def from_dlpack(ext):
     if dev != _KDL_CPU:
         from .cuda import _backend
         return _wrap(_backend.from_dlpack(ext))
-    return _wrap(np.from_dlpack(ext))
+    arr = np.from_dlpack(ext)
+    from ._dtype import from_numpy_dtype
+    from_numpy_dtype(arr.dtype)  # TypeError naming fastnn's dtypes for complex, uint16, ...
+    return _wrap(arr)
 
 
 def tensor_dlpack(t, stream=None, max_version=None, dl_device=None, copy=None):
     if t._rg:
-        raise RuntimeError("Can't export tensors that require gradient, use tensor.detach()")
+        raise DLPackExportError("Can't export tensors that require gradient, use "
+                                "tensor.detach()")
     arr = t._data
     if type(arr) is not np.ndarray:
         return arr.__dlpack__(stream=stream)
