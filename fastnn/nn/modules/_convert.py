@@ -1,0 +1,95 @@
+"""Module.to / float / double / half / cpu / cuda: parameters and buffers change in place.
+
+Each Parameter object stays the same (optimizers holding it keep working); only its array
+is replaced, and only when the dtype or device actually changes.
+"""
+from ... import _dtype as D
+from ...autograd import grad_mode
+
+
+def require_cuda():
+    """Raise a clear RuntimeError unless a CUDA device can be used."""
+    install = ("CUDA support is not installed in this fastnn: install it with "
+               "`pip install fastnn[cuda]` (needs an NVIDIA GPU and driver), or keep the model "
+               "on the CPU")
+    try:
+        from ... import cuda
+        ok = cuda.is_available()
+        runtime = getattr(cuda, "_numba_cuda", None)
+    except (ImportError, AttributeError):
+        raise RuntimeError(install) from None
+    if not ok:
+        if runtime is not None and runtime() is None:
+            raise RuntimeError(install)
+        raise RuntimeError("CUDA is not available: fastnn.cuda.is_available() is False (no "
+                           "NVIDIA GPU or driver was found). Keep the model on the CPU, e.g. "
+                           "device = 'cuda' if fastnn.cuda.is_available() else 'cpu'")
+
+
+def _swap(t, new):
+    if new is not t and new._data is not t._data:
+        t._data = new._data
+        t._vc[0] += 1
+
+
+class ConvertMixin:
+
+    def _apply(self, fn, recurse=True):
+        """Apply ``fn`` (tensor -> tensor) to every parameter, gradient and buffer, in place."""
+        if recurse:
+            for module in self.children():
+                module._apply(fn)
+        with grad_mode.no_grad():
+            for p in self._parameters.values():
+                if p is None:
+                    continue
+                _swap(p, fn(p))
+                if p._grad is not None:
+                    _swap(p._grad, fn(p._grad))
+            for b in self._buffers.values():
+                if b is not None:
+                    _swap(b, fn(b))
+        return self
+
+    def to(self, *args, **kwargs):
+        from ..._tensor_inplace import _parse_to
+        kwargs = dict(kwargs)
+        kwargs.pop("memory_format", None)
+        dtype, device, _ = _parse_to(args, kwargs)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        if dtype is not None:
+            dtype = D.to_dtype(dtype)
+            if not (dtype.is_floating_point or dtype.is_complex):
+                raise TypeError("nn.Module.to only accepts floating point or complex dtypes, but "
+                                f"got desired dtype={dtype}")
+        if device is not None and device.type == "cuda":
+            require_cuda()
+
+        def convert(t):
+            if t.is_floating_point():
+                return t.to(device=device, dtype=dtype)
+            return t.to(device=device) if device is not None else t
+        return self._apply(convert)
+
+    def _cast_floats(self, dtype):
+        return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
+
+    def float(self):
+        return self._cast_floats(D.float32)
+
+    def double(self):
+        return self._cast_floats(D.float64)
+
+    def half(self):
+        return self._cast_floats(D.float16)
+
+    def type(self, dst_type):
+        return self._apply(lambda t: t.type(dst_type))
+
+    def cpu(self):
+        return self._apply(lambda t: t.cpu())
+
+    def cuda(self, device=None):
+        require_cuda()
+        return self._apply(lambda t: t.cuda(device))

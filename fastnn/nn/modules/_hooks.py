@@ -1,0 +1,278 @@
+"""Module hooks: handles, global hooks, the hooked call path and full backward hooks.
+
+A plain ``Module.__call__`` goes straight to ``forward``; everything here runs only once a
+hook is registered on the module or globally.
+"""
+import weakref
+from collections import OrderedDict
+
+from ...autograd import grad_mode
+from ...autograd.engine import _edge
+from ...autograd.node import Node
+from ...utils.hooks import RemovableHandle
+
+_global_forward_pre_hooks = OrderedDict()
+_global_forward_hooks = OrderedDict()
+_global_forward_hooks_always_called = set()
+_global_backward_hooks = OrderedDict()
+_global_backward_pre_hooks = OrderedDict()
+_GLOBAL = (_global_forward_pre_hooks, _global_forward_hooks, _global_backward_hooks,
+           _global_backward_pre_hooks)
+
+
+class _State:
+    # read by Module.__call__: True while any global module hook is registered
+    on = False
+
+
+state = _State()
+
+
+def refresh_global():
+    state.on = any(_GLOBAL)
+
+
+def refresh_module(module):
+    object.__setattr__(module, "_hooked", bool(
+        module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
+        or module._backward_pre_hooks))
+
+
+class ModuleHookHandle(RemovableHandle):
+    """A RemovableHandle that also drops the hook's flags and re-arms the call fast path."""
+
+    def __init__(self, hooks_dict, hook, owner=None, extra=(), prepend=False):
+        super().__init__(hooks_dict, hook)
+        if prepend:
+            hooks_dict.move_to_end(self.id, last=False)
+        self._owner = weakref.ref(owner) if owner is not None else None
+        self.extra_dicts = extra
+        for s in extra:
+            s.add(self.id)
+
+    def remove(self):
+        super().remove()
+        for s in self.extra_dicts:
+            s.discard(self.id)
+        owner = self._owner() if self._owner is not None else None
+        if owner is not None:
+            refresh_module(owner)
+        elif self._owner is None:
+            refresh_global()
+
+
+def register_global(hooks_dict, hook, extra=()):
+    h = ModuleHookHandle(hooks_dict, hook, None, extra)
+    refresh_global()
+    return h
+
+
+def register_module_forward_pre_hook(hook):
+    """``hook(module, args)`` before every module's forward; a non-None return replaces args."""
+    return register_global(_global_forward_pre_hooks, hook)
+
+
+def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
+    """``hook(module, args, output)`` after every module's forward."""
+    if with_kwargs:
+        raise NotImplementedError("global forward hooks take (module, args, output)")
+    extra = (_global_forward_hooks_always_called,) if always_call else ()
+    return register_global(_global_forward_hooks, hook, extra)
+
+
+def register_module_full_backward_hook(hook):
+    """``hook(module, grad_input, grad_output)`` for every module's backward."""
+    return register_global(_global_backward_hooks, hook)
+
+
+def register_module_full_backward_pre_hook(hook):
+    """``hook(module, grad_output)`` before every module's input gradients are computed."""
+    return register_global(_global_backward_pre_hooks, hook)
+
+
+def _run_forward_hooks(module, hooks, args, kwargs, result, only=None):
+    with_kwargs = module._forward_hooks_with_kwargs
+    for hid, hook in hooks:
+        if only is not None and hid not in only:
+            continue
+        r = hook(module, args, kwargs, result) if hid in with_kwargs \
+            else hook(module, args, result)
+        if r is not None:
+            result = r
+    return result
+
+
+def call_hooked(module, args, kwargs):
+    """``Module.__call__`` once hooks exist: pre-hooks, forward, forward hooks, backward hooks."""
+    with_kwargs = module._forward_pre_hooks_with_kwargs
+    for hid, hook in (*_global_forward_pre_hooks.items(), *module._forward_pre_hooks.items()):
+        if hid in with_kwargs:
+            r = hook(module, args, kwargs)
+            if r is not None:
+                if not (isinstance(r, tuple) and len(r) == 2):
+                    raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {r}.")
+                args, kwargs = r
+        else:
+            r = hook(module, args)
+            if r is not None:
+                args = r if isinstance(r, tuple) else (r,)
+    bw_hooks = [*_global_backward_hooks.values(), *module._backward_hooks.values()]
+    bw_pre = [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
+    call = None
+    if (bw_hooks or bw_pre) and grad_mode.state.enabled:
+        call = _BackwardHookCall(module, bw_hooks, bw_pre)
+        args = call.wrap_inputs(args)
+    fwd = [*_global_forward_hooks.items(), *module._forward_hooks.items()]
+    try:
+        result = module.forward(*args, **kwargs)
+    except Exception:
+        always = module._forward_hooks_always_called | _global_forward_hooks_always_called
+        if always:
+            try:
+                _run_forward_hooks(module, fwd, args, kwargs, None, always)
+            except Exception:
+                pass
+        raise
+    result = _run_forward_hooks(module, fwd, args, kwargs, result)
+    if call is not None:
+        result = call.wrap_outputs(result)
+    return result
+
+
+# ---- full backward hooks --------------------------------------------------------------
+# The engine's nodes have one output each, so n tensors are routed through n identity
+# "slot" nodes into one gather node: each slot passes its gradient on as a _Pack, the engine
+# merges the packs with +, and the gather node sees every gradient at once.
+
+class _Pack:
+    __slots__ = ("grads",)
+
+    def __init__(self, i, g):
+        self.grads = {i: g}
+
+    def __add__(self, other):
+        self.grads.update(other.grads)
+        return self
+
+
+class BackwardHookFunctionBackward(Node):
+    index = 0
+
+    def backward(self, g):
+        return (_Pack(self.index, g),)
+
+
+class _GatherBackward(Node):
+    callback = None
+
+    def name(self):
+        return "BackwardHookFunctionBackward"
+
+    def backward(self, pack):
+        grads = tuple(pack.grads.get(i) for i in range(len(self._next)))
+        return self.callback(grads)
+
+
+def _fan(tensors, callback):
+    from ...tensor import _wrap
+    gather = _GatherBackward()
+    gather._next = tuple(_edge(t) for t in tensors)
+    gather.callback = callback
+    outs = []
+    for i, t in enumerate(tensors):
+        slot = BackwardHookFunctionBackward()
+        slot._next = (gather,)
+        slot.index = i
+        o = _wrap(t._data, slot)
+        o._vc = t._vc
+        outs.append(o)
+    return outs
+
+
+def _wrap_grads(arrays):
+    from ...tensor import _wrap
+    return tuple(None if a is None else _wrap(a) for a in arrays)
+
+
+def _as_tuple(r):
+    return tuple(r) if isinstance(r, (tuple, list)) else (r,)
+
+
+class _BackwardHookCall:
+    """One forward call's full backward hooks: captures grad_output, then calls the hooks."""
+
+    def __init__(self, module, hooks, pre_hooks):
+        self.module = module
+        self.hooks = hooks
+        self.pre_hooks = pre_hooks
+        self.grad_outputs = None
+        self.n_inputs = 0
+        self.input_slots = None   # indices (among tensor inputs) of the inputs needing grad
+
+    def _route(self, values, callback):
+        from ...tensor import Tensor
+        tensor_pos = [i for i, v in enumerate(values) if isinstance(v, Tensor)]
+        need = [k for k, i in enumerate(tensor_pos) if values[i]._rg]
+        if not need:
+            return values, len(tensor_pos), None
+        new = _fan([values[tensor_pos[k]] for k in need], callback)
+        values = list(values)
+        for k, o in zip(need, new):
+            values[tensor_pos[k]] = o
+        return values, len(tensor_pos), need
+
+    def wrap_inputs(self, args):
+        args, self.n_inputs, self.input_slots = self._route(args, self._on_inputs)
+        return tuple(args)
+
+    def wrap_outputs(self, result):
+        from ...tensor import Tensor
+        single = isinstance(result, Tensor)
+        if not single and not isinstance(result, (tuple, list)):
+            return result
+        values, self.n_outputs, self.output_slots = self._route(
+            [result] if single else list(result), self._on_outputs)
+        if single:
+            return values[0]
+        return type(result)(values) if isinstance(result, tuple) else values
+
+    def _on_outputs(self, grads):
+        full = [None] * self.n_outputs
+        for k, g in zip(self.output_slots, grads):
+            full[k] = g
+        full = _wrap_grads(full)
+        for hook in self.pre_hooks:
+            r = hook(self.module, full)
+            if r is not None:
+                r = _as_tuple(r)
+                if len(r) != len(full):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(r)}, but expected {len(full)}")
+                full = r
+        self.grad_outputs = full
+        if self.input_slots is None:
+            # no input needs a gradient: the hooks still run, with grad_input all None
+            none = (None,) * self.n_inputs
+            for hook in self.hooks:
+                r = hook(self.module, none, full)
+                if r is not None and any(x is not None for x in _as_tuple(r)):
+                    raise RuntimeError("Backward hook for Modules where no input requires "
+                                       "gradient should always return None or None for all "
+                                       "gradients.")
+        return tuple(None if full[k] is None else full[k]._data for k in self.output_slots)
+
+    def _on_inputs(self, grads):
+        full = [None] * self.n_inputs
+        for k, g in zip(self.input_slots, grads):
+            full[k] = g
+        full = _wrap_grads(full)
+        for hook in self.hooks:
+            r = hook(self.module, full, self.grad_outputs)
+            if r is not None:
+                r = _as_tuple(r)
+                if len(r) != len(full):
+                    raise RuntimeError(f"Backward hook returned an invalid number of "
+                                       f"grad_input, got {len(r)}, but expected {len(full)}")
+                full = r
+        return tuple(None if full[k] is None else full[k]._data for k in self.input_slots)

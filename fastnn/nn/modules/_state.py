@@ -1,0 +1,166 @@
+"""state_dict / load_state_dict for Module."""
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import List, NamedTuple
+
+from ...autograd import grad_mode
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: List[str]
+    unexpected_keys: List[str]
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+                f"unexpected_keys={self.unexpected_keys!r})")
+
+    __str__ = __repr__
+
+
+def _quoted(keys):
+    return ", ".join(f'"{k}"' for k in keys)
+
+
+class StateDictMixin:
+
+    def _save_to_state_dict(self, destination, prefix, keep_vars):
+        for name, p in self._parameters.items():
+            if p is not None:
+                destination[prefix + name] = p if keep_vars else p.detach()
+        skip = self._non_persistent_buffers_set
+        for name, b in self._buffers.items():
+            if b is not None and name not in skip:
+                destination[prefix + name] = b if keep_vars else b.detach()
+
+    def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
+        """Parameters and persistent buffers by dotted name, as detached tensors sharing storage.
+
+        Shared parameters appear once per name, as in PyTorch.
+        """
+        if args:  # the deprecated positional form state_dict(destination, prefix, keep_vars)
+            destination = args[0]
+            if len(args) > 1:
+                prefix = args[1]
+            if len(args) > 2:
+                keep_vars = args[2]
+        if destination is None:
+            destination = OrderedDict()
+            destination._metadata = OrderedDict()
+        meta = getattr(destination, "_metadata", None)
+        if meta is not None:
+            meta[prefix[:-1]] = {"version": self._version}
+        self._save_to_state_dict(destination, prefix, keep_vars)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination=destination, prefix=prefix + name + ".",
+                                  keep_vars=keep_vars)
+        for hook in self._state_dict_hooks.values():
+            r = hook(self, destination, prefix, {"version": self._version})
+            if r is not None:
+                destination = r
+        return destination
+
+    def _register_state_dict_hook(self, hook):
+        from ...utils.hooks import RemovableHandle
+        from .module import _own
+        return RemovableHandle(_own(self, "_state_dict_hooks", OrderedDict), hook)
+
+    def register_load_state_dict_post_hook(self, hook):
+        """``hook(module, incompatible_keys)`` after this module's load_state_dict."""
+        from ...utils.hooks import RemovableHandle
+        from .module import _own
+        return RemovableHandle(_own(self, "_load_state_dict_post_hooks", OrderedDict), hook)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs, assign=False):
+        from ...tensor import Tensor
+        from ..parameter import Parameter
+        skip = self._non_persistent_buffers_set
+        local = {k: v for k, v in self._parameters.items() if v is not None}
+        local.update((k, v) for k, v in self._buffers.items() if v is not None and k not in skip)
+        for name, param in local.items():
+            key = prefix + name
+            if key not in state_dict:
+                if strict:
+                    missing_keys.append(key)
+                continue
+            src = state_dict[key]
+            if not isinstance(src, Tensor):
+                error_msgs.append(f'While copying the parameter named "{key}", expected '
+                                  "fastnn.Tensor or Tensor-like object from checkpoint but "
+                                  f"received {type(src)}")
+                continue
+            if param.dim() == 0 and src.dim() == 1 and src.shape[0] == 1:
+                src = src[0]
+            if src.shape != param.shape:
+                error_msgs.append(f"size mismatch for {key}: copying a param with shape "
+                                  f"{src.shape} from checkpoint, the shape in current model is "
+                                  f"{param.shape}.")
+                continue
+            try:
+                with grad_mode.no_grad():
+                    if assign:
+                        self._assign(name, param, src)
+                    else:
+                        # in place: parameter identity (and views into its storage) survive
+                        param.copy_(src)
+            except Exception as ex:
+                error_msgs.append(f'While copying the parameter named "{key}", whose dimensions '
+                                  f"in the model are {param.shape} and whose dimensions in the "
+                                  f"checkpoint are {src.shape}, an exception occurred : "
+                                  f"{ex.args}.")
+        if strict:
+            for key in state_dict:
+                if not key.startswith(prefix):
+                    continue
+                head, dot, _ = key[len(prefix):].partition(".")
+                if (dot and head not in self._modules) or (not dot and head not in local):
+                    unexpected_keys.append(key)
+
+    def _assign(self, name, param, src):
+        from ..parameter import Parameter
+        if name in self._parameters:
+            if not isinstance(src, Parameter):
+                src = Parameter(src.detach(), requires_grad=param.requires_grad)
+            else:
+                src.requires_grad_(param.requires_grad)
+            self._parameters[name] = src
+        else:
+            self._buffers[name] = src.detach()
+
+    def load_state_dict(self, state_dict, strict=True, assign=False):
+        """Copy values in place; returns ``(missing_keys, unexpected_keys)``.
+
+        With ``strict`` (the default) any missing or unexpected key raises RuntimeError, as
+        does a shape mismatch in any mode.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        missing, unexpected, errors = [], [], []
+        metadata = getattr(state_dict, "_metadata", None) or {}
+        state_dict = OrderedDict(state_dict)
+
+        def load(module, local_sd, prefix):
+            module._load_from_state_dict(local_sd, prefix, metadata.get(prefix[:-1], {}),
+                                         True, missing, unexpected, errors, assign)
+            for name, child in module._modules.items():
+                if child is not None:
+                    child_prefix = prefix + name + "."
+                    load(child, {k: v for k, v in local_sd.items()
+                                 if k.startswith(child_prefix)}, child_prefix)
+            keys = _IncompatibleKeys(missing, unexpected)
+            for hook in module._load_state_dict_post_hooks.values():
+                hook(module, keys)
+
+        load(self, state_dict, "")
+        if strict:
+            if unexpected:
+                errors.insert(0, f"Unexpected key(s) in state_dict: {_quoted(unexpected)}. ")
+            if missing:
+                errors.insert(0, f"Missing key(s) in state_dict: {_quoted(missing)}. ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        return _IncompatibleKeys(missing, unexpected)

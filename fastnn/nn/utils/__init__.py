@@ -1,0 +1,42 @@
+"""fastnn.nn.utils: gradient clipping and parameter/vector helpers."""
+import importlib as _importlib
+
+__all__ = ["parameters_to_vector", "vector_to_parameters"]
+
+try:
+    _clip = _importlib.import_module(".clip_grad", __name__)
+except ImportError as _e:
+    if _e.name != f"{__name__}.clip_grad":
+        raise
+else:
+    for _name in ("clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
+                  "clip_grads_with_norm_"):
+        if hasattr(_clip, _name):
+            globals()[_name] = getattr(_clip, _name)
+            __all__.append(_name)
+    clip_grad = _clip
+
+
+def parameters_to_vector(parameters):
+    """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
+    from ... import cat
+    return cat([p.reshape(-1) for p in parameters])
+
+
+def vector_to_parameters(vec, parameters):
+    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place)."""
+    from ...tensor import Tensor
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected fastnn.Tensor, but got: {type(vec).__name__}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.dim() != 1 or vec.numel() != total:
+        raise RuntimeError(f"vector_to_parameters: expected a 1-D vector of {total} elements "
+                           f"(the parameters' total), got shape {list(vec.shape)}")
+    start = 0
+    for p in params:
+        n = p.numel()
+        # in place, so the parameters (and any optimizer views of them) stay the same objects
+        p._data[...] = vec._data[start:start + n].reshape(p._data.shape)
+        p._vc[0] += 1
+        start += n
