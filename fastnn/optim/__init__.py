@@ -1,0 +1,14 @@
+"""fastnn.optim: PyTorch's optimizers and learning-rate schedulers.
+
+SGD, Adam, AdamW, RMSprop and Adagrad pack each parameter group into one contiguous arena
+and update it with a single fused call per group (``fused=False`` keeps PyTorch's
+per-parameter algorithm, in numpy).
+"""
+from .optimizer import Optimizer  # noqa: F401
+from .sgd import SGD  # noqa: F401
+from .adam import Adam, AdamW  # noqa: F401
+from .rmsprop import RMSprop  # noqa: F401
+from .adagrad import Adagrad  # noqa: F401
+from . import lr_scheduler  # noqa: F401
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "lr_scheduler"]

@@ -1,0 +1,254 @@
+"""The contiguous parameter arena: packing, and every way user code can step around it.
+
+Each case runs the same script twice, once through the fused arena path and once through the
+per-parameter reference path (``fused=False``), and demands bit-equal results."""
+import gc
+from collections import defaultdict
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import optim
+
+SHAPES = [(4, 3), (3,), (2, 5), (1,)]
+
+
+def make_params(dtype=np.float32, seed=0):
+    rng = np.random.default_rng(seed)
+    return [fastnn.tensor(rng.standard_normal(s).astype(dtype), requires_grad=True)
+            for s in SHAPES]
+
+
+def backward(ps, seed):
+    rng = np.random.default_rng(100 + seed)
+    loss = sum(((p * p) * fastnn.tensor(rng.standard_normal(p.shape).astype(p._data.dtype))).sum()
+               for p in ps)
+    loss.backward()
+
+
+def both(script, cls=optim.SGD, dtype=np.float32, **kw):
+    """Run ``script(opt, params)`` fused and on the reference path; compare values and state."""
+    out = []
+    for fused in (None, False):
+        ps = make_params(dtype)
+        opt = cls(ps, fused=fused, **kw)
+        assert bool(opt._packs[0][1]) == (fused is None)
+        extra = script(opt, ps)
+        out.append((ps, opt, extra))
+    (fp, fo, fx), (rp, ro, rx) = out
+    for a, b in zip(rp, fp):
+        np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy())
+    for a, b in zip(rp, fp):
+        assert list(ro.state[a]) == list(fo.state[b])
+        for k in ro.state[a]:
+            np.testing.assert_array_equal(fo.state[b][k].numpy(), ro.state[a][k].numpy())
+    return fx, rx
+
+
+def test_packing_keeps_values_and_views_one_arena():
+    ps = make_params()
+    before = [p.detach().numpy().copy() for p in ps]
+    vc = [p._version for p in ps]
+    opt = optim.SGD(ps, lr=0.1, momentum=0.9)
+    (arena,) = opt._packs[0][1]
+    assert arena.data.size == sum(p.numel() for p in ps)
+    for i, (p, b) in enumerate(zip(ps, before)):
+        np.testing.assert_array_equal(p.detach().numpy(), b)
+        assert p._data.base is arena.data and p._data.shape == b.shape
+        assert p._grad_slot.base is arena.grad
+        assert p.data.shape == b.shape and p.is_contiguous()
+    assert [p._version for p in ps] == vc
+    backward(ps, 0)
+    opt.step()
+    assert all(p._version == v + 1 for p, v in zip(ps, vc))
+    assert all(opt.state[p]["momentum_buffer"]._data.base is arena.bufs["momentum_buffer"]
+               for p in ps)
+
+
+def test_mixed_dtypes_and_unpackable_params():
+    a = fastnn.randn(3, 2, requires_grad=True)
+    b = fastnn.randn(4, dtype=fastnn.float64, requires_grad=True)
+    c = fastnn.randn(5, requires_grad=True)
+    h = fastnn.tensor(np.ones(3, np.float16), requires_grad=True)
+    opt = optim.Adam([a, b, c, h], lr=0.1)
+    arenas, loose = opt._packs[0][1], opt._packs[0][2]
+    assert sorted(x.data.dtype.name for x in arenas) == ["float32", "float64"]
+    assert loose == [h]
+    before = [t.detach().numpy().astype(np.float64) for t in (a, b, c, h)]
+    for t in (a, b, c, h):
+        t.grad = fastnn.ones(t.shape, dtype=t.dtype)
+    opt.step()
+    for t, b0 in zip((a, b, c, h), before):  # Adam's first step moves each element by lr
+        np.testing.assert_allclose(t.detach().numpy(), b0 - 0.1, atol=2e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_assigning_param_data_leaves_the_arena(dtype):
+    def script(opt, ps):
+        for k in range(3):
+            opt.zero_grad()
+            backward(ps, k)
+            opt.step()
+        new = fastnn.tensor(np.full((4, 3), 0.5, dtype))
+        ps[0].data = new
+        for k in range(3, 6):
+            opt.zero_grad()
+            backward(ps, k)
+            opt.step()
+        return new.numpy().copy()
+    fx, rx = both(script, momentum=0.9, weight_decay=0.1, dtype=dtype)
+    np.testing.assert_array_equal(fx, rx)  # the assigned tensor shares storage, as in PyTorch
+
+
+def test_assigning_param_data_same_values_no_stale_update():
+    ps = make_params()
+    opt = optim.SGD(ps, lr=0.5)
+    (arena,) = opt._packs[0][1]
+    ps[1].data = fastnn.tensor(np.zeros(3, np.float32))
+    assert ps[1]._grad_slot is None
+    backward(ps, 0)
+    stale = arena.views[1].copy()
+    opt.step()
+    np.testing.assert_array_equal(arena.views[1], stale)       # old slot untouched
+    np.testing.assert_array_equal(ps[1].detach().numpy(), 0)   # d(p*p*c)/dp = 0 at p = 0
+
+
+@pytest.mark.parametrize("cls,kw", [(optim.SGD, dict(lr=0.1, momentum=0.9, nesterov=True)),
+                                    (optim.Adam, dict(lr=0.1, amsgrad=True)),
+                                    (optim.Adagrad, dict(lr=0.1))])
+def test_user_assigned_grads(cls, kw):
+    def script(opt, ps):
+        for k in range(4):
+            opt.zero_grad()
+            backward(ps, k)
+            if k == 1:
+                ps[2].grad = fastnn.tensor(np.arange(10, dtype=np.float32).reshape(2, 5))
+            if k == 2:  # a non-contiguous gradient
+                ps[0].grad = fastnn.tensor(np.ones((3, 4), np.float32) * 0.5).t()
+            if k == 3:
+                ps[1].grad = ps[1].grad * 2
+            opt.step()
+    both(script, cls, **kw)
+
+
+def test_replaced_and_reset_state():
+    def script(opt, ps):
+        for k in range(3):
+            opt.zero_grad()
+            backward(ps, k)
+            opt.step()
+        opt.state[ps[0]]["momentum_buffer"] = fastnn.ones(4, 3)
+        opt.zero_grad()
+        backward(ps, 3)
+        opt.step()
+        opt.state = defaultdict(dict)  # start momentum afresh
+        opt.zero_grad()
+        backward(ps, 4)
+        opt.step()
+    both(script, momentum=0.9, dampening=0.2)
+
+
+def test_in_place_state_edits_are_seen():
+    def script(opt, ps):
+        for k in range(4):
+            opt.zero_grad()
+            backward(ps, k)
+            opt.step()
+            opt.state[ps[1]]["exp_avg"].mul_(0.5)
+    both(script, optim.Adam, lr=0.1)
+
+
+def test_gradient_accumulation_without_zero_grad():
+    def script(opt, ps):
+        backward(ps, 0)
+        backward(ps, 1)
+        opt.step()
+        backward(ps, 2)
+        opt.step()
+    fx, _ = both(script, momentum=0.9)
+
+
+def test_group_params_list_changed_is_repacked():
+    def script(opt, ps):
+        extra = fastnn.tensor(np.linspace(-1, 1, 6, dtype=np.float32), requires_grad=True)
+        backward(ps, 0)
+        opt.step()
+        opt.param_groups[0]["params"].append(extra)
+        for k in range(1, 3):
+            opt.zero_grad()
+            backward(ps + [extra], k)
+            opt.step()
+        return extra.detach().numpy().copy()
+    fx, rx = both(script, momentum=0.9)
+    np.testing.assert_array_equal(fx, rx)
+
+
+def test_add_param_group_packs_new_group():
+    ps = make_params()
+    opt = optim.Adam(ps[:2], lr=0.1)
+    opt.add_param_group({"params": ps[2:], "lr": 0.01})
+    assert len(opt._packs) == 2 and opt._packs[1][1][0].params == ps[2:]
+
+
+def test_two_optimizers_share_parameters():
+    ps = make_params()
+    a = optim.SGD(ps, lr=0.1, momentum=0.9)
+    b = optim.Adam(ps[:2], lr=0.1)
+    assert b._packs[0][1] == [] and b._packs[0][2] == ps[:2]
+    ref = make_params()
+    ra = optim.SGD(ref, lr=0.1, momentum=0.9, fused=False)
+    rb = optim.Adam(ref[:2], lr=0.1, fused=False)
+    for k in range(3):
+        for opts, pp in (((a, b), ps), ((ra, rb), ref)):
+            for o in opts:
+                o.zero_grad()
+            backward(pp, k)
+            for o in opts:
+                o.step()
+    for x, y in zip(ref, ps):
+        np.testing.assert_array_equal(y.detach().numpy(), x.detach().numpy())
+
+
+def test_new_optimizer_after_old_one_is_gone():
+    ps = make_params()
+    opt = optim.SGD(ps, lr=0.1)
+    del opt
+    gc.collect()
+    opt2 = optim.Adam(ps, lr=0.1)
+    assert opt2._packs[0][1] and not opt2._packs[0][2]
+
+
+def test_optimizer_replacing_a_live_one_packs_once_it_is_gone():
+    ps = make_params()
+    ref = make_params()
+    opt = optim.SGD(ps, lr=0.1, momentum=0.9)
+    opt = optim.SGD(ps, lr=0.1, momentum=0.9)  # built while the first still held the params
+    gc.collect()
+    ropt = optim.SGD(ref, lr=0.1, momentum=0.9, fused=False)
+    for k in range(3):
+        for o, pp in ((opt, ps), (ropt, ref)):
+            o.zero_grad()
+            backward(pp, k)
+            o.step()
+        if k == 0:
+            assert opt._packs[0][1] and not opt._packs[0][2]
+    for a, b in zip(ref, ps):
+        np.testing.assert_array_equal(b.detach().numpy(), a.detach().numpy())
+
+
+def test_duplicate_parameter_warns():
+    p = fastnn.randn(3, requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate parameters"):
+        optim.SGD([p, p], lr=0.1)
+
+
+def test_zero_size_and_noncontiguous_params():
+    base = fastnn.tensor(np.arange(6, dtype=np.float32).reshape(2, 3))
+    t = base.t().detach().requires_grad_()
+    z = fastnn.zeros(0, requires_grad=True)
+    opt = optim.SGD([t, z], lr=1.0)
+    np.testing.assert_array_equal(t.detach().numpy(), np.arange(6).reshape(2, 3).T)
+    (t * fastnn.ones(3, 2)).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(t.detach().numpy(), np.arange(6).reshape(2, 3).T - 1)
