@@ -3,6 +3,11 @@
 ``import fastnn as torch`` runs classic PyTorch teaching code unchanged.
 """
 import importlib as _importlib
+import warnings as _warnings
+
+# PyTorch returns nan/inf quietly (log(-1), 0/0): silence numpy's floating-point warnings when
+# they come from fastnn's own code, without touching numpy's global error state.
+_warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"fastnn\.")
 
 from ._version import __version__
 from ._dtype import (dtype, device, Size, float32, float64, float16, int64, int32, int16,  # noqa

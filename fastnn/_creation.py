@@ -42,8 +42,10 @@ def _infer_dtype(data):
             kinds.add("f")
         elif isinstance(x, _ndarray):
             kinds.add(x.dtype.kind)
+        elif x is data and isinstance(x, (str, bytes)):
+            raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         else:
-            raise TypeError(f"Could not infer dtype of {type(x).__name__}")
+            raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
     if any(k.startswith("f") for k in kinds):
         return D.get_default_dtype()
     if "i" in kinds or "u" in kinds:
@@ -62,7 +64,25 @@ def _to_array(data, dtype):
     try:
         return np.array(data, dtype=dtype.np)
     except (ValueError, TypeError) as e:
-        raise ValueError(f"could not build a tensor from the data: {e}") from None
+        raise ValueError(_ragged(data) or f"could not build a tensor from the data: {e}") \
+            from None
+
+
+def _ragged(data):
+    """PyTorch's message for nested sequences of uneven lengths (None if they are even)."""
+    level, dim = [data], 0
+    while level:
+        seqs = [x for x in level if isinstance(x, (list, tuple))]
+        if not seqs:
+            return None
+        if len(seqs) != len(level):
+            return f"expected a sequence or a number at every position of dim {dim}, got both"
+        n = len(seqs[0])
+        for x in seqs:
+            if len(x) != n:
+                return f"expected sequence of length {n} at dim {dim} (got {len(x)})"
+        level, dim = [y for x in seqs for y in x], dim + 1
+    return None
 
 
 def _unwrap_nested(data):
@@ -126,7 +146,8 @@ def _size(size):
             if hasattr(s, "_data") and s._data.size == 1:
                 s = int(s)
             else:
-                raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__}")
+                raise TypeError(f"argument 'size' must be tuple of ints, not "
+                                f"{type(s).__name__}")
         if s < 0:
             raise RuntimeError(f"Trying to create tensor with negative dimension {s}: "
                                f"{list(size)}")
@@ -139,6 +160,10 @@ def _dt(dtype, default=None):
 
 
 def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None):
+    if not isinstance(fill_value, (numbers.Number, np.generic)) and not (
+            hasattr(fill_value, "_data") and fill_value._data.size == 1):
+        raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
+                        f"{type(fill_value).__name__}")
     if dtype is None:
         dtype = _infer_dtype(fill_value) if not isinstance(fill_value, float) else None
     arr = np.full(_size((size,)), fill_value, dtype=_dt(dtype).np)
@@ -206,7 +231,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
-        raise RuntimeError("upper bound and larger bound inconsistent with step sign")
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = D.get_default_dtype() if any(isinstance(v, float) for v in vals) else D.int64
     arr = np.arange(*vals).astype(D.to_dtype(dtype).np)
@@ -225,12 +250,15 @@ def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_
 
 
 def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+    for name, v in (("n", n), ("m", m)):
+        if v is not None and v < 0:
+            raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     return _finish(np.eye(n, n if m is None else m, dtype=_dt(dtype).np), device, requires_grad)
 
 
 def _check_float(dt, fn):
     if not dt.is_floating_point:
-        raise RuntimeError(f"\"{fn}\" not implemented for '{D._LEGACY[dt.name][:-6]}'")
+        raise NotImplementedError(f"\"{fn}\" not implemented for '{D._LEGACY[dt.name][:-6]}'")
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
@@ -260,6 +288,11 @@ def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=N
 
 
 def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
+        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
+                        f"{type(n).__name__}")
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
     arr = get_generator(generator).np.permutation(int(n))
     return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
 
@@ -303,6 +336,8 @@ def legacy_new(cls, dtype, args, kwargs):
     elif len(args) == 1 and isinstance(args[0], D.Size):
         t = zeros(args[0], dtype=dtype, device=device)
     elif len(args) == 1:
+        if not isinstance(args[0], (list, tuple, np.ndarray, _tensor_cls())):
+            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
         t = tensor(args[0], dtype=dtype, device=device)
     else:
         raise TypeError(f"new(): invalid arguments {args!r}")

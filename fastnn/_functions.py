@@ -45,13 +45,24 @@ def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
 
 
+def _title(npd):
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(str(npd), str(npd))
+
+
 def _check_seq(tensors, fn):
     Tensor = _tensor_cls()
     if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
         raise TypeError(f"{fn}(): argument 'tensors' must be tuple of Tensors, not "
                         f"{type(tensors).__name__}")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
     if not tensors:
-        raise RuntimeError(f"{fn}(): expected a non-empty list of Tensors")
+        if fn == "stack":
+            raise RuntimeError("stack expects a non-empty TensorList")
+        raise ValueError(f"{fn}(): expected a non-empty list of Tensors")
     for t in tensors[1:]:
         check_same_device(tensors[0], t)
 
@@ -67,6 +78,8 @@ def cat(tensors, dim=0, *, axis=None):
     _check_seq(tensors, "cat")
     if axis is not None:
         dim = axis
+    # legacy rule: 1-D empty tensors are skipped, but still take part in type promotion
+    tensors = _common(list(tensors))
     tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or \
         list(tensors[:1])
     d = tensors[0]._dim(dim)
@@ -81,7 +94,6 @@ def cat(tensors, dim=0, *, axis=None):
                 raise RuntimeError(f"Sizes of tensors must match except in dimension {d}. "
                                    f"Expected size {ref[k]} but got size {s[k]} for tensor "
                                    f"number {i} in the list.")
-    tensors = _common(tensors)
     return apply(S.CatBackward0, tuple(tensors), d)
 
 
@@ -117,7 +129,7 @@ def where(condition, input=None, other=None):
         return tuple(_wrap(i) for i in np.nonzero(cond))
     if cond.dtype != bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
-                           f"with dtype {D._FROM_NP[cond.dtype]}")
+                           f"with dtype {_title(cond.dtype)}")
     if not isinstance(input, Tensor):
         if isinstance(other, Tensor):
             b, a, dt = operands(other, input)

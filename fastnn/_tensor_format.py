@@ -22,18 +22,20 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
 
 
 def _float_formatter(arr):
+    """PyTorch's choice of format, from the nonzero finite values that will be shown."""
     finite = arr[np.isfinite(arr)]
     p = _opts["precision"]
-    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-        return lambda x: _special(x) or f"{x:.0f}."
-    amax = np.abs(finite).max() if finite.size else 0.0
     nz = np.abs(finite[finite != 0])
-    amin = nz.min() if nz.size else 0.0
+    int_mode = bool(np.all(finite == np.ceil(finite)))
     sci = _opts["sci_mode"]
     if sci is None:
-        sci = amax >= 1e8 or (amin and amin < 1e-4) or (amin and amax / amin > 1000)
+        amax, amin = (nz.max(), nz.min()) if nz.size else (0.0, 0.0)
+        sci = bool(nz.size) and (amax / amin > 1000 or amax > 1e8 or
+                                 (not int_mode and amin < 1e-4))
     if sci:
         return lambda x: _special(x) or f"{x:.{p}e}"
+    if int_mode:
+        return lambda x: _special(x) or f"{x:.0f}."
     return lambda x: _special(x) or f"{x:.{p}f}"
 
 
@@ -46,22 +48,28 @@ def _special(x):
 
 
 def format_array(arr, indent):
+    summarize = arr.size > _opts["threshold"]
+    shown = arr if not summarize else _edges(arr, _opts["edgeitems"])
     if arr.dtype.kind == "f":
-        fmt = _float_formatter(arr.astype(np.float64))
+        fmt = _float_formatter(shown.astype(np.float64))
     elif arr.dtype.kind == "b":
         fmt = lambda x: "True" if x else "False"  # noqa: E731
     else:
         fmt = lambda x: str(int(x))  # noqa: E731
-    summarize = arr.size > _opts["threshold"]
     if arr.size:
-        # PyTorch pads every element to the widest one so columns line up
-        shown = arr if not summarize else _edges(arr, _opts["edgeitems"])
-        width = max(len(fmt(x)) for x in shown.reshape(-1))
+        # PyTorch pads every element to the widest one so columns line up; for floats only the
+        # nonzero finite values count (so nan/inf/0 never widen a column)
+        vals = shown.reshape(-1)
+        if arr.dtype.kind == "f":
+            vals = vals[np.isfinite(vals) & (vals != 0)]
+        width = max((len(fmt(x)) for x in vals), default=1)
         base = fmt
         fmt = lambda x: base(x).rjust(width)  # noqa: E731
-    return np.array2string(arr, separator=", ", prefix=" " * indent,
+    text = np.array2string(arr, separator=", ", prefix=" " * indent,
                            formatter={"all": fmt}, threshold=0 if summarize else arr.size + 1,
                            edgeitems=_opts["edgeitems"], max_line_width=_opts["linewidth"])
+    # PyTorch writes an elided run inside a row as " ..." after the comma
+    return text.replace(", ...,", ",  ...,") if summarize else text
 
 
 def _edges(arr, k):

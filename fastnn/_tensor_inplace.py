@@ -4,10 +4,11 @@ import numpy as np
 from . import _dtype as D
 from .autograd import grad_mode
 from .autograd.function import apply
+from .autograd.node import Node
 from .autograd import ops_math as M
 from .autograd import ops_shape as S
-from ._tensor_math import operands
-from ._tensor_shape import _index_arrays
+from ._tensor_math import operands, broadcast_error, Const
+from ._tensor_shape import _index_arrays, _split_int_indices
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -30,11 +31,23 @@ def _write(self, result_arr):
     except TypeError:
         raise _cast_error(self, result_arr.dtype) from None
     except ValueError as e:
-        if not self._data.flags.writeable:
-            raise RuntimeError("unsupported operation: more than one element of the written-to "
-                               "tensor refers to a single memory location. Please clone() the "
-                               "tensor before performing the operation.") from None
-        raise RuntimeError(str(e)) from None
+        raise _inplace_error(self, result_arr, e) from None
+
+
+def _inplace_error(self, other_arr, err):
+    """PyTorch's wording for an in-place write that cannot happen."""
+    if not self._data.flags.writeable:
+        return RuntimeError("unsupported operation: more than one element of the written-to "
+                            "tensor refers to a single memory location. Please clone() the "
+                            "tensor before performing the operation.")
+    try:
+        shape = np.broadcast_shapes(self._data.shape, np.shape(other_arr))
+    except ValueError:
+        return broadcast_error(self, Const(np.asarray(other_arr)), err)
+    if shape != self._data.shape:
+        return RuntimeError(f"output with shape {list(self._data.shape)} doesn't match the "
+                            f"broadcast shape {list(shape)}")
+    return RuntimeError(str(err))
 
 
 def _tracked(self, others=()):
@@ -51,9 +64,7 @@ def _record(self, compute):
     """
     base = self._base
     if base is not None and base._rg:
-        raise RuntimeError("fastnn does not record in-place operations on views of tensors "
-                           "that require grad; use an out-of-place op (y = x * 2) or clone() "
-                           "the view first")
+        return _record_view(self, base, compute)
     from .tensor import _wrap
     alias = _wrap(self._data.copy(), self.grad_fn)
     alias._rg = self._rg
@@ -61,6 +72,48 @@ def _record(self, compute):
     _write(self, res._data)
     self.grad_fn = res.grad_fn
     self._rg = res._rg
+    return self._bump()
+
+
+def _view_positions(view, base):
+    """Flat positions in ``base`` of each element of ``view`` (None if not expressible)."""
+    b = base._data
+    if type(b) is not _ndarray or not b.flags.c_contiguous or not np.shares_memory(view._data, b):
+        return None
+    size = b.itemsize
+    off = (view._data.__array_interface__["data"][0] - b.__array_interface__["data"][0]) // size
+    flat = np.arange(b.size, dtype=np.int64)
+    steps = [s // size * flat.itemsize for s in view._data.strides]
+    return np.array(np.lib.stride_tricks.as_strided(flat[off:], view._data.shape, steps))
+
+
+def _record_view(self, base, compute):
+    """In-place op on a view of a tensor with history (PyTorch's CopySlices).
+
+    The view's new values are computed from the base's old history; the base then becomes
+    "old base with those positions replaced", so gradients reach both the untouched positions
+    and, through the op, the overwritten ones.
+    """
+    from .tensor import _wrap
+    if self.grad_fn is None:
+        raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
+                           "with grad mode enabled. Given that this use case is ambiguous and "
+                           "error-prone, it is forbidden. You can clarify your code by moving "
+                           "both the view and the inplace either both inside the no_grad block "
+                           "(if you don't want the inplace to be tracked) or both outside (if "
+                           "you want the inplace to be tracked).")
+    pos = _view_positions(self, base)
+    if pos is None:
+        raise RuntimeError("fastnn cannot record this in-place operation on a view of a tensor "
+                           "that requires grad; clone() the view first")
+    old = _wrap(np.ascontiguousarray(base._data).copy(), base.grad_fn)
+    old._rg = True
+    res = compute(old.reshape(-1)[pos])
+    res = res if res._data.dtype == base._data.dtype else res.to(base.dtype)
+    new = apply(S.CopySlices, (old, res), pos)
+    _write(self, res._data)
+    base.grad_fn = new.grad_fn
+    self.grad_fn = res.grad_fn
     return self._bump()
 
 
@@ -78,9 +131,12 @@ class InplaceMixin:
         try:
             ufunc(self._data, barr, out=self._data, casting="same_kind")
         except TypeError:
-            raise _cast_error(self, dt or barr.dtype) from None
+            src = np.dtype(dt or barr.dtype)
+            if ufunc is np.true_divide and src.kind in "biu":  # true division makes floats
+                src = D.get_default_dtype().np
+            raise _cast_error(self, src) from None
         except ValueError as e:
-            _write(self, ufunc(self._data, barr))
+            raise _inplace_error(self, barr, e) from None
         return self._bump()
 
     def add_(self, other, *, alpha=1):
@@ -143,6 +199,87 @@ class InplaceMixin:
     def clamp_min_(self, min):
         return self._unary_("clamp", min, None)
 
+    def clamp_max_(self, max):
+        return self._unary_("clamp", None, max)
+
+    def sin_(self):
+        return self._unary_("sin")
+
+    def cos_(self):
+        return self._unary_("cos")
+
+    def rsqrt_(self):
+        return self._unary_("rsqrt")
+
+    def reciprocal_(self):
+        return self._unary_("reciprocal")
+
+    def square_(self):
+        return self._unary_("square")
+
+    def sign_(self):
+        return self._unary_("sign")
+
+    def floor_(self):
+        return self._unary_("floor")
+
+    def ceil_(self):
+        return self._unary_("ceil")
+
+    def round_(self, decimals=0):
+        return self._unary_("round", decimals)
+
+    def trunc_(self):
+        return self._unary_("trunc")
+
+    def log1p_(self):
+        return self._unary_("log1p")
+
+    def expm1_(self):
+        return self._unary_("expm1")
+
+    def remainder_(self, other):
+        return self._unary_("remainder", other)
+
+    def fmod_(self, other):
+        return self._unary_("fmod", other)
+
+    def floor_divide_(self, other):
+        return self._unary_("floor_divide", other)
+
+    __imod__ = remainder_
+    __ifloordiv__ = floor_divide_
+
+    def __iand__(self, other):
+        return self._unary_("__and__", other)
+
+    def __ior__(self, other):
+        return self._unary_("__or__", other)
+
+    def __ixor__(self, other):
+        return self._unary_("__xor__", other)
+
+    def _shape_(self, method, *args):
+        """unsqueeze_/t_/...: self becomes the reshaped view (a new history node if tracked)."""
+        self._check_inplace()
+        out = getattr(self.detach() if not _tracked(self) else self, method)(*args)
+        self._data = out._data
+        if _tracked(self):
+            self.grad_fn = out.grad_fn
+        return self._bump()
+
+    def unsqueeze_(self, dim):
+        return self._shape_("unsqueeze", dim)
+
+    def squeeze_(self, dim=None):
+        return self._shape_("squeeze", dim)
+
+    def t_(self):
+        return self._shape_("t")
+
+    def transpose_(self, dim0, dim1):
+        return self._shape_("transpose", dim0, dim1)
+
     def masked_fill_(self, mask, value):
         return self._unary_("masked_fill", mask, value)
 
@@ -173,6 +310,9 @@ class InplaceMixin:
         self._check_inplace()
         from .tensor import Tensor
         if isinstance(value, Tensor):
+            if value._data.ndim:
+                raise RuntimeError("fill_ only supports 0-dimension value tensor but got tensor "
+                                   f"with {value._data.ndim} dimensions.")
             if _tracked(self, (value,)):
                 self[...] = value
                 return self
@@ -180,6 +320,8 @@ class InplaceMixin:
         if _tracked(self):
             self[...] = value
             return self
+        if not self._data.flags.writeable:
+            _write(self, np.asarray(value))  # raises PyTorch's error for expanded tensors
         self._data[...] = value
         return self._bump()
 
@@ -196,21 +338,27 @@ class InplaceMixin:
         if type(arr) is not type(self._data):
             arr = _move_array(arr, self.device)
         try:
-            np.copyto(self._data, np.broadcast_to(arr, self._data.shape), casting="unsafe")
-        except ValueError:
-            raise RuntimeError(f"The size of tensor a ({self._data.shape}) must match the size "
-                               f"of tensor b ({arr.shape})") from None
+            np.copyto(self._data, arr, casting="unsafe")
+        except ValueError as e:
+            raise _inplace_error(self, arr, e) from None
         return self._bump()
 
     def uniform_(self, a=0.0, b=1.0, *, generator=None):
         from .random import fill_uniform
         self._check_inplace()
+        _check_random_dtype(self, "check_uniform_bounds")
+        if a > b:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={a} > to={b}")
         fill_uniform(self._data, a, b, generator)
         return self._bump()
 
     def normal_(self, mean=0.0, std=1.0, *, generator=None):
         from .random import fill_normal
         self._check_inplace()
+        _check_random_dtype(self, "normal_kernel_cpu")
+        if std < 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
         fill_normal(self._data, mean, std, generator)
         return self._bump()
 
@@ -231,12 +379,19 @@ class InplaceMixin:
         from .tensor import Tensor
         idx = _index_arrays(idx)
         self._check_inplace()
+        split = None if S.is_basic_index(idx) else _split_int_indices(idx)
+        if split is not None:  # integers first, then the advanced indices (PyTorch's order)
+            self[split[0]][split[1]] = value
+            return
         if _tracked(self, (value,)):
             if not isinstance(value, Tensor):
                 from ._creation import tensor
                 value = tensor(value, dtype=self.dtype)
             v = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
-            _record(self, lambda a: apply(S.IndexPutBackward0, (a, v), idx, False))
+            try:
+                _record(self, lambda a: apply(S.IndexPutBackward0, (a, v), idx, False))
+            except ValueError as e:
+                raise _setitem_error(self, idx, v, e) from None
             return
         arr = value._data if isinstance(value, Tensor) else value
         try:
@@ -244,7 +399,7 @@ class InplaceMixin:
         except IndexError as e:
             raise IndexError(str(e).replace("axis", "dimension")) from None
         except ValueError as e:
-            raise RuntimeError(str(e)) from None
+            raise _setitem_error(self, idx, arr, e) from None
         self._bump()
 
     def index_put_(self, indices, values, accumulate=False):
@@ -262,7 +417,8 @@ class InplaceMixin:
     def to(self, *args, **kwargs):
         dtype, device, copy = _parse_to(args, kwargs)
         out = self
-        if device is not None and device != self.device:
+        if device is not None and device != self.device and \
+                not (device.index is None and device.type == self.device.type):
             out = _to_device(out, device)
         if dtype is not None and D.to_dtype(dtype).np != out._data.dtype:
             out = out._cast(D.to_dtype(dtype).np)
@@ -344,6 +500,30 @@ class InplaceMixin:
         return self._new_filled(0, size, dtype, device, requires_grad)
 
 
+def _setitem_error(self, idx, value, err):
+    """PyTorch's wording when a value does not broadcast to the indexed region."""
+    from .tensor import Tensor
+    from ._creation import tensor
+    try:
+        target = self._data[idx].shape
+        v = value if isinstance(value, Tensor) else tensor(np.asarray(value))
+    except Exception:  # noqa: BLE001 - keep numpy's own message then
+        return RuntimeError(str(err))
+    if S.is_basic_index(idx):
+        try:
+            v.expand(target)
+        except RuntimeError as e:
+            return e
+    return RuntimeError(f"shape mismatch: value tensor of shape {list(v.shape)} cannot be "
+                        f"broadcast to indexing result of shape {list(target)}")
+
+
+def _check_random_dtype(t, kernel):
+    if t._data.dtype.kind != "f":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{_title(t._data.dtype)}'")
+
+
 def _sizes_of(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
@@ -376,18 +556,22 @@ def _is_dtype_name(a):
     return isinstance(a, str) and a.replace("torch.", "").replace("fastnn.", "") in D._BY_NAME
 
 
+class _ToDeviceBackward(Node):
+    """``.to(device)``, ``.cuda()``, ``.cpu()``: the gradient goes back to the source device."""
+
+    def forward(self, a, src, dev):
+        self.src = src
+        return _move_array(a, dev)
+
+    def backward(self, g):
+        return (_move_array(g, self.src),)
+
+    def name(self):
+        return "ToCopyBackward0"
+
+
 def _to_device(t, device):
-    from .autograd.function import apply as _apply
-    from .autograd.node import Node
-
-    class ToDeviceBackward0(Node):
-        def forward(self, a, dev):
-            self.src = t.device
-            return _move_array(a, dev)
-
-        def backward(self, g):
-            return (_move_array(g, self.src),)
-    return _apply(ToDeviceBackward0, (t,), device)
+    return apply(_ToDeviceBackward, (t,), t.device, device)
 
 
 def _move_array(arr, device):
@@ -395,5 +579,11 @@ def _move_array(arr, device):
         device = D.device(device)
     if device.type == "cpu":
         return arr if type(arr) is _ndarray else arr.copy_to_host()
-    from .cuda import _backend
+    try:
+        from .cuda import _backend
+    except ImportError as e:
+        raise RuntimeError(f"CUDA is not available to fastnn ({e}). Install the 'cuda' extra "
+                           "(numba-cuda) on a machine with an NVIDIA driver, and check "
+                           "fastnn.cuda.is_available() before moving tensors to 'cuda'.") \
+            from None
     return _backend.to_device(arr, device)

@@ -12,9 +12,18 @@ from .autograd.ops_linalg import MmBackward0, AddmmBackward0
 
 _state = grad_mode.state
 _ndarray = np.ndarray
+_BOOL = np.dtype(bool)
 
-values_indices_max = collections.namedtuple("max", ["values", "indices"])
-values_indices_min = collections.namedtuple("min", ["values", "indices"])
+def _return_type(name):
+    """A (values, indices) named tuple that prints like PyTorch's ``return_types``."""
+    def __repr__(self):
+        return f"fastnn.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+    base = collections.namedtuple(name, ["values", "indices"])
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+values_indices_max = _return_type("max")
+values_indices_min = _return_type("min")
 
 
 class Const:
@@ -49,7 +58,40 @@ def operands(a, b):
         raise TypeError(f"unsupported operand type(s): 'Tensor' and '{type(b).__name__}'")
     fd = D._FROM_NP[a._data.dtype]
     rd = D.promote_scalar(fd, b)
-    return a, Const(np.asarray(b, rd.np)), (None if rd is fd else rd.np)
+    try:
+        arr = np.asarray(b, rd.np)
+    except OverflowError:
+        arr = _wrapped_scalar(b, rd)
+    return a, Const(arr), (None if rd is fd else rd.np)
+
+
+def _wrapped_scalar(b, rd):
+    """A Python int outside an integer dtype's range wraps around, as PyTorch's kernels do."""
+    if rd.np.kind == "f" or not -2 ** 63 <= b < 2 ** 64:
+        raise OverflowError("int too big to convert")
+    return np.asarray(b & (2 ** 64 - 1), np.uint64).astype(rd.np)
+
+
+def broadcast_error(a, b, err):
+    """numpy's ValueError for shapes that do not broadcast, as PyTorch words it."""
+    sa, sb = a._data.shape, b._data.shape
+    for i in range(1, min(len(sa), len(sb)) + 1):
+        x, y = sa[-i], sb[-i]
+        if x != y and x != 1 and y != 1:
+            dim = max(len(sa), len(sb)) - i
+            return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                                f"({y}) at non-singleton dimension {dim}")
+    return err
+
+
+def _no_bool(a, b, kernel):
+    if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+
+
+def _check_int_zero_division(a, b, dt):
+    if np.dtype(dt or a._data.dtype).kind in "iu" and not np.all(b._data):
+        raise RuntimeError("ZeroDivisionError")
 
 
 def check_same_device(a, b):
@@ -85,8 +127,19 @@ def axes_of(t, dim):
     if isinstance(dim, (list, tuple)):
         if len(dim) == 0:
             return None
-        return tuple(sorted(t._dim(d) for d in dim))
-    return (t._dim(dim),)
+        axes = tuple(sorted(t._dim(d) for d in dim))
+    else:
+        axes = (t._dim(dim),)
+    # a 0-d tensor accepts dim 0 or -1 and reduces over nothing
+    return axes if t._data.ndim else None
+
+
+def _required(dim, axis, fn):
+    if dim is None:
+        if axis is None:
+            raise TypeError(f'{fn}() missing 1 required positional arguments: "dim"')
+        return axis
+    return dim
 
 
 def _pick(dim, axis, keepdim, keepdims):
@@ -99,18 +152,26 @@ class MathMixin:
     # ---- binary arithmetic ---------------------------------------------------------
     def add(self, other, *, alpha=1):
         a, b, dt = operands(self, other)
-        return apply(M.AddBackward0, (a, b), dt, alpha)
+        try:
+            return apply(M.AddBackward0, (a, b), dt, alpha)
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def sub(self, other, *, alpha=1):
-        if self._data.dtype.kind == "b":
-            raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                               "supported. Use the `^` or `logical_xor()` operator instead.")
         a, b, dt = operands(self, other)
-        return apply(M.SubBackward0, (a, b), dt, alpha)
+        if a._data.dtype is _BOOL or b._data.dtype is _BOOL or type(other) is bool:
+            _bool_sub_error(a, b)
+        try:
+            return apply(M.SubBackward0, (a, b), dt, alpha)
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def mul(self, other):
         a, b, dt = operands(self, other)
-        return apply(M.MulBackward0, (a, b), dt)
+        try:
+            return apply(M.MulBackward0, (a, b), dt)
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def div(self, other, *, rounding_mode=None):
         if rounding_mode is not None:
@@ -118,42 +179,62 @@ class MathMixin:
             if rounding_mode == "trunc":
                 out = (self / other).trunc()
             if out is None:
-                raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or "
+                raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
                                  f"'floor' but found '{rounding_mode}'")
             return out
         a, b, dt = operands(self, other)
-        return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
+        try:
+            return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def pow(self, exponent):
         if not isinstance(exponent, Tensor) and isinstance(exponent, (int, float)):
-            base = self
-            if isinstance(exponent, float) and self._data.dtype.kind in "biu":
-                base = _float_input(self)
-            return apply(M.PowBackward0, (base,), exponent)
+            fd = D._FROM_NP[self._data.dtype]
+            rd = D.promote_scalar(fd, exponent)
+            if rd.np.kind != "f":
+                if exponent < 0:
+                    raise RuntimeError("Integers to negative integer powers are not allowed.")
+                if rd.np.kind == "b":  # bool ** bool stays bool: x ** True is x, x ** False is 1
+                    return _nograd(np.logical_or(self._data, not exponent))
+            return apply(M.PowBackward0, (self if rd is fd else self.to(rd),), exponent)
         a, b, dt = operands(self, exponent)
-        return apply(M.PowBackward1, (a, b), dt)
+        return _pow(a, b, dt)
 
     def __rpow__(self, base):
         a, b, dt = operands(self, base)
-        return apply(M.PowBackward1, (b, a), dt)
+        return _pow(b, a, dt)
 
     def maximum(self, other):
         a, b, dt = operands(self, other)
-        return apply(M.MaximumBackward0, (a, b), dt)
+        try:
+            return apply(M.MaximumBackward0, (a, b), dt)
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def minimum(self, other):
         a, b, dt = operands(self, other)
-        return apply(M.MinimumBackward0, (a, b), dt)
+        try:
+            return apply(M.MinimumBackward0, (a, b), dt)
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def floor_divide(self, other):
         a, b, dt = operands(self, other)
-        return _nograd(np.floor_divide(a._data, b._data, dtype=dt) if dt else a._data // b._data)
+        return _floor_divide(a, b, dt)
 
     def remainder(self, other):
         a, b, dt = operands(self, other)
-        return _nograd(np.remainder(a._data, b._data, dtype=dt) if dt else a._data % b._data)
+        return _remainder(a, b, dt)
 
-    fmod = remainder
+    def fmod(self, other):
+        a, b, dt = operands(self, other)
+        _check_int_zero_division(a, b, dt)
+        try:
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return _nograd(np.fmod(a._data, b._data, dtype=dt, casting="unsafe"))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def matmul(self, other):
         from .tensor import Tensor
@@ -219,7 +300,10 @@ class MathMixin:
     __matmul__ = matmul
 
     def __rsub__(self, other):
-        return (-self).add(other)
+        a, b, dt = operands(self, other)
+        if a._data.dtype.kind == "b" or b._data.dtype.kind == "b" or type(other) is bool:
+            _bool_sub_error(a, b)
+        return apply(M.SubBackward0, (b, a), dt, 1)
 
     def __rtruediv__(self, other):
         a, b, dt = operands(self, other)
@@ -227,7 +311,11 @@ class MathMixin:
 
     def __rfloordiv__(self, other):
         a, b, dt = operands(self, other)
-        return _nograd(b._data // a._data)
+        return _floor_divide(b, a, dt)
+
+    def __rmod__(self, other):
+        a, b, dt = operands(self, other)
+        return _remainder(b, a, dt)
 
     def __rmatmul__(self, other):
         from ._creation import tensor
@@ -236,12 +324,26 @@ class MathMixin:
     # ---- comparisons and logic (never differentiable) ------------------------------
     def _cmp(self, other, ufunc):
         a, b, dt = operands(self, other)
-        return _nograd(ufunc(a._data, b._data))
+        try:
+            return _nograd(ufunc(a._data, b._data))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def eq(self, other):
         return self._cmp(other, np.equal)
 
     def ne(self, other):
+        return self._cmp(other, np.not_equal)
+
+    def __eq__(self, other):
+        # `t == None` is False and `t in [None, t]` works, as with PyTorch
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return self._cmp(other, np.equal)
+
+    def __ne__(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
         return self._cmp(other, np.not_equal)
 
     def lt(self, other):
@@ -256,8 +358,6 @@ class MathMixin:
     def ge(self, other):
         return self._cmp(other, np.greater_equal)
 
-    __eq__ = eq
-    __ne__ = ne
     __lt__ = lt
     __le__ = le
     __gt__ = gt
@@ -305,8 +405,7 @@ class MathMixin:
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         a, b, _ = operands(self, other)
-        return _nograd(np.isclose(a._host(), np.asarray(b._data), rtol=rtol, atol=atol,
-                                  equal_nan=equal_nan))
+        return _nograd(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return bool(self.isclose(other, rtol, atol, equal_nan).all())
@@ -342,7 +441,7 @@ class MathMixin:
         return apply(M.LogBackward0, (_float_input(self),))
 
     def log1p(self):
-        return apply(M.Log1pBackward0, (_float_input(self),))
+        return apply(M.Log1PBackward0, (_float_input(self),))
 
     def sqrt(self):
         return apply(M.SqrtBackward0, (_float_input(self),))
@@ -382,7 +481,14 @@ class MathMixin:
             if max is not None:
                 out = out.minimum(max)
             return out
-        return apply(M.ClampBackward1, (self,), min, max)
+        src = self
+        if self._data.dtype.kind != "f":  # a float bound makes an integer tensor float
+            fd = rd = D._FROM_NP[self._data.dtype]
+            for bound in (min, max):
+                if bound is not None:
+                    rd = D.promote_types(rd, D.promote_scalar(fd, bound))
+            src = self if rd is fd else self.to(rd)
+        return apply(M.ClampBackward1, (src,), min, max)
 
     clip = clamp
 
@@ -424,6 +530,8 @@ class MathMixin:
         return apply(R.MeanBackward1, (src,), axes_of(src, dim), keepdim)
 
     def _var(self, dim, unbiased, keepdim, correction, take_sqrt):
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
             correction = 1 if unbiased is None or unbiased else 0
         if isinstance(dim, bool):
@@ -441,7 +549,8 @@ class MathMixin:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._var(dim, unbiased, keepdim, correction, True)
 
-    def prod(self, dim=None, keepdim=False, *, dtype=None):
+    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         src = self if dtype is None else self.to(dtype)
         return apply(R.ProdBackward1, (src,), None if dim is None else self._dim(dim), keepdim)
 
@@ -455,54 +564,77 @@ class MathMixin:
                                    "be specified for input.numel() == 0. Specify the reduction "
                                    "dim with the 'dim' argument.")
             return apply(R.MaxBackward1, (self,), use_max)
+        if self._data.ndim == 0:
+            self._dim(dim)
+            kind = values_indices_max if use_max else values_indices_min
+            return kind(apply(R.MaxBackward1, (self,), use_max), _nograd(np.zeros((), np.int64)))
         out, node = apply_node(R.MaxBackward0, (self,), self._dim(dim), keepdim, use_max)
         kind = values_indices_max if use_max else values_indices_min
         return kind(out, _nograd(node.indices))
 
-    def max(self, dim=None, keepdim=False):
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim=None, keepdim=False):
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, False)
 
-    def amax(self, dim=(), keepdim=False):
-        return _amax(self, dim, keepdim, True)
+    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
+        return _amax(self, () if dim is None else dim, keepdim, True)
 
-    def amin(self, dim=(), keepdim=False):
-        return _amax(self, dim, keepdim, False)
+    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
+        return _amax(self, () if dim is None else dim, keepdim, False)
 
-    def argmax(self, dim=None, keepdim=False):
-        if dim is None:
-            return _nograd(np.asarray(np.argmax(self._data)))
+    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if dim is None or not self._data.ndim:
+            if dim is not None:
+                self._dim(dim)
+            return _nograd(np.argmax(self._data))
         return _nograd(np.argmax(self._data, axis=self._dim(dim), keepdims=keepdim))
 
-    def argmin(self, dim=None, keepdim=False):
-        if dim is None:
-            return _nograd(np.asarray(np.argmin(self._data)))
+    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        if dim is None or not self._data.ndim:
+            if dim is not None:
+                self._dim(dim)
+            return _nograd(np.argmin(self._data))
         return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
 
-    def all(self, dim=None, keepdim=False):
-        return _nograd(np.asarray(np.all(self._data, axis=axes_of(self, dim), keepdims=keepdim)))
+    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return _nograd(np.all(self._data, axis=axes_of(self, dim), keepdims=keepdim))
 
-    def any(self, dim=None, keepdim=False):
-        return _nograd(np.asarray(np.any(self._data, axis=axes_of(self, dim), keepdims=keepdim)))
+    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
+        return _nograd(np.any(self._data, axis=axes_of(self, dim), keepdims=keepdim))
 
     def count_nonzero(self, dim=None):
-        return _nograd(np.asarray(np.count_nonzero(self._data, axis=axes_of(self, dim))))
+        return _nograd(np.count_nonzero(self._data, axis=axes_of(self, dim)))
 
-    def logsumexp(self, dim, keepdim=False):
+    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _pick(_required(dim, axis, "logsumexp"), None, keepdim, keepdims)
         return apply(R.LogsumexpBackward0, (_float_input(self),), axes_of(self, dim), keepdim)
 
-    def softmax(self, dim, dtype=None):
+    def softmax(self, dim=None, dtype=None, *, axis=None):
+        dim = _required(dim, axis, "softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.SoftmaxBackward0, (src,), self._dim(dim))
+        return apply(R.SoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
 
-    def log_softmax(self, dim, dtype=None):
+    def log_softmax(self, dim=None, dtype=None, *, axis=None):
+        dim = _required(dim, axis, "log_softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim))
+        return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
 
-    def cumsum(self, dim, *, dtype=None):
+    def cumsum(self, dim=None, *, dtype=None, axis=None):
+        dim = _required(dim, axis, "cumsum")
         src = self if dtype is None else self.to(dtype)
+        if not self._data.ndim:
+            self._dim(dim)
+            return src.reshape(1).cumsum(0).reshape(())
         return apply(R.CumsumBackward0, (src,), self._dim(dim))
 
     def norm(self, p="fro", dim=None, keepdim=False):
@@ -521,6 +653,43 @@ def _amax(t, dim, keepdim, use_max):
     if not keepdim:
         out = out.squeeze(axes)
     return out
+
+
+def _bool_sub_error(a, b):
+    if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":
+        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
+                           "supported. Use the `^` or `logical_xor()` operator instead.")
+    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
+                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
+                       "operator instead.")
+
+
+def _pow(a, b, dt):
+    _no_bool(a, b, "pow")
+    try:
+        return apply(M.PowBackward1, (a, b), dt)
+    except ValueError as e:
+        raise broadcast_error(a, b, e) from None
+
+
+def _floor_divide(a, b, dt):
+    _no_bool(a, b, "div_floor_cpu")
+    _check_int_zero_division(a, b, dt)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nograd(np.floor_divide(a._data, b._data, dtype=dt, casting="unsafe"))
+    except ValueError as e:
+        raise broadcast_error(a, b, e) from None
+
+
+def _remainder(a, b, dt):
+    _no_bool(a, b, "remainder_cpu")
+    _check_int_zero_division(a, b, dt)
+    try:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return _nograd(np.remainder(a._data, b._data, dtype=dt, casting="unsafe"))
+    except ValueError as e:
+        raise broadcast_error(a, b, e) from None
 
 
 def _nograd(arr):

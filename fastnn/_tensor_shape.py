@@ -1,5 +1,6 @@
 """Views, reshaping and indexing as Tensor methods (a mixin of Tensor)."""
 import math
+import operator
 
 import numpy as np
 
@@ -44,13 +45,105 @@ def _check_index(t, idx):
     if used > ndim:
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     dim = 0
-    for i in real:
+    for i in items:
+        if i is Ellipsis:  # the items after it index the trailing dimensions
+            dim += ndim - used
+            continue
+        if i is None:
+            continue
         if isinstance(i, (int, np.integer)) and not isinstance(i, bool):
             size = t._data.shape[dim]
             if not -size <= i < size:
                 raise IndexError(f"index {int(i)} is out of bounds for dimension {dim} with "
                                  f"size {size}")
         dim += i.ndim if isinstance(i, _ndarray) and i.dtype == bool else 1
+
+
+def _check_index_types(idx):
+    for i in (idx if isinstance(idx, tuple) else (idx,)):
+        ok = i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) or (
+            isinstance(i, _ndarray) and i.dtype.kind in "iub")
+        if not ok:
+            raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
+                             f"byte Variables are valid indices (got {type(i).__name__})"
+                             if not isinstance(i, _ndarray) else
+                             "tensors used as indices must be long, int, byte or bool tensors")
+
+
+def _mask_mismatch(t, idx):
+    """PyTorch's message for a boolean mask whose shape does not fit (None if they fit)."""
+    items = idx if isinstance(idx, tuple) else (idx,)
+    if Ellipsis in [i for i in items if not isinstance(i, _ndarray)]:
+        return None
+    d = 0
+    for i in items:
+        if isinstance(i, _ndarray) and i.dtype == bool:
+            for j, n in enumerate(i.shape):
+                if d + j < t._data.ndim and t._data.shape[d + j] != n:
+                    return (f"The shape of the mask {list(i.shape)} at index {j} does not match "
+                            f"the shape of the indexed tensor {list(t._data.shape)} at index "
+                            f"{d + j}")
+            d += i.ndim
+        elif i is not None:
+            d += 1
+    return None
+
+
+def _is_int(i):
+    return isinstance(i, (int, np.integer)) and not isinstance(i, bool)
+
+
+def _int_sizes(fn, arg, sizes):
+    """Sizes as ints (0-d integer tensors count, through ``__index__``)."""
+    if all(type(s) is int for s in sizes):
+        return sizes
+    out = []
+    for s in sizes:
+        try:
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"{fn}(): argument '{arg}' (position 1) must be tuple of ints, not "
+                            f"{type(s).__name__}") from None
+    return tuple(out)
+
+
+def _index_tensor(fn, index):
+    from .tensor import Tensor
+    if not isinstance(index, Tensor):
+        raise TypeError(f"{fn}(): argument 'index' (position 2) must be Tensor, not "
+                        f"{type(index).__name__}")
+    return index
+
+
+def _check_index_bounds(t, d, idx):
+    size = t._data.shape[d] if t._data.ndim else 1
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {d} with size "
+                           f"{size}")
+
+
+def _title(npd):
+    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
+            "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(str(npd), str(npd))
+
+
+def _split_int_indices(idx):
+    """(ints-only index, rest) when integers mix with advanced indices, else None."""
+    if not isinstance(idx, tuple) or not any(_is_int(i) for i in idx):
+        return None
+    first, rest = [], []
+    for i in idx:
+        if _is_int(i):
+            first.append(i)
+        elif i is None or i is Ellipsis:
+            first.append(i)
+            rest.append(slice(None) if i is None else i)
+        else:
+            n = i.ndim if isinstance(i, _ndarray) and i.dtype == bool else 1
+            first.extend([slice(None)] * n)
+            rest.append(i)
+    return tuple(first), tuple(rest)
 
 
 class ShapeMixin:
@@ -60,10 +153,17 @@ class ShapeMixin:
         from ._dtype import to_dtype
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
             dt = to_dtype(shape[0])
-            if dt.np.itemsize != self._data.itemsize:
-                raise RuntimeError("fastnn: view(dtype) needs dtypes of the same size")
-            return _as_view(_nograd_wrap(self._data.view(dt.np)), self)
-        shape = self._check_shape(_sizes(shape))
+            try:
+                arr = self._data.view(dt.np)
+            except ValueError:
+                ratio = max(dt.np.itemsize, self._data.itemsize) // min(dt.np.itemsize,
+                                                                          self._data.itemsize)
+                raise RuntimeError(
+                    f"self.size(-1) must be divisible by {ratio} to view "
+                    f"{_title(self._data.dtype)} as {_title(dt.np)} (different element sizes), "
+                    f"but got {self._data.shape[-1] if self._data.ndim else 1}") from None
+            return _as_view(_nograd_wrap(arr), self)
+        shape = self._check_shape(_int_sizes("view", "size", _sizes(shape)))
         try:
             out = apply(S.ViewBackward0, (self,), shape)
         except ValueError:
@@ -91,11 +191,11 @@ class ShapeMixin:
         return tuple(int(s) for s in shape)
 
     def reshape(self, *shape):
-        shape = self._check_shape(_sizes(shape))
+        shape = self._check_shape(_int_sizes("reshape", "shape", _sizes(shape)))
         out = apply(S.ReshapeAliasBackward0, (self,), shape)
-        if out._data.base is not None and np.shares_memory(out._data, self._data):
-            _as_view(out, self)
-        return out
+        if out._data.base is not None and np.may_share_memory(out._data, self._data):
+            return _as_view(out, self)
+        return _named(out, "UnsafeViewBackward0")
 
     def view_as(self, other):
         return self.view(other._data.shape)
@@ -125,19 +225,24 @@ class ShapeMixin:
                                f" size of dim {dim} ({shp[d]}) in the input tensor")
         return self.view(shp[:d] + sizes + shp[d + 1:])
 
-    def squeeze(self, dim=None):
+    def squeeze(self, dim=None, *, axis=None):
+        dim = dim if dim is not None else axis
         shp = self._data.shape
         if dim is None:
             new = tuple(s for s in shp if s != 1)
         else:
             dims = {self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
             new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-        return self.view(new)
+        return _named(self.view(new), "SqueezeBackward0" if dim is None else "SqueezeBackward1")
 
-    def unsqueeze(self, dim):
+    def unsqueeze(self, dim=None, *, axis=None):
+        if dim is None:
+            if axis is None:
+                raise TypeError('unsqueeze() missing 1 required positional arguments: "dim"')
+            dim = axis
         d = self._dim(dim, self._data.ndim + 1)
         shp = self._data.shape
-        return self.view(shp[:d] + (1,) + shp[d:])
+        return _named(self.view(shp[:d] + (1,) + shp[d:]), "UnsqueezeBackward0")
 
     def permute(self, *dims):
         dims = _sizes(dims)
@@ -158,7 +263,7 @@ class ShapeMixin:
         perm = list(range(nd))
         a, b = self._dim(dim0), self._dim(dim1)
         perm[a], perm[b] = perm[b], perm[a]
-        return self.permute(perm)
+        return _named(self.permute(perm), "TransposeBackward0")
 
     swapaxes = swapdims = transpose
 
@@ -166,7 +271,7 @@ class ShapeMixin:
         if self._data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._data.ndim}D")
-        return self.transpose(0, 1) if self._data.ndim == 2 else self
+        return _named(self.transpose(0, 1), "TBackward0") if self._data.ndim == 2 else self
 
     @property
     def T(self):
@@ -177,13 +282,13 @@ class ShapeMixin:
         return self.transpose(-2, -1)
 
     def expand(self, *sizes):
-        sizes = _sizes(sizes)
+        sizes = _int_sizes("expand", "size", _sizes(sizes))
         shp = self._data.shape
         if len(sizes) < len(shp):
-            raise RuntimeError(f"expand(torch.FloatTensor{{{list(shp)}}}, size={list(sizes)}): "
-                               "the number of sizes provided ({}) must be greater or equal to the"
-                               " number of dimensions in the tensor ({})".format(len(sizes),
-                                                                                 len(shp)))
+            raise RuntimeError(
+                f"expand({self.type()}{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
+                f"provided ({len(sizes)}) must be greater or equal to the number of dimensions "
+                f"in the tensor ({len(shp)})")
         lead = len(sizes) - len(shp)
         target = tuple(shp[i - lead] if s == -1 else s for i, s in enumerate(sizes))
         for i, s in enumerate(shp):
@@ -223,6 +328,9 @@ class ShapeMixin:
         return self[idx]
 
     def chunk(self, chunks, dim=0):
+        if not _is_int(chunks):
+            raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
+                            f"{type(chunks).__name__}")
         if chunks <= 0:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
                                f"{chunks}")
@@ -233,7 +341,12 @@ class ShapeMixin:
     def split(self, split_size_or_sections, dim=0):
         d = self._dim(dim)
         size = self._data.shape[d]
-        if isinstance(split_size_or_sections, int):
+        if not _is_int(split_size_or_sections) and not (
+                isinstance(split_size_or_sections, (list, tuple)) and
+                all(_is_int(s) for s in split_size_or_sections)):
+            raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be "
+                            f"tuple of ints, not {type(split_size_or_sections).__name__}")
+        if isinstance(split_size_or_sections, (int, np.integer)):
             step = split_size_or_sections
             if step <= 0 and size:
                 raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
@@ -261,14 +374,19 @@ class ShapeMixin:
         if basic:
             _check_index(self, idx)
             return _as_view(apply(S.IndexBackward0, (self,), idx, True), self)
+        _check_index_types(idx)
+        split = _split_int_indices(idx)
+        if split is not None:  # PyTorch applies integers first, then the advanced indices
+            return self[split[0]][split[1]]
         try:
             return apply(S.IndexBackward0, (self,), idx, False)
         except IndexError as e:
-            raise IndexError(str(e).replace("axis", "dimension")) from None
+            raise IndexError(_mask_mismatch(self, idx) or
+                             str(e).replace("axis", "dimension")) from None
 
     def index_select(self, dim, index):
         d = self._dim(dim)
-        idx = index._data
+        idx = _index_tensor("index_select", index)._data
         if idx.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
         if idx.dtype.kind not in "iu":
@@ -280,12 +398,13 @@ class ShapeMixin:
 
     def gather(self, dim, index):
         d = self._dim(dim)
-        idx = index._data
+        idx = _index_tensor("gather", index)._data
         if idx.dtype.kind not in "iu":
             raise RuntimeError("gather(): Expected dtype int64 for index")
         if idx.ndim != self._data.ndim:
             raise RuntimeError("Index tensor must have the same number of dimensions as input "
                                "tensor")
+        _check_index_bounds(self, d, idx)
         return apply(S.GatherBackward0, (self,), d, idx)
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
@@ -293,9 +412,12 @@ class ShapeMixin:
         from ._creation import full
         if src is None:
             src = value
+        index = _index_tensor("scatter", index)
         if not isinstance(src, Tensor):
             src = full(index._data.shape, src, dtype=self.dtype)
-        return apply(S.ScatterBackward0, (self, src), self._dim(dim), index._data, reduce)
+        d = self._dim(dim)
+        _check_index_bounds(self, d, index._data)
+        return apply(S.ScatterBackward0, (self, src), d, index._data, reduce)
 
     def scatter_add(self, dim, index, src):
         return self.scatter(dim, index, src, reduce="add")
@@ -311,7 +433,14 @@ class ShapeMixin:
                 raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
                                    f"got tensor with {value._data.ndim} dimension(s).")
             value = value.item()
-        return apply(S.MaskedFillBackward0, (self,), m, value)
+        if not isinstance(value, (int, float, bool, np.generic)):
+            raise TypeError("masked_fill(): argument 'value' must be Number or Tensor, not "
+                            f"{type(value).__name__}")
+        try:
+            return apply(S.MaskedFillBackward0, (self,), m, value)
+        except ValueError as e:
+            from ._tensor_math import broadcast_error, Const
+            raise broadcast_error(Const(m), self, e) from None
 
     def where(self, condition, other):
         from ._functions import where
@@ -321,6 +450,13 @@ class ShapeMixin:
         if self._data.flags.c_contiguous:
             return self
         return self.clone()
+
+
+def _named(out, name):
+    """Give a composite's node PyTorch's name for the op (it shows in ``grad_fn=<...>``)."""
+    if out.grad_fn is not None:
+        out.grad_fn.alias = name
+    return out
 
 
 def _nograd_wrap(arr):

@@ -39,6 +39,10 @@ class Generator:
         return from_numpy(np.frombuffer(raw, np.uint8).copy())
 
     def set_state(self, new_state):
+        if not hasattr(new_state, "_data"):
+            raise TypeError(f"expected a torch.ByteTensor, but got {type(new_state).__name__}")
+        if new_state._data.dtype != np.uint8:
+            raise TypeError(f"expected a torch.ByteTensor, but got {new_state.type()}")
         raw = bytes(np.asarray(new_state._data if hasattr(new_state, "_data") else new_state,
                                np.uint8))
         if len(raw) != 45:

@@ -30,6 +30,12 @@ def _wrap(arr, fn=None):
     return t
 
 
+def _ctype(npd):
+    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "uint8": "unsigned char", "bool": "bool", "float16": "c10::Half"}.get(str(npd),
+                                                                                   str(npd))
+
+
 def _legacy_type_name(arr):
     d = D._FROM_NP.get(arr.dtype)
     return "torch." + (D._LEGACY[d.name] if d else str(arr.dtype))
@@ -63,6 +69,8 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
     def data(self, value):
         if not isinstance(value, Tensor):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        if value._data is not self._data:
+            self.__dict__.pop("_grad_slot", None)  # new storage leaves the optimizer's arena
         self._data = value._data
         self._vc = [0]
 
@@ -84,14 +92,23 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("only Tensors of floating point and complex dtype can require "
+            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
                                "gradients")
         self._rg = requires_grad
         return self
 
     @property
     def grad(self):
-        return self._grad
+        g = self._grad
+        if g is None and self.grad_fn is not None and self._retain is None:
+            import warnings
+            warnings.warn(
+                "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
+                ".grad attribute won't be populated during autograd.backward(). If you indeed "
+                "want the .grad field to be populated for a non-leaf Tensor, use .retain_grad() "
+                "on the non-leaf Tensor. If you access the non-leaf Tensor by mistake, make sure "
+                "you access the leaf Tensor instead.", UserWarning, stacklevel=2)
+        return g
 
     @grad.setter
     def grad(self, value):
@@ -100,9 +117,15 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
                 raise TypeError(f"assigned grad expected to be a Tensor or None but got grad "
                                 f"of type {type(value).__name__}")
             if value._data.shape != self._data.shape:
-                raise RuntimeError("assigned grad has data of a different size")
+                raise RuntimeError(
+                    f"attempting to assign a gradient of size '{list(value._data.shape)}' to a "
+                    f"tensor of size '{list(self._data.shape)}'. Please ensure that the gradient "
+                    "and the tensor are the same size")
             if value._data.dtype != self._data.dtype:
-                raise RuntimeError("assigned grad has data of a different type")
+                raise RuntimeError(
+                    f"attempting to assign a gradient with dtype '{_ctype(value._data.dtype)}' "
+                    f"to a tensor with dtype '{_ctype(self._data.dtype)}'. Please ensure that "
+                    "the gradient and the tensor have the same dtype")
         self._grad = value
 
     @property
@@ -202,10 +225,11 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        arr = self.numpy() if not self._rg else self._data
-        if type(arr) is not _ndarray:
-            self.numpy()
+        arr = self.numpy()  # PyTorch's errors for a tensor that requires grad or is on a GPU
         if dtype is not None and arr.dtype != dtype:
+            if copy is False:
+                raise ValueError("Unable to avoid copy while creating an array as requested: "
+                                 f"the tensor is {arr.dtype}, not {np.dtype(dtype)}")
             return arr.astype(dtype)
         return arr.copy() if copy else arr
 
@@ -226,6 +250,9 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
 
     @property
     def mT(self):
+        if self._data.ndim < 2:
+            raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
+                               f"Got {self._data.ndim}-D tensor.")
         return self.transpose(-2, -1)
 
     def item(self):
@@ -271,6 +298,12 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
     def __hash__(self):
         return id(self)
 
+    def __contains__(self, element):
+        if isinstance(element, (Tensor, int, float, bool, np.number, np.bool_)):
+            return bool((self == element).any())
+        raise RuntimeError("Tensor.__contains__ only supports Tensor or scalar, but you passed in "
+                           f"a {type(element)}.")
+
     def __repr__(self, *, tensor_contents=None):
         return format_tensor(self)
 
@@ -296,6 +329,9 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
     # ---- autograd -------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         from .autograd import backward
+        if gradient is not None and not isinstance(gradient, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(gradient).__name__}")
         backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def detach(self):
@@ -324,7 +360,7 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
             t = ref()
             if t is not None:
                 if t._grad is None:
-                    t._grad = _wrap(np.array(g._data, copy=True))
+                    t._grad = _wrap(g._data.copy())
                 else:
                     t._grad = _wrap(t._grad._data + g._data)
         self._retain = self.grad_fn.register_prehook(keep)
@@ -339,7 +375,11 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
                                "gradient")
         from .utils.hooks import RemovableHandle
         if self.grad_fn is not None:
-            return self.grad_fn.register_prehook(hook)
+            handle = self.grad_fn.register_prehook(hook)
+            if self._retain is not None:  # retain_grad sees the gradient after every hook
+                hooks = self.grad_fn._pre_hooks
+                hooks[self._retain.id] = hooks.pop(self._retain.id)
+            return handle
         acc = _edge(self)
         if acc.tensor_hooks is None:
             acc.tensor_hooks = {}
@@ -352,9 +392,18 @@ class Tensor(MathMixin, ShapeMixin, InplaceMixin):
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "
                                    "in-place operation.")
             base = self._base
-            if base is not None and base.grad_fn is None and base._rg:
-                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
-                                   "in an in-place operation.")
+            if base is not None and base._rg:
+                if base.grad_fn is None:
+                    raise RuntimeError("a view of a leaf Variable that requires grad is being "
+                                       "used in an in-place operation.")
+                if self.grad_fn is None:
+                    raise RuntimeError(
+                        "A view was created in no_grad mode and is being modified inplace with "
+                        "grad mode enabled. Given that this use case is ambiguous and "
+                        "error-prone, it is forbidden. You can clarify your code by moving both "
+                        "the view and the inplace either both inside the no_grad block (if you "
+                        "don't want the inplace to be tracked) or both outside (if you want the "
+                        "inplace to be tracked).")
 
     def _bump(self):
         self._vc[0] += 1

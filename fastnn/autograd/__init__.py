@@ -27,9 +27,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
         raise NotImplementedError("fastnn's backward works on arrays: create_graph=True "
                                   "(higher-order gradients) is not supported")
     tensors = _as_list(tensors)
-    grads = _as_list(grad_tensors) or [None] * len(tensors)
-    if len(grads) != len(tensors):
-        raise RuntimeError(f"grad can be implicitly created only for scalar outputs")
+    grads = _check_grads(_as_list(grad_tensors) or [None] * len(tensors), tensors)
     retain = bool(retain_graph)
     roots, root_grads, run = run_root_backward(tensors, grads, retain)
     if inputs is not None:
@@ -44,6 +42,17 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     run(roots, root_grads, retain)
 
 
+def _check_grads(grads, tensors):
+    from ..tensor import Tensor
+    if len(grads) != len(tensors):
+        raise RuntimeError(f"got {len(tensors)} tensors and {len(grads)} gradients")
+    for g in grads:
+        if g is not None and not isinstance(g, Tensor):
+            raise TypeError(f"gradients can be either Tensors or None, but got "
+                            f"{type(g).__name__}")
+    return grads
+
+
 def _edge_accumulate(t, g):
     from .engine import _edge
     from .node import AccumulateGrad
@@ -52,7 +61,7 @@ def _edge_accumulate(t, g):
         node.accumulate(g)
     else:
         from ..tensor import _wrap
-        t._grad = _wrap(np.array(g)) if t._grad is None else _wrap(t._grad._data + g)
+        t._grad = _wrap(g.copy()) if t._grad is None else _wrap(t._grad._data + g)
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
@@ -65,11 +74,13 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                   "(higher-order gradients) is not supported")
     outs = _as_list(outputs)
     ins = _as_list(inputs)
-    for i, t in enumerate(ins):
-        if not t._rg:
-            raise RuntimeError(f"One of the differentiated Tensors does not require grad")
-    gos = _as_list(grad_outputs) or [None] * len(outs)
+    if not ins:
+        raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    gos = _check_grads(_as_list(grad_outputs) or [None] * len(outs), outs)
     roots, root_grads, run = run_root_backward(outs, gos, bool(retain_graph))
+    for t in ins:
+        if not t._rg:
+            raise RuntimeError("One of the differentiated Tensors does not require grad")
     nodes = [_edge(t) for t in ins]
     captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
     result = []
@@ -80,12 +91,12 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                 result.append(_wrap(np.zeros_like(t._data)))
                 continue
             if not allow_unused:
-                raise RuntimeError("One of the differentiated Tensors appears to not have been "
-                                   "used in the graph. Set allow_unused=True if this is the "
+                raise RuntimeError(f"The differentiated Tensor at index {i} appears to not have "
+                                   "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
             result.append(None)
         else:
-            result.append(_wrap(np.array(np.broadcast_to(g, t._data.shape), dtype=t._data.dtype)))
+            result.append(_wrap(np.broadcast_to(g, t._data.shape).astype(t._data.dtype)))
     return tuple(result)
 
 

@@ -103,7 +103,8 @@ class FunctionCtx(Node):
         for gi, slot in zip(grads, self._tensor_slots):
             if slot is None:
                 continue
-            out.append(None if gi is None else np.asarray(gi._data))
+            out.append(None if gi is None else (gi._data if hasattr(gi._data, "device_spec") else
+                                                np.asarray(gi._data)))
         if len(grads) < len(self._tensor_slots) and len(out) < len(self._next):
             raise RuntimeError(
                 f"function {self.name()} returned an incorrect number of gradients "
@@ -148,7 +149,7 @@ class Function(metaclass=_FunctionMeta):
         if not record or not isinstance(out, Tensor) or id(out) in ctx._non_diff:
             return out
         ctx._next = tuple(_edge(t) for t in tensors)
-        if any(out is t for t in tensors) and out not in ctx._dirty:
+        if any(out is t for t in tensors) and not any(out is d for d in ctx._dirty):
             out = out.view_as(out)
         out.grad_fn = ctx
         out._rg = True

@@ -83,6 +83,17 @@ class set_grad_enabled(_Mode):
         state.enabled = self._prev
         return False
 
+    def __call__(self, fn):
+        # as a decorator, the mode applies inside fn only: undo the immediate switch
+        state.enabled = self._prev
+        target = self._target
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(target):
+                return fn(*args, **kwargs)
+        return wrapper
+
     def clone(self):
         return set_grad_enabled(self._target)
 

@@ -104,8 +104,10 @@ class AccumulateGrad(Node):
             arr = leaf._grad_slot  # the optimizer arena's slot, if packed
             if arr is not None:
                 np.copyto(arr, g.reshape(arr.shape), casting="unsafe")
-            else:
+            elif type(g) is np.ndarray or not hasattr(g, "device_spec"):
                 arr = np.array(g, dtype=dt, copy=True).reshape(leaf._data.shape)
+            else:  # a CUDA array: copy on its device
+                arr = g.astype(dt).reshape(leaf._data.shape)
             leaf._grad = _wrap(arr)
         else:
             cur_arr = cur._data

@@ -23,10 +23,11 @@ class MmBackward0(Node):
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
         g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+        # put back the dims that 1-D operands dropped (b's last, then a's second to last)
         if b.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = g2[..., None]
+        if a.ndim == 1:
+            g2 = g2[..., None, :]
         ga = gb = None
         if self.needs(0):
             ga = unbroadcast(np.matmul(g2, _swap(b2)), a2.shape, a_dt).reshape(a_shape)

@@ -18,6 +18,13 @@ def unbroadcast(g, shape, dt):
     return g
 
 
+def zeros_on(like, shape, dtype):
+    """Zeros on ``like``'s device: numpy here, a CUDA array through numpy's protocols."""
+    if type(like) is np.ndarray:
+        return np.zeros(shape, dtype)
+    return np.zeros_like(like, shape=shape, dtype=dtype)
+
+
 class _Binary(Node):
     def remember(self, a, b):
         self.a_meta = (a.shape, a.dtype)
@@ -36,7 +43,7 @@ class AddBackward0(_Binary):
         self.alpha = alpha
         if alpha != 1:
             b = b * alpha
-        return np.add(a, b, dtype=dt) if dt is not None else a + b
+        return np.add(a, b, dtype=dt, casting="unsafe") if dt is not None else a + b
 
     def backward(self, g):
         gb = None
@@ -51,7 +58,7 @@ class SubBackward0(_Binary):
         self.alpha = alpha
         if alpha != 1:
             b = b * alpha
-        return np.subtract(a, b, dtype=dt) if dt is not None else a - b
+        return np.subtract(a, b, dtype=dt, casting="unsafe") if dt is not None else a - b
 
     def backward(self, g):
         gb = self.to_b(-g if self.alpha == 1 else g * -self.alpha) if self.needs(1) else None
@@ -63,7 +70,7 @@ class MulBackward0(_Binary):
         self.remember(a, b)
         self.save(a if self._next and self._next[1] is not None else None,
                   b if self._next and self._next[0] is not None else None)
-        return np.multiply(a, b, dtype=dt) if dt is not None else a * b
+        return np.multiply(a, b, dtype=dt, casting="unsafe") if dt is not None else a * b
 
     def backward(self, g):
         a, b = self.saved
@@ -75,7 +82,7 @@ class DivBackward0(_Binary):
     def forward(self, a, b, dt):
         self.remember(a, b)
         self.save(a if self._next and self._next[1] is not None else None, b)
-        return np.true_divide(a, b, dtype=dt) if dt is not None else a / b
+        return np.true_divide(a, b, dtype=dt, casting="unsafe") if dt is not None else a / b
 
     def backward(self, g):
         a, b = self.saved
@@ -89,7 +96,10 @@ class PowBackward1(_Binary):
 
     def forward(self, a, b, dt):
         self.remember(a, b)
-        y = np.power(a, b, dtype=dt) if dt is not None else a ** b
+        try:
+            y = np.power(a, b, dtype=dt, casting="unsafe") if dt is not None else a ** b
+        except ValueError:  # numpy refuses integers to negative powers; PyTorch truncates
+            y = _int_pow(a, b, dt)
         self.save(a, b, y)
         return y
 
@@ -102,6 +112,17 @@ class PowBackward1(_Binary):
                 la = np.where(a > 0, np.log(np.where(a > 0, a, 1)), np.where(a == 0, -np.inf, np.nan))
             gb = self.to_b(np.where((a == 0) & (b >= 0), 0, g * y * la))
         return ga, gb
+
+
+def _int_pow(a, b, dt):
+    dt = np.result_type(a, b) if dt is None else dt
+    a, b = np.asarray(a, dt), np.asarray(b, dt)
+    if b.dtype.kind not in "iu":
+        raise ValueError("not an integer power")
+    y = np.power(a, np.maximum(b, 0))
+    # x ** -n truncates to 0 except for x = 1 (1) and x = -1 (+-1)
+    neg = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (b % 2), 0)).astype(dt)
+    return np.where(b < 0, neg, y)
 
 
 class PowBackward0(Node):
@@ -128,7 +149,9 @@ class MaximumBackward0(_Binary):
     def forward(self, a, b, dt):
         self.remember(a, b)
         self.save(a, b)
-        return np.maximum(a, b, dtype=dt) if dt is not None else np.maximum(a, b)
+        if dt is not None:
+            return np.maximum(a, b, dtype=dt, casting="unsafe")
+        return np.maximum(a, b)
 
     def backward(self, g):
         a, b = self.saved
@@ -142,7 +165,9 @@ class MinimumBackward0(MaximumBackward0):
     def forward(self, a, b, dt):
         self.remember(a, b)
         self.save(b, a)   # min(a, b) = -max(-a, -b): reuse the tie rule with roles swapped
-        return np.minimum(a, b, dtype=dt) if dt is not None else np.minimum(a, b)
+        if dt is not None:
+            return np.minimum(a, b, dtype=dt, casting="unsafe")
+        return np.minimum(a, b)
 
 
 class WhereBackward0(_Binary):
@@ -180,7 +205,7 @@ class SignBackward0(Node):
         return np.sign(a)
 
     def backward(self, g):
-        return (np.zeros(*self.meta),)
+        return (zeros_on(g, *self.meta),)
 
 
 class ExpBackward0(Node):
@@ -212,7 +237,7 @@ class LogBackward0(Node):
         return (g / self.saved[0],)
 
 
-class Log1pBackward0(Node):
+class Log1PBackward0(Node):
     def forward(self, a):
         self.save(a)
         return np.log1p(a)
@@ -308,7 +333,7 @@ class ClampBackward1(Node):
 
     def backward(self, g):
         a = self.saved[0]
-        keep = np.ones(a.shape, bool)
+        keep = np.ones(a.shape, bool) if type(a) is np.ndarray else np.ones_like(a, bool)
         if self.lo is not None:
             keep &= a >= self.lo
         if self.hi is not None:

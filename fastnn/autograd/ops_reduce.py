@@ -2,6 +2,7 @@
 import numpy as np
 
 from .node import Node
+from .ops_math import zeros_on
 
 
 def expand_back(g, shape, axes, keepdim):
@@ -21,6 +22,9 @@ class SumBackward1(Node):
     def backward(self, g):
         return (expand_back(g, *self.meta),)
 
+    def name(self):  # PyTorch's names: SumBackward0 for a full sum, SumBackward1 over dims
+        return "SumBackward0" if self.meta[1] is None else "SumBackward1"
+
 
 class MeanBackward1(Node):
     def forward(self, a, axes, keepdim):
@@ -31,6 +35,9 @@ class MeanBackward1(Node):
 
     def backward(self, g):
         return (expand_back(g / self.n, *self.meta),)
+
+    def name(self):
+        return "MeanBackward0" if self.meta[1] is None else "MeanBackward1"
 
 
 class VarBackward0(Node):
@@ -53,6 +60,9 @@ class VarBackward0(Node):
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = g / (2 * y)
         return (expand_back(g, *self.meta) * centred * (2.0 / self.denom),)
+
+    def name(self):
+        return "StdBackward0" if self.take_sqrt else "VarBackward0"
 
 
 class ProdBackward1(Node):
@@ -80,19 +90,26 @@ class ProdBackward1(Node):
         others = np.moveaxis(left * right, -1, axis)
         return (others * expand_back(g, shape, axes, keepdim),)
 
+    def name(self):
+        return "ProdBackward0" if self.meta[1] is None else "ProdBackward1"
+
 
 class MaxBackward1(Node):
     """max()/min() over all elements: ties share the gradient evenly."""
 
     def forward(self, a, use_max):
+        self.use_max = use_max
         y = a.max() if use_max else a.min()
         self.save(a, y)
-        return np.asarray(y)
+        return np.asarray(y) if isinstance(y, np.generic) else y
 
     def backward(self, g):
         a, y = self.saved
         mask = a == y
         return (mask * (g / mask.sum()),)
+
+    def name(self):
+        return "MaxBackward1" if self.use_max else "MinBackward1"
 
 
 class MaxBackward0(Node):
@@ -106,6 +123,7 @@ class MaxBackward0(Node):
         idx = np.argmax(a, axis=axis, keepdims=True) if use_max else \
             np.argmin(a, axis=axis, keepdims=True)
         vals = np.take_along_axis(a, idx, axis=axis)
+        self.use_max = use_max
         self.meta = (a.shape, a.dtype, axis)
         self.idx = idx
         if not keepdim:
@@ -117,11 +135,14 @@ class MaxBackward0(Node):
 
     def backward(self, g):
         shape, dt, axis = self.meta
-        out = np.zeros(shape, dt)
+        out = zeros_on(g, shape, dt)
         if not self.keepdim and len(shape):
             g = np.expand_dims(g, axis)
         np.put_along_axis(out, self.idx, g, axis=axis)
         return (out,)
+
+    def name(self):
+        return "MaxBackward0" if self.use_max else "MinBackward0"
 
 
 class LogsumexpBackward0(Node):
@@ -139,12 +160,16 @@ class LogsumexpBackward0(Node):
 
 
 def softmax_array(a, axis):
+    if type(a) is not np.ndarray:
+        return a.softmax(axis)  # a CUDA array: one fused row kernel
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
 
 
 def log_softmax_array(a, axis):
+    if type(a) is not np.ndarray:
+        return a.log_softmax(axis)
     shifted = a - a.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -159,6 +184,8 @@ class SoftmaxBackward0(Node):
 
     def backward(self, g):
         y = self.saved[0]
+        if type(y) is not np.ndarray:
+            return (g.softmax_backward(y, self.axis),)
         gy = g * y
         return (gy - y * gy.sum(axis=self.axis, keepdims=True),)
 
@@ -172,6 +199,8 @@ class LogSoftmaxBackward0(Node):
 
     def backward(self, g):
         y = self.saved[0]
+        if type(y) is not np.ndarray:
+            return (g.softmax_backward(y, self.axis, log=True),)
         return (g - np.exp(y) * g.sum(axis=self.axis, keepdims=True),)
 
 

@@ -2,10 +2,18 @@
 import numpy as np
 
 from .node import Node
-from .ops_math import unbroadcast
+from .ops_math import unbroadcast, zeros_on
 
 
-class ViewBackward0(Node):
+class _Aliased(Node):
+    """A node that a composite method renames after the PyTorch op it stands for."""
+    alias = None
+
+    def name(self):
+        return self.alias or type(self).__name__
+
+
+class ViewBackward0(_Aliased):
     def forward(self, a, shape):
         self.in_shape = a.shape
         return np.reshape(a, shape, copy=False)
@@ -15,12 +23,16 @@ class ViewBackward0(Node):
 
 
 class ReshapeAliasBackward0(ViewBackward0):
+    # PyTorch: a reshape that can alias is a view; one that must copy (renamed by the caller)
+    # is an UnsafeViewBackward0
+    alias = "ViewBackward0"
+
     def forward(self, a, shape):
         self.in_shape = a.shape
         return np.reshape(a, shape)
 
 
-class PermuteBackward0(Node):
+class PermuteBackward0(_Aliased):
     def forward(self, a, dims):
         self.inv = tuple(np.argsort(dims))
         return np.transpose(a, dims)
@@ -32,6 +44,8 @@ class PermuteBackward0(Node):
 class ExpandBackward0(Node):
     def forward(self, a, shape):
         self.meta = (a.shape, a.dtype)
+        if a.shape == shape:
+            return a.view()  # nothing repeats, so the view stays writeable
         return np.broadcast_to(a, shape)
 
     def backward(self, g):
@@ -78,15 +92,33 @@ class IndexBackward0(Node):
     def forward(self, a, idx, basic):
         self.meta = (a.shape, a.dtype)
         self.idx, self.basic = idx, basic
-        return a[idx]
+        out = a[idx]
+        if basic and not isinstance(out, np.ndarray):
+            # integers alone give numpy a scalar copy; a trailing ... keeps a 0-d view
+            out = a[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+        return out
 
     def backward(self, g):
-        out = np.zeros(*self.meta)
+        out = zeros_on(g, *self.meta)
         if self.basic:
             out[self.idx] = g
         else:
             np.add.at(out, self.idx, g)
         return (out,)
+
+    def name(self):
+        if not self.basic:
+            return "IndexBackward0"
+        name = "AliasBackward0"  # PyTorch names the view after the last step it took
+        for i in (self.idx if isinstance(self.idx, tuple) else (self.idx,)):
+            if i is None:
+                name = "UnsqueezeBackward0"
+            elif isinstance(i, slice):
+                if i != slice(None):
+                    name = "SliceBackward0"
+            elif i is not Ellipsis:
+                name = "SelectBackward0"
+        return name
 
 
 class IndexPutBackward0(Node):
@@ -102,6 +134,10 @@ class IndexPutBackward0(Node):
             x[idx] = v
         return x
 
+    def name(self):
+        basic = not self.accumulate and is_basic_index(self.idx)
+        return "CopySlices" if basic else "IndexPutBackward0"
+
     def backward(self, g):
         gx = gv = None
         if self.needs(0):
@@ -111,6 +147,24 @@ class IndexPutBackward0(Node):
                 gx[self.idx] = 0
         if self.needs(1):
             gv = unbroadcast(np.asarray(g[self.idx]), *self.v_meta)
+        return gx, gv
+
+
+class CopySlices(Node):
+    """An in-place op on a view: ``x`` (contiguous, owned) with flat positions ``pos`` replaced."""
+
+    def forward(self, x, v, pos):
+        self.pos = pos
+        x.reshape(-1)[pos] = v
+        return x
+
+    def backward(self, g):
+        gx = gv = None
+        if self.needs(0):
+            gx = np.array(g, order="C")
+            gx.reshape(-1)[self.pos] = 0
+        if self.needs(1):
+            gv = np.ascontiguousarray(g).reshape(-1)[self.pos]
         return gx, gv
 
 
@@ -142,7 +196,7 @@ class IndexSelectBackward0(Node):
         return np.take(a, index, axis=axis)
 
     def backward(self, g):
-        out = np.zeros(*self.meta)
+        out = zeros_on(g, *self.meta)
         sl = [slice(None)] * len(self.meta[0])
         sl[self.axis] = self.index
         np.add.at(out, tuple(sl), g)
@@ -163,7 +217,7 @@ class GatherBackward0(Node):
         return np.take_along_axis(a, index, axis=axis)
 
     def backward(self, g):
-        out = np.zeros(*self.meta)
+        out = zeros_on(g, *self.meta)
         np.add.at(out, _scatter_index(self.index, self.axis), g)
         return (out,)
 
@@ -192,9 +246,12 @@ class ScatterBackward0(Node):
                 ga = g.copy()
                 ga[coords] = 0
         if self.needs(1):
-            gs = np.zeros(*self.src_meta)
+            gs = zeros_on(g, *self.src_meta)
             gs[tuple(slice(0, s) for s in self.index.shape)] = g[coords]
         return ga, gs
+
+    def name(self):
+        return "ScatterAddBackward0" if self.reduce == "add" else "ScatterBackward0"
 
 
 class MaskedFillBackward0(Node):
