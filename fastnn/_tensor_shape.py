@@ -62,7 +62,7 @@ def _check_index(t, idx):
 def _check_index_types(idx):
     for i in (idx if isinstance(idx, tuple) else (idx,)):
         ok = i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) or (
-            isinstance(i, _ndarray) and i.dtype.kind in "iub")
+            (isinstance(i, _ndarray) or hasattr(i, "device_spec")) and i.dtype.kind in "iub")
         if not ok:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(i).__name__})"

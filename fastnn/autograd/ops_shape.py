@@ -93,7 +93,7 @@ class IndexBackward0(Node):
         self.meta = (a.shape, a.dtype)
         self.idx, self.basic = idx, basic
         out = a[idx]
-        if basic and not isinstance(out, np.ndarray):
+        if basic and not isinstance(out, np.ndarray) and type(a) is np.ndarray:
             # integers alone give numpy a scalar copy; a trailing ... keeps a 0-d view
             out = a[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
         return out

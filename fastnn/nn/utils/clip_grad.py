@@ -42,8 +42,13 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
         return _wrap(np.array(0.0, dtype=np.float32))
     arrs = [t._data for t in tensors]
     dtype = np.result_type(*[a.dtype for a in arrs])
-    norms = np.array([_vector_norm(a, norm_type) for a in arrs], dtype=dtype)
-    total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
+    norms = [_vector_norm(a, norm_type) for a in arrs]
+    if type(arrs[0]) is np.ndarray:
+        norms = np.array(norms, dtype=dtype)
+        total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
+    else:  # CUDA arrays: the norms and the total stay on the device
+        norms = np.stack([n.astype(dtype) for n in norms])
+        total = _vector_norm(norms, norm_type).astype(dtype)
     if error_if_nonfinite and not np.isfinite(total):
         raise RuntimeError(
             f"The total norm of order {norm_type} for gradients from `parameters` is non-finite, "

@@ -1,0 +1,147 @@
+"""Tiled shared-memory GEMM: c = alpha * (a @ b) + beta * cin, batched, any strides.
+
+Operands are read through their strides, so transposed views (``w.T``) cost no copy; ``cin``
+(a bias broadcast over rows, or the output itself to accumulate) is fused into the epilogue.
+"""
+import numpy as np
+from numba import from_dtype
+
+from ._backend import cuda, grid, TILE, SMALL_GEMM, MAX_BLOCKS, SIMULATOR
+from ._array import CudaArray, empty
+from ._layout import collapse
+
+_kernels = {}
+
+
+def _tiled_kernel(nbtype, T):
+    @cuda.jit
+    def k(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0, cs1, cbt,
+          alpha, cin, cio, cis0, cis1, cibt, beta, zero):
+        sa = cuda.shared.array((T, T), nbtype)
+        sb = cuda.shared.array((T, T), nbtype)
+        tx = cuda.threadIdx.x
+        ty = cuda.threadIdx.y
+        tm = (M + T - 1) // T
+        tn = (N + T - 1) // T
+        t = cuda.blockIdx.x
+        while t < tm * tn * nbatch:  # a grid-stride loop over output tiles
+            z = t // (tm * tn)
+            row = (t % (tm * tn)) // tn * T + ty
+            col = t % tn * T + tx
+            abase = ao + z * abt
+            bbase = bo + z * bbt
+            acc = zero
+            for k0 in range(0, K, T):
+                ka = k0 + tx
+                kb = k0 + ty
+                sa[ty, tx] = a[abase + row * as0 + ka * as1] if (row < M and ka < K) else zero
+                sb[ty, tx] = b[bbase + kb * bs0 + col * bs1] if (kb < K and col < N) else zero
+                cuda.syncthreads()
+                for kk in range(T):
+                    acc += sa[ty, kk] * sb[kk, tx]
+                cuda.syncthreads()
+            if row < M and col < N:
+                v = alpha * acc
+                if beta != 0:
+                    v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
+                c[co + z * cbt + row * cs0 + col * cs1] = v
+            t += cuda.gridDim.x
+    return k
+
+
+@cuda.jit
+def _simple_kernel(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0,
+                   cs1, cbt, alpha, cin, cio, cis0, cis1, cibt, beta, zero):
+    # one thread per output element: for products too small to fill a tile
+    i = cuda.grid(1)
+    step = cuda.gridsize(1)
+    while i < M * N * nbatch:
+        z = i // (M * N)
+        row = i % (M * N) // N
+        col = i % N
+        pa = ao + z * abt + row * as0
+        pb = bo + z * bbt + col * bs1
+        acc = zero
+        for kk in range(K):
+            acc += a[pa + kk * as1] * b[pb + kk * bs0]
+        v = alpha * acc
+        if beta != 0:
+            v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
+        c[co + z * cbt + row * cs0 + col * cs1] = v
+        i += step
+
+
+def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None):
+    """out[z] = alpha * a[z] @ b[z] + beta * cin[z] on 3-D (batch, rows, cols) CudaArrays;
+    cin may be out itself (accumulate) or a broadcast view (bias)."""
+    nbatch, M, K = a.shape
+    N = b.shape[2]
+    dt = out.dtype
+    if cin is None:
+        cin, beta = out, 0
+    args = (M, N, K, nbatch, a.st.dev, a.off, a.est[1], a.est[2], a.est[0],
+            b.st.dev, b.off, b.est[1], b.est[2], b.est[0],
+            out.st.dev, out.off, out.est[1], out.est[2], out.est[0],
+            dt.type(alpha), cin.st.dev, cin.off, cin.est[1], cin.est[2], cin.est[0],
+            dt.type(beta), dt.type(0))
+    if tiled is None:
+        tiled = M * N * K * nbatch > SMALL_GEMM
+    if not tiled:
+        _simple_kernel[grid(M * N * nbatch)](*args)
+        return out
+    key = (dt.str, TILE)
+    k = _kernels.get(key)
+    if k is None:
+        k = _kernels[key] = _tiled_kernel(from_dtype(dt), TILE)
+    tiles = -(-M // TILE) * -(-N // TILE) * nbatch
+    k[1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (TILE, TILE)](*args)
+    return out
+
+
+def _as3(x, bshape, rows, cols):
+    """x broadcast to bshape + (rows, cols), its batch dimensions merged into one."""
+    x = x.broadcast_to(tuple(bshape) + (rows, cols))
+    nb = len(bshape)
+    if nb == 0:
+        return CudaArray(x.st, x.off, (1, rows, cols), (0,) + x.est, x.dtype, x._root())
+    bs, (bst,) = collapse(tuple(bshape), x.est[:nb])
+    if len(bs) > 1:
+        x = x.copy()
+        bs, bst = (x.size // (rows * cols),), (rows * cols,)
+    return CudaArray(x.st, x.off, (bs[0], rows, cols), (bst[0],) + x.est[nb:], x.dtype,
+                     x._root())
+
+
+def matmul(a, b, out=None):
+    """numpy.matmul: 1-D operands promoted and their dimension dropped, batches broadcast."""
+    if not isinstance(a, CudaArray) or not isinstance(b, CudaArray):
+        from ._dispatch import as_cuda
+        a, b = as_cuda(a), as_cuda(b)
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError("matmul: Input operand does not have enough dimensions")
+    dt = np.matmul.resolve_dtypes((a.dtype, b.dtype, None))[-1]
+    a = a if a.dtype == dt else a.astype(dt)
+    b = b if b.dtype == dt else b.astype(dt)
+    a2 = a.reshape((1,) + a.shape) if a.ndim == 1 else a
+    b2 = b.reshape(b.shape + (1,)) if b.ndim == 1 else b
+    M, K = a2.shape[-2:]
+    K2, N = b2.shape[-2:]
+    if K != K2:
+        raise ValueError(f"matmul: Input operand 1 has a mismatch in its core dimension 0, "
+                         f"with gufunc signature (n?,k),(k,m?)->(n?,m?) (size {K2} is different "
+                         f"from {K})")
+    bshape = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    full = tuple(bshape) + (M, N)
+    shape = tuple(bshape) + ((M,) if a.ndim > 1 else ()) + ((N,) if b.ndim > 1 else ())
+    res = empty(full, dt)
+    if res.size:
+        if K == 0:
+            res.fill(0)
+        else:
+            gemm(_as3(a2, bshape, M, K), _as3(b2, bshape, K, N), _as3(res, bshape, M, N))
+    res = res.reshape(shape)
+    if out is not None:
+        from ._array import assign
+        assign(out, res)
+        return out
+    return res

@@ -1,0 +1,231 @@
+"""CudaArray against numpy: elementwise ops, broadcasting, dtypes, reductions, views, indexing.
+
+Shapes stay tiny: on the simulator every GPU thread is a Python thread.
+"""
+import numpy as np
+import pytest
+
+pytest.importorskip("numba", exc_type=ImportError)
+
+from fastnn.cuda import _backend  # noqa: E402  (after the skip: needs numba)
+from fastnn.cuda._array import CudaArray, from_host  # noqa: E402
+from fastnn.cuda import kernels_gemm, kernels_reduce  # noqa: E402
+
+pytestmark = pytest.mark.cuda
+rng = np.random.default_rng(0)
+
+
+def dev(a):
+    return from_host(np.asarray(a))
+
+
+def host(a):
+    assert isinstance(a, CudaArray), type(a)
+    return a.copy_to_host()
+
+
+def same(got, want, rtol=1e-6, atol=1e-6):
+    got = host(got)
+    want = np.asarray(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    np.testing.assert_allclose(got, want, rtol=rtol, atol=atol)
+
+
+A = rng.standard_normal((3, 4)).astype(np.float32)
+B = rng.standard_normal((4,)).astype(np.float32)
+P = (np.abs(A) + 0.5).astype(np.float32)
+
+
+@pytest.mark.parametrize("fn", [np.negative, np.absolute, np.exp, np.tanh, np.sign, np.sqrt,
+                                np.log, np.log1p, np.expm1, np.floor, np.ceil, np.rint,
+                                np.isnan, np.isfinite, np.square, np.sin, np.cos, np.reciprocal])
+def test_unary(fn):
+    src = P if fn in (np.log, np.sqrt, np.log1p) else A
+    same(fn(dev(src)), fn(src), rtol=2e-6)
+
+
+@pytest.mark.parametrize("fn", [np.add, np.subtract, np.multiply, np.true_divide, np.maximum,
+                                np.minimum, np.power, np.greater, np.less_equal, np.equal])
+def test_binary_broadcast(fn):
+    a, b = (P, np.abs(B) + 0.5) if fn is np.power else (A, B)
+    same(fn(dev(a), dev(b)), fn(a, b), rtol=1e-5)
+    same(fn(dev(b.reshape(4, 1)), dev(a[:1])), fn(b.reshape(4, 1), a[:1]), rtol=1e-5)
+
+
+def test_scalars_follow_numpy_promotion():
+    x = dev(A)
+    same(x * 2, A * 2)
+    same(2.5 - x, 2.5 - A)
+    same(x / np.float32(3), A / np.float32(3))
+    same(x + np.asarray(1.0), A + np.asarray(1.0))  # a 0-d array is a strong float64
+    i = dev(np.arange(6, dtype=np.int64))
+    same(i / 2, np.arange(6) / 2)
+    same(i // 4, np.arange(6) // 4)
+    same(i % 4, np.arange(6) % 4)
+    same((x > 0) + 0.5 * (x == 0), (A > 0) + 0.5 * (A == 0))
+    same(np.add(i, x[0, :1], dtype=np.float32), np.add(np.arange(6), A[0, :1], dtype=np.float32))
+    same(~dev(A > 0), ~(A > 0))
+    same(np.logical_and(dev(A > 0), dev(A < 1)), np.logical_and(A > 0, A < 1))
+
+
+def test_inplace_and_out():
+    x = dev(A.copy())
+    x += 1
+    x *= dev(B)
+    same(x, (A + 1) * B)
+    out = dev(np.zeros_like(A))
+    np.multiply(dev(A), 2, out=out)
+    same(out, A * 2)
+    with pytest.raises(TypeError, match="Cannot cast ufunc 'add' output"):
+        np.add(dev(np.arange(3)), 0.5, out=dev(np.arange(3)), casting="same_kind")
+
+
+def test_nan_propagates_through_max_min_and_where():
+    a = np.array([1.0, np.nan, 3.0], np.float32)
+    same(np.maximum(dev(a), 2.0), np.maximum(a, 2.0))
+    same(np.minimum(dev(a), 2.0), np.minimum(a, 2.0))
+    same(dev(a).max(), a.max(keepdims=False))
+    same(np.where(dev(a > 1.5), dev(a), 0.0), np.where(a > 1.5, a, 0.0))
+    same(np.clip(dev(A), -0.5, 0.5), np.clip(A, -0.5, 0.5))
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, (0, 1), -1])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_reductions(axis, keepdims):
+    x = dev(A)
+    for name in ("sum", "mean", "max", "min", "prod"):
+        same(getattr(x, name)(axis=axis, keepdims=keepdims),
+             getattr(A, name)(axis=axis, keepdims=keepdims), rtol=1e-5)
+    same(np.any(dev(A > 1), axis=axis, keepdims=keepdims),
+         np.any(A > 1, axis=axis, keepdims=keepdims))
+    same(np.all(dev(A > -1), axis=axis, keepdims=keepdims),
+         np.all(A > -1, axis=axis, keepdims=keepdims))
+
+
+def test_reduction_dtypes_and_args():
+    b = (A > 0)
+    same(dev(b).sum(), b.sum())
+    same(dev(np.arange(5, dtype=np.int32)).sum(), np.arange(5, dtype=np.int32).sum())
+    same(dev(A).sum(axis=1, dtype=np.float64), A.sum(axis=1, dtype=np.float64))
+    same(dev(A).argmax(axis=1), A.argmax(axis=1))
+    same(np.argmin(dev(A), axis=0, keepdims=True), np.argmin(A, axis=0, keepdims=True))
+    same(dev(A).argmax(), np.asarray(A.argmax()))
+    same(dev(A.T).sum(axis=0), A.T.sum(axis=0))       # strided input
+    with pytest.raises(ValueError, match="zero-size array to reduction operation maximum"):
+        dev(np.zeros((0, 2), np.float32)).max(axis=0)
+
+
+def test_tree_reduction_kernel_matches():
+    # the block-tree kernel (used for long reductions) against the serial one, forced
+    a = rng.standard_normal((2, 40)).astype(np.float64)
+    x = dev(a)
+    for kind, want in (("sum", a.sum(1)), ("max", a.max(1)), ("mean", a.mean(1))):
+        for tree in (False, True):
+            out = CudaArray(_backend.alloc(2, np.float64), 0, (2,), None, np.dtype(np.float64))
+            init = {"sum": 0.0, "mean": 0.0, "max": -np.inf}[kind]
+            kernels_reduce.reduce(kind, 2, 40, (2,), (40,), (40,), (1,), x.st.dev, 0,
+                                  out.st.dev, np.float64(init), np.float64(40), tree=tree)
+            np.testing.assert_allclose(host(out), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("tiled", [False, True])
+def test_gemm_kernels(tiled):
+    a = rng.standard_normal((5, 7)).astype(np.float32)
+    b = rng.standard_normal((6, 7)).astype(np.float32)
+    bias = rng.standard_normal(6).astype(np.float32)
+    out = dev(np.zeros((5, 6), np.float32))
+    x, w, c = dev(a), dev(b), dev(bias)
+    as3 = lambda t: CudaArray(t.st, t.off, (1,) + t.shape, (0,) + t.est, t.dtype)  # noqa
+    cin = CudaArray(c.st, 0, (1, 5, 6), (0, 0, 1), c.dtype)
+    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 1, cin, 1, tiled=tiled)
+    same(out, a @ b.T + bias, rtol=1e-5)
+    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 2, as3(out), 1, tiled=tiled)  # accumulate
+    same(out, 3 * (a @ b.T) + bias, rtol=1e-5, atol=1e-5)
+
+
+def test_matmul_shapes():
+    a = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    b = rng.standard_normal((4, 5)).astype(np.float32)
+    v = rng.standard_normal(4).astype(np.float32)
+    same(dev(a) @ dev(b), a @ b, rtol=1e-5)
+    same(dev(a) @ dev(v), a @ v, rtol=1e-5)
+    same(dev(v) @ dev(b), v @ b, rtol=1e-5)
+    same(np.matmul(dev(b.T), dev(a).transpose(0, 2, 1)), b.T @ a.transpose(0, 2, 1), rtol=1e-5)
+    same(dev(v) @ dev(v), np.asarray(v @ v), rtol=1e-5)
+    with pytest.raises(ValueError, match="mismatch in its core dimension"):
+        dev(a) @ dev(a)
+
+
+def test_views_share_memory():
+    base = dev(np.arange(24, dtype=np.float32).reshape(2, 3, 4))
+    ref = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for view, want in ((base[1], ref[1]), (base[:, 1:, ::2], ref[:, 1:, ::2]),
+                       (base[..., -1], ref[..., -1]), (base[None, :, 0], ref[None, :, 0]),
+                       (base.transpose(2, 0, 1), ref.transpose(2, 0, 1)),
+                       (base.reshape(6, 4), ref.reshape(6, 4)),
+                       (np.flip(base, 1), np.flip(ref, 1)),
+                       (np.broadcast_to(base[:, :1], (2, 3, 4)), np.broadcast_to(ref[:, :1],
+                                                                                (2, 3, 4))),
+                       (np.expand_dims(base, 1), np.expand_dims(ref, 1)),
+                       (base.transpose(1, 0, 2).reshape(3, 8), ref.transpose(1, 0, 2)
+                        .reshape(3, 8))):
+        same(view, want)
+    v = base[:, 1]
+    assert np.shares_memory(v, base) and v.base is base and not v.flags.owndata
+    v[...] = 0
+    ref[:, 1] = 0
+    same(base, ref)
+    assert base.transpose(1, 0, 2).reshape(3, 2, 4).base is base   # no copy needed
+    with pytest.raises(ValueError):
+        base.transpose(2, 1, 0).reshape(24, copy=False)
+    assert base.T.flags.f_contiguous and not base.T.flags.c_contiguous
+    assert not np.broadcast_to(base[:, :1], (2, 3, 4)).flags.writeable
+
+
+def test_advanced_indexing():
+    ref = np.arange(20, dtype=np.float32).reshape(4, 5)
+    x = dev(ref)
+    rows = np.array([3, 0, -1])
+    for idx in ((rows,), (rows, slice(1, 4)), (slice(None), np.array([4, 0])),
+                (np.array([0, 2]), np.array([1, 3])), (ref > 10,), (1, np.array([0, 0, 4])),
+                (np.array([[0], [2]]), np.array([1, 2]))):
+        same(x[idx], ref[idx])
+        same(x[tuple(dev(i) if isinstance(i, np.ndarray) else i for i in idx)], ref[idx])
+    y, r = dev(ref.copy()), ref.copy()
+    y[np.array([0, 3]), 1:3] = -1.0
+    r[np.array([0, 3]), 1:3] = -1.0
+    same(y, r)
+    np.add.at(y, (np.array([1, 1, 2]),), dev(np.ones((3, 5), np.float32)))
+    np.add.at(r, (np.array([1, 1, 2]),), np.ones((3, 5), np.float32))
+    same(y, r)
+    idx = np.array([[1], [0], [4], [2]])
+    same(np.take_along_axis(x, dev(idx), axis=1), np.take_along_axis(ref, idx, axis=1))
+    z, zr = dev(np.zeros((4, 5), np.float32)), np.zeros((4, 5), np.float32)
+    np.put_along_axis(z, dev(idx), 7.0, axis=1)
+    np.put_along_axis(zr, idx, 7.0, axis=1)
+    same(z, zr)
+    with pytest.raises(IndexError, match="index 9 is out of bounds for axis 0 with size 4"):
+        x[9]
+
+
+def test_joining_and_creation():
+    a, b = A, A * 2
+    same(np.concatenate([dev(a), dev(b)], axis=1), np.concatenate([a, b], axis=1))
+    same(np.stack([dev(a), dev(b)], axis=0), np.stack([a, b]))
+    for got, want in zip(np.split(dev(a), [1, 3], axis=1), np.split(a, [1, 3], axis=1)):
+        same(got, want)
+    same(np.zeros_like(dev(a)), np.zeros_like(a))
+    same(np.ones_like(dev(a), dtype=np.int64), np.ones_like(a, dtype=np.int64))
+    same(np.full_like(dev(a), 3.0), np.full_like(a, 3.0))
+    same(np.pad(dev(a), ((0, 0), (1, 2))), np.pad(a, ((0, 0), (1, 2))))
+    same(np.tile(dev(B), (2, 2)), np.tile(B, (2, 2)))
+    same(dev(a).astype(np.int64), a.astype(np.int64))
+    same(dev(a).copy(), a)
+
+
+def test_numpy_scalars_and_host_arrays_combine():
+    x = dev(A)
+    same(np.float32(2) * x, np.float32(2) * A)
+    same(B + x, B + A)  # a host array operand is uploaded
+    assert float(dev(np.asarray(2.5, np.float32))) == 2.5
