@@ -115,6 +115,10 @@ def linear(input, weight, bias=None):
     x, w = input._data, weight._data
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
             x.dtype.itemsize not in (4, 8) or (bias is not None and bias._data.ndim != 1):
+        if type(x) is not _ndarray and hasattr(x, "device_spec") and x.dtype.kind == "f" and \
+                (bias is None or bias._data.ndim == 1):
+            from ...cuda._nn import linear as cuda_linear  # one fused GEMM on the GPU
+            return cuda_linear(input, weight, bias)
         out = input.matmul(weight.t())
         return out if bias is None else out + bias
     if x.ndim == 2 and x.flags.c_contiguous and w.flags.c_contiguous:

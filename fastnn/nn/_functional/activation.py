@@ -1,0 +1,274 @@
+"""Activation functions: each graph node's forward beside its backward, on arrays."""
+import math
+import warnings
+
+import numpy as np
+
+from ...autograd.function import apply
+from ...autograd.node import Node
+from ...autograd.ops_math import sigmoid_array
+from .misc import core, float_check, inplace, nodes_dtype
+
+_SQRT_2 = math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+
+
+# ---- erf in float64 numpy ------------------------------------------------------------------
+# |x| < 1: the Maclaurin series of erf (alternating, tiny terms by n = 20).
+# 1 <= |x| < 6: erfc(x) = exp(-x^2) h(x) with h smooth and slowly varying, interpolated by
+# Chebyshev polynomials on intervals of width 0.5; the coefficients are fitted once from
+# math.erfc (correct to about an ulp) with extended-precision sums.
+# |x| >= 6: erf(x) rounds to +-1 in float64.
+_TAYLOR = np.array([2.0 / math.sqrt(math.pi) * (-1) ** n / (math.factorial(n) * (2 * n + 1))
+                    for n in range(21)])
+_CHEB_LO, _CHEB_HI, _CHEB_W, _CHEB_DEG = 1.0, 6.0, 0.5, 13
+
+
+def _fit_erfc_scaled():
+    ld = np.longdouble
+    n = _CHEB_DEG + 1
+    theta = (np.arange(n, dtype=ld) + ld(0.5)) * ld(np.pi) / n
+    nodes = np.cos(theta)
+    count = int(round((_CHEB_HI - _CHEB_LO) / _CHEB_W))
+    coefs = np.empty((count, n))
+    cos_kt = np.cos(np.arange(n, dtype=ld)[:, None] * theta[None, :])
+    for i in range(count):
+        mid = _CHEB_LO + (i + 0.5) * _CHEB_W
+        xs = [mid + 0.5 * _CHEB_W * float(t) for t in nodes]
+        vals = np.array([math.erfc(x) * math.exp(x * x) for x in xs], ld)
+        c = (cos_kt @ vals) * (ld(2) / n)
+        c[0] /= 2
+        coefs[i] = c.astype(np.float64)
+    return coefs
+
+
+_ERFC_COEFS = _fit_erfc_scaled()
+
+
+def erf_array(x):
+    """erf of a float array, within a few ulps of the correctly rounded float64 value."""
+    if type(x) is not np.ndarray and hasattr(x, "device_spec"):
+        return x.erf()  # a CUDA array: the device's erf
+    x64 = np.asarray(x, dtype=np.float64)
+    ax = np.abs(x64)
+    out = np.empty_like(x64)
+    small = ax < _CHEB_LO
+    xs = x64[small]
+    y = xs * xs
+    p = np.full_like(y, _TAYLOR[-1])
+    for c in _TAYLOR[-2::-1]:
+        p *= y
+        p += c
+    out[small] = xs * p
+    big = ~small
+    a = np.fmin(ax[big], _CHEB_HI)  # fmin maps NaN to the top: a valid index, fixed below
+    idx = np.minimum(((a - _CHEB_LO) / _CHEB_W).astype(np.intp), len(_ERFC_COEFS) - 1)
+    t = (a - (_CHEB_LO + (idx + 0.5) * _CHEB_W)) * (2.0 / _CHEB_W)
+    cf = _ERFC_COEFS[idx]
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    t2 = 2 * t
+    for k in range(_CHEB_DEG, 0, -1):  # Clenshaw's recurrence, one coefficient per step
+        b1, b2 = cf[:, k] + t2 * b1 - b2, b1
+    h = cf[:, 0] + t * b1 - b2
+    r = 1.0 - h * np.exp(-a * a)
+    out[big] = np.copysign(np.where(ax[big] >= _CHEB_HI, 1.0, r), x64[big])
+    out[np.isnan(x64)] = np.nan
+    return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
+
+
+# ---- nodes ---------------------------------------------------------------------------------
+class ReluBackward0(Node):
+    def forward(self, a):
+        y = np.maximum(a, 0)
+        self.save(y)
+        return y
+
+    def backward(self, g):
+        y = self.saved[0]
+        k = core()
+        if k is not None and type(g) is np.ndarray and g.dtype == y.dtype and \
+                g.dtype in nodes_dtype and g.flags.c_contiguous and y.flags.c_contiguous:
+            return (k.relu_backward(g, y, np.empty_like(g)),)
+        return (np.where(y > 0, g, 0).astype(g.dtype, copy=False),)
+
+
+class LeakyReluBackward0(Node):
+    def forward(self, a, slope):
+        self.slope = slope
+        self.save(a)
+        return np.where(a > 0, a, a * slope).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        return (np.where(a > 0, g, g * self.slope).astype(g.dtype, copy=False),)
+
+
+class EluBackward0(Node):
+    def forward(self, a, alpha):
+        self.alpha = alpha
+        neg = alpha * np.expm1(np.minimum(a, 0))
+        self.save(a)
+        return np.where(a > 0, a, neg).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        d = self.alpha * np.exp(np.minimum(a, 0))
+        return (np.where(a > 0, g, g * d).astype(g.dtype, copy=False),)
+
+
+_GELU_K = math.sqrt(2.0 / math.pi)
+
+
+class GeluBackward0(Node):
+    def forward(self, a, approximate):
+        self.approximate = approximate
+        self.save(a)
+        if approximate == "tanh":
+            inner = _GELU_K * (a + 0.044715 * a * a * a)
+            return (0.5 * a * (1 + np.tanh(inner))).astype(a.dtype, copy=False)
+        cdf = 0.5 * (1.0 + erf_array(a.astype(np.float64) / _SQRT_2))
+        return (a * cdf).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        if self.approximate == "tanh":
+            a3 = a * a * a
+            th = np.tanh(_GELU_K * (a + 0.044715 * a3))
+            d = 0.5 * (1 + th) + 0.5 * a * (1 - th * th) * _GELU_K * (1 + 3 * 0.044715 * a * a)
+            return ((g * d).astype(g.dtype, copy=False),)
+        x = a.astype(np.float64)
+        d = 0.5 * (1.0 + erf_array(x / _SQRT_2)) + x * _INV_SQRT_2PI * np.exp(-0.5 * x * x)
+        return ((g * d).astype(g.dtype, copy=False),)
+
+
+class SiluBackward0(Node):
+    def forward(self, a):
+        s = sigmoid_array(a)
+        self.save(a, s)
+        return a * s
+
+    def backward(self, g):
+        a, s = self.saved
+        return (g * (s * (1 + a * (1 - s))),)
+
+
+class SoftplusBackward0(Node):
+    def forward(self, a, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+        self.save(a)
+        z = a * beta
+        soft = np.logaddexp(0, z) / beta
+        return np.where(z > threshold, a, soft).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        z = a * self.beta
+        return (np.where(z > self.threshold, g, g * sigmoid_array(z)).astype(g.dtype,
+                                                                             copy=False),)
+
+
+class HardtanhBackward0(Node):
+    def forward(self, a, lo, hi):
+        self.lo, self.hi = lo, hi
+        self.save(a)
+        return np.clip(a, lo, hi).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        return (np.where((a > self.lo) & (a < self.hi), g, 0).astype(g.dtype, copy=False),)
+
+
+# ---- public functions ---------------------------------------------------------------------
+def relu(input, inplace=False):
+    if inplace:
+        return relu_(input)
+    return apply(ReluBackward0, (input,))
+
+
+def relu_(input):
+    return inplace(input, lambda t: apply(ReluBackward0, (t,)))
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    fn = lambda t: apply(LeakyReluBackward0, (t,), float(negative_slope))  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def leaky_relu_(input, negative_slope=0.01):
+    return leaky_relu(input, negative_slope, True)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    fn = lambda t: apply(EluBackward0, (t,), float(alpha))  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def elu_(input, alpha=1.0):
+    return elu(input, alpha, True)
+
+
+def gelu(input, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise RuntimeError(f"approximate argument must be either none or tanh.")
+    float_check(input, "GeluKernelImpl")
+    return apply(GeluBackward0, (input,), approximate)
+
+
+def silu(input, inplace=False):
+    return _maybe_inplace(input, lambda t: apply(SiluBackward0, (t,)), inplace)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    return apply(SoftplusBackward0, (input,), float(beta), float(threshold))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    if min_val > max_val:
+        raise ValueError("min_val cannot be greater than max_val")
+    fn = lambda t: apply(HardtanhBackward0, (t,), min_val, max_val)  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def relu6(input, inplace=False):
+    return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def sigmoid(input):
+    return input.sigmoid()
+
+
+def tanh(input):
+    return input.tanh()
+
+
+def logsigmoid(input):
+    return -softplus(-input)
+
+
+def _maybe_inplace(input, fn, do_inplace):
+    return inplace(input, fn) if do_inplace else fn(input)
+
+
+def _get_softmax_dim(name, ndim, stacklevel):
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call "
+                  "to include dim=X as an argument.", UserWarning, stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
+    return input.softmax(dim, dtype=dtype)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
+    return input.log_softmax(dim, dtype=dtype)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    if dim is None:
+        dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
+    return (-input).softmax(dim, dtype=dtype)

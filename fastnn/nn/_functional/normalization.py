@@ -1,0 +1,173 @@
+"""Batch and layer normalization: statistics, running-stat updates and their backward."""
+import numpy as np
+
+from ... import _dtype as D
+from ...autograd.function import apply
+from ...autograd.node import Node
+from ...tensor import Tensor
+
+
+class NativeBatchNormBackward0(Node):
+    """Inputs (x, [weight, [bias]]); channels on axis 1, statistics over every other axis."""
+
+    def forward(self, *args):
+        *arrays, (training, mean, var, eps, has_w, has_b) = args
+        x = arrays[0]
+        w = arrays[1] if has_w else None
+        b = arrays[1 + has_w] if has_b else None
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = (x - mean.reshape(shape).astype(x.dtype, copy=False)) * invstd.reshape(shape)
+        y = xhat if w is None else xhat * w.reshape(shape)
+        if b is not None:
+            y = y + b.reshape(shape)
+        elif y is xhat:
+            y = xhat.copy()
+        self.training = training
+        self.has = (has_w, has_b)
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.shape = shape
+        self.invstd = invstd
+        self.save(xhat, w)
+        return y
+
+    def backward(self, g):
+        xhat, w = self.saved
+        has_w, has_b = self.has
+        axes, shape = self.axes, self.shape
+        gx = gw = gb = None
+        if has_b and self.needs(1 + has_w):
+            gb = g.sum(axis=axes)
+        if has_w and self.needs(1):
+            gw = (g * xhat).sum(axis=axes)
+        if self.needs(0):
+            scale = self.invstd if w is None else self.invstd * w
+            if self.training:
+                mg = g.mean(axis=axes, keepdims=True)
+                mgx = (g * xhat).mean(axis=axes, keepdims=True)
+                gx = (g - mg - xhat * mgx) * scale.reshape(shape)
+            else:
+                gx = g * scale.reshape(shape)
+        out = [gx]
+        if has_w:
+            out.append(gw)
+        if has_b:
+            out.append(gb)
+        return tuple(out)
+
+
+def _check_vec(t, name, c):
+    if t is not None and t.numel() != c:
+        raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
+               momentum=0.1, eps=1e-05):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"batch_norm(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    x = input._data
+    if x.ndim < 2:
+        raise ValueError(f"Expected 2D or more input (got {x.ndim}D input)")
+    c = x.shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_vec(t, name, c)
+        if t is not None and t._data.dtype != x.dtype and t._data.dtype.kind == "f" and \
+                name in ("weight", "bias"):
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    axes = (0,) + tuple(range(2, x.ndim))
+    if training:
+        n = x.size // c if c else 0
+        if n <= 1:
+            raise ValueError("Expected more than 1 value per channel when training, got input "
+                             f"size {_size_text(x.shape)}")
+        acc = np.float64 if x.dtype == np.float64 else np.float32
+        mean = x.mean(axis=axes, dtype=acc)
+        centred = x - mean.reshape((1, -1) + (1,) * (x.ndim - 2)).astype(x.dtype)
+        var = np.mean(centred * centred, axis=axes, dtype=acc)
+        if running_mean is not None or running_var is not None:
+            m = float(momentum if momentum is not None else 0.0)
+            if running_mean is not None:
+                rm = running_mean._data
+                rm *= (1 - m)
+                rm += (m * mean).astype(rm.dtype)
+                running_mean._bump()
+            if running_var is not None:
+                rv = running_var._data
+                rv *= (1 - m)
+                rv += (m * var * (n / (n - 1))).astype(rv.dtype)
+                running_var._bump()
+    else:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("running_mean and running_var must be defined in evaluation "
+                               "mode")
+        mean = running_mean._data
+        var = running_var._data
+    tensors = [input] + [t for t in (weight, bias) if t is not None]
+    return apply(NativeBatchNormBackward0, tuple(tensors),
+                 (bool(training), mean, var, eps, weight is not None, bias is not None))
+
+
+def _size_text(shape):
+    return repr(D.Size(shape))
+
+
+class NativeLayerNormBackward0(Node):
+    """Normalizes over the trailing dims; inputs (x, [weight, [bias]])."""
+
+    def forward(self, *args):
+        *arrays, (k, eps, has_w, has_b) = args
+        x = arrays[0]
+        w = arrays[1] if has_w else None
+        b = arrays[1 + has_w] if has_b else None
+        axes = tuple(range(x.ndim - k, x.ndim))
+        mean = x.mean(axis=axes, keepdims=True)
+        centred = x - mean
+        var = np.mean(centred * centred, axis=axes, keepdims=True)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = centred * invstd
+        y = xhat if w is None else xhat * w
+        if b is not None:
+            y = y + b
+        elif y is xhat:
+            y = xhat.copy()
+        self.axes, self.invstd, self.has = axes, invstd, (has_w, has_b)
+        self.save(xhat, w)
+        return y
+
+    def backward(self, g):
+        xhat, w = self.saved
+        has_w, has_b = self.has
+        lead = tuple(range(g.ndim - len(self.axes)))
+        gx = gw = gb = None
+        if has_b and self.needs(1 + has_w):
+            gb = g.sum(axis=lead)
+        if has_w and self.needs(1):
+            gw = (g * xhat).sum(axis=lead)
+        if self.needs(0):
+            gh = g if w is None else g * w
+            mg = gh.mean(axis=self.axes, keepdims=True)
+            mgx = (gh * xhat).mean(axis=self.axes, keepdims=True)
+            gx = (gh - mg - xhat * mgx) * self.invstd
+        return tuple([gx] + ([gw] if has_w else []) + ([gb] if has_b else []))
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
+    if isinstance(normalized_shape, int):
+        normalized_shape = (normalized_shape,)
+    normalized_shape = tuple(int(s) for s in normalized_shape)
+    k = len(normalized_shape)
+    shape = tuple(input.shape)
+    if k == 0 or shape[len(shape) - k:] != normalized_shape or k > len(shape):
+        raise RuntimeError(f"Given normalized_shape={list(normalized_shape)}, expected input "
+                           f"with shape [*, {', '.join(map(str, normalized_shape))}], but got "
+                           f"input of size{list(shape)}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and tuple(t.shape) != normalized_shape:
+            raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
+                               f"got {name} of shape {list(t.shape)} and normalized_shape = "
+                               f"{list(normalized_shape)}")
+    tensors = [input] + [t for t in (weight, bias) if t is not None]
+    return apply(NativeLayerNormBackward0, tuple(tensors),
+                 (k, eps, weight is not None, bias is not None))

@@ -1,0 +1,350 @@
+"""Max, average and adaptive average pooling over 1 or 2 spatial dims.
+
+Pooling walks the kernel offsets (K of them, e.g. 4 for 2x2), each a strided view of the
+padded input covering every window at once, so the work is K vectorized passes over the
+output, never a loop over samples or pixels.
+"""
+import numpy as np
+
+from ...autograd.function import apply, apply_node
+from ...autograd.node import Node
+from ...tensor import Tensor
+from .misc import kernel_slices, wrap
+
+
+def _tuple(v, nd, fn, what):
+    if isinstance(v, (list, tuple)):
+        if len(v) == 1:
+            return (int(v[0]),) * nd
+        if len(v) != nd:
+            raise RuntimeError(f"{fn}: {what} must either be a single int, or a tuple of "
+                               f"{'two' if nd == 2 else nd} ints")
+        return tuple(int(a) for a in v)
+    return (int(v),) * nd
+
+
+def _out_len(n, k, s, p, d, ceil_mode):
+    span = n + 2 * p - d * (k - 1) - 1 + ((s - 1) if ceil_mode else 0)
+    o = span // s + 1
+    if ceil_mode and (o - 1) * s >= n + p:
+        o -= 1
+    return o
+
+
+def _plan(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn):
+    """Validate pooling arguments; returns (unbatched?, k, s, p, d, out)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    k = _tuple(kernel_size, nd, fn, "kernel_size")
+    s = k if stride is None or (isinstance(stride, (list, tuple)) and not stride) else \
+        _tuple(stride, nd, fn, "stride")
+    p = _tuple(padding, nd, fn, "padding")
+    d = _tuple(dilation, nd, fn, "dilation")
+    shape = input.shape
+    if input.dim() not in (nd + 1, nd + 2) or any(v == 0 for v in shape[-nd - 1:]):
+        if nd == 2:
+            raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+        raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
+                           f"batch size for input, but got:{list(shape)}")
+    if any(v == 0 for v in s) or any(v == 0 for v in k):
+        raise RuntimeError("stride should not be zero")
+    if any(v < 0 for v in s + k):
+        raise RuntimeError(f"{fn}: kernel_size and stride must be positive")
+    if any(v <= 0 for v in d):
+        raise RuntimeError("dilation should be greater than zero, but got " +
+                           " ".join(f"dilation{a}: {v}" for a, v in zip("HW"[-nd:], d)))
+    for kk, pp, dd in zip(k, p, d):
+        if pp < 0 or pp > (dd * (kk - 1) + 1) // 2:
+            raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
+                               f"pad={pp}, kernel_size={kk} and dilation={dd}")
+    out = tuple(_out_len(n, kk, ss, pp, dd, ceil_mode)
+                for n, kk, ss, pp, dd in zip(shape[-nd:], k, s, p, d))
+    if any(o <= 0 for o in out):
+        plane = "x".join(map(str, shape[-nd - 1:]))
+        calc = "x".join(map(str, (shape[-nd - 1],) + out))
+        raise RuntimeError(f"Given input size: ({plane}). Calculated output size: ({calc}). "
+                           "Output size is too small")
+    return input.dim() == nd + 1, k, s, p, d, out
+
+
+def _padded(x, k, s, p, d, out, fill):
+    """x padded on the left by p and on the right as far as the last window reaches."""
+    spatial = x.shape[2:]
+    need = tuple((o - 1) * ss + dd * (kk - 1) + 1 for o, ss, dd, kk in zip(out, s, d, k))
+    right = tuple(max(nn - pp - n, 0) for nn, pp, n in zip(need, p, spatial))
+    if not any(p) and not any(right):
+        return x
+    shape = x.shape[:2] + tuple(n + pp + r for n, pp, r in zip(spatial, p, right))
+    xp = np.full(shape, fill, x.dtype)
+    xp[(slice(None), slice(None)) + tuple(slice(pp, pp + n) for pp, n in zip(p, spatial))] = x
+    return xp
+
+
+def _crop(gp, x_shape, p):
+    return gp[(slice(None), slice(None)) + tuple(slice(pp, pp + n)
+                                                 for pp, n in zip(p, x_shape[2:]))]
+
+
+# ---- max pooling ----------------------------------------------------------------------------
+def _tournament(views):
+    """Elementwise max over the views and the index of the first view holding it.
+
+    Pairs are merged level by level (earlier operand first, so ties keep the lower index);
+    at the first level the comparison itself is the index.
+    """
+    itype = np.int8 if len(views) < 128 else np.int32
+    level = []
+    for j in range(0, len(views) - 1, 2):
+        a, b = views[j], views[j + 1]
+        later = (b > a).view(np.int8).astype(itype, copy=False)
+        level.append((np.maximum(a, b), later + j if j else later))
+    if len(views) % 2:
+        level.append((views[-1].copy(), np.full(views[-1].shape, len(views) - 1, itype)))
+    while len(level) > 1:
+        nxt = []
+        for j in range(0, len(level) - 1, 2):
+            (ma, ia), (mb, ib) = level[j], level[j + 1]
+            take = mb > ma
+            nxt.append((np.maximum(ma, mb, out=ma), np.where(take, ib, ia)))
+        if len(level) % 2:
+            nxt.append(level[-1])
+        level = nxt
+    best, idx = level[0]
+    return best, np.asarray(idx, itype)
+
+
+class _PoolNode(Node):
+    """Takes unbatched (C, *spatial) input as a batch of one, as PyTorch's pooling kernels do."""
+
+    def forward(self, x, unbatched, *args):
+        self.unbatched = unbatched
+        y = self._fwd(x[None] if unbatched else x, *args)
+        return y[0] if unbatched else y
+
+    def backward(self, g):
+        gx = self._bwd(g[None] if self.unbatched else g)
+        return (gx[0] if self.unbatched else gx,)
+
+
+class MaxPoolWithIndicesBackward(_PoolNode):
+    def _fwd(self, x, k, s, p, d, out, want_idx):
+        low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+        xp = _padded(x, k, s, p, d, out, low)
+        views = [xp[(slice(None), slice(None)) + sl]
+                 for _, sl in kernel_slices(k, s, d, out)]
+        self.meta = (x.shape, x.dtype, xp.shape, k, s, p, d, out)
+        self.idx = None
+        if not want_idx and self._next is None:
+            best = views[0].copy()
+            for v in views[1:]:
+                np.maximum(best, v, out=best)  # propagates NaN, as PyTorch's max pooling does
+            return best
+        best, idx = _tournament(views)
+        if best.dtype.kind == "f" and np.isnan(best.sum()) and np.isnan(best).any():
+            for i, v in enumerate(views):  # PyTorch reports the last NaN of a window
+                np.copyto(idx, i, where=np.isnan(v))
+        self.idx = idx
+        return best
+
+    def name(self):
+        return f"MaxPool{len(self.meta[3])}DWithIndicesBackward0"
+
+    def flat_indices(self):
+        """PyTorch's indices: the max's flat position in its (unpadded) input plane."""
+        x_shape, _, _, k, s, p, d, out = self.meta
+        idx = self.idx.astype(np.int64)
+        nd = len(k)
+        offs = np.unravel_index(idx, k) if nd > 1 else (idx,)
+        flat = 0
+        for a in range(nd):
+            base = np.arange(out[a]) * s[a] - p[a]
+            base = base.reshape((-1,) + (1,) * (nd - 1 - a))
+            pos = base + offs[a] * d[a]
+            flat = flat * x_shape[2 + a] + pos
+        return flat
+
+    def _bwd(self, g):
+        x_shape, dt, xp_shape, k, s, p, d, out = self.meta
+        disjoint = all(ss >= dd * (kk - 1) + 1 for ss, kk, dd in zip(s, k, d))
+        # windows that tile the input exactly write every element once: no zero fill needed
+        tiled = all(dd == 1 and ss == kk and o * ss == n
+                    for ss, kk, dd, o, n in zip(s, k, d, out, xp_shape[2:]))
+        gp = np.empty(xp_shape, dt) if tiled else np.zeros(xp_shape, dt)
+        zero = np.zeros((), g.dtype)
+        for i, (_, sl) in enumerate(kernel_slices(k, s, d, out)):
+            part = np.where(self.idx == i, g, zero)
+            if disjoint:
+                gp[(slice(None), slice(None)) + sl] = part
+            else:
+                gp[(slice(None), slice(None)) + sl] += part
+        return np.ascontiguousarray(_crop(gp, x_shape, p))
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
+              fn):
+    unbatched, k, s, p, d, out = _plan(input, kernel_size, stride, padding, dilation,
+                                       ceil_mode, nd, fn)
+    if type(input._data) is not np.ndarray:
+        from ...cuda._nn import max_pool as cuda_max_pool
+        y, ind = cuda_max_pool(input.unsqueeze(0) if unbatched else input, k, s, p, d, out, nd)
+        y, ind = (y.squeeze(0), ind.squeeze(0)) if unbatched else (y, ind)
+        return (y, ind) if return_indices else y
+    y, node = apply_node(MaxPoolWithIndicesBackward, (input,), unbatched, k, s, p, d, out,
+                         return_indices)
+    if not return_indices:
+        return y
+    ind = node.flat_indices()
+    return y, wrap(ind[0] if unbatched else ind)
+
+
+def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     2, "max_pool2d")
+
+
+def max_pool1d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False,
+               return_indices=False):
+    return _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+                     1, "max_pool1d")
+
+
+def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
+                            ceil_mode=False, return_indices=True):
+    return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
+
+
+# ---- average pooling ------------------------------------------------------------------------
+def _divisor(n, k, s, p, o, include_pad):
+    """Per-output window sizes along one axis, as PyTorch counts them."""
+    start = np.arange(o) * s - p
+    end = np.minimum(start + k, n + p)
+    if include_pad:
+        return end - start
+    return np.minimum(end, n) - np.maximum(start, 0)
+
+
+class AvgPoolBackward(_PoolNode):
+    def _fwd(self, x, k, s, p, out, ceil_mode, include_pad, divisor_override):
+        nd = len(k)
+        d = (1,) * nd
+        xp = _padded(x, k, s, p, d, out, 0)
+        total = None
+        for _, sl in kernel_slices(k, s, d, out):
+            v = xp[(slice(None), slice(None)) + sl]
+            total = v.astype(x.dtype, copy=True) if total is None else np.add(total, v,
+                                                                              out=total)
+        if divisor_override:
+            div = np.asarray(float(divisor_override))
+        else:
+            div = np.ones((1,) * nd)
+            for a in range(nd):
+                da = _divisor(x.shape[2 + a], k[a], s[a], p[a], out[a], include_pad)
+                div = div * da.reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a))
+        self.div = div.astype(x.dtype) if x.dtype.kind == "f" else div
+        self.meta = (x.shape, x.dtype, xp.shape, k, s, p, out)
+        y = total / self.div
+        return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else \
+            np.trunc(y).astype(x.dtype)
+
+    def name(self):
+        return f"AvgPool{len(self.meta[3])}DBackward0"
+
+    def _bwd(self, g):
+        x_shape, dt, xp_shape, k, s, p, out = self.meta
+        share = (g / self.div).astype(dt, copy=False)
+        gp = np.zeros(xp_shape, dt)
+        for _, sl in kernel_slices(k, s, (1,) * len(k), out):
+            gp[(slice(None), slice(None)) + sl] += share
+        return np.ascontiguousarray(_crop(gp, x_shape, p))
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, nd, fn):
+    if divisor_override is not None and divisor_override == 0:
+        raise RuntimeError("divisor must be not zero")
+    unbatched, k, s, p, _, out = _plan(input, kernel_size, stride, padding, 1, ceil_mode, nd,
+                                       fn)
+    if type(input._data) is not np.ndarray:
+        from ...cuda._nn import avg_pool as cuda_avg_pool
+        y = cuda_avg_pool(input.unsqueeze(0) if unbatched else input, k, s, p, out,
+                          count_include_pad, divisor_override, nd)
+        return y.squeeze(0) if unbatched else y
+    return apply(AvgPoolBackward, (input,), unbatched, k, s, p, out, ceil_mode,
+                 bool(count_include_pad), divisor_override)
+
+
+def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True, divisor_override=None):
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                     divisor_override, 2, "avg_pool2d")
+
+
+def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
+               count_include_pad=True):
+    return _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+                     1, "avg_pool1d")
+
+
+# ---- adaptive average pooling ---------------------------------------------------------------
+def _bin_matrix(n, o, dtype):
+    """(o, n) matrix averaging PyTorch's adaptive bins [floor(i*n/o), ceil((i+1)*n/o))."""
+    i = np.arange(o)
+    start = (i * n) // o
+    end = -((-(i + 1) * n) // o)
+    cols = np.arange(n)
+    inside = (cols[None, :] >= start[:, None]) & (cols[None, :] < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+class AdaptiveAvgPoolBackward(_PoolNode):
+    """Bins are separable, so the pooling is P_h @ x @ P_w.T over the last two dims."""
+
+    def _fwd(self, x, out):
+        dt = x.dtype if x.dtype.kind == "f" else np.float64
+        self.mats = [_bin_matrix(n, o, dt) for n, o in zip(x.shape[2:], out)]
+        self.dt = x.dtype
+        y = x
+        if len(out) == 2:
+            y = np.matmul(self.mats[0], y)
+        y = np.matmul(y, self.mats[-1].T)
+        return y.astype(x.dtype, copy=False)
+
+    def name(self):
+        return f"AdaptiveAvgPool{len(self.mats)}DBackward0"
+
+    def _bwd(self, g):
+        gx = np.matmul(g, self.mats[-1])
+        if len(self.mats) == 2:
+            gx = np.matmul(self.mats[0].T, gx)
+        if type(gx) is not np.ndarray:  # a CUDA array, already contiguous
+            return gx.astype(self.dt, copy=False)
+        return np.ascontiguousarray(gx, dtype=self.dt)
+
+
+def _adaptive_avg(input, output_size, nd, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != nd:
+            raise RuntimeError(f"{fn}: output_size must be {nd}")
+        sizes = tuple(output_size)
+    else:
+        sizes = (output_size,) * nd
+    shape = input.shape
+    if input.dim() not in (nd + 1, nd + 2):
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
+                           f"{list(shape)}")
+    out = tuple(shape[-nd + a] if v is None else int(v) for a, v in enumerate(sizes))
+    if any(o < 0 for o in out):
+        raise RuntimeError(f"{fn}: elements of output_size must be greater than or equal to 0 "
+                           f"but received {list(out)}")
+    return apply(AdaptiveAvgPoolBackward, (input,), input.dim() == nd + 1, out)
+
+
+def adaptive_avg_pool2d(input, output_size):
+    return _adaptive_avg(input, output_size, 2, "adaptive_avg_pool2d")
+
+
+def adaptive_avg_pool1d(input, output_size):
+    return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")

@@ -1,0 +1,20 @@
+"""fastnn.nn.functional: the stateless layers, activations and losses (``import ... as F``)."""
+from ._functional.activation import (relu, relu_, leaky_relu, leaky_relu_, elu, elu_,  # noqa
+                                     gelu, silu, softplus, hardtanh, relu6, sigmoid, tanh,
+                                     logsigmoid, softmax, log_softmax, softmin)
+from ._functional.conv import conv1d, conv2d, conv3d  # noqa: F401
+from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indices,  # noqa
+                                  avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
+                                  adaptive_avg_pool2d)
+from ._functional.normalization import batch_norm, layer_norm  # noqa: F401
+from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
+from ._functional.loss import (cross_entropy, nll_loss, mse_loss, l1_loss,  # noqa: F401
+                               smooth_l1_loss, huber_loss, binary_cross_entropy,
+                               binary_cross_entropy_with_logits, kl_div)
+from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
+
+try:  # the Cython addmm path lives in its own file
+    from ._functional.linear import linear, bilinear  # noqa: F401
+except ImportError as _e:
+    if _e.name != __name__.rsplit(".", 1)[0] + "._functional.linear":
+        raise
