@@ -15,7 +15,7 @@ def _finish(arr, device, requires_grad):
     if device is not None:
         dev = D.device(device) if not isinstance(device, D.device) else device
         if dev.type != "cpu":
-            from ._tensor_inplace import _move_array
+            from ._tensor_convert import _move_array
             t._data = _move_array(arr, dev)
     if requires_grad:
         t.requires_grad_(True)

@@ -1,13 +1,12 @@
-"""Arithmetic, elementwise math and reductions as Tensor methods (a mixin of Tensor)."""
+"""Arithmetic, comparisons and elementwise math as Tensor methods (a mixin of Tensor)."""
 import collections
 
 import numpy as np
 
 from . import _dtype as D
 from .autograd import grad_mode
-from .autograd.function import apply, apply_node
+from .autograd.function import apply
 from .autograd import ops_math as M
-from .autograd import ops_reduce as R
 from .autograd.ops_linalg import MmBackward0, AddmmBackward0
 
 _state = grad_mode.state
@@ -512,148 +511,6 @@ class MathMixin:
 
     def lerp(self, end, weight):
         return self + (end - self) * weight
-
-    # ---- reductions ---------------------------------------------------------------
-    def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        dt = D.to_dtype(dtype).np if dtype is not None else (
-            np.int64 if self._data.dtype.kind in "biu" else None)
-        return apply(R.SumBackward1, (self,), axes_of(self, dim), keepdim, dt)
-
-    def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        src = self if dtype is None else self.to(dtype)
-        if src._data.dtype.kind != "f":
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
-                               f"a floating point or complex dtype. Got: "
-                               f"{_short(src._data.dtype).capitalize()}")
-        return apply(R.MeanBackward1, (src,), axes_of(src, dim), keepdim)
-
-    def _var(self, dim, unbiased, keepdim, correction, take_sqrt):
-        if self._data.dtype.kind != "f":
-            raise RuntimeError("std and var only support floating point and complex dtypes")
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        if isinstance(dim, bool):
-            correction, dim = (1 if dim else 0), None
-        return apply(R.VarBackward0, (_float_input(self),), axes_of(self, dim), correction,
-                     keepdim, take_sqrt)
-
-    def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return self._var(dim, unbiased, keepdim, correction, False)
-
-    def std(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-            keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return self._var(dim, unbiased, keepdim, correction, True)
-
-    def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        src = self if dtype is None else self.to(dtype)
-        return apply(R.ProdBackward1, (src,), None if dim is None else self._dim(dim), keepdim)
-
-    def _extreme(self, dim, keepdim, use_max):
-        from .tensor import Tensor
-        if isinstance(dim, Tensor):
-            return self.maximum(dim) if use_max else self.minimum(dim)
-        if dim is None:
-            if self._data.size == 0:
-                raise RuntimeError(f"{'max' if use_max else 'min'}(): Expected reduction dim to "
-                                   "be specified for input.numel() == 0. Specify the reduction "
-                                   "dim with the 'dim' argument.")
-            return apply(R.MaxBackward1, (self,), use_max)
-        if self._data.ndim == 0:
-            self._dim(dim)
-            kind = values_indices_max if use_max else values_indices_min
-            return kind(apply(R.MaxBackward1, (self,), use_max), _nograd(np.zeros((), np.int64)))
-        out, node = apply_node(R.MaxBackward0, (self,), self._dim(dim), keepdim, use_max)
-        kind = values_indices_max if use_max else values_indices_min
-        return kind(out, _nograd(node.indices))
-
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return self._extreme(dim, keepdim, True)
-
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return self._extreme(dim, keepdim, False)
-
-    def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
-        return _amax(self, () if dim is None else dim, keepdim, True)
-
-    def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
-        return _amax(self, () if dim is None else dim, keepdim, False)
-
-    def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if dim is None or not self._data.ndim:
-            if dim is not None:
-                self._dim(dim)
-            return _nograd(np.argmax(self._data))
-        return _nograd(np.argmax(self._data, axis=self._dim(dim), keepdims=keepdim))
-
-    def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if dim is None or not self._data.ndim:
-            if dim is not None:
-                self._dim(dim)
-            return _nograd(np.argmin(self._data))
-        return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
-
-    def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(np.all(self._data, axis=axes_of(self, dim), keepdims=keepdim))
-
-    def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(np.any(self._data, axis=axes_of(self, dim), keepdims=keepdim))
-
-    def count_nonzero(self, dim=None):
-        return _nograd(np.count_nonzero(self._data, axis=axes_of(self, dim)))
-
-    def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(_required(dim, axis, "logsumexp"), None, keepdim, keepdims)
-        return apply(R.LogsumexpBackward0, (_float_input(self),), axes_of(self, dim), keepdim)
-
-    def softmax(self, dim=None, dtype=None, *, axis=None):
-        dim = _required(dim, axis, "softmax")
-        src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.SoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
-
-    def log_softmax(self, dim=None, dtype=None, *, axis=None):
-        dim = _required(dim, axis, "log_softmax")
-        src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
-
-    def cumsum(self, dim=None, *, dtype=None, axis=None):
-        dim = _required(dim, axis, "cumsum")
-        src = self if dtype is None else self.to(dtype)
-        if not self._data.ndim:
-            self._dim(dim)
-            return src.reshape(1).cumsum(0).reshape(())
-        return apply(R.CumsumBackward0, (src,), self._dim(dim))
-
-    def norm(self, p="fro", dim=None, keepdim=False):
-        p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
-        return apply(R.NormBackward1, (_float_input(self),), p, axes_of(self, dim), keepdim)
-
-
-def _amax(t, dim, keepdim, use_max):
-    axes = axes_of(t, dim if dim != () else None)
-    if axes is None:
-        out = t.max() if use_max else t.min()
-        return out.reshape((1,) * t.dim()) if keepdim else out
-    out = t
-    for ax in sorted(axes, reverse=True):
-        out = out._extreme(ax, True, use_max).values
-    if not keepdim:
-        out = out.squeeze(axes)
-    return out
-
 
 def _bool_sub_error(a, b):
     if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":

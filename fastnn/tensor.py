@@ -9,8 +9,10 @@ from . import _dtype as D
 from .autograd import grad_mode
 from .autograd.engine import _edge, run_backward
 from ._tensor_math import MathMixin
+from ._tensor_reduce import ReduceMixin
 from ._tensor_shape import ShapeMixin
 from ._tensor_inplace import InplaceMixin
+from ._tensor_convert import ConvertMixin
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
@@ -41,7 +43,7 @@ def _legacy_type_name(arr):
     return "torch." + (D._LEGACY[d.name] if d else str(arr.dtype))
 
 
-class Tensor(MathMixin, ShapeMixin, InplaceMixin):
+class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     # rarely set, so they live in the instance dict with class-level defaults

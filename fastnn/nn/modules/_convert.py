@@ -52,7 +52,7 @@ class ConvertMixin:
         return self
 
     def to(self, *args, **kwargs):
-        from ..._tensor_inplace import _parse_to
+        from ..._tensor_convert import _parse_to
         kwargs = dict(kwargs)
         kwargs.pop("memory_format", None)
         dtype, device, _ = _parse_to(args, kwargs)
