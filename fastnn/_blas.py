@@ -1,0 +1,154 @@
+"""Find the BLAS library that numpy itself is linked against.
+
+fastnn calls its gemm directly (for ``beta=1`` accumulation without temporaries)
+and sets its thread count, so fastnn and numpy share one BLAS and one thread
+pool instead of loading a second copy.  Everything here fails soft: when no
+library is found fastnn falls back to numpy's own matrix product.
+"""
+import ctypes
+import glob
+import os
+import sys
+
+import numpy as np
+
+# (sgemm, dgemm, uses 64-bit integers) in order of preference.  OpenBLAS builds
+# with 64-bit integers mark every symbol with a "64_" suffix.
+_GEMM_SYMBOLS = (
+    ("scipy_cblas_sgemm64_", "scipy_cblas_dgemm64_", True),
+    ("cblas_sgemm64_", "cblas_dgemm64_", True),
+    ("scipy_cblas_sgemm", "scipy_cblas_dgemm", False),
+    ("cblas_sgemm", "cblas_dgemm", False),
+)
+_SET_THREADS = (
+    "scipy_openblas_set_num_threads64_",
+    "openblas_set_num_threads64_",
+    "scipy_openblas_set_num_threads",
+    "openblas_set_num_threads",
+)
+_GET_THREADS = (
+    "scipy_openblas_get_num_threads64_",
+    "openblas_get_num_threads64_",
+    "scipy_openblas_get_num_threads",
+    "openblas_get_num_threads",
+)
+
+
+class BlasInfo:
+    """What was found: library path, gemm addresses (0 when missing), thread controls."""
+
+    def __init__(self):
+        self.path = None
+        self.sgemm = 0
+        self.dgemm = 0
+        self.ilp64 = False
+        self._set = None
+        self._get = None
+
+    def set_num_threads(self, n):
+        if self._set is not None:
+            self._set(int(n))
+
+    def get_num_threads(self):
+        return int(self._get()) if self._get is not None else None
+
+    def as_dict(self):
+        return {
+            "path": self.path,
+            "gemm": bool(self.sgemm and self.dgemm),
+            "ilp64": self.ilp64,
+            "thread_control": self._set is not None,
+        }
+
+
+def _bundled_libraries():
+    """BLAS libraries shipped inside the numpy wheel (Linux, macOS, Windows layouts)."""
+    here = os.path.dirname(os.path.abspath(np.__file__))
+    dirs = [
+        os.path.join(here, os.pardir, "numpy.libs"),
+        os.path.join(here, ".dylibs"),
+        os.path.join(here, "_core"),
+    ]
+    found = []
+    for d in dirs:
+        for pattern in ("*openblas*", "*blas*"):
+            for p in sorted(glob.glob(os.path.join(d, pattern))):
+                if p not in found and os.path.isfile(p):
+                    found.append(p)
+    return found
+
+
+def _mapped_libraries():
+    """BLAS libraries already mapped into this process (system numpy builds on Linux)."""
+    try:
+        with open("/proc/self/maps") as f:
+            lines = f.read().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        parts = line.split(None, 5)
+        if len(parts) < 6:
+            continue
+        path = parts[5].strip()
+        name = os.path.basename(path).lower()
+        if "blas" in name and ".so" in name and path not in found:
+            found.append(path)
+    return found
+
+
+def _open_loaded(path):
+    """Open ``path`` only if it is already loaded, so numpy's copy is the one we bind to."""
+    noload = getattr(os, "RTLD_NOLOAD", None)
+    if noload is not None:
+        try:
+            return ctypes.CDLL(path, mode=noload | getattr(os, "RTLD_LAZY", 1))
+        except OSError:
+            pass
+    if sys.platform == "win32":
+        # Windows hands back the already-loaded module for the same file.
+        try:
+            return ctypes.CDLL(path)
+        except OSError:
+            return None
+    return None
+
+
+def _symbol(lib, name):
+    try:
+        return getattr(lib, name)
+    except AttributeError:
+        return None
+
+
+def find_blas():
+    info = BlasInfo()
+    for path in _bundled_libraries() + _mapped_libraries():
+        lib = _open_loaded(path)
+        if lib is None:
+            continue
+        for sname, dname, ilp64 in _GEMM_SYMBOLS:
+            s, d = _symbol(lib, sname), _symbol(lib, dname)
+            if s is not None and d is not None:
+                info.sgemm = ctypes.cast(s, ctypes.c_void_p).value or 0
+                info.dgemm = ctypes.cast(d, ctypes.c_void_p).value or 0
+                info.ilp64 = ilp64
+                break
+        for name in _SET_THREADS:
+            fn = _symbol(lib, name)
+            if fn is not None:
+                fn.argtypes = [ctypes.c_int]
+                fn.restype = None
+                info._set = fn
+                break
+        for name in _GET_THREADS:
+            fn = _symbol(lib, name)
+            if fn is not None:
+                fn.argtypes = []
+                fn.restype = ctypes.c_int
+                info._get = fn
+                break
+        if info.sgemm or info._set is not None:
+            info.path = path
+            return info
+    return info
