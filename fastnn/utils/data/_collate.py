@@ -1,0 +1,111 @@
+"""Turning a list of samples into a batch (``default_collate``) or converting one sample
+(``default_convert``, used when automatic batching is off)."""
+import collections.abc
+import re
+
+import numpy as np
+
+from ...tensor import Tensor, _wrap
+from .dataset import BatchedSamples
+
+__all__ = ["default_collate", "default_convert"]
+
+# numpy dtypes that cannot become tensors: bytes, unicode, objects
+_NP_STR_OBJ = re.compile(r"[SaUO]")
+
+_ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
+        "found {}")
+
+
+def _is_namedtuple(obj):
+    return isinstance(obj, tuple) and hasattr(obj, "_fields")
+
+
+def _stack(tensors):
+    first = tensors[0]
+    if type(first._data) is np.ndarray and not any(t._rg for t in tensors):
+        shape, dtype = first._data.shape, first._data.dtype
+        if all(t._data.shape == shape and t._data.dtype == dtype for t in tensors):
+            return _wrap(np.stack([t._data for t in tensors]))
+    from ..._functions import stack
+    return stack(tensors, 0)  # differentiable, promotes dtypes, words shape errors
+
+
+def default_collate(batch):
+    """Stack a list of samples into a batch, recursing into tuples, lists and dicts.
+
+    Tensors are stacked along a new first dimension; numpy arrays and numbers become
+    tensors (Python floats as float64, ints as int64); strings are kept as a list; a
+    mapping becomes a mapping of batches, a namedtuple a namedtuple of batches, and any
+    other sequence a list of batches (one per position).
+    """
+    if type(batch) is BatchedSamples:
+        return batch.collated
+    elem = batch[0]
+    if isinstance(elem, Tensor):
+        return _stack(batch)
+    elem_type = type(elem)
+    if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "bytes_"):
+        if isinstance(elem, np.ndarray) or elem_type.__name__ == "memmap":
+            if _NP_STR_OBJ.search(elem.dtype.str) is not None:
+                raise TypeError(_ERR.format(elem.dtype))
+            return _wrap(np.stack([np.asarray(b) for b in batch]))
+        if elem.shape == ():  # numpy scalar
+            return _wrap(np.asarray(batch))
+    if isinstance(elem, float):
+        return _wrap(np.asarray(batch, dtype=np.float64))
+    if isinstance(elem, bool):
+        return _wrap(np.asarray(batch, dtype=np.bool_))
+    if isinstance(elem, int):
+        return _wrap(np.asarray(batch, dtype=np.int64))
+    if isinstance(elem, (str, bytes)):
+        return batch
+    if isinstance(elem, collections.abc.Mapping):
+        out = {key: default_collate([d[key] for d in batch]) for key in elem}
+        try:
+            return elem_type(out)
+        except TypeError:
+            return out
+    if _is_namedtuple(elem):
+        return elem_type(*(default_collate(list(s)) for s in zip(*batch)))
+    if isinstance(elem, collections.abc.Sequence):
+        size = len(elem)
+        if any(len(e) != size for e in batch):
+            raise RuntimeError("each element in list of batch should be of equal size")
+        transposed = [list(s) for s in zip(*batch)]
+        if isinstance(elem, tuple):
+            return [default_collate(s) for s in transposed]
+        try:
+            return elem_type([default_collate(s) for s in transposed])
+        except TypeError:
+            return [default_collate(s) for s in transposed]
+    raise TypeError(_ERR.format(elem_type))
+
+
+def default_convert(data):
+    """Make numpy arrays (also inside containers) tensors; leave everything else alone."""
+    if isinstance(data, Tensor):
+        return data
+    elem_type = type(data)
+    if isinstance(data, np.ndarray):
+        if _NP_STR_OBJ.search(data.dtype.str) is not None:
+            return data
+        return _wrap(data)
+    if isinstance(data, np.generic) and elem_type.__name__ not in ("str_", "bytes_"):
+        return _wrap(np.asarray(data))
+    if isinstance(data, collections.abc.Mapping):
+        out = {k: default_convert(v) for k, v in data.items()}
+        try:
+            return elem_type(out)
+        except TypeError:
+            return out
+    if _is_namedtuple(data):
+        return elem_type(*(default_convert(d) for d in data))
+    if isinstance(data, tuple):
+        return [default_convert(d) for d in data]
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
+        try:
+            return elem_type([default_convert(d) for d in data])
+        except TypeError:
+            return [default_convert(d) for d in data]
+    return data

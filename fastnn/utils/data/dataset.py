@@ -1,0 +1,256 @@
+"""Datasets: the map-style and iterable protocols, and the ones built from tensors.
+
+Array-backed datasets (``TensorDataset``, a ``Subset`` of one, ``fastnn.datasets.MNIST``
+without per-sample transforms) implement ``__getitems__(indices)``, the batched-fetch
+protocol of PyTorch 2: the whole batch is one fancy-index per tensor, and the result is a
+:class:`BatchedSamples` that ``default_collate`` hands back as-is, so no Python code runs
+per sample.
+"""
+import bisect
+import math
+import warnings
+from collections.abc import Sequence
+
+import numpy as np
+
+from ... import random as _random
+from ...tensor import Tensor, _wrap
+
+__all__ = [
+    "BatchedSamples",
+    "ChainDataset",
+    "ConcatDataset",
+    "Dataset",
+    "IterableDataset",
+    "Subset",
+    "TensorDataset",
+    "random_split",
+]
+
+
+class Dataset:
+    """A map-style dataset: subclasses define ``__getitem__`` (and usually ``__len__``)."""
+
+    def __getitem__(self, index):
+        raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
+
+    def __add__(self, other):
+        return ConcatDataset([self, other])
+
+
+class IterableDataset(Dataset):
+    """A dataset that is a stream: subclasses define ``__iter__``."""
+
+    def __iter__(self):
+        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class BatchedSamples(Sequence):
+    """Several samples fetched at once.
+
+    ``collated`` is what ``default_collate`` makes of them (it is returned unchanged, so
+    batching costs nothing per sample). Indexing or iterating materialises single samples,
+    so a custom ``collate_fn`` still sees an ordinary sequence of samples.
+    """
+
+    __slots__ = ("collated", "_n", "_sample")
+
+    def __init__(self, collated, n, sample):
+        self.collated = collated
+        self._n = n
+        self._sample = sample
+
+    def __len__(self):
+        return self._n
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self._sample(j) for j in range(self._n)[i]]
+        i = int(i)
+        if not -self._n <= i < self._n:
+            raise IndexError(f"index {i} is out of range for {self._n} samples")
+        return self._sample(i % self._n)
+
+
+def _index_array(indices, size):
+    """``indices`` as an intp array, range-checked against ``size`` with PyTorch's wording."""
+    idx = np.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        if idx.size == 0:
+            idx = idx.astype(np.intp)
+        else:
+            raise TypeError(f"batch indices must be integers, got {idx.dtype}")
+    idx = idx.astype(np.intp, copy=False).reshape(-1)
+    if idx.size:
+        lo, hi = int(idx.min()), int(idx.max())
+        bad = hi if hi >= size else (lo if lo < -size else None)
+        if bad is not None:
+            raise IndexError(f"index {bad} is out of bounds for dimension 0 with size {size}")
+    return idx
+
+
+def take_rows(t, idx):
+    """Rows ``idx`` of tensor ``t`` as a new tensor (autograd-aware when ``t`` needs it)."""
+    if t._rg or type(t._data) is not np.ndarray:
+        from ..._creation import from_numpy
+        return t[from_numpy(idx)]
+    return _wrap(t._data[idx])
+
+
+class TensorDataset(Dataset):
+    """Samples are the rows of tensors sharing their first dimension."""
+
+    def __init__(self, *tensors):
+        if not tensors:
+            raise ValueError("TensorDataset needs at least one tensor")
+        for t in tensors:
+            if not isinstance(t, Tensor):
+                raise TypeError(f"TensorDataset expects tensors, got {type(t).__name__}")
+        n = tensors[0].size(0)
+        if any(t.size(0) != n for t in tensors):
+            # PyTorch reports this as an AssertionError; raised explicitly so it survives -O.
+            raise AssertionError("Size mismatch between tensors")
+        self.tensors = tensors
+
+    def __getitem__(self, index):
+        return tuple(t[index] for t in self.tensors)
+
+    def __getitems__(self, indices):
+        idx = _index_array(indices, len(self))
+        cols = [take_rows(t, idx) for t in self.tensors]
+        return BatchedSamples(cols, len(idx), lambda i: tuple(c[i] for c in cols))
+
+    def __len__(self):
+        return self.tensors[0].size(0)
+
+
+class Subset(Dataset):
+    """The samples of ``dataset`` at ``indices``, in that order."""
+
+    def __init__(self, dataset, indices):
+        self.dataset = dataset
+        self.indices = indices
+
+    def __getitem__(self, idx):
+        if isinstance(idx, list):
+            return self.dataset[[self.indices[i] for i in idx]]
+        return self.dataset[self.indices[idx]]
+
+    def __getitems__(self, indices):
+        inner = getattr(self.dataset, "__getitems__", None)
+        if inner is None:
+            return [self.dataset[self.indices[i]] for i in indices]
+        own = self._index_cache()
+        if own is None:
+            return inner([self.indices[i] for i in indices])
+        # A list, as PyTorch passes: the inner ``__getitems__`` may be the user's own.
+        return inner(own[_index_array(indices, len(own))].tolist())
+
+    def _index_cache(self):
+        # The indices as an array, remade if the user rebinds or edits ``indices``.
+        ind = self.indices
+        cache = self.__dict__.get("_cache")
+        if cache is not None and cache[0] is ind and len(cache[1]) == len(ind):
+            return cache[1]
+        arr = np.asarray(ind)
+        if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
+            return None
+        arr = arr.astype(np.intp)
+        self._cache = (ind, arr)
+        return arr
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class ConcatDataset(Dataset):
+    """Several map-style datasets one after another."""
+
+    @staticmethod
+    def cumsum(sequence):
+        out, total = [], 0
+        for d in sequence:
+            total += len(d)
+            out.append(total)
+        return out
+
+    def __init__(self, datasets):
+        self.datasets = list(datasets)
+        if not self.datasets:
+            raise AssertionError("datasets should not be an empty iterable")
+        for d in self.datasets:
+            if isinstance(d, IterableDataset):
+                raise AssertionError("ConcatDataset does not support IterableDataset")
+        self.cumulative_sizes = self.cumsum(self.datasets)
+
+    def __len__(self):
+        return self.cumulative_sizes[-1]
+
+    def __getitem__(self, idx):
+        if idx < 0:
+            if -idx > len(self):
+                raise ValueError("absolute value of index should not exceed dataset length")
+            idx = len(self) + idx
+        which = bisect.bisect_right(self.cumulative_sizes, idx)
+        start = self.cumulative_sizes[which - 1] if which else 0
+        return self.datasets[which][idx - start]
+
+
+class ChainDataset(IterableDataset):
+    """Several iterable datasets one after another."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise AssertionError("ChainDataset only supports IterableDataset")
+            total += len(d)
+        return total
+
+
+def _lengths_from_fractions(fractions, n):
+    for i, frac in enumerate(fractions):
+        if frac < 0 or frac > 1:
+            raise ValueError(f"Fraction at index {i} is not between 0 and 1")
+    lengths = [int(math.floor(n * frac)) for frac in fractions]
+    # The few samples flooring left over go one each to the parts in turn, as PyTorch does.
+    for i in range(n - sum(lengths)):
+        lengths[i % len(lengths)] += 1
+    for i, length in enumerate(lengths):
+        if length == 0:
+            warnings.warn(f"Length of split at index {i} is 0. This might result in an empty "
+                          "dataset.")
+    return lengths
+
+
+def random_split(dataset, lengths, generator=None):
+    """Split ``dataset`` into non-overlapping random ``Subset``\\ s.
+
+    ``lengths`` are sizes summing to ``len(dataset)``, or fractions summing to 1 (the
+    sizes are then floored and the remainder dealt out one by one). The permutation comes
+    from ``generator`` or, by default, the global generator that ``fastnn.manual_seed`` sets.
+    """
+    lengths = list(lengths)
+    n = len(dataset)
+    if math.isclose(sum(lengths), 1) and sum(lengths) <= 1:
+        lengths = _lengths_from_fractions(lengths, n)
+    if sum(lengths) != n:
+        raise ValueError("Sum of input lengths does not equal the length of the input dataset!")
+    perm = _random.get_generator(generator).np.permutation(n).tolist()
+    out, offset = [], 0
+    for length in lengths:
+        out.append(Subset(dataset, perm[offset:offset + length]))
+        offset += length
+    return out

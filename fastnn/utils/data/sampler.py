@@ -1,0 +1,179 @@
+"""Samplers: which indices a DataLoader fetches, and in which order.
+
+The built-in samplers draw a whole pass's indices as one numpy array (``_index_array``);
+``BatchSampler`` slices that array instead of collecting indices one by one. Random ones
+draw from ``fastnn.random`` (the ``generator`` given, else the global one that
+``fastnn.manual_seed`` seeds), when iteration starts, so every pass is a fresh permutation.
+"""
+import numpy as np
+
+from ... import random as _random
+
+__all__ = [
+    "BatchSampler",
+    "RandomSampler",
+    "Sampler",
+    "SequentialSampler",
+    "SubsetRandomSampler",
+    "WeightedRandomSampler",
+]
+
+
+class Sampler:
+    """Base class: subclasses define ``__iter__`` over indices (and usually ``__len__``)."""
+
+    def __init__(self, data_source=None):
+        pass
+
+    def __iter__(self):
+        raise NotImplementedError
+
+
+class _ArraySampler(Sampler):
+    """A sampler whose pass is one numpy array, so batches can be slices of it."""
+
+    def _index_array(self):
+        raise NotImplementedError
+
+    def __iter__(self):
+        return iter(self._index_array().tolist())
+
+
+def _check_positive_int(name, value):
+    if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+        raise ValueError(f"{name} should be a positive integer value, but got {name}={value}")
+
+
+def _check_bool(name, value, exc=TypeError):
+    if not isinstance(value, bool):
+        raise exc(f"{name} should be a boolean value, but got {name}={value}")
+
+
+class SequentialSampler(_ArraySampler):
+    """0, 1, ..., len(data_source) - 1."""
+
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def _index_array(self):
+        return np.arange(len(self.data_source))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler(_ArraySampler):
+    """A random permutation per pass, or ``num_samples`` draws with replacement.
+
+    Without replacement and ``num_samples`` above the dataset size, whole permutations are
+    concatenated (as PyTorch does), so every index appears as evenly as possible.
+    """
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        self.data_source = data_source
+        self.replacement = replacement
+        self._num_samples = num_samples
+        self.generator = generator
+        _check_bool("replacement", replacement)
+        _check_positive_int("num_samples", self.num_samples)
+
+    @property
+    def num_samples(self):
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def _index_array(self):
+        n, k = len(self.data_source), self.num_samples
+        rng = _random.get_generator(self.generator).np
+        if self.replacement:
+            return rng.integers(0, n, size=k)
+        if k == n:
+            return rng.permutation(n)
+        reps = [rng.permutation(n) for _ in range(k // n)]
+        if k % n:
+            reps.append(rng.permutation(n)[:k % n])
+        return np.concatenate(reps) if reps else np.empty(0, np.int64)
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler(_ArraySampler):
+    """The given ``indices`` in a random order each pass."""
+
+    def __init__(self, indices, generator=None):
+        self.indices = indices
+        self.generator = generator
+
+    def _index_array(self):
+        perm = _random.get_generator(self.generator).np.permutation(len(self.indices))
+        return np.asarray(self.indices)[perm]
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class WeightedRandomSampler(_ArraySampler):
+    """``num_samples`` indices drawn with probability proportional to ``weights``."""
+
+    def __init__(self, weights, num_samples, replacement=True, generator=None):
+        _check_positive_int("num_samples", num_samples)
+        _check_bool("replacement", replacement, ValueError)
+        w = np.asarray(weights, dtype=np.float64)
+        if w.ndim != 1:
+            raise ValueError("weights should be a 1d sequence but given weights have shape "
+                             f"{tuple(w.shape)}")
+        if (w < 0).any():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry < 0)")
+        if not np.isfinite(w).all():
+            raise RuntimeError("invalid multinomial distribution (encountering probability "
+                               "entry = infinity or NaN)")
+        if w.sum() <= 0:
+            raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+        if not replacement and num_samples > int((w > 0).sum()):
+            raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                               "replacement")
+        self.weights = w
+        self.num_samples = num_samples
+        self.replacement = replacement
+        self.generator = generator
+
+    def _index_array(self):
+        rng = _random.get_generator(self.generator).np
+        return rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
+                          p=self.weights / self.weights.sum())
+
+    def __len__(self):
+        return self.num_samples
+
+
+class BatchSampler(Sampler):
+    """Groups the indices of ``sampler`` into lists of ``batch_size``."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        _check_positive_int("batch_size", batch_size)
+        _check_bool("drop_last", drop_last, ValueError)
+        self.sampler = sampler
+        self.batch_size = batch_size
+        self.drop_last = drop_last
+
+    def __iter__(self):
+        s, bs = self.sampler, self.batch_size
+        if isinstance(s, _ArraySampler) and type(s).__iter__ is _ArraySampler.__iter__:
+            idx = s._index_array()
+            stop = len(idx) - len(idx) % bs if self.drop_last else len(idx)
+            for i in range(0, stop, bs):
+                yield idx[i:i + bs].tolist()
+            return
+        batch = []
+        for i in s:
+            batch.append(i)
+            if len(batch) == bs:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
