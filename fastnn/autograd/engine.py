@@ -1,15 +1,11 @@
 """The backward engine: an iterative walk in dependency order (never recursive)."""
 import numpy as np
 
-from .node import AccumulateGrad, anomaly, capture_trace, nonfinite, run_tensor_hooks
+from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
+                   run_tensor_hooks)
 
 
-class _Mode:
-    # True while a plain backward() runs: ops may then write leaf grads in place themselves
-    direct = False
-
-
-_mode = _Mode()
+_mode = engine_mode
 
 
 def direct_write_ok():

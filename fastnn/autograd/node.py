@@ -20,6 +20,14 @@ class _Anomaly:
 anomaly = _Anomaly()
 
 
+class _EngineMode:
+    # True while a plain backward() runs: ops may then write leaf grads in place themselves
+    direct = False
+
+
+engine_mode = _EngineMode()
+
+
 class Node:
     """Base graph node. ``_next[i]`` is the node that receives the gradient of input i."""
     _next = None          # None while no graph is recorded
@@ -93,6 +101,34 @@ class AccumulateGrad(Node):
         self._next = ()
         self.tensor_hooks = None
 
+    def direct_target(self, shape, dt, array_type=np.ndarray, alloc=np.empty):
+        """(array, accumulate) that an op may write this leaf's gradient into itself, or None.
+
+        Lets a kernel accumulate straight into ``.grad`` (or the optimizer arena's slot)
+        instead of allocating a gradient for the engine to add. The op then calls ``commit``.
+        """
+        if self.tensor_hooks or not engine_mode.direct:
+            return None
+        leaf = self.variable
+        cur = leaf._grad
+        if cur is None:
+            slot = leaf._grad_slot
+            if type(slot) is array_type and slot.dtype == dt and slot.shape == shape:
+                return slot, False
+            return alloc(shape, dt), False
+        arr = cur._data
+        if type(arr) is array_type and arr.dtype == dt and arr.shape == shape and \
+                arr.flags.c_contiguous and arr.flags.writeable:
+            return arr, True
+        return None
+
+    def commit(self, arr, accumulated):
+        leaf = self.variable
+        if accumulated:
+            leaf._grad._vc[0] += 1
+        else:
+            leaf._grad = _wrap(arr)
+
     def accumulate(self, g):
         leaf = self.variable
         if self.tensor_hooks:
@@ -142,4 +178,3 @@ def capture_trace():
 
 def nonfinite(arr):
     return arr is not None and arr.dtype.kind == "f" and not np.isfinite(arr).all()
-

@@ -315,6 +315,13 @@ class SigmoidBackward0(Node):
         return (g * y * (1 - y),)
 
 
+try:
+    from .._core import relu_backward as _relu_backward
+except ImportError:  # a source checkout without the compiled extension
+    _relu_backward = None
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class ReluBackward0(Node):
     def forward(self, a):
         y = np.maximum(a, 0)
@@ -322,7 +329,11 @@ class ReluBackward0(Node):
         return y
 
     def backward(self, g):
-        return (g * (self.saved[0] > 0),)
+        y = self.saved[0]
+        if _relu_backward is not None and type(g) is np.ndarray and g.dtype == y.dtype and \
+                g.dtype in _FLOATS and g.flags.c_contiguous and y.flags.c_contiguous:
+            return (_relu_backward(g, y, np.empty_like(g)),)
+        return (np.where(y > 0, g, 0).astype(g.dtype, copy=False),)
 
 
 class ClampBackward1(Node):

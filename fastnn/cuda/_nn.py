@@ -6,7 +6,6 @@ named like PyTorch's, with its backward beside its forward.
 """
 import numpy as np
 
-from ..autograd.engine import direct_write_ok
 from ..autograd.function import apply, apply_node
 from ..autograd.node import AccumulateGrad, Node
 from ..tensor import _wrap
@@ -29,29 +28,9 @@ def _contig(a):
 
 # ---- linear ---------------------------------------------------------------------------------
 def _grad_target(edge, shape, dt):
-    """(array, accumulate) to write a leaf's gradient into directly, or None."""
-    if type(edge) is not AccumulateGrad or edge.tensor_hooks or not direct_write_ok():
+    if type(edge) is not AccumulateGrad:
         return None
-    leaf = edge.variable
-    cur = leaf._grad
-    if cur is None:
-        slot = leaf._grad_slot
-        if isinstance(slot, CudaArray) and slot.dtype == dt and slot.shape == shape:
-            return slot, False
-        return empty(shape, dt), False
-    arr = cur._data
-    if isinstance(arr, CudaArray) and arr.dtype == dt and arr.shape == shape and \
-            arr.flags.writeable:
-        return arr, True
-    return None
-
-
-def _commit(edge, arr, accumulate):
-    leaf = edge.variable
-    if accumulate:
-        leaf._grad._vc[0] += 1
-    else:
-        leaf._grad = _wrap(arr)
+    return edge.direct_target(shape, dt, CudaArray, empty)
 
 
 class AddmmBackward0(Node):
@@ -78,7 +57,7 @@ class AddmmBackward0(Node):
             arr, acc = tgt if tgt else (empty(w.shape, w.dtype), False)
             KG.gemm(_as3(g.T), _as3(x), _as3(arr), 1, _as3(arr) if acc else None, 1)
             if tgt:
-                _commit(nxt[1], arr, acc)
+                nxt[1].commit(arr, acc)
             else:
                 gw = arr
         if len(nxt) > 2 and nxt[2] is not None:
@@ -90,7 +69,7 @@ class AddmmBackward0(Node):
                     np.add(arr, s, out=arr)
                 else:
                     arr = s
-                _commit(nxt[2], arr, acc)
+                nxt[2].commit(arr, acc)
             else:
                 gb = s
         return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)

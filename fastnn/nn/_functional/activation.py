@@ -6,8 +6,8 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
-from ...autograd.ops_math import sigmoid_array
-from .misc import core, float_check, inplace, nodes_dtype
+from ...autograd.ops_math import ReluBackward0, sigmoid_array
+from .misc import float_check, inplace
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -78,21 +78,6 @@ def erf_array(x):
 
 
 # ---- nodes ---------------------------------------------------------------------------------
-class ReluBackward0(Node):
-    def forward(self, a):
-        y = np.maximum(a, 0)
-        self.save(y)
-        return y
-
-    def backward(self, g):
-        y = self.saved[0]
-        k = core()
-        if k is not None and type(g) is np.ndarray and g.dtype == y.dtype and \
-                g.dtype in nodes_dtype and g.flags.c_contiguous and y.flags.c_contiguous:
-            return (k.relu_backward(g, y, np.empty_like(g)),)
-        return (np.where(y > 0, g, 0).astype(g.dtype, copy=False),)
-
-
 class LeakyReluBackward0(Node):
     def forward(self, a, slope):
         self.slope = slope

@@ -6,10 +6,9 @@ gradient, returning it to the engine and adding it.
 """
 import numpy as np
 
-from ...autograd.engine import direct_write_ok
 from ...autograd.function import apply
 from ...autograd.node import AccumulateGrad, Node
-from ...tensor import Tensor, _wrap
+from ...tensor import Tensor
 
 try:
     from ... import _core
@@ -20,29 +19,9 @@ _ndarray = np.ndarray
 
 
 def _grad_target(edge, shape, dt):
-    """(array, accumulate) to write a leaf's gradient into directly, or None."""
-    if type(edge) is not AccumulateGrad or edge.tensor_hooks or not direct_write_ok():
+    if type(edge) is not AccumulateGrad:
         return None
-    leaf = edge.variable
-    cur = leaf._grad
-    if cur is None:
-        slot = leaf._grad_slot
-        if slot is not None and slot.dtype == dt and slot.shape == shape:
-            return slot, False
-        return np.empty(shape, dt), False
-    arr = cur._data
-    if type(arr) is _ndarray and arr.dtype == dt and arr.flags.c_contiguous and \
-            arr.flags.writeable and arr.shape == shape:
-        return arr, True
-    return None
-
-
-def _commit(edge, arr, accumulate):
-    leaf = edge.variable
-    if accumulate:
-        leaf._grad._vc[0] += 1
-    else:
-        leaf._grad = _wrap(arr)
+    return edge.direct_target(shape, dt)
 
 
 class AddmmBackward0(Node):
@@ -71,10 +50,10 @@ class AddmmBackward0(Node):
             gb, acc_b = b_direct if b_direct else (np.empty(w.shape[0], w.dtype), False)
         _core.linear_backward(g, x, w, gx, gw, gb, acc_w, acc_b)
         if w_direct:
-            _commit(nxt[1], gw, acc_w)
+            nxt[1].commit(gw, acc_w)
             gw = None
         if b_direct:
-            _commit(nxt[2], gb, acc_b)
+            nxt[2].commit(gb, acc_b)
             gb = None
         return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)
 
