@@ -1,0 +1,1 @@
+"""Implementation files of fastnn.nn.functional, one per family of ops."""
