@@ -1,9 +1,17 @@
 """Shared helpers for the benchmarks: machine description and the sgemm yardstick."""
 import os
 import platform
+import statistics
 import time
 
 import numpy as np
+
+# PyTorch loads before fastnn so that its OpenMP runtime keeps the wait policy it would have
+# on its own (fastnn sets OMP_WAIT_POLICY=PASSIVE for its runtime unless the user chose one).
+try:
+    import torch  # noqa: F401
+except ImportError:
+    pass
 
 
 def machine_info():
@@ -46,3 +54,38 @@ def sgemm_peak(n=2048, threads=2, seconds=1.0):
         np.matmul(a, b, out=out)
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
+
+
+def measure(fns, seconds, pause=0.2, block=0.2):
+    """Median seconds per call of each function, measured in interleaved rounds.
+
+    Each round runs every implementation in turn, starting with a different one each time.
+    Before each block it pauses long enough for the other libraries' idle thread pools to stop
+    spinning (OpenBLAS's workers spin for about 0.1 s after a call, PyTorch's OpenMP ones
+    too), then makes one untimed call to wake its own: on 2 cores a spinning pool otherwise
+    slows whoever runs next by several times, which measures the order, not the library.
+    """
+    names = list(fns)
+    for f in fns.values():
+        for _ in range(3):
+            f()
+    reps = {}
+    for k, f in fns.items():
+        t0 = time.perf_counter()
+        f()
+        reps[k] = max(1, int(block / max(time.perf_counter() - t0, 1e-6)))
+    times = {k: [] for k in names}
+    deadline = time.perf_counter() + seconds
+    rnd = 0
+    while time.perf_counter() < deadline or len(times[names[0]]) < 5:
+        order = names[rnd % len(names):] + names[:rnd % len(names)]
+        rnd += 1
+        for k in order:
+            f = fns[k]
+            time.sleep(pause)
+            f()
+            t0 = time.perf_counter()
+            for _ in range(reps[k]):
+                f()
+            times[k].append((time.perf_counter() - t0) / reps[k])
+    return {k: statistics.median(v) for k, v in times.items()}

@@ -20,7 +20,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout
 from _common import machine_info  # noqa: E402
-from bench_mlp import measure  # noqa: E402
+from _common import measure  # noqa: E402
 
 LR, MOMENTUM = 0.01, 0.9
 SHAPES = {"conv1": (20, 1, 5, 5), "conv2": (50, 20, 5, 5), "fc1": (500, 800), "fc2": (10, 500)}

@@ -22,6 +22,9 @@ import time
 
 import numpy as np
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402,F401  (imports PyTorch before fastnn)
+
 try:
     from fastnn import _core
 except ImportError:  # run from a source checkout built with `setup.py build_ext --inplace`

@@ -10,15 +10,13 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout
-from _common import machine_info, sgemm_peak  # noqa: E402
+from _common import machine_info, measure, sgemm_peak  # noqa: E402
 
 CONFIGS = {
     "tiny": ([784, 128, 10], 64),
@@ -94,27 +92,6 @@ def make_numpy_step(sizes, batch, weights, x, y):
                 buf += g_
                 p_ -= LR * buf
     return step
-
-
-def measure(fns, seconds):
-    """Interleave the implementations in rounds so drift and noise hit them all alike."""
-    for f in fns.values():
-        for _ in range(3):
-            f()
-    probe = time.perf_counter()
-    for f in fns.values():
-        f()
-    per_round = max(time.perf_counter() - probe, 1e-6)
-    reps = max(1, int(0.05 / per_round))
-    times = {k: [] for k in fns}
-    deadline = time.perf_counter() + seconds
-    while time.perf_counter() < deadline or len(times[next(iter(times))]) < 5:
-        for k, f in fns.items():
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                f()
-            times[k].append((time.perf_counter() - t0) / reps)
-    return {k: statistics.median(v) for k, v in times.items()}
 
 
 def run(config, seconds, threads):

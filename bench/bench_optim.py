@@ -13,10 +13,14 @@ PyTorch's runtimes both spin by default) can slow everything down many times ove
 """
 import argparse
 import os
+import sys
 import statistics
 import time
 
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import _common  # noqa: E402,F401  (imports PyTorch before fastnn)
 
 N_PARAMS, SIZE = 100, 100_000
 

@@ -3,6 +3,12 @@
 ``import fastnn as torch`` runs classic PyTorch teaching code unchanged.
 """
 import importlib as _importlib
+import os as _os
+
+# OpenMP threads that spin after a parallel loop steal the cores numpy's BLAS threads are
+# about to need; sleeping at once costs microseconds and avoids slowdowns of several times on
+# a busy machine. Must be set before the OpenMP runtime loads (with fastnn._core).
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import warnings as _warnings
 
 # PyTorch returns nan/inf quietly (log(-1), 0/0): silence numpy's floating-point warnings when

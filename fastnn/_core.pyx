@@ -52,8 +52,10 @@ HAVE_OPENMP = bool(FASTNN_OPENMP)
 
 # ---------------------------------------------------------------- threads
 
-# Below this many elements a parallel region costs more than it saves.
-cdef Py_ssize_t _PAR_MIN = 1 << 16
+# Below this many elements a parallel region costs more than it saves: these loops are
+# memory-bound, and on a 2-core machine OpenMP's threads then only compete with the BLAS
+# threads for cores.
+cdef Py_ssize_t _PAR_MIN = 1 << 20
 cdef int _nthreads = 1          # what the parallel loops use
 cdef int _requested = 1         # what set_num_threads was given
 cdef bint _fork_child = False

@@ -325,3 +325,32 @@ def test_kl_div_broadcasts_and_bce_weight_broadcasts():
     def run2(lib, p, t, w):
         return lib.nn.functional.binary_cross_entropy(p, t, weight=w)
     _parity(run2, run2, [P, TT, W], grads=(0, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("with_ignored", [False, True])
+def test_cross_entropy_fast_path_equals_general_path(dtype, with_ignored):
+    # the fused training-loop node must agree with the general node it short-cuts
+    import fastnn
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((7, 5)).astype(dtype)
+    t = rng.integers(0, 5, 7)
+    if with_ignored:
+        t[2] = -100
+    fast = fastnn.tensor(x, requires_grad=True)
+    slow_base = fastnn.tensor(np.asfortranarray(x), requires_grad=True)   # not C-contiguous
+    lf = fastnn.nn.functional.cross_entropy(fast, fastnn.tensor(t))
+    ls = fastnn.nn.functional.cross_entropy(slow_base, fastnn.tensor(t))
+    lf.backward()
+    ls.backward()
+    tol = 1e-6 if dtype == np.float32 else 1e-13
+    np.testing.assert_allclose(lf.item(), ls.item(), rtol=tol)
+    np.testing.assert_allclose(fast.grad.numpy(), slow_base.grad.numpy(), rtol=tol, atol=tol)
+
+
+def test_cross_entropy_fast_path_gradcheck():
+    import fastnn
+    rng = np.random.default_rng(4)
+    x = fastnn.tensor(rng.standard_normal((4, 3)), requires_grad=True)
+    t = fastnn.tensor(rng.integers(0, 3, 4))
+    assert fastnn.autograd.gradcheck(lambda a: fastnn.nn.functional.cross_entropy(a, t), (x,))

@@ -204,6 +204,48 @@ def _weight_arr(weight, dt):
     return None if weight is None else weight._data.astype(dt, copy=False)
 
 
+class CrossEntropyMeanBackward(NllLossBackward0):
+    """The training-loop case: 2-D logits, class targets, mean, no weight or smoothing.
+
+    One Cython pass each way (log-softmax + NLL forward, softmax - onehot backward); the
+    general node above covers every other option.
+    """
+
+    def forward(self, x, t, ignore_index):
+        if (t == ignore_index).any():
+            self.general = True
+            return NllLossBackward0.forward(self, x, (t, None, ignore_index, "mean", 0.0, True))
+        self.general = False
+        lp = np.empty(x.shape, x.dtype)
+        nll = core().cross_entropy_forward(x, t, lp)
+        self.t = t
+        self.save(lp)
+        return np.asarray(nll.mean(), x.dtype)
+
+    def name(self):
+        return "NllLossBackward0"  # PyTorch's name for the node of cross_entropy
+
+    def backward(self, g):
+        if self.general:
+            return NllLossBackward0.backward(self, g)
+        lp = self.saved[0]
+        out = np.empty(lp.shape, lp.dtype)
+        core().cross_entropy_backward(lp, self.t, float(g) / lp.shape[0], out)
+        return (out,)
+
+
+def _fast_ce(input, target, weight, reduction, label_smoothing):
+    x, t = input._data, target._data
+    return (weight is None and reduction == "mean" and label_smoothing == 0 and
+            type(x) is np.ndarray and x.ndim == 2 and x.shape[0] > 0 and
+            x.dtype in _FAST_DT and x.flags.c_contiguous and type(t) is np.ndarray and
+            t.dtype == np.int64 and t.shape == x.shape[:1] and t.flags.c_contiguous and
+            core() is not None)
+
+
+_FAST_DT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     reduction = _reduction(size_average, reduce, reduction)
@@ -230,6 +272,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         raise RuntimeError(f"Expected floating point type for target with class "
                            f"probabilities, got {type_title(target._data.dtype)}")
     _class_checks(input, target, weight)
+    if _fast_ce(input, target, weight, reduction, label_smoothing):
+        return apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index)
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss  # one fused kernel each way on the GPU
         return class_loss(input, target, weight, ignore_index, reduction, label_smoothing, True)
