@@ -19,7 +19,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from libc.math cimport exp, expf, log, sqrt, sqrtf
-from libc.stdint cimport int64_t, uintptr_t
+from libc.stdint cimport int32_t, int64_t, uintptr_t
 from libc.string cimport memset
 
 cimport numpy as cnp
@@ -354,3 +354,4 @@ include "_core_linear.pxi"
 include "_core_optim.pxi"
 include "_core_random.pxi"
 include "_core_loss.pxi"
+include "_core_pool.pxi"

@@ -137,3 +137,33 @@ def cross_entropy_backward(logprobs, target, grad_scale, out):
         scale = scale[:, None]
     out[...] = (np.exp(logprobs) - onehot) * scale
     return out
+
+
+def max_pool2d_forward(x, kh, kw, sh, sw):
+    """(y, argmax) of 2-D max pooling without padding; argmax is the flat position in the plane.
+
+    Ties keep the first maximum; a window holding NaN reports its last NaN (as PyTorch).
+    """
+    n, c, h, w = x.shape
+    win = np.lib.stride_tricks.sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    oh, ow = win.shape[2:4]
+    flat = win.reshape(n, c, oh, ow, kh * kw)
+    k = np.argmax(flat, axis=-1)
+    nan = np.isnan(flat)
+    last_nan = kh * kw - 1 - np.argmax(nan[..., ::-1], axis=-1)
+    k = np.where(nan.any(axis=-1), last_nan, k)
+    y = np.take_along_axis(flat, k[..., None], axis=-1)[..., 0]
+    a, b = np.divmod(k, kw)
+    rows = np.arange(oh)[:, None] * sh + a
+    cols = np.arange(ow)[None, :] * sw + b
+    return np.ascontiguousarray(y), (rows * w + cols).astype(np.int32)
+
+
+def max_pool2d_backward(g, argmax, gx):
+    """gx = 0, then each gradient is added at its window's argmax."""
+    n, c = g.shape[:2]
+    planes = gx.reshape(n * c, -1)
+    planes[...] = 0
+    idx = argmax.reshape(n * c, -1)
+    np.add.at(planes, (np.arange(n * c)[:, None], idx), g.reshape(n * c, -1))
+    return gx

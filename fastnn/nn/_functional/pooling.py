@@ -9,7 +9,7 @@ import numpy as np
 from ...autograd.function import apply, apply_node
 from ...autograd.node import Node
 from ...tensor import Tensor
-from .misc import kernel_slices, wrap
+from .misc import core, kernel_slices, nodes_dtype, wrap
 
 
 def _tuple(v, nd, fn, what):
@@ -128,6 +128,15 @@ class _PoolNode(Node):
 
 class MaxPoolWithIndicesBackward(_PoolNode):
     def _fwd(self, x, k, s, p, d, out, want_idx):
+        self.flat = None
+        kernels = core()
+        if kernels is not None and len(k) == 2 and p == (0, 0) and d == (1, 1) and \
+                x.dtype in nodes_dtype and x.flags.c_contiguous and \
+                out == tuple((n - kk) // ss + 1 for n, kk, ss in zip(x.shape[2:], k, s)):
+            # the common case in one Cython pass each way
+            y, self.flat = kernels.max_pool2d_forward(x, k[0], k[1], s[0], s[1])
+            self.meta = (x.shape, x.dtype, x.shape, k, s, p, d, out)
+            return y
         low = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
         xp = _padded(x, k, s, p, d, out, low)
         views = [xp[(slice(None), slice(None)) + sl]
@@ -151,6 +160,8 @@ class MaxPoolWithIndicesBackward(_PoolNode):
 
     def flat_indices(self):
         """PyTorch's indices: the max's flat position in its (unpadded) input plane."""
+        if self.flat is not None:
+            return self.flat.astype(np.int64)
         x_shape, _, _, k, s, p, d, out = self.meta
         idx = self.idx.astype(np.int64)
         nd = len(k)
@@ -165,6 +176,9 @@ class MaxPoolWithIndicesBackward(_PoolNode):
 
     def _bwd(self, g):
         x_shape, dt, xp_shape, k, s, p, d, out = self.meta
+        if self.flat is not None:
+            return core().max_pool2d_backward(np.ascontiguousarray(g, dt), self.flat,
+                                              np.empty(x_shape, dt))
         disjoint = all(ss >= dd * (kk - 1) + 1 for ss, kk, dd in zip(s, k, d))
         # windows that tile the input exactly write every element once: no zero fill needed
         tiled = all(dd == 1 and ss == kk and o * ss == n
