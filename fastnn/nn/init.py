@@ -194,3 +194,13 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
             arr[order, np.arange(cols)[None, :]] = 0
         tensor._bump()
     return tensor
+
+
+def reset_weight_and_bias(weight, bias):
+    """The default of Linear and the convolutions: kaiming_uniform_(a=sqrt(5)) for the weight,
+    which is U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the same bound for the bias."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        fan_in, _ = _calculate_fan_in_and_fan_out(weight)
+        bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0.0  # empty layers get zero bias
+        uniform_(bias, -bound, bound)
