@@ -89,3 +89,18 @@ def measure(fns, seconds, pause=0.2, block=0.2):
                 f()
             times[k].append((time.perf_counter() - t0) / reps[k])
     return {k: statistics.median(v) for k, v in times.items()}
+
+
+def sgd_training_step(lib, model, x, y, lr, momentum):
+    """One PyTorch-style training step (the same code runs on fastnn and on torch)."""
+    F = lib.nn.functional
+    opt = lib.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    xt, yt = lib.from_numpy(x), lib.from_numpy(y)
+
+    def step():
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xt), yt)
+        loss.backward()
+        opt.step()
+        return loss
+    return step

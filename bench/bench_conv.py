@@ -19,8 +19,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout
-from _common import machine_info  # noqa: E402
-from _common import measure  # noqa: E402
+from _common import machine_info, measure, sgd_training_step  # noqa: E402
 
 LR, MOMENTUM = 0.01, 0.9
 SHAPES = {"conv1": (20, 1, 5, 5), "conv2": (50, 20, 5, 5), "fc1": (500, 800), "fc2": (10, 500)}
@@ -62,16 +61,7 @@ def make_framework_step(lib, weights, x, y):
         for name, (w, b) in weights.items():
             getattr(model, name).weight.copy_(lib.from_numpy(w.copy()))
             getattr(model, name).bias.copy_(lib.from_numpy(b.copy()))
-    opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = lib.from_numpy(x), lib.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return sgd_training_step(lib, model, x, y, LR, MOMENTUM)
 
 
 def make_numpy_step(weights, x, y):

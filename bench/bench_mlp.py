@@ -16,7 +16,7 @@ import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout
-from _common import machine_info, measure, sgemm_peak  # noqa: E402
+from _common import machine_info, measure, sgd_training_step, sgemm_peak  # noqa: E402
 
 CONFIGS = {
     "tiny": ([784, 128, 10], 64),
@@ -38,7 +38,7 @@ def init_weights(sizes, seed=0):
 
 def make_framework_step(lib, sizes, batch, weights, x, y):
     """The same PyTorch-style code runs on fastnn and on torch."""
-    nn, F = lib.nn, lib.nn.functional
+    nn = lib.nn
     layers = []
     for i, (w, b) in enumerate(weights):
         lin = nn.Linear(w.shape[1], w.shape[0])
@@ -49,16 +49,7 @@ def make_framework_step(lib, sizes, batch, weights, x, y):
         if i < len(weights) - 1:
             layers.append(nn.ReLU())
     model = nn.Sequential(*layers)
-    opt = lib.optim.SGD(model.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = lib.from_numpy(x), lib.from_numpy(y)
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return sgd_training_step(lib, model, x, y, LR, MOMENTUM)
 
 
 def make_numpy_step(sizes, batch, weights, x, y):
