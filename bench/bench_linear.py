@@ -6,9 +6,9 @@ in fastnn's compiled kernels (fastnn._core), PyTorch ops writing into preallocat
 outputs, and plain numpy, interleaved in one process so that all three see the same
 machine state.
 
-    python bench/bench_linear.py [--threads 2] [--seconds 3] [--stat median|min] [--shapes 64x784x128,...]
+    python bench/bench_linear.py [--threads 2] [--seconds 3] [--shapes 64x784x128,...]
 
-Prints the median (or, with --stat min, the best) time of one forward+backward for
+Prints the median time of one forward+backward for
 each, the ratios torch/fastnn and numpy/fastnn (above 1 means fastnn is faster), and
 GFLOP/s for the largest shape.
 Columns for PyTorch are left out when it is not installed.
@@ -16,9 +16,7 @@ Columns for PyTorch are left out when it is not installed.
 import argparse
 import os
 import platform
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -87,35 +85,6 @@ def torch_step(torch, x, w, b, g):
     return step
 
 
-def run_interleaved(steps, seconds, block=0.3, stat=statistics.median):
-    """Seconds per call (`stat` of the samples), taking turns in blocks of about `block` s.
-
-    Each library keeps a thread pool that spins for a while after a call.  On a
-    machine with few cores, switching library after every call would time each one
-    against the other's spinning threads, so the turns are blocks, and the start
-    of every block is left out of the samples.
-    """
-    samples = {name: [] for name in steps}
-    rounds = 0
-    end = time.perf_counter() + seconds
-    while rounds < 3 or time.perf_counter() < end:
-        for name, fn in steps.items():
-            start = time.perf_counter()
-            warm_until = start + 0.3 * block
-            taken = 0
-            while True:
-                t0 = time.perf_counter()
-                fn()
-                t1 = time.perf_counter()
-                if t0 >= warm_until:
-                    samples[name].append(t1 - t0)
-                    taken += 1
-                if t1 - start >= block and taken >= 2:
-                    break
-        rounds += 1
-    return {name: stat(s) for name, s in samples.items()}
-
-
 def check_agreement(steps):
     results = {name: [np.asarray(a) for a in fn()] for name, fn in steps.items()}
     base = results["fastnn"]
@@ -134,8 +103,6 @@ def main():
     ap.add_argument("--seconds", type=float, default=3.0, help="timing budget per shape")
     ap.add_argument("--shapes", type=parse_shapes, default=SHAPES,
                     help="comma-separated BATCHxINxOUT list")
-    ap.add_argument("--stat", choices=["median", "min"], default="median",
-                    help="min shows the undisturbed speed on a busy machine")
     args = ap.parse_args()
 
     try:
@@ -154,7 +121,7 @@ def main():
     if hasattr(os, "getloadavg"):
         print("load average before the run: %.2f (other work on the machine skews timings)"
               % os.getloadavg()[0])
-    print(f"one linear forward + backward, float32, {args.stat} per call\n")
+    print("one linear forward + backward, float32, median per call\n")
     names = ["fastnn", "numpy"] + (["torch"] if torch else [])
     header = f"{'batch x in x out':>18} " + " ".join(f"{n:>12}" for n in names)
     header += f" {'numpy/fastnn':>13}" + (f" {'torch/fastnn':>13}" if torch else "")
@@ -166,8 +133,7 @@ def main():
         if torch:
             steps["torch"] = torch_step(torch, x, w, b, g)
         check_agreement(steps)
-        med = run_interleaved(steps, args.seconds,
-                              stat=min if args.stat == "min" else statistics.median)
+        med = _common.measure(steps, args.seconds, pause=0.2, block=0.3)
         rows.append((shape, med))
         line = f"{'x'.join(map(str, shape)):>18} " + " ".join(fmt_time(med[n]) + " "
                                                               for n in names)
