@@ -56,6 +56,29 @@ _LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "Half
            "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
            "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
+_C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long",
+            "int32": "int", "int16": "short", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool"}
+
+
+def scalar_type_name(npd):
+    """PyTorch's ScalarType name used in its messages: float32 -> 'Float'."""
+    name = str(np.dtype(npd))
+    return _LEGACY[name][:-len("Tensor")] if name in _LEGACY else name
+
+
+def c_type_name(npd):
+    """The C type PyTorch's kernels name in their messages: float64 -> 'double'."""
+    name = str(np.dtype(npd))
+    return _C_NAMES.get(name, name)
+
+
+def legacy_type_name(npd):
+    """PyTorch's legacy tensor type: float32 -> 'torch.FloatTensor'."""
+    name = str(np.dtype(npd))
+    return "torch." + _LEGACY[name] if name in _LEGACY else name
+
+
 _default = [float32]
 
 

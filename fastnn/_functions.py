@@ -6,6 +6,7 @@ from .autograd.function import apply
 from .autograd import ops_shape as S
 from .autograd import ops_math as M
 from ._tensor_math import operands, check_same_device
+from ._dtype import scalar_type_name as _title
 
 
 def _tensor_cls():
@@ -43,11 +44,6 @@ multiply, subtract, divide = _ns["mul"], _ns["sub"], _ns["div"]
 
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
-
-
-def _title(npd):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(str(npd), str(npd))
 
 
 def _check_seq(tensors, fn):

@@ -8,6 +8,7 @@ from .autograd import ops_shape as S
 from ._tensor_math import operands, broadcast_error, Const
 from ._tensor_shape import _index_arrays, _split_int_indices
 from ._tensor_convert import _move_array
+from ._dtype import scalar_type_name as _title
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -16,11 +17,6 @@ _ndarray = np.ndarray
 def _cast_error(self, src_dtype):
     return RuntimeError(f"result type {_title(src_dtype)} can't be cast to the desired output "
                         f"type {_title(self._data.dtype)}")
-
-
-def _title(npd):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "uint8": "Byte", "bool": "Bool"}.get(str(npd), str(npd))
 
 
 def _write(self, result_arr):

@@ -8,6 +8,7 @@ from .autograd import grad_mode
 from .autograd.function import apply
 from .autograd import ops_math as M
 from .autograd.ops_linalg import MmBackward0, AddmmBackward0
+from ._dtype import c_type_name as _short
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -554,6 +555,3 @@ def _nograd(arr):
                  np.asarray(arr))
 
 
-def _short(npd):
-    return {"float32": "float", "float64": "double", "int64": "long", "int32": "int",
-            "uint8": "unsigned char", "bool": "bool"}.get(str(npd), str(npd))

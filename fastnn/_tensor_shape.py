@@ -6,6 +6,7 @@ import numpy as np
 
 from .autograd.function import apply
 from .autograd import ops_shape as S
+from ._dtype import scalar_type_name as _title
 
 _ndarray = np.ndarray
 
@@ -121,11 +122,6 @@ def _check_index_bounds(t, d, idx):
         bad = idx.max() if idx.max() >= size else idx.min()
         raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {d} with size "
                            f"{size}")
-
-
-def _title(npd):
-    return {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "Int",
-            "uint8": "Byte", "bool": "Bool", "float16": "Half"}.get(str(npd), str(npd))
 
 
 def _split_int_indices(idx):

@@ -39,8 +39,7 @@ def _ctype(npd):
 
 
 def _legacy_type_name(arr):
-    d = D._FROM_NP.get(arr.dtype)
-    return "torch." + (D._LEGACY[d.name] if d else str(arr.dtype))
+    return D.legacy_type_name(arr.dtype)
 
 
 class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin):

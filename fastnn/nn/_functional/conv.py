@@ -14,11 +14,8 @@ from ...autograd.function import apply
 from ...autograd.node import Node
 from ...tensor import Tensor
 from .misc import kernel_slices, ntuple, out_size, type_title, windows
-
-
-def _legacy(npd):
-    from ... import _dtype as D
-    return "torch." + D._LEGACY.get(str(npd), str(npd))
+from ..._dtype import c_type_name as _short
+from ..._dtype import legacy_type_name as _legacy
 
 
 def _pad_zeros(x, pads):
@@ -168,10 +165,6 @@ def _check(input, weight, bias, nd, name):
             raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
                                f"1-dimensional with {w.shape[0]} elements, but got bias of "
                                f"size {list(b.shape)} instead")
-
-
-def _short(npd):
-    return {"float32": "float", "float64": "double", "int64": "long"}.get(str(npd), str(npd))
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):

@@ -9,6 +9,7 @@ import numpy as np
 from ...autograd.function import apply
 from ...autograd.node import AccumulateGrad, Node
 from ...tensor import Tensor
+from ..._dtype import scalar_type_name as _title
 
 try:
     from ... import _core
@@ -82,10 +83,6 @@ def _check(input, weight, bias):
     if bias is not None and bias._data.shape not in ((w.shape[0],), (), (1,)):
         raise RuntimeError(f"linear(): bias of shape {list(bias._data.shape)} does not match "
                            f"out_features {w.shape[0]}")
-
-
-def _title(npd):
-    return {"float32": "Float", "float64": "Double", "int64": "Long"}.get(str(npd), str(npd))
 
 
 def linear(input, weight, bias=None):

@@ -9,6 +9,7 @@ from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...autograd import grad_mode
+from ..._dtype import scalar_type_name as type_title
 
 _core_mod = []
 nodes_dtype = (np.dtype(np.float32), np.dtype(np.float64))
@@ -28,12 +29,6 @@ def core():
 def wrap(arr):
     from ...tensor import _wrap
     return _wrap(arr)
-
-
-def type_title(npd):
-    return {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
-            "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
-            "bool": "Bool"}.get(str(np.dtype(npd)), str(npd))
 
 
 def float_check(t, kernel):
