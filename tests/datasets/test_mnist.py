@@ -26,29 +26,6 @@ LABELS = "t10k-labels-idx1-ubyte.gz"
 T10K_COUNTS = [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009]
 
 
-@pytest.fixture(scope="module")
-def shipped():
-    directory = mnist.find_mnist()
-    if directory is None:
-        pytest.skip(
-            "MNIST t10k files not found (searched: "
-            + ", ".join(str(r) for r in mnist.data_roots())
-            + "); set FASTNN_DATA to the directory holding them"
-        )
-    for name in (IMAGES, LABELS):
-        if not (directory / name).is_file():
-            pytest.skip(f"{directory} holds MNIST only un-gzipped; these tests need {name}")
-    return directory
-
-
-@pytest.fixture(autouse=True)
-def no_outside_network(monkeypatch):
-    # Any download a test forgets to point at the local server fails at once (port 9 is
-    # "discard", closed on test machines) instead of reaching the internet.
-    monkeypatch.setattr(mnist, "DEFAULT_MIRRORS", ("http://127.0.0.1:9/",))
-    monkeypatch.delenv(mnist.MIRRORS_ENV, raising=False)
-
-
 def _copy_pair(src, dest):
     dest.mkdir(parents=True, exist_ok=True)
     for name in (IMAGES, LABELS):

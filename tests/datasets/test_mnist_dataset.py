@@ -17,23 +17,9 @@ LABELS = "t10k-labels-idx1-ubyte.gz"
 
 
 @pytest.fixture(scope="module")
-def shipped():
-    directory = mnist.find_mnist()
-    if directory is None or not (directory / IMAGES).is_file():
-        pytest.skip("gzipped MNIST t10k files not found; set FASTNN_DATA to their directory")
-    return directory
-
-
-@pytest.fixture(scope="module")
 def arrays(shipped):
     return mnist.load_mnist(shipped, split="t10k-train"), mnist.load_mnist(shipped,
                                                                           split="t10k-test")
-
-
-@pytest.fixture(autouse=True)
-def no_outside_network(monkeypatch):
-    monkeypatch.setattr(mnist, "DEFAULT_MIRRORS", ("http://127.0.0.1:9/",))
-    monkeypatch.delenv(mnist.MIRRORS_ENV, raising=False)
 
 
 def _copy_pair(src, dest):
