@@ -530,24 +530,23 @@ def _pow(a, b, dt):
         raise broadcast_error(a, b, e) from None
 
 
-def _floor_divide(a, b, dt):
-    _no_bool(a, b, "div_floor_cpu")
+def _int_division(ufunc, kernel, a, b, dt):
+    """floor_divide / remainder: never differentiable; integer division by zero raises."""
+    _no_bool(a, b, kernel)
     _check_int_zero_division(a, b, dt)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _nograd(np.floor_divide(a._data, b._data, dtype=dt, casting="unsafe"))
+            return _nograd(ufunc(a._data, b._data, dtype=dt, casting="unsafe"))
     except ValueError as e:
         raise broadcast_error(a, b, e) from None
+
+
+def _floor_divide(a, b, dt):
+    return _int_division(np.floor_divide, "div_floor_cpu", a, b, dt)
 
 
 def _remainder(a, b, dt):
-    _no_bool(a, b, "remainder_cpu")
-    _check_int_zero_division(a, b, dt)
-    try:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _nograd(np.remainder(a._data, b._data, dtype=dt, casting="unsafe"))
-    except ValueError as e:
-        raise broadcast_error(a, b, e) from None
+    return _int_division(np.remainder, "remainder_cpu", a, b, dt)
 
 
 def _nograd(arr):
