@@ -91,6 +91,15 @@ else:
     SMALL_GEMM, SMALL_REDUCE = 1 << 15, 1024
 
 
+@cuda.jit(device=True)
+def unravel(r, shape, strides, base):
+    """Offset of flat index r of a strided view: base + sum of its coordinates x strides."""
+    for d in range(len(shape) - 1, -1, -1):
+        base += (r % shape[d]) * strides[d]
+        r //= shape[d]
+    return base
+
+
 def grid(n, threads=None):
     """(blocks, threads) covering n work items with a grid-stride loop."""
     t = THREADS if threads is None else threads

@@ -90,7 +90,7 @@ def offsets(a, idx):
             items.append(it)
     adv_pos = [k for k, it in enumerate(items) if _is_array(it) or
                (it is not None and not isinstance(it, slice))]
-    arrays, dims = [], []
+    arrays = []
     d = 0
     for k, it in enumerate(items):
         if k in adv_pos:

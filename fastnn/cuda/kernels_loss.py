@@ -6,16 +6,7 @@ backward, which recomputes the softmax from the logits.
 """
 import math
 
-from ._backend import cuda, grid
-
-
-@cuda.jit(device=True)
-def _unravel(r, kshape, kst):
-    base = 0
-    for d in range(len(kshape) - 1, -1, -1):
-        base += (r % kshape[d]) * kst[d]
-        r //= kshape[d]
-    return base
+from ._backend import cuda, grid, unravel
 
 
 @cuda.jit
@@ -23,8 +14,8 @@ def _softmax_k(nrows, kshape, akst, okst, n, ast, ost, a, ao, out, log):
     r = cuda.grid(1)
     step = cuda.gridsize(1)
     while r < nrows:
-        ab = ao + _unravel(r, kshape, akst)
-        ob = _unravel(r, kshape, okst)
+        ab = ao + unravel(r, kshape, akst, 0)
+        ob = unravel(r, kshape, okst, 0)
         m = a[ab]
         for j in range(1, n):
             v = a[ab + j * ast]
@@ -49,9 +40,9 @@ def _softmax_back_k(nrows, kshape, gkst, ykst, okst, n, gst, yst, ost, g, go, y,
     r = cuda.grid(1)
     step = cuda.gridsize(1)
     while r < nrows:
-        gb = go + _unravel(r, kshape, gkst)
-        yb = yo + _unravel(r, kshape, ykst)
-        ob = _unravel(r, kshape, okst)
+        gb = go + unravel(r, kshape, gkst, 0)
+        yb = yo + unravel(r, kshape, ykst, 0)
+        ob = unravel(r, kshape, okst, 0)
         s = g[gb] * 0
         for j in range(n):
             if log:

@@ -5,7 +5,8 @@ strided array reduces without a transposing copy.
 """
 from numba import from_dtype
 
-from ._backend import cuda, grid, red_threads, RED_THREADS, SIMULATOR, SMALL_REDUCE
+from ._backend import (cuda, grid, red_threads, RED_THREADS, SIMULATOR, SMALL_REDUCE,
+                       unravel)
 
 
 def _add(a, b):
@@ -47,21 +48,11 @@ def _reduce_kernel(kind, nbtype):
         tid = cuda.threadIdx.x
         o = cuda.blockIdx.x
         while o < nout:
-            r = o
-            base = ao
-            for d in range(len(kshape) - 1, -1, -1):
-                c = r % kshape[d]
-                r //= kshape[d]
-                base += c * kst[d]
+            base = unravel(o, kshape, kst, ao)
             acc = init
             j = tid
             while j < nred:
-                r = j
-                off = base
-                for d in range(len(rshape) - 1, -1, -1):
-                    c = r % rshape[d]
-                    r //= rshape[d]
-                    off += c * rst[d]
+                off = unravel(j, rshape, rst, base)
                 acc = comb(acc, a[off])
                 j += cuda.blockDim.x
             sh[tid] = acc
@@ -92,20 +83,10 @@ def _serial_kernel(kind):
         o = cuda.grid(1)
         step = cuda.gridsize(1)
         while o < nout:
-            r = o
-            base = ao
-            for d in range(len(kshape) - 1, -1, -1):
-                c = r % kshape[d]
-                r //= kshape[d]
-                base += c * kst[d]
+            base = unravel(o, kshape, kst, ao)
             acc = init
             for j in range(nred):
-                r = j
-                off = base
-                for d in range(len(rshape) - 1, -1, -1):
-                    c = r % rshape[d]
-                    r //= rshape[d]
-                    off += c * rst[d]
+                off = unravel(j, rshape, rst, base)
                 acc = comb(acc, a[off])
             if mean:
                 out[o] = acc / count
@@ -140,12 +121,7 @@ def _arg_kernel(nout, kshape, kst, n, st, a, ao, out, use_max):
     o = cuda.grid(1)
     step = cuda.gridsize(1)
     while o < nout:
-        r = o
-        base = ao
-        for d in range(len(kshape) - 1, -1, -1):
-            c = r % kshape[d]
-            r //= kshape[d]
-            base += c * kst[d]
+        base = unravel(o, kshape, kst, ao)
         best = a[base]
         bi = 0
         if best == best:
