@@ -46,7 +46,6 @@ half = float16
 long = int64
 int = int32
 short = int16
-cfloat = None
 
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",

@@ -181,10 +181,6 @@ def is_nonzero(input):
     return bool(input)
 
 
-def numel_of(input):
-    return input.numel()
-
-
 def repeat_interleave(input, repeats, dim=None):
     from .tensor import _wrap
     r = repeats._data if hasattr(repeats, "_data") else repeats

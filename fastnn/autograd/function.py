@@ -112,11 +112,7 @@ class FunctionCtx(Node):
         return tuple(out)
 
 
-class _FunctionMeta(type):
-    pass
-
-
-class Function(metaclass=_FunctionMeta):
+class Function:
     """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``."""
 
     @staticmethod
