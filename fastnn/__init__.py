@@ -5,6 +5,8 @@
 import importlib as _importlib
 import os as _os
 
+from . import _threads
+_omp_spins = _threads.spinning_openmp_runtime()
 # OpenMP threads that spin after a parallel loop steal the cores numpy's BLAS threads are
 # about to need; sleeping at once costs microseconds and avoids slowdowns of several times on
 # a busy machine. Must be set before the OpenMP runtime loads (with fastnn._core).
@@ -36,6 +38,7 @@ from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inferen
                                  is_grad_enabled, is_inference_mode_enabled)
 from ._tensor_format import set_printoptions  # noqa
 from ._threads import set_num_threads, get_num_threads  # noqa
+_threads.adapt_to_openmp_runtime(_omp_spins)
 from ._dlpack import from_dlpack  # noqa
 from .serialization import save, load  # noqa
 from . import autograd  # noqa

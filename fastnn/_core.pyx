@@ -91,6 +91,16 @@ def get_num_threads():
     return _requested
 
 
+def _set_parallel_min(Py_ssize_t n):
+    """Loops over fewer than ``n`` elements run on one thread; returns the previous bound."""
+    global _PAR_MIN
+    if n < 1:
+        raise ValueError(f"_set_parallel_min: expected a positive element count, but got {n}")
+    previous = _PAR_MIN
+    _PAR_MIN = n
+    return previous
+
+
 cdef inline Py_ssize_t _chunk_count(Py_ssize_t n) noexcept nogil:
     if _nthreads <= 1 or n < _PAR_MIN:
         return 1
@@ -351,6 +361,7 @@ def zero_(arr):
 
 
 include "_core_linear.pxi"
+include "_core_act.pxi"
 include "_core_optim.pxi"
 include "_core_random.pxi"
 include "_core_loss.pxi"

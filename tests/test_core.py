@@ -2,6 +2,7 @@
 import itertools
 import os
 import signal
+import sys
 import time
 
 import numpy as np
@@ -15,7 +16,7 @@ TOL = {np.float32: dict(rtol=2e-5, atol=2e-5), np.float64: dict(rtol=1e-12, atol
 # A contiguous view that starts a few elements into its buffer, so kernels see
 # pointers that are not vector-aligned.
 LAYOUTS = ["fresh", "offset"]
-BIG = 70_001  # above the element count where kernels go parallel
+BIG = 70_001  # above the element count where kernels go parallel in these tests
 
 
 def make(shape, dtype, layout="fresh", rng=None, scale=1.0):
@@ -44,10 +45,14 @@ def gemm_path(request):
 
 @pytest.fixture(params=[1, 2])
 def threads(request):
+    """Run on 1 and 2 threads, with the parallel bound lowered so BIG arrays take the chunked
+    prange path (in real use it starts at 1M elements, and higher when OpenMP spins)."""
     previous = _core.get_num_threads()
+    previous_min = _core._set_parallel_min(BIG // 2)
     _core.set_num_threads(request.param)
     yield request.param
     _core.set_num_threads(previous)
+    _core._set_parallel_min(previous_min)
 
 
 LINEAR_SHAPES = [(4, 7, 3), (1, 1, 1), (3, 1, 2), (0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0),
@@ -132,6 +137,18 @@ def test_colsum_float32_stays_accurate():
     _core.linear_backward(g, np.zeros((100_000, 1), np.float32), np.zeros((3, 1), np.float32),
                           None, None, gb, False, False)
     np.testing.assert_allclose(gb, 100_000 * 0.1, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (BIG,)])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_relu_forward(dtype, shape, inplace, threads):
+    x = make(shape, dtype, rng=np.random.default_rng(4))
+    x.flat[:3] = [0, np.nan, -0.0][:x.size]
+    expected = ref.relu_forward(x, np.empty(shape, dtype))
+    out = x if inplace else np.empty(shape, dtype)
+    assert _core.relu_forward(x, out) is out
+    np.testing.assert_array_equal(out, expected)  # NaN kept in place, as torch.relu does
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -375,6 +392,35 @@ def test_num_threads_round_trip():
 def test_set_num_threads_rejects(bad, exc):
     with pytest.raises(exc):
         _core.set_num_threads(bad)
+
+
+def test_parallel_min_round_trip():
+    previous = _core._set_parallel_min(123)
+    try:
+        assert _core._set_parallel_min(456) == 123
+        with pytest.raises(ValueError, match="expected a positive element count, but got 0"):
+            _core._set_parallel_min(0)
+    finally:
+        _core._set_parallel_min(previous)
+
+
+def test_spinning_runtime_detection(monkeypatch):
+    from fastnn import _threads
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice is kept
+    assert not _threads.spinning_openmp_runtime()
+    monkeypatch.delenv("OMP_WAIT_POLICY")
+    monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
+    # fastnn._core is loaded by now, and with it the OpenMP runtime when built with one
+    assert _threads.spinning_openmp_runtime() == (_core.HAVE_OPENMP and
+                                                  sys.platform.startswith("linux"))
+    previous = _core._set_parallel_min(1 << 20)
+    try:
+        _threads.adapt_to_openmp_runtime(True)
+        assert _core._set_parallel_min(1 << 20) == _threads.SPINNING_PARALLEL_MIN
+        _threads.adapt_to_openmp_runtime(False)
+        assert _core._set_parallel_min(1 << 20) == 1 << 20
+    finally:
+        _core._set_parallel_min(previous)
 
 
 def test_default_threads_follow_omp_num_threads(monkeypatch):

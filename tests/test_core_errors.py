@@ -89,6 +89,13 @@ CASES = [
                                                       BUF[:12].reshape(4, 3), BUF[10:14]),
      ValueError, "linear_backward: output 'gw' overlaps 'gb' in memory; pass a separate output "
                  "array"),
+    # relu_forward
+    ("relu-fwd-shape", lambda: _core.relu_forward(f32(3), f32(4)),
+     RuntimeError, "relu_forward: expected 'out' to have the same shape as 'x' (3,), "
+                   "but got (4,)"),
+    ("relu-fwd-overlap", lambda: _core.relu_forward(BUF[:8], BUF[1:9]),
+     ValueError, "relu_forward: output 'out' overlaps 'x' in memory; pass a separate output "
+                 "array"),
     # relu_backward
     ("relu-shape", lambda: _core.relu_backward(f32(3), f32(4), f32(3)),
      RuntimeError, "relu_backward: expected 'y' to have the same shape as 'g' (3,), "

@@ -316,15 +316,19 @@ class SigmoidBackward0(Node):
 
 
 try:
-    from .._core import relu_backward as _relu_backward
+    from .._core import relu_backward as _relu_backward, relu_forward as _relu_forward
 except ImportError:  # a source checkout without the compiled extension
-    _relu_backward = None
+    _relu_backward = _relu_forward = None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 class ReluBackward0(Node):
     def forward(self, a):
-        y = np.maximum(a, 0)
+        if _relu_forward is not None and type(a) is np.ndarray and a.dtype in _FLOATS and \
+                a.flags.c_contiguous:
+            y = _relu_forward(a, np.empty_like(a))  # one vectorized pass: np.maximum is 2x slower
+        else:
+            y = np.maximum(a, 0)
         self.save(y)
         return y
 
