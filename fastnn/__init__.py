@@ -5,6 +5,7 @@
 import importlib as _importlib
 import os as _os
 
+from . import _memory  # noqa: F401  (keeps freed memory for the next step; see _memory)
 from . import _threads
 _omp_spins = _threads.spinning_openmp_runtime()
 # OpenMP threads that spin after a parallel loop steal the cores numpy's BLAS threads are

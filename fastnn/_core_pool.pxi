@@ -2,29 +2,79 @@
 # (the training-loop case; fastnn.nn.functional handles the others with strided numpy views).
 # Included by _core.pyx.
 
+cdef inline void _maxpool_window(const floating* plane, Py_ssize_t first, Py_ssize_t w,
+                                 Py_ssize_t kh, Py_ssize_t kw, floating* y,
+                                 int32_t* arg) noexcept nogil:
+    cdef Py_ssize_t a, b, at, best_at = first
+    cdef floating best = plane[first], v
+    cdef bint take
+    for a in range(kh):
+        for b in range(kw):
+            at = first + a * w + b
+            v = plane[at]
+            # the first maximum wins ties; a NaN always wins, the last one kept. Selects
+            # rather than branches: random data would mispredict half the comparisons.
+            take = (v > best) | (v != v)
+            best = v if take else best
+            best_at = at if take else best_at
+    y[0] = best
+    arg[0] = <int32_t>best_at
+
+
+cdef void _maxpool_2x2_rows(const floating* plane, floating* y, int32_t* arg, Py_ssize_t w,
+                            Py_ssize_t oh, Py_ssize_t ow) noexcept nogil:
+    # The LeNet case, kernel 2 stride 2: the four candidates compared in a fixed order.
+    cdef Py_ssize_t i, j, top
+    cdef floating m, v
+    cdef int32_t at
+    cdef bint take
+    for i in range(oh):
+        top = 2 * i * w
+        for j in range(ow):
+            m = plane[top + 2 * j]
+            at = <int32_t>(top + 2 * j)
+            v = plane[top + 2 * j + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            at = <int32_t>(top + 2 * j + 1) if take else at
+            v = plane[top + w + 2 * j]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            at = <int32_t>(top + w + 2 * j) if take else at
+            v = plane[top + w + 2 * j + 1]
+            take = (v > m) | (v != v)
+            m = v if take else m
+            at = <int32_t>(top + w + 2 * j + 1) if take else at
+            y[i * ow + j] = m
+            arg[i * ow + j] = at
+
+
+cdef void _maxpool_plane(const floating* plane, floating* y, int32_t* arg, Py_ssize_t w,
+                         Py_ssize_t oh, Py_ssize_t ow, Py_ssize_t kh, Py_ssize_t kw,
+                         Py_ssize_t sh, Py_ssize_t sw) noexcept nogil:
+    cdef Py_ssize_t i, j
+    if kh == 2 and kw == 2 and sh == 2 and sw == 2:
+        _maxpool_2x2_rows(plane, y, arg, w, oh, ow)
+        return
+    for i in range(oh):
+        for j in range(ow):
+            _maxpool_window(plane, i * sh * w + j * sw, w, kh, kw, y + i * ow + j,
+                            arg + i * ow + j)
+
+
 cdef void _maxpool_planes(const floating* x, floating* y, int32_t* arg, Py_ssize_t planes,
                           Py_ssize_t h, Py_ssize_t w, Py_ssize_t oh, Py_ssize_t ow,
                           Py_ssize_t kh, Py_ssize_t kw, Py_ssize_t sh,
                           Py_ssize_t sw) noexcept nogil:
-    cdef Py_ssize_t p, i, j, a, b, best_at, at
-    cdef floating best, v
-    cdef const floating* plane
-    for p in range(planes):
-        plane = x + p * h * w
-        for i in range(oh):
-            for j in range(ow):
-                best_at = i * sh * w + j * sw
-                best = plane[best_at]
-                for a in range(kh):
-                    for b in range(kw):
-                        at = (i * sh + a) * w + j * sw + b
-                        v = plane[at]
-                        # the first maximum wins ties; a NaN always wins, the last one kept
-                        if v > best or v != v:
-                            best = v
-                            best_at = at
-                y[(p * oh + i) * ow + j] = best
-                arg[(p * oh + i) * ow + j] = <int32_t>best_at
+    cdef Py_ssize_t p
+    if _chunk_count(planes * h * w) == 1:
+        for p in range(planes):
+            _maxpool_plane(x + p * h * w, y + p * oh * ow, arg + p * oh * ow, w, oh, ow,
+                           kh, kw, sh, sw)
+        return
+    for p in prange(planes, num_threads=_nthreads, schedule="static"):
+        _maxpool_plane(x + p * h * w, y + p * oh * ow, arg + p * oh * ow, w, oh, ow,
+                       kh, kw, sh, sw)
 
 
 cdef void _maxpool_back_planes(const floating* g, const int32_t* arg, floating* gx,

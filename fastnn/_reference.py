@@ -172,3 +172,32 @@ def max_pool2d_backward(g, argmax, gx):
     idx = argmax.reshape(n * c, -1)
     np.add.at(planes, (np.arange(n * c)[:, None], idx), g.reshape(n * c, -1))
     return gx
+
+
+def _window_rows(h, w, kh, kw, sh, sw, ph, pw, dh, dw):
+    """For each kernel offset (a, b): the padded-input slices its output positions read."""
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    for a in range(kh):
+        for b in range(kw):
+            yield a, b, (slice(a * dh, a * dh + (oh - 1) * sh + 1, sh),
+                         slice(b * dw, b * dw + (ow - 1) * sw + 1, sw))
+
+
+def im2col2d(x, cols, kh, kw, sh=1, sw=1, ph=0, pw=0, dh=1, dw=1):
+    n, c, h, w = x.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (ph, ph), (pw, pw)))
+    rows = cols.reshape(c, kh, kw, n, cols.shape[2], cols.shape[3])
+    for a, b, (si, sj) in _window_rows(h, w, kh, kw, sh, sw, ph, pw, dh, dw):
+        rows[:, a, b] = xp[:, :, si, sj].swapaxes(0, 1)
+    return cols
+
+
+def col2im2d(cols, gx, kh, kw, sh=1, sw=1, ph=0, pw=0, dh=1, dw=1):
+    n, c, h, w = gx.shape
+    gp = np.zeros((n, c, h + 2 * ph, w + 2 * pw), gx.dtype)
+    rows = cols.reshape(c, kh, kw, n, cols.shape[2], cols.shape[3])
+    for a, b, (si, sj) in _window_rows(h, w, kh, kw, sh, sw, ph, pw, dh, dw):
+        gp[:, :, si, sj] += rows[:, a, b].swapaxes(0, 1)
+    gx[...] = gp[:, :, ph:ph + h, pw:pw + w]
+    return gx

@@ -43,18 +43,6 @@ def gemm_path(request):
     _core._use_direct_blas(previous)
 
 
-@pytest.fixture(params=[1, 2])
-def threads(request):
-    """Run on 1 and 2 threads, with the parallel bound lowered so BIG arrays take the chunked
-    prange path (in real use it starts at 1M elements, and higher when OpenMP spins)."""
-    previous = _core.get_num_threads()
-    previous_min = _core._set_parallel_min(BIG // 2)
-    _core.set_num_threads(request.param)
-    yield request.param
-    _core.set_num_threads(previous)
-    _core._set_parallel_min(previous_min)
-
-
 LINEAR_SHAPES = [(4, 7, 3), (1, 1, 1), (3, 1, 2), (0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0),
                  (300, 33, 257)]
 

@@ -11,8 +11,11 @@ core = pytest.importorskip("fastnn._core")
 @pytest.mark.parametrize("shape,k,s", [((2, 3, 8, 8), (2, 2), (2, 2)),
                                        ((1, 2, 7, 9), (3, 2), (2, 1)),   # overlapping windows
                                        ((3, 1, 5, 5), (5, 5), (1, 1)),   # one window
+                                       ((2, 3, 9, 7), (2, 2), (2, 2)),   # rows/cols left over
+                                       ((4, 8, 24, 24), (2, 2), (2, 2)),  # LeNet-like
+                                       ((2, 3, 10, 10), (3, 3), (3, 3)),
                                        ((1, 1, 1, 1), (1, 1), (1, 1))])
-def test_max_pool2d_matches_reference(dtype, shape, k, s):
+def test_max_pool2d_matches_reference(dtype, shape, k, s, threads):
     rng = np.random.default_rng(0)
     x = rng.integers(-3, 3, shape).astype(dtype)       # many ties: first maximum must win
     x.reshape(-1)[::7] = np.nan                        # NaN windows report their last NaN

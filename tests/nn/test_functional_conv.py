@@ -186,3 +186,33 @@ def test_conv_bad_input(call, exc, msg):
 def test_conv2d_zero_batch():
     y = F.conv2d(_x(0, 4, 8, 8), _x(4, 4, 3, 3))
     assert tuple(y.shape) == (0, 4, 6, 6)
+
+
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(padding=(2, 0), dilation=(1, 2)),
+                                dict(groups=2, stride=(1, 2)), dict(padding="same"),
+                                dict(padding="same", dilation=2)])
+@pytest.mark.parametrize("bias", [True, False])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_conv2d_column_kernels_match_numpy_path(kw, bias, dtype, monkeypatch):
+    """The Cython im2col/col2im path and the numpy reference path agree, grads included."""
+    from fastnn.nn._functional import conv
+    x, w, b = _arrays([(3, 4, 9, 8), (6, 2 if kw.get("groups") else 4, 3, 3), (6,)], 3, dtype)
+
+    def run():
+        fx = fastnn.tensor(x, requires_grad=True)
+        fw = fastnn.tensor(w, requires_grad=True)
+        fb = fastnn.tensor(b, requires_grad=True) if bias else None
+        y = F.conv2d(fx, fw, fb, **kw)
+        (y * y).sum().backward()
+        return [y.detach().numpy(), fx.grad.numpy(), fw.grad.numpy()] + \
+            ([fb.grad.numpy()] if bias else []), y.grad_fn
+
+    fast, fast_node = run()
+    monkeypatch.setattr(conv, "_columns_kernels_apply", lambda *a: False)
+    slow, slow_node = run()
+    assert fast_node.name() == slow_node.name() == "ConvolutionBackward0"
+    # 'same' with an even total padding (dilation 2, kernel 3) is symmetric: fast path taken
+    assert type(fast_node) is conv.Conv2dColumnsBackward
+    tol = 1e-4 if dtype == np.float32 else 1e-11
+    for a, e in zip(fast, slow):
+        np.testing.assert_allclose(a, e, rtol=tol, atol=tol)

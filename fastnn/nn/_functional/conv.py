@@ -1,6 +1,10 @@
 """Convolutions by im2col and BLAS products, forward and backward, batched (no per-sample
 Python).
 
+2-D float convolutions with symmetric padding (the training-loop case) take the Cython
+im2col/col2im kernels; the numpy path below handles every other case and is the reference
+the tests hold the fast one to.
+
 The column matrix is laid out (C*K, N*L): channels and kernel offsets down, every output
 position of every sample across, so that reading the input's windows copies long contiguous
 runs. When the input's gradient is needed the columns are ordered batch-last and each
@@ -13,7 +17,7 @@ from numpy.lib.stride_tricks import as_strided
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...tensor import Tensor
-from .misc import kernel_slices, ntuple, out_size, type_title, windows
+from .misc import core, kernel_slices, nodes_dtype, ntuple, out_size, type_title, windows
 from ..._dtype import c_type_name as _short
 from ..._dtype import legacy_type_name as _legacy
 
@@ -128,6 +132,67 @@ class ConvolutionBackward0(Node):
         return (gx, gw, gb) if has_b else (gx, gw)
 
 
+class Conv2dColumnsBackward(ConvolutionBackward0):
+    """The 2-D case through fastnn._core: columns (C*kh*kw, N, OH, OW), one GEMM per group.
+
+    The product (O, N, OH*OW) is reordered to (N, O, OH*OW) in one copy of long runs, with
+    the bias added on the way; backward reorders the gradient the same way, and col2im adds
+    the input gradient straight into an unpadded array.
+    """
+
+    def name(self):
+        return "ConvolutionBackward0"
+
+    def forward(self, *args):
+        *arrays, (stride, pads, dilation, groups) = args
+        x, w = np.ascontiguousarray(arrays[0]), arrays[1]
+        b = arrays[2] if len(arrays) > 2 else None
+        n, c = x.shape[:2]
+        o, _, kh, kw = w.shape
+        window = (kh, kw, stride[0], stride[1], pads[0][0], pads[1][0], dilation[0],
+                  dilation[1])
+        oh, ow = (out_size(s, k, st, p[0] + p[1], d) for s, k, st, p, d in
+                  zip(x.shape[2:], (kh, kw), stride, pads, dilation))
+        cols = np.empty((c * kh * kw, n, oh, ow), x.dtype)
+        core().im2col2d(x, cols, *window)
+        prod = np.matmul(w.reshape(groups, o // groups, -1),
+                         cols.reshape(groups, c // groups * kh * kw, n * oh * ow))
+        src = prod.reshape(o, n, oh * ow).swapaxes(0, 1)
+        y = np.empty((n, o, oh * ow), x.dtype)
+        if b is not None:
+            np.add(src, b.reshape(1, o, 1), out=y)
+        else:
+            np.copyto(y, src)
+        self.meta = (x.shape, window, groups, b is not None)
+        self.save(cols, w)
+        return y.reshape(n, o, oh, ow)
+
+    def backward(self, g):
+        cols, w = self.saved
+        x_shape, window, groups, has_b = self.meta
+        n, o, oh, ow = g.shape
+        g2 = np.ascontiguousarray(g.reshape(n, o, oh * ow).swapaxes(0, 1))
+        g2 = g2.reshape(groups, o // groups, n * oh * ow)
+        gx = gw = gb = None
+        if self.needs(1):
+            gw = np.matmul(g2, cols.reshape(groups, -1, n * oh * ow).transpose(0, 2, 1)) \
+                if n else np.zeros(w.shape, g.dtype)
+            gw = gw.reshape(w.shape)
+        if has_b and self.needs(2):
+            gb = g2.reshape(o, n * oh * ow).sum(axis=1)
+        if self.needs(0):
+            gcols = np.matmul(w.reshape(groups, o // groups, -1).transpose(0, 2, 1), g2)
+            gx = np.empty(x_shape, g.dtype)
+            core().col2im2d(gcols.reshape(cols.shape), gx, *window)
+        return (gx, gw, gb) if has_b else (gx, gw)
+
+
+def _columns_kernels_apply(x, weight, pads):
+    """True when the Cython 2-D path handles this convolution."""
+    return (weight.dim() == 4 and x._data.dtype in nodes_dtype and
+            all(before == after for before, after in pads) and core() is not None)
+
+
 def _same_pads(ksize, dilation):
     pads = []
     for k, d in zip(ksize, dilation):
@@ -219,7 +284,9 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
         y = cuda_conv(x, weight, bias, stride, pads, dilation, groups, nd)
         return y.squeeze(0) if unbatched else y
     tensors = (x, weight) if bias is None else (x, weight, bias)
-    y = apply(ConvolutionBackward0, tensors, (stride, pads, dilation, groups))
+    node = Conv2dColumnsBackward if _columns_kernels_apply(x, weight, pads) else \
+        ConvolutionBackward0
+    y = apply(node, tensors, (stride, pads, dilation, groups))
     return y.squeeze(0) if unbatched else y
 
 
