@@ -329,6 +329,12 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin):
 
     # ---- autograd -------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        fn, arr = self.grad_fn, self._data
+        if gradient is None and inputs is None and not create_graph and fn is not None and \
+                type(arr) is _ndarray and arr.size == 1 and arr.dtype.kind == "f":
+            # loss.backward(): the general route below checks what cannot go wrong here
+            run_backward([fn], [np.ones(arr.shape, arr.dtype)], bool(retain_graph))
+            return
         from .autograd import backward
         if gradient is not None and not isinstance(gradient, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got "

@@ -1,4 +1,6 @@
 """The backward engine: an iterative walk in dependency order (never recursive)."""
+from heapq import heappop, heappush
+
 import numpy as np
 
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
@@ -70,14 +72,80 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     prev_direct = _mode.direct
     _mode.direct = capture is None
     try:
+        if capture is None:
+            _run_in_creation_order(roots, root_grads, retain_graph)
+            return {}
         return _run(roots, root_grads, retain_graph, capture)
     finally:
         _mode.direct = prev_direct
 
 
+def _execute(node, g, retain_graph):
+    """One node's backward with its hooks; the gradients for ``node._next``."""
+    if node._vcs or node._freed:
+        node.check_saved()
+    grads = node.backward(g)
+    if node._post_hooks:
+        for hook in list(node._post_hooks.values()):
+            r = hook(grads, (g,))
+            if r is not None:
+                grads = r
+    if anomaly.enabled:
+        _check_anomaly(node, grads)
+    if not retain_graph:
+        node.release()
+    return grads
+
+
+def _run_in_creation_order(roots, root_grads, retain_graph):
+    """backward(): nodes run newest first, so no dependency count is needed.
+
+    Every node was created after the nodes its inputs came from, so once all newer nodes
+    have run its gradient is complete. Leaf sinks (AccumulateGrad) are created lazily and
+    may be newer than their consumers: they run last, when nothing can still feed them.
+    Nodes that receive no gradient are never visited.
+    """
+    pending = {}
+    heap = []
+    sinks = []
+    for node, g in zip(roots, root_grads):
+        _receive(node, g, pending, heap, sinks)
+    while heap:
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        if node._pre_hooks:
+            g = run_tensor_hooks(node._pre_hooks, g)
+        grads = _execute(node, g, retain_graph)
+        for nxt, gi in zip(node._next, grads):
+            if gi is not None and nxt is not None:
+                prev = pending.get(nxt)
+                if prev is None:
+                    _receive(nxt, gi, pending, heap, sinks)
+                else:
+                    pending[nxt] = prev + gi
+    for node in sinks:
+        g = pending.pop(node)
+        if node._pre_hooks:
+            g = run_tensor_hooks(node._pre_hooks, g)
+        node.accumulate(g)
+
+
+def _receive(node, g, pending, heap, sinks):
+    prev = pending.get(node)
+    if prev is not None:
+        pending[node] = prev + g
+        return
+    pending[node] = g
+    if type(node) is AccumulateGrad:
+        sinks.append(node)
+    else:
+        heappush(heap, (-node._seq, node))
+
+
 def _run(roots, root_grads, retain_graph, capture):
+    """autograd.grad and backward(inputs=...): dependency counts, capture, pruning."""
     deps = _dependencies(roots)
-    useful = _useful(roots, capture) if capture is not None else None
+    useful = _useful(roots, capture)
     pending = {}
     ready = []
     for node, g in zip(roots, root_grads):
@@ -93,28 +161,15 @@ def _run(roots, root_grads, retain_graph, capture):
         g = pending.pop(node, None)
         if g is not None and node._pre_hooks:
             g = run_tensor_hooks(node._pre_hooks, g)
-        if capture is not None and node in capture:
+        if node in capture:
             captured[node] = g
         if type(node) is AccumulateGrad:
-            if g is not None and capture is None:
-                node.accumulate(g)
             continue
         nexts = node._next
-        if g is None or (useful is not None and node not in useful):
+        if g is None or node not in useful:
             grads = (None,) * len(nexts)
         else:
-            if node._vcs or node._freed:
-                node.check_saved()
-            grads = node.backward(g)
-            if node._post_hooks:
-                for hook in list(node._post_hooks.values()):
-                    r = hook(grads, (g,))
-                    if r is not None:
-                        grads = r
-            if anomaly.enabled:
-                _check_anomaly(node, grads)
-            if not retain_graph:
-                node.release()
+            grads = _execute(node, g, retain_graph)
         for nxt, gi in zip(nexts, grads):
             if nxt is None:
                 continue

@@ -4,6 +4,8 @@ An op's ``forward(*arrays, *args)`` computes its output array and saves what its
 needs with ``self.save(...)``; ``backward(grad)`` returns one gradient array (or None) per
 tensor input, computing only those that ``self.needs(i)`` says an edge will receive.
 """
+from itertools import count
+
 import numpy as np
 
 from . import grad_mode
@@ -28,6 +30,9 @@ class _EngineMode:
 engine_mode = _EngineMode()
 
 
+_sequence = count()
+
+
 class Node:
     """Base graph node. ``_next[i]`` is the node that receives the gradient of input i."""
     _next = None          # None while no graph is recorded
@@ -37,6 +42,13 @@ class Node:
     _pre_hooks = None     # hooks on the gradient flowing into this node (tensor hooks)
     _post_hooks = None    # hooks called with (grad_inputs, grad_outputs)
     _trace = None         # forward location, recorded under anomaly detection
+
+    def __new__(cls, *args, **kwargs):
+        # creation order: a node is always newer than the nodes of its inputs, which is
+        # the order backward() runs them in (see engine._run_in_creation_order)
+        node = object.__new__(cls)
+        node._seq = next(_sequence)
+        return node
 
     def save(self, *arrays):
         if self._next is not None:

@@ -212,15 +212,21 @@ class CrossEntropyMeanBackward(NllLossBackward0):
     """
 
     def forward(self, x, t, ignore_index):
-        if (t == ignore_index).any():
-            self.general = True
+        self.general = 0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any())
+        if not self.general:
+            lp = np.empty(x.shape, x.dtype)
+            try:
+                nll = core().cross_entropy_forward(x, t, lp)
+            except IndexError:
+                # a target outside [0, C): an ignored row (the default ignore_index is -100)
+                # or a bad target, which the general path reports in PyTorch's words
+                self.general = True
+        if self.general:
             return NllLossBackward0.forward(self, x, (t, None, ignore_index, "mean", 0.0, True))
-        self.general = False
-        lp = np.empty(x.shape, x.dtype)
-        nll = core().cross_entropy_forward(x, t, lp)
         self.t = t
         self.save(lp)
-        return np.asarray(nll.mean(), x.dtype)
+        # np.add.reduce: ndarray.mean() costs more than the whole kernel at these sizes
+        return np.asarray(np.add.reduce(nll) / x.shape[0], x.dtype)
 
     def name(self):
         return "NllLossBackward0"  # PyTorch's name for the node of cross_entropy
