@@ -296,8 +296,9 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin):
             raise TypeError("iteration over a 0-d tensor")
         return (self[i] for i in range(self._data.shape[0]))
 
-    def __hash__(self):
-        return id(self)
+    # identity hash in C (PyTorch hashes by id too): optimizer state and memo dicts key on
+    # tensors, and a Python-level __hash__ costs a frame per lookup
+    __hash__ = object.__hash__
 
     def __contains__(self, element):
         if isinstance(element, (Tensor, int, float, bool, np.number, np.bool_)):
@@ -333,7 +334,9 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin):
         if gradient is None and inputs is None and not create_graph and fn is not None and \
                 type(arr) is _ndarray and arr.size == 1 and arr.dtype.kind == "f":
             # loss.backward(): the general route below checks what cannot go wrong here
-            run_backward([fn], [np.ones(arr.shape, arr.dtype)], bool(retain_graph))
+            seed = np.empty(arr.shape, arr.dtype)
+            seed.fill(1)  # np.ones is a Python-level wrapper: twice the cost at this size
+            run_backward([fn], [seed], bool(retain_graph))
             return
         from .autograd import backward
         if gradient is not None and not isinstance(gradient, Tensor):

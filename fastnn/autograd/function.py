@@ -1,7 +1,7 @@
 """Recording ops into the graph (``apply``) and user-defined ops (``Function``)."""
 from . import grad_mode
 from .engine import _edge, record_trace
-from .node import Node, anomaly
+from .node import Node, anomaly, new_sequence_number
 
 _state = grad_mode.state
 _wrap = None  # fastnn.tensor sets this (the modules import each other)
@@ -14,18 +14,29 @@ def apply(cls, inputs, *args):
 
 def apply_node(cls, inputs, *args):
     node = cls()
-    if len(inputs) == 1:
+    n = len(inputs)
+    if n == 1:
         t0 = inputs[0]
         if not (t0._rg and _state.enabled):
             return _wrap(node.forward(t0._data, *args)), node
-        node._next = (_edge(t0),)
+        node._next = (t0.grad_fn or _edge(t0),)
+        node._seq = new_sequence_number()
         out_arr = node.forward(t0._data, *args)
-    elif len(inputs) == 2:
+    elif n == 2:
         t0, t1 = inputs
         if not ((t0._rg or t1._rg) and _state.enabled):
             return _wrap(node.forward(t0._data, t1._data, *args)), node
-        node._next = (_edge(t0), _edge(t1))
+        node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1))
+        node._seq = new_sequence_number()
         out_arr = node.forward(t0._data, t1._data, *args)
+    elif n == 3:  # linear and conv with a bias
+        t0, t1, t2 = inputs
+        if not ((t0._rg or t1._rg or t2._rg) and _state.enabled):
+            return _wrap(node.forward(t0._data, t1._data, t2._data, *args)), node
+        node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1),
+                      t2.grad_fn or _edge(t2))
+        node._seq = new_sequence_number()
+        out_arr = node.forward(t0._data, t1._data, t2._data, *args)
     else:
         record = False
         if _state.enabled:
@@ -35,7 +46,8 @@ def apply_node(cls, inputs, *args):
                     break
         if not record:
             return _wrap(node.forward(*[t._data for t in inputs], *args)), node
-        node._next = tuple([_edge(t) for t in inputs])
+        node._next = tuple([t.grad_fn or _edge(t) for t in inputs])
+        node._seq = new_sequence_number()
         out_arr = node.forward(*[t._data for t in inputs], *args)
     out = _wrap(out_arr, node)
     if node.saved:
@@ -129,6 +141,7 @@ class Function:
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
         ctx = FunctionCtx()
+        ctx._seq = new_sequence_number()
         ctx._fn_cls = cls
         tensors = [a for a in args if isinstance(a, Tensor)]
         ctx._tensor_slots = [a if isinstance(a, Tensor) else None for a in args]

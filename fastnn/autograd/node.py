@@ -31,6 +31,7 @@ engine_mode = _EngineMode()
 
 
 _sequence = count()
+new_sequence_number = _sequence.__next__
 
 
 class Node:
@@ -42,13 +43,9 @@ class Node:
     _pre_hooks = None     # hooks on the gradient flowing into this node (tensor hooks)
     _post_hooks = None    # hooks called with (grad_inputs, grad_outputs)
     _trace = None         # forward location, recorded under anomaly detection
-
-    def __new__(cls, *args, **kwargs):
-        # creation order: a node is always newer than the nodes of its inputs, which is
-        # the order backward() runs them in (see engine._run_in_creation_order)
-        node = object.__new__(cls)
-        node._seq = next(_sequence)
-        return node
+    # creation order, stamped by whoever records the node (new_sequence_number()): a node is
+    # always newer than the nodes of its inputs, the order backward() runs them in
+    _seq = None
 
     def save(self, *arrays):
         if self._next is not None:

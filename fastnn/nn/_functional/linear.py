@@ -19,12 +19,6 @@ except ImportError:  # a source checkout without the compiled extension
 _ndarray = np.ndarray
 
 
-def _grad_target(edge, shape, dt):
-    if type(edge) is not AccumulateGrad:
-        return None
-    return edge.direct_target(shape, dt)
-
-
 class AddmmBackward0(Node):
     """out = x @ w.T + b for contiguous 2-D float x."""
 
@@ -44,10 +38,12 @@ class AddmmBackward0(Node):
         acc_w = acc_b = False
         w_direct = b_direct = None
         if nxt[1] is not None:
-            w_direct = _grad_target(nxt[1], w.shape, w.dtype)
+            if type(nxt[1]) is AccumulateGrad:
+                w_direct = nxt[1].direct_target(w.shape, w.dtype)
             gw, acc_w = w_direct if w_direct else (np.empty(w.shape, w.dtype), False)
         if len(nxt) > 2 and nxt[2] is not None:
-            b_direct = _grad_target(nxt[2], (w.shape[0],), w.dtype)
+            if type(nxt[2]) is AccumulateGrad:
+                b_direct = nxt[2].direct_target((w.shape[0],), w.dtype)
             gb, acc_b = b_direct if b_direct else (np.empty(w.shape[0], w.dtype), False)
         _core.linear_backward(g, x, w, gx, gw, gb, acc_w, acc_b)
         if w_direct:
@@ -85,8 +81,24 @@ def _check(input, weight, bias):
                            f"out_features {w.shape[0]}")
 
 
+_FAST_DT = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias, over the last dimension of input."""
+    if _core is not None and isinstance(input, Tensor) and isinstance(weight, Tensor):
+        # the training-loop case first: everything the checks below would accept
+        x, w = input._data, weight._data
+        dt = x.dtype
+        if type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
+                w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
+                w.flags.c_contiguous:
+            if bias is None:
+                return apply(AddmmBackward0, (input, weight))
+            if isinstance(bias, Tensor):
+                b = bias._data
+                if type(b) is _ndarray and b.dtype is dt and b.shape == (w.shape[0],):
+                    return apply(AddmmBackward0, (input, weight, bias))
     _check(input, weight, bias)
     x, w = input._data, weight._data
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \

@@ -8,7 +8,7 @@ from collections import OrderedDict
 
 from ...autograd import grad_mode
 from ...autograd.engine import _edge
-from ...autograd.node import Node
+from ...autograd.node import Node, new_sequence_number
 from ...utils.hooks import RemovableHandle
 
 _global_forward_pre_hooks = OrderedDict()
@@ -177,11 +177,13 @@ class _GatherBackward(Node):
 def _fan(tensors, callback):
     from ...tensor import _wrap
     gather = _GatherBackward()
+    gather._seq = new_sequence_number()  # older than the slots that feed it
     gather._next = tuple(_edge(t) for t in tensors)
     gather.callback = callback
     outs = []
     for i, t in enumerate(tensors):
         slot = BackwardHookFunctionBackward()
+        slot._seq = new_sequence_number()
         slot._next = (gather,)
         slot.index = i
         o = _wrap(t._data, slot)
