@@ -14,10 +14,14 @@ def expand_back(g, shape, axes, keepdim):
     return np.broadcast_to(g, shape)
 
 
+_add_reduce = np.add.reduce
+
+
 class SumBackward1(Node):
     def forward(self, a, axes, keepdim, dt):
         self.meta = (a.shape, axes, keepdim)
-        return a.sum(axis=axes, keepdims=keepdim, dtype=dt)  # the method skips np.sum's dispatch
+        # the ufunc itself: ndarray.sum and np.sum add Python-level wrappers around it
+        return _add_reduce(a, axes, dt, None, keepdim)
 
     def backward(self, g):
         return (expand_back(g, *self.meta),)
