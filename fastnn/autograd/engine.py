@@ -119,10 +119,14 @@ def _run_in_creation_order(roots, root_grads, retain_graph):
         for nxt, gi in zip(node._next, grads):
             if gi is not None and nxt is not None:
                 prev = pending.get(nxt)
-                if prev is None:
-                    _receive(nxt, gi, pending, heap, sinks)
-                else:
+                if prev is not None:
                     pending[nxt] = prev + gi
+                elif type(nxt) is AccumulateGrad:
+                    pending[nxt] = gi
+                    sinks.append(nxt)
+                else:
+                    pending[nxt] = gi
+                    heappush(heap, (-nxt._seq, nxt))
     for node in sinks:
         g = pending.pop(node)
         if node._pre_hooks:
