@@ -132,7 +132,7 @@ class ConvolutionBackward0(Node):
         return (gx, gw, gb) if has_b else (gx, gw)
 
 
-class Conv2dColumnsBackward(ConvolutionBackward0):
+class Conv2dColumnsBackward(Node):
     """The 2-D case through fastnn._core: columns (C*kh*kw, N, OH, OW), one GEMM per group.
 
     The product (O, N, OH*OW) is reordered to (N, O, OH*OW) in one copy of long runs, with
