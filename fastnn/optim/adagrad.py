@@ -5,8 +5,8 @@ whose parameters share a step count.
 """
 import numpy as np
 
-from ..tensor import Tensor, _wrap
-from .optimizer import Optimizer, _scalar
+from ..tensor import _wrap
+from .optimizer import Optimizer, _check_lr, _scalar
 from .sgd import _check_fused
 
 __all__ = ["Adagrad"]
@@ -19,10 +19,7 @@ class Adagrad(Optimizer):
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, foreach=None, *, maximize=False, differentiable=False, fused=None):
-        if isinstance(lr, Tensor) and lr.numel() != 1:
-            raise ValueError("Tensor lr must be 1-element")
-        if not 0.0 <= _scalar(lr):
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if not 0.0 <= lr_decay:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
         if not 0.0 <= weight_decay:

@@ -49,6 +49,14 @@ def _scalar(v):
     return float(v.item()) if isinstance(v, Tensor) else v
 
 
+def _check_lr(lr):
+    """PyTorch's checks of a learning rate, a number or a 1-element tensor."""
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= _scalar(lr):
+        raise ValueError(f"Invalid learning rate: {lr}")
+
+
 def _typename(obj):
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
 

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with momentum, dampening, Nesterov and weight decay."""
 import numpy as np
 
-from .optimizer import Optimizer, _core, _scalar, kernels_for  # noqa: F401
+from .optimizer import Optimizer, _check_lr, _core, _scalar, kernels_for  # noqa: F401
 
 __all__ = ["SGD"]
 
@@ -20,8 +20,7 @@ class SGD(Optimizer):
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False,
                  *, maximize=False, foreach=None, differentiable=False, fused=None):
-        if _scalar(lr) < 0.0:
-            raise ValueError(f"Invalid learning rate: {lr}")
+        _check_lr(lr)
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:

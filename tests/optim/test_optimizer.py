@@ -49,6 +49,8 @@ BAD = [
     (optim.Adagrad, dict(lr_decay=-1), ValueError, "Invalid lr_decay value: -1"),
     (optim.Adagrad, dict(initial_accumulator_value=-1), ValueError,
      "Invalid initial_accumulator_value value: -1"),
+    (optim.RMSprop, dict(lr=-0.5), ValueError, "Invalid learning rate: -0.5"),
+    (optim.Adagrad, dict(lr=-0.5), ValueError, "Invalid learning rate: -0.5"),
 ]
 
 
@@ -62,6 +64,18 @@ def test_bad_hyperparameters(cls, kw, exc, msg):
         return
     with pytest.raises(exc, match="^" + re.escape(msg) + "$"):
         getattr(torch.optim, cls.__name__)(torch_params(), **kw)
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop", "Adagrad"])
+def test_tensor_lr_must_have_one_element(name):
+    with pytest.raises(ValueError, match="^Tensor lr must be 1-element$"):
+        getattr(optim, name)(params(), lr=fastnn.tensor([0.1, 0.2]))
+    try:
+        import torch
+    except ImportError:
+        return
+    with pytest.raises(ValueError, match="^Tensor lr must be 1-element$"):
+        getattr(torch.optim, name)(torch_params(), lr=torch.tensor([0.1, 0.2]))
 
 
 def test_bad_params_arguments():
