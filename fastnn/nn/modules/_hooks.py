@@ -192,6 +192,14 @@ def _fan(tensors, callback):
     return outs
 
 
+def _placed_grads(n, slots, grads):
+    """n gradient tensors (None where absent), grads[i] put at position slots[i]."""
+    full = [None] * n
+    for k, g in zip(slots, grads):
+        full[k] = g
+    return _wrap_grads(full)
+
+
 def _wrap_grads(arrays):
     from ...tensor import _wrap
     return tuple(None if a is None else _wrap(a) for a in arrays)
@@ -240,10 +248,7 @@ class _BackwardHookCall:
         return type(result)(values) if isinstance(result, tuple) else values
 
     def _on_outputs(self, grads):
-        full = [None] * self.n_outputs
-        for k, g in zip(self.output_slots, grads):
-            full[k] = g
-        full = _wrap_grads(full)
+        full = _placed_grads(self.n_outputs, self.output_slots, grads)
         for hook in self.pre_hooks:
             r = hook(self.module, full)
             if r is not None:
@@ -265,10 +270,7 @@ class _BackwardHookCall:
         return tuple(None if full[k] is None else full[k]._data for k in self.output_slots)
 
     def _on_inputs(self, grads):
-        full = [None] * self.n_inputs
-        for k, g in zip(self.input_slots, grads):
-            full[k] = g
-        full = _wrap_grads(full)
+        full = _placed_grads(self.n_inputs, self.input_slots, grads)
         for hook in self.hooks:
             r = hook(self.module, full, self.grad_outputs)
             if r is not None:
