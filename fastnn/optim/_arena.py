@@ -18,6 +18,15 @@ import numpy as np
 from ..tensor import _wrap
 
 _PACKABLE = (np.dtype(np.float32), np.dtype(np.float64))
+_ALIGN = 64  # bytes: one cache line, two AVX registers
+
+
+def _aligned_zeros(n, dtype):
+    """A zeroed 1-D array whose first element sits on an _ALIGN-byte boundary."""
+    dtype = np.dtype(dtype)
+    raw = np.zeros(n * dtype.itemsize + _ALIGN, dtype=np.uint8)
+    skip = -raw.ctypes.data % _ALIGN
+    return raw[skip:skip + n * dtype.itemsize].view(dtype)
 
 
 def owner(p):
@@ -45,22 +54,28 @@ class Arena:
         self.params = list(params)
         self.index = {id(p): i for i, p in enumerate(self.params)}
         dtype = self.params[0]._data.dtype
-        sizes = [p._data.size for p in self.params]
-        offs = np.zeros(len(sizes) + 1, dtype=np.int64)
-        np.cumsum(sizes, out=offs[1:])
-        self.offs = offs.tolist()
-        total = self.offs[-1]
+        # each parameter starts on a 64-byte boundary: a slice after an odd-sized bias would
+        # otherwise leave the next weight misaligned for the kernels and BLAS reading it
+        step = max(1, _ALIGN // dtype.itemsize)
+        starts, total = [], 0
+        for p in self.params:
+            total = -(-total // step) * step
+            starts.append(total)
+            total += p._data.size
+        self.offs = starts + [total]
         first = self.params[0]._data
         if type(first) is np.ndarray:
-            self.data = np.empty(total, dtype=dtype)
-            self.grad = np.zeros(total, dtype=dtype)
+            # gaps stay zero in every flat array, so a whole-arena update leaves them zero
+            self.data = _aligned_zeros(total, dtype)
+            self.grad = _aligned_zeros(total, dtype)
         else:  # a GPU arena: the flat arrays live on the parameters' device
-            self.data = np.empty_like(first, shape=(total,))
+            self.data = np.zeros_like(first, shape=(total,))
             self.grad = np.zeros_like(first, shape=(total,))
         self.views, self.gviews = [], []
         ref = weakref.ref(self)
         for i, p in enumerate(self.params):
-            lo, hi = self.offs[i], self.offs[i + 1]
+            lo = self.offs[i]
+            hi = lo + p._data.size
             shape = p._data.shape
             view = self.data[lo:hi].reshape(shape)
             np.copyto(view, p._data)
@@ -85,8 +100,9 @@ class Arena:
         """Per-parameter view tensors of state array ``key`` (allocated zeroed on first use)."""
         ts = self.buf_t.get(key)
         if ts is None:
-            flat = np.zeros_like(self.data)
-            ts = [_wrap(flat[self.offs[i]:self.offs[i + 1]].reshape(v.shape))
+            flat = _aligned_zeros(self.data.size, self.data.dtype) \
+                if type(self.data) is np.ndarray else np.zeros_like(self.data)
+            ts = [_wrap(flat[self.offs[i]:self.offs[i] + v.size].reshape(v.shape))
                   for i, v in enumerate(self.views)]
             self.bufs[key] = flat
             self.buf_t[key] = ts
@@ -99,7 +115,8 @@ class Arena:
         return self.step_t
 
     def span(self, flat, i0, i1):
-        return flat[self.offs[i0]:self.offs[i1]]
+        """Parameters i0..i1-1 of a flat array (with the zero gaps between them)."""
+        return flat[self.offs[i0]:self.offs[i1 - 1] + self.views[i1 - 1].size]
 
 
 def pack_group(params, step_dtype):

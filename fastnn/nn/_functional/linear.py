@@ -8,6 +8,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import AccumulateGrad, Node
+from ...autograd.ops_math import ReluBackward0
 from ...tensor import Tensor
 from ..._dtype import scalar_type_name as _title
 
@@ -22,9 +23,12 @@ _ndarray = np.ndarray
 class AddmmBackward0(Node):
     """out = x @ w.T + b for contiguous 2-D float x."""
 
-    def forward(self, x, w, b=None):
+    def forward(self, x, w, b=None, relu=False):
         out = np.empty((x.shape[0], w.shape[0]), x.dtype)
-        _core.linear_forward(x, w, b, out)
+        if relu:  # linear_relu below: the ReLU node that follows only records itself
+            _core.linear_relu_forward(x, w, b, out)
+        else:
+            _core.linear_forward(x, w, b, out)
         self.save(x, w)
         return out
 
@@ -120,6 +124,25 @@ def linear(input, weight, bias=None):
     wt = weight if w.flags.c_contiguous else weight.contiguous()
     out = apply(AddmmBackward0, (flat, wt) if bias is None else (flat, wt, bias))
     return out.reshape(lead + (w.shape[0],)) if x.ndim != 2 else out
+
+
+def linear_relu(input, weight, bias):
+    """relu(linear(input, weight, bias)) in one kernel pass, or None where that does not apply.
+
+    The graph is the one the two calls record (AddmmBackward0 feeding ReluBackward0); only
+    the pre-activation, which nobody else sees, is never written out.
+    """
+    if _core is None:
+        return None
+    x, w, b = input._data, weight._data, bias._data
+    dt = x.dtype
+    if type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
+            w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
+            w.flags.c_contiguous and type(b) is _ndarray and b.dtype is dt and \
+            b.shape == (w.shape[0],):
+        pre = apply(AddmmBackward0, (input, weight, bias), True)
+        return apply(ReluBackward0, (pre,), True)
+    return None
 
 
 def bilinear(input1, input2, weight, bias=None):
