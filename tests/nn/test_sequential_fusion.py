@@ -48,17 +48,20 @@ def grads(model, x, forward):
     return out.detach().numpy(), [x.grad.numpy()] + [p.grad.numpy() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("inplace", [False, True])
-def test_values_and_grads_match_the_two_calls(dtype, inplace, fused_calls):
-    model = mlp(dtype, inplace=inplace)
-    x = fastnn.randn(4, 7, dtype=dtype)
+def assert_fused_equals_unfused(model, x, fused_calls, pairs=2):
     out_f, g_f = grads(model, x, lambda m, x: m(x))
-    assert fused_calls == [True, True]
+    assert fused_calls == [True] * pairs
     out_u, g_u = grads(model, x, run_unfused)
     np.testing.assert_array_equal(out_f, out_u)
     for a, b in zip(g_f, g_u):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("inplace", [False, True])
+def test_values_and_grads_match_the_two_calls(dtype, inplace, fused_calls):
+    assert_fused_equals_unfused(mlp(dtype, inplace=inplace), fastnn.randn(4, 7, dtype=dtype),
+                                fused_calls)
 
 
 def test_graph_is_the_one_pytorch_records(fused_calls):
@@ -141,3 +144,8 @@ def test_subclasses_bias_free_and_odd_inputs_are_not_fused(fused_calls):
         assert fused_calls == [False]
     with pytest.raises(RuntimeError, match=r"cannot be multiplied \(2x5 and 4x3\) in module '0'"):
         plain(fastnn.randn(2, 5))
+
+
+@pytest.mark.parametrize("shape", [(0, 7), (1, 7)])
+def test_empty_and_single_row_batches(shape, fused_calls):
+    assert_fused_equals_unfused(mlp(fastnn.float32), fastnn.randn(*shape), fused_calls)
