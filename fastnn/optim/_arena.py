@@ -21,12 +21,14 @@ _PACKABLE = (np.dtype(np.float32), np.dtype(np.float64))
 _ALIGN = 64  # bytes: one cache line, two AVX registers
 
 
-def _aligned_zeros(n, dtype):
-    """A zeroed 1-D array whose first element sits on an _ALIGN-byte boundary."""
-    dtype = np.dtype(dtype)
-    raw = np.zeros(n * dtype.itemsize + _ALIGN, dtype=np.uint8)
+def _flat_zeros(like, n):
+    """n zeros of like's dtype on like's device; in host memory from an _ALIGN-byte boundary."""
+    if type(like) is not np.ndarray:  # a GPU arena: the flat arrays live on the device
+        return np.zeros_like(like, shape=(n,))
+    size = n * like.dtype.itemsize
+    raw = np.zeros(size + _ALIGN, dtype=np.uint8)
     skip = -raw.ctypes.data % _ALIGN
-    return raw[skip:skip + n * dtype.itemsize].view(dtype)
+    return raw[skip:skip + size].view(like.dtype)
 
 
 def owner(p):
@@ -57,25 +59,18 @@ class Arena:
         # each parameter starts on a 64-byte boundary: a slice after an odd-sized bias would
         # otherwise leave the next weight misaligned for the kernels and BLAS reading it
         step = max(1, _ALIGN // dtype.itemsize)
-        starts, total = [], 0
+        self.bounds, total = [], 0
         for p in self.params:
-            total = -(-total // step) * step
-            starts.append(total)
-            total += p._data.size
-        self.offs = starts + [total]
+            lo = -(-total // step) * step
+            total = lo + p._data.size
+            self.bounds.append((lo, total))
         first = self.params[0]._data
-        if type(first) is np.ndarray:
-            # gaps stay zero in every flat array, so a whole-arena update leaves them zero
-            self.data = _aligned_zeros(total, dtype)
-            self.grad = _aligned_zeros(total, dtype)
-        else:  # a GPU arena: the flat arrays live on the parameters' device
-            self.data = np.zeros_like(first, shape=(total,))
-            self.grad = np.zeros_like(first, shape=(total,))
+        # gaps stay zero in every flat array, so a whole-arena update leaves them zero
+        self.data = _flat_zeros(first, total)
+        self.grad = _flat_zeros(first, total)
         self.views, self.gviews = [], []
         ref = weakref.ref(self)
-        for i, p in enumerate(self.params):
-            lo = self.offs[i]
-            hi = lo + p._data.size
+        for p, (lo, hi) in zip(self.params, self.bounds):
             shape = p._data.shape
             view = self.data[lo:hi].reshape(shape)
             np.copyto(view, p._data)
@@ -100,10 +95,9 @@ class Arena:
         """Per-parameter view tensors of state array ``key`` (allocated zeroed on first use)."""
         ts = self.buf_t.get(key)
         if ts is None:
-            flat = _aligned_zeros(self.data.size, self.data.dtype) \
-                if type(self.data) is np.ndarray else np.zeros_like(self.data)
-            ts = [_wrap(flat[self.offs[i]:self.offs[i] + v.size].reshape(v.shape))
-                  for i, v in enumerate(self.views)]
+            flat = _flat_zeros(self.data, self.data.size)
+            ts = [_wrap(flat[lo:hi].reshape(v.shape))
+                  for (lo, hi), v in zip(self.bounds, self.views)]
             self.bufs[key] = flat
             self.buf_t[key] = ts
         return ts
@@ -116,7 +110,7 @@ class Arena:
 
     def span(self, flat, i0, i1):
         """Parameters i0..i1-1 of a flat array (with the zero gaps between them)."""
-        return flat[self.offs[i0]:self.offs[i1 - 1] + self.views[i1 - 1].size]
+        return flat[self.bounds[i0][0]:self.bounds[i1 - 1][1]]
 
 
 def pack_group(params, step_dtype):

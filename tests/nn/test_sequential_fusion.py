@@ -135,7 +135,7 @@ def test_subclasses_bias_free_and_odd_inputs_are_not_fused(fused_calls):
     np.testing.assert_array_equal(sub(x).detach().numpy(), run_unfused(sub, x).detach().numpy())
     nobias = nn.Sequential(nn.Linear(4, 3, bias=False), nn.ReLU())
     nobias(fastnn.randn(2, 4))
-    assert fused_calls == []
+    assert fused_calls == [False]  # the subclass is never offered; the bias-free pair declines
     plain = nn.Sequential(nn.Linear(4, 3), nn.ReLU())
     for x in (fastnn.randn(4, 2).t(), fastnn.randn(5, 2, 4), fastnn.randn(4)):
         fused_calls.clear()

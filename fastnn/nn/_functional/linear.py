@@ -88,21 +88,24 @@ def _check(input, weight, bias):
 _FAST_DT = (np.dtype(np.float32), np.dtype(np.float64))
 
 
+def _addmm_ready(x, w, b):
+    """Whether AddmmBackward0's kernel takes these arrays as they are (b may be None)."""
+    dt = x.dtype
+    return type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
+        w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
+        w.flags.c_contiguous and \
+        (b is None or (type(b) is _ndarray and b.dtype is dt and b.shape == (w.shape[0],)))
+
+
 def linear(input, weight, bias=None):
     """y = input @ weight.T + bias, over the last dimension of input."""
     if _core is not None and isinstance(input, Tensor) and isinstance(weight, Tensor):
         # the training-loop case first: everything the checks below would accept
-        x, w = input._data, weight._data
-        dt = x.dtype
-        if type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
-                w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
-                w.flags.c_contiguous:
-            if bias is None:
+        if bias is None:
+            if _addmm_ready(input._data, weight._data, None):
                 return apply(AddmmBackward0, (input, weight))
-            if isinstance(bias, Tensor):
-                b = bias._data
-                if type(b) is _ndarray and b.dtype is dt and b.shape == (w.shape[0],):
-                    return apply(AddmmBackward0, (input, weight, bias))
+        elif isinstance(bias, Tensor) and _addmm_ready(input._data, weight._data, bias._data):
+            return apply(AddmmBackward0, (input, weight, bias))
     _check(input, weight, bias)
     x, w = input._data, weight._data
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
@@ -132,14 +135,8 @@ def linear_relu(input, weight, bias):
     The graph is the one the two calls record (AddmmBackward0 feeding ReluBackward0); only
     the pre-activation, which nobody else sees, is never written out.
     """
-    if _core is None:
-        return None
-    x, w, b = input._data, weight._data, bias._data
-    dt = x.dtype
-    if type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
-            w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
-            w.flags.c_contiguous and type(b) is _ndarray and b.dtype is dt and \
-            b.shape == (w.shape[0],):
+    if _core is not None and isinstance(input, Tensor) and isinstance(weight, Tensor) and \
+            isinstance(bias, Tensor) and _addmm_ready(input._data, weight._data, bias._data):
         pre = apply(AddmmBackward0, (input, weight, bias), True)
         return apply(ReluBackward0, (pre,), True)
     return None
