@@ -173,3 +173,14 @@ def write_metrics(path, args, history, source, wall):
     with open(path, "w") as f:
         json.dump(record, f, indent=2)
     return path
+
+
+def report(args, history, source, wall, checkpoint, title):
+    """Write the curves and metrics.json beside the checkpoint and print the summary."""
+    plot = None
+    if history and not args.no_plot:
+        plot = save_plot(history, os.path.join(args.out_dir, "curves.png"), title)
+    write_metrics(os.path.join(args.out_dir, "metrics.json"), args, history, source, wall)
+    final = f"final held-out accuracy {history[-1]['test_acc']:.2%}, " if history else ""
+    print(f"done: {final}training took {wall:.1f}s\n  checkpoint: {checkpoint}"
+          + (f"\n  plot: {plot}" if plot else ""))

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_common import (Progress, backend_from_argv, finish_args, make_parser,  # noqa: E402
-                          mnist_arrays, save_plot, write_metrics)
+                          mnist_arrays, report)
 
 BACKEND = backend_from_argv()
 if BACKEND == "torch":
@@ -124,14 +124,7 @@ def main(argv=None):
     checkpoint = os.path.join(args.out_dir, "checkpoint.pt")
     torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "epoch": args.epochs}, checkpoint)
-    plot = None
-    if history and not args.no_plot:
-        plot = save_plot(history, os.path.join(args.out_dir, "curves.png"),
-                         f"LeNet-5 on MNIST ({args.backend})")
-    write_metrics(os.path.join(args.out_dir, "metrics.json"), args, history, source, wall)
-    final = f"final held-out accuracy {history[-1]['test_acc']:.2%}, " if history else ""
-    print(f"done: {final}training took {wall:.1f}s\n  checkpoint: {checkpoint}"
-          + (f"\n  plot: {plot}" if plot else ""))
+    report(args, history, source, wall, checkpoint, f"LeNet-5 on MNIST ({args.backend})")
     return history
 
 
