@@ -1,10 +1,21 @@
 """Shared helpers for the benchmarks: machine description and the sgemm yardstick."""
+import glob
 import os
 import platform
 import statistics
+import sys
 import time
 
 import numpy as np
+
+# Run from a source checkout: its fastnn when built in place (setup.py build_ext --inplace),
+# else the installed one; never the checkout's uncompiled fallback ahead of a compiled install.
+_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if glob.glob(os.path.join(_ROOT, "fastnn", "_core.*.so")) or \
+        glob.glob(os.path.join(_ROOT, "fastnn", "_core.*.pyd")):
+    sys.path.insert(1, _ROOT)
+else:
+    sys.path.append(_ROOT)
 
 # PyTorch loads before fastnn so that its OpenMP runtime keeps the wait policy it would have
 # on its own (fastnn sets OMP_WAIT_POLICY=PASSIVE for its runtime unless the user chose one).
@@ -91,11 +102,13 @@ def measure(fns, seconds, pause=0.2, block=0.2):
     return {k: statistics.median(v) for k, v in times.items()}
 
 
-def sgd_training_step(lib, model, x, y, lr, momentum):
+def sgd_training_step(lib, model, x, y, lr, momentum, device=None):
     """One PyTorch-style training step (the same code runs on fastnn and on torch)."""
     F = lib.nn.functional
     opt = lib.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
     xt, yt = lib.from_numpy(x), lib.from_numpy(y)
+    if device is not None:
+        xt, yt = xt.to(device), yt.to(device)
 
     def step():
         opt.zero_grad()

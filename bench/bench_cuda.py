@@ -18,6 +18,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import sgd_training_step  # noqa: E402
 
 # shapes: (MLP layer sizes, LeNet (channels, side, conv widths, fc widths), batch)
 REAL = {"mlp": ([784, 512, 512, 10], None, 128),
@@ -69,17 +70,7 @@ def make_step(lib, model, shapes, device, x, y):
     """The same PyTorch-style code on fastnn and on torch; weights copied from one init."""
     lib.manual_seed(0)
     net = build(lib, model, shapes).to(device)
-    opt = lib.optim.SGD(net.parameters(), lr=LR, momentum=MOMENTUM)
-    xt, yt = lib.from_numpy(x).to(device), lib.from_numpy(y).to(device)
-    F = lib.nn.functional
-
-    def step():
-        opt.zero_grad()
-        loss = F.cross_entropy(net(xt), yt)
-        loss.backward()
-        opt.step()
-        return loss
-    return step
+    return sgd_training_step(lib, net, x, y, LR, MOMENTUM, device)
 
 
 def timed(step, sync, seconds, steps_per_round, min_rounds):

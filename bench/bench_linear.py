@@ -23,11 +23,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import _common  # noqa: E402,F401  (imports PyTorch before fastnn)
 
-try:
-    from fastnn import _core
-except ImportError:  # run from a source checkout built with `setup.py build_ext --inplace`
-    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    from fastnn import _core
+from fastnn import _core  # noqa: E402
 from fastnn._version import __version__
 
 SHAPES = [(64, 784, 128), (128, 784, 512), (512, 2048, 2048)]

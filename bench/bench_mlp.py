@@ -15,7 +15,6 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a source checkout
 from _common import machine_info, measure, sgd_training_step, sgemm_peak  # noqa: E402
 
 CONFIGS = {

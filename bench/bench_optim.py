@@ -20,7 +20,6 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(1, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # a checkout
 import _common  # noqa: E402,F401  (imports PyTorch before fastnn)
 
 N_PARAMS, SIZE = 100, 100_000
