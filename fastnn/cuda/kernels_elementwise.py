@@ -203,25 +203,8 @@ def _binary_kernel(op):
     return k
 
 
-def _scalar_kernel(op, scalar_first):
-    if scalar_first:
-        @cuda.jit
-        def k(n, shape, out, oo, ost, a, ao, ast, s):
-            i = cuda.grid(1)
-            step = cuda.gridsize(1)
-            while i < n:
-                r = i
-                io = oo
-                ia = ao
-                for d in range(len(shape) - 1, -1, -1):
-                    c = r % shape[d]
-                    r //= shape[d]
-                    io += c * ost[d]
-                    ia += c * ast[d]
-                out[io] = op(s, a[ia])
-                i += step
-        return k
-
+def _scalar_kernel(op):
+    """out = op(a, s) for a strided a and a scalar s."""
     @cuda.jit
     def k(n, shape, out, oo, ost, a, ao, ast, s):
         i = cuda.grid(1)
@@ -238,6 +221,14 @@ def _scalar_kernel(op, scalar_first):
             out[io] = op(a[ia], s)
             i += step
     return k
+
+
+def _scalar_first(op):
+    """op with its operands swapped, for ``s - a`` and the like."""
+    @cuda.jit(device=True)
+    def f(x, s):
+        return op(s, x)
+    return f
 
 
 @cuda.jit
@@ -304,8 +295,10 @@ def binary(name, n, shape, out, a, b):
 
 
 def binary_scalar(name, n, shape, out, a, s, scalar_first):
-    k = _get(("s", name, scalar_first),
-             lambda: _scalar_kernel(_device_fn(BINARY, name), scalar_first))
+    def build():
+        op = _device_fn(BINARY, name)
+        return _scalar_kernel(_scalar_first(op) if scalar_first else op)
+    k = _get(("s", name, scalar_first), build)
     k[grid(n)](n, shape, *out, *a, s)
 
 

@@ -46,7 +46,8 @@ for name in (("less",) if QUICK else E.BINARY):
     jobs.append((f"binary {name}", E._binary_kernel(fn),
                  (i64, U(2), A(out), i64, U(2), A(dt), i64, U(2), A(dt), i64, U(2))))
     for first in (False, True):
-        jobs.append((f"scalar {name} {first}", E._scalar_kernel(fn, first),
+        op = E._scalar_first(fn) if first else fn
+        jobs.append((f"scalar {name} {first}", E._scalar_kernel(op),
                      (i64, U(1), A(out), i64, U(1), A(dt), i64, U(1), dt)))
 jobs += [
     ("where", E._where_kernel, (i64, U(2), A(f32), i64, U(2), A(b1), i64, U(2), A(f32), i64,
