@@ -102,6 +102,17 @@ def measure(fns, seconds, pause=0.2, block=0.2):
     return {k: statistics.median(v) for k, v in times.items()}
 
 
+def numpy_cross_entropy(logits, y, onehot):
+    """(mean softmax cross-entropy, its gradient wrt logits), as a careful numpy user writes it:
+    the loss value through log-sum-exp, the gradient as (softmax - onehot) / batch."""
+    z = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    s = p.sum(axis=1, keepdims=True)
+    loss = np.mean(np.log(s[:, 0]) - z[np.arange(len(y)), y])
+    p /= s
+    return loss, (p - onehot) / len(y)
+
+
 def sgd_training_step(lib, model, x, y, lr, momentum, device=None):
     """One PyTorch-style training step (the same code runs on fastnn and on torch)."""
     F = lib.nn.functional

@@ -18,7 +18,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import machine_info, measure, sgd_training_step  # noqa: E402
+from _common import machine_info, measure, numpy_cross_entropy, sgd_training_step  # noqa: E402
 
 LR, MOMENTUM = 0.01, 0.9
 SHAPES = {"conv1": (20, 1, 5, 5), "conv2": (50, 20, 5, 5), "fc1": (500, 800), "fc2": (10, 500)}
@@ -118,11 +118,7 @@ def make_numpy_step(weights, x, y):
         w3, b3 = params["fc1"]
         h3 = np.maximum(f @ w3.T + b3, 0)
         w4, b4 = params["fc2"]
-        logits = h3 @ w4.T + b4
-        z = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) / n
+        loss, g = numpy_cross_entropy(h3 @ w4.T + b4, y, onehot)
         grads = {"fc2": (g.T @ h3, g.sum(axis=0))}
         g = (g @ w4) * (h3 > 0)
         grads["fc1"] = (g.T @ f, g.sum(axis=0))
@@ -136,6 +132,7 @@ def make_numpy_step(weights, x, y):
                 buf *= MOMENTUM
                 buf += g_
                 p_ -= LR * buf
+        return loss
     return step
 
 

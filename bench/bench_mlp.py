@@ -15,7 +15,8 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import machine_info, measure, sgd_training_step, sgemm_peak  # noqa: E402
+from _common import (machine_info, measure, numpy_cross_entropy, sgd_training_step,  # noqa: E402
+                     sgemm_peak)
 
 CONFIGS = {
     "tiny": ([784, 128, 10], 64),
@@ -65,11 +66,7 @@ def make_numpy_step(sizes, batch, weights, x, y):
             if i < len(params) - 1:
                 np.maximum(h, 0, out=h)
             acts.append(h)
-        logits = acts[-1]
-        z = logits - logits.max(axis=1, keepdims=True)
-        p = np.exp(z)
-        p /= p.sum(axis=1, keepdims=True)
-        g = (p - onehot) / batch
+        loss, g = numpy_cross_entropy(acts[-1], y, onehot)
         for i in range(len(params) - 1, -1, -1):
             w, b = params[i]
             gw = g.T @ acts[i]
@@ -81,6 +78,7 @@ def make_numpy_step(sizes, batch, weights, x, y):
                 buf *= MOMENTUM
                 buf += g_
                 p_ -= LR * buf
+        return loss
     return step
 
 
