@@ -144,6 +144,22 @@ def cross_entropy_backward(logprobs, target, grad_scale, out):
     return out
 
 
+def softmax_cross_entropy_forward(logits, target, out_probs):
+    shifted = logits.astype(np.float64) - logits.max(axis=1, keepdims=True)
+    e = np.exp(shifted)
+    s = e.sum(axis=1)
+    out_probs[...] = e / s[:, None]
+    nll = np.log(s) - shifted[np.arange(len(target)), target]
+    return np.asarray(nll.mean(), dtype=logits.dtype)
+
+
+def softmax_cross_entropy_backward(probs, target, grad_scale, out):
+    onehot = np.zeros_like(probs)
+    onehot[np.arange(len(target)), target] = 1
+    out[...] = (probs - onehot) * probs.dtype.type(grad_scale)
+    return out
+
+
 def max_pool2d_forward(x, kh, kw, sh, sw):
     """(y, argmax) of 2-D max pooling without padding; argmax is the flat position in the plane.
 

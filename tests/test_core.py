@@ -350,6 +350,48 @@ def test_cross_entropy_matches_torch(dtype):
     close(g, tx.grad.numpy(), dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("n,c", [(1, 1), (5, 10), (3, 1), (700, 101)])
+@pytest.mark.parametrize("inplace", [False, True])
+def test_softmax_cross_entropy(dtype, layout, n, c, inplace, threads):
+    rng = np.random.default_rng(12)
+    x = make((n, c), dtype, layout, rng, scale=5.0)
+    t = rng.integers(0, c, n).astype(np.int64)
+    p_ref = np.empty_like(x)
+    loss_ref = ref.softmax_cross_entropy_forward(x, t, p_ref)
+    p = x if inplace else np.empty_like(x)
+    loss = _core.softmax_cross_entropy_forward(x if inplace else x.copy(), t, p)
+    assert loss.dtype == dtype and loss.shape == ()
+    close(p, p_ref, dtype)
+    close(loss, loss_ref, dtype)
+    g_ref = ref.softmax_cross_entropy_backward(p_ref, t, 1 / n, np.empty_like(x))
+    out = p if inplace else np.empty_like(x)
+    assert _core.softmax_cross_entropy_backward(p, t, 1 / n, out) is out
+    close(out, g_ref, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_softmax_cross_entropy_matches_torch(dtype):
+    torch = pytest.importorskip("torch")
+    x = make((32, 10), dtype, scale=4.0)
+    x[0, 3] = 90.0  # a row whose softmax underflows everywhere but one class
+    t = np.random.default_rng(11).integers(0, 10, 32)
+    tx = torch.tensor(x, requires_grad=True)
+    loss = torch.nn.functional.cross_entropy(tx, torch.tensor(t))
+    loss.backward()
+    p = np.empty_like(x)
+    close(_core.softmax_cross_entropy_forward(x, t, p), loss.item(), dtype)
+    g = _core.softmax_cross_entropy_backward(p, t, 1 / 32, np.empty_like(x))
+    close(g, tx.grad.numpy(), dtype)
+
+
+def test_softmax_cross_entropy_rejects_an_empty_batch():
+    x = np.zeros((0, 4), np.float32)
+    with pytest.raises(ValueError, match="mean over an empty batch"):
+        _core.softmax_cross_entropy_forward(x, np.zeros(0, np.int64), np.empty_like(x))
+
+
 @pytest.mark.parametrize("bad", [10, -1])
 def test_cross_entropy_target_out_of_bounds(bad):
     x, t = np.zeros((3, 10)), np.array([1, bad, 2])
@@ -357,6 +399,10 @@ def test_cross_entropy_target_out_of_bounds(bad):
         _core.cross_entropy_forward(x, t, np.empty_like(x))
     with pytest.raises(IndexError, match=rf"^Target {bad} is out of bounds\.$"):
         _core.cross_entropy_backward(x, t, np.ones(3), np.empty_like(x))
+    with pytest.raises(IndexError, match=rf"^Target {bad} is out of bounds\.$"):
+        _core.softmax_cross_entropy_forward(x, t, np.empty_like(x))
+    with pytest.raises(IndexError, match=rf"^Target {bad} is out of bounds\.$"):
+        _core.softmax_cross_entropy_backward(x, t, 1.0, np.empty_like(x))
 
 # ---------------------------------------------------------------- threads and BLAS
 

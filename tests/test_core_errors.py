@@ -184,6 +184,23 @@ CASES = [
     ("ce-scale-none", lambda: _core.cross_entropy_backward(f32(3, 4), T3, None, f32(3, 4)),
      TypeError, "cross_entropy_backward: argument 'grad_scale' must be a numpy.ndarray, "
                 "not NoneType"),
+    ("sce-target-len", lambda: _core.softmax_cross_entropy_forward(f32(2, 4), T3, f32(2, 4)),
+     RuntimeError, "softmax_cross_entropy_forward: expected 'target' to have shape (2,), but "
+                   "got (3,)"),
+    ("sce-out-shape", lambda: _core.softmax_cross_entropy_forward(f32(3, 4), T3, f32(3, 5)),
+     RuntimeError, "softmax_cross_entropy_forward: expected 'out_probs' to have shape (3, 4), "
+                   "but got (3, 5)"),
+    ("sce-out-overlap", lambda: (lambda a: _core.softmax_cross_entropy_forward(
+        a[:12].reshape(3, 4), T3, a[4:16].reshape(3, 4)))(f32(24)),
+     ValueError, "softmax_cross_entropy_forward: output 'out_probs' overlaps 'logits' in "
+                 "memory; pass a separate output array"),
+    ("sce-back-dtype", lambda: _core.softmax_cross_entropy_backward(f32(3, 4), T3, 1.0,
+                                                                    f64(3, 4)),
+     TypeError, "softmax_cross_entropy_backward: expected 'out' to have the same dtype as "
+                "'probs' (float32), but got float64"),
+    ("sce-back-scale", lambda: _core.softmax_cross_entropy_backward(f32(3, 4), T3, None,
+                                                                    f32(3, 4)),
+     TypeError, "must be real number, not NoneType"),
     # zero_
     ("zero-list", lambda: _core.zero_([1, 2]),
      TypeError, "zero_: argument 'arr' must be a numpy.ndarray, not list"),

@@ -207,16 +207,17 @@ def _weight_arr(weight, dt):
 class CrossEntropyMeanBackward(NllLossBackward0):
     """The training-loop case: 2-D logits, class targets, mean, no weight or smoothing.
 
-    One Cython pass each way (log-softmax + NLL forward, softmax - onehot backward); the
-    general node above covers every other option.
+    One Cython pass each way: forward keeps the softmax probabilities and returns the mean
+    loss, backward is (probabilities - onehot) / N. The general node above covers every
+    other option.
     """
 
     def forward(self, x, t, ignore_index):
         self.general = 0 <= ignore_index < x.shape[1] and bool((t == ignore_index).any())
         if not self.general:
-            lp = np.empty(x.shape, x.dtype)
+            p = np.empty(x.shape, x.dtype)
             try:
-                nll = core().cross_entropy_forward(x, t, lp)
+                loss = core().softmax_cross_entropy_forward(x, t, p)
             except IndexError:
                 # a target outside [0, C): an ignored row (the default ignore_index is -100)
                 # or a bad target, which the general path reports in PyTorch's words
@@ -224,9 +225,8 @@ class CrossEntropyMeanBackward(NllLossBackward0):
         if self.general:
             return NllLossBackward0.forward(self, x, (t, None, ignore_index, "mean", 0.0, True))
         self.t = t
-        self.save(lp)
-        # np.add.reduce: ndarray.mean() costs more than the whole kernel at these sizes
-        return np.asarray(np.add.reduce(nll) / x.shape[0], x.dtype)
+        self.save(p)
+        return loss
 
     def name(self):
         return "NllLossBackward0"  # PyTorch's name for the node of cross_entropy
@@ -234,9 +234,9 @@ class CrossEntropyMeanBackward(NllLossBackward0):
     def backward(self, g):
         if self.general:
             return NllLossBackward0.backward(self, g)
-        lp = self.saved[0]
-        out = np.empty(lp.shape, lp.dtype)
-        core().cross_entropy_backward(lp, self.t, float(g) / lp.shape[0], out)
+        p = self.saved[0]
+        out = np.empty(p.shape, p.dtype)
+        core().softmax_cross_entropy_backward(p, self.t, float(g) / p.shape[0], out)
         return (out,)
 
 
