@@ -69,7 +69,8 @@ def make_numpy_step(weights, x, y):
     bufs = {k: (np.zeros_like(w), np.zeros_like(b)) for k, (w, b) in weights.items()}
     n = x.shape[0]
     onehot = np.zeros((n, 10), np.float32)
-    onehot[np.arange(n), y] = 1
+    rows = np.arange(n)
+    onehot[rows, y] = 1
 
     def conv(a, name):
         w, b = params[name]
@@ -118,7 +119,7 @@ def make_numpy_step(weights, x, y):
         w3, b3 = params["fc1"]
         h3 = np.maximum(f @ w3.T + b3, 0)
         w4, b4 = params["fc2"]
-        loss, g = numpy_cross_entropy(h3 @ w4.T + b4, y, onehot)
+        loss, g = numpy_cross_entropy(h3 @ w4.T + b4, rows, y, onehot)
         grads = {"fc2": (g.T @ h3, g.sum(axis=0))}
         g = (g @ w4) * (h3 > 0)
         grads["fc1"] = (g.T @ f, g.sum(axis=0))

@@ -57,7 +57,8 @@ def make_numpy_step(sizes, batch, weights, x, y):
     params = [(w.copy(), b.copy()) for w, b in weights]
     bufs = [(np.zeros_like(w), np.zeros_like(b)) for w, b in weights]
     onehot = np.zeros((batch, sizes[-1]), np.float32)
-    onehot[np.arange(batch), y] = 1
+    rows = np.arange(batch)
+    onehot[rows, y] = 1
 
     def step():
         acts = [x]
@@ -66,7 +67,7 @@ def make_numpy_step(sizes, batch, weights, x, y):
             if i < len(params) - 1:
                 np.maximum(h, 0, out=h)
             acts.append(h)
-        loss, g = numpy_cross_entropy(acts[-1], y, onehot)
+        loss, g = numpy_cross_entropy(acts[-1], rows, y, onehot)
         for i in range(len(params) - 1, -1, -1):
             w, b = params[i]
             gw = g.T @ acts[i]
