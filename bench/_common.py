@@ -67,8 +67,12 @@ def sgemm_peak(n=2048, threads=2, seconds=1.0):
     return 2 * n ** 3 / best / 1e9
 
 
-def measure(fns, seconds, pause=0.2, block=0.2):
+def measure(fns, seconds, pause=0.2, block=0.2, min_rounds=11):
     """Median seconds per call of each function, measured in interleaved rounds.
+
+    At least ``min_rounds`` rounds run however short ``seconds`` is: this machine's speed
+    drifts from second to second, and medians over five rounds moved a small step's ratio
+    by 10 % from run to run where eleven keep it within a few percent.
 
     Each round runs every implementation in turn, starting with a different one each time.
     Before each block it pauses long enough for the other libraries' idle thread pools to stop
@@ -88,7 +92,7 @@ def measure(fns, seconds, pause=0.2, block=0.2):
     times = {k: [] for k in names}
     deadline = time.perf_counter() + seconds
     rnd = 0
-    while time.perf_counter() < deadline or len(times[names[0]]) < 5:
+    while time.perf_counter() < deadline or len(times[names[0]]) < min_rounds:
         order = names[rnd % len(names):] + names[:rnd % len(names)]
         rnd += 1
         for k in order:
