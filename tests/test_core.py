@@ -304,26 +304,38 @@ def test_random_moments(dtype):
 # ---------------------------------------------------------------- cross-entropy
 
 
+def _check_kernel_pair(fwd, ref_fwd, bwd, ref_bwd, x, t, scale, inplace, dtype):
+    """A forward kernel writing into a buffer, and the backward kernel reading that buffer,
+    both against their references (in place when asked); returns the forward's result."""
+    buf_ref = np.empty_like(x)
+    res_ref = ref_fwd(x, t, buf_ref)
+    buf = x if inplace else np.empty_like(x)
+    res = fwd(x if inplace else x.copy(), t, buf)
+    close(buf, buf_ref, dtype)
+    close(res, res_ref, dtype)
+    g_ref = ref_bwd(buf_ref, t, scale, np.empty_like(x))
+    out = buf if inplace else np.empty_like(x)
+    assert bwd(buf, t, scale, out) is out
+    close(out, g_ref, dtype)
+    return res
+
+
+def _class_logits(n, c, dtype, layout, seed):
+    rng = np.random.default_rng(seed)
+    x = make((n, c), dtype, layout, rng, scale=5.0)
+    return rng, x, rng.integers(0, c, n).astype(np.int64)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("n,c", [(0, 4), (1, 1), (5, 10), (3, 1), (700, 101)])
 @pytest.mark.parametrize("inplace", [False, True])
 def test_cross_entropy(dtype, layout, n, c, inplace, threads):
-    rng = np.random.default_rng(10)
-    x = make((n, c), dtype, layout, rng, scale=5.0)
-    t = rng.integers(0, c, n).astype(np.int64)
-    lp_ref = np.empty_like(x)
-    nll_ref = ref.cross_entropy_forward(x, t, lp_ref)
-    lp = x if inplace else np.empty_like(x)
-    nll = _core.cross_entropy_forward(x.copy() if not inplace else x, t, lp)
+    rng, x, t = _class_logits(n, c, dtype, layout, 10)
+    nll = _check_kernel_pair(_core.cross_entropy_forward, ref.cross_entropy_forward,
+                             _core.cross_entropy_backward, ref.cross_entropy_backward,
+                             x, t, make((n,), dtype, rng=rng), inplace, dtype)
     assert nll.dtype == dtype and nll.shape == (n,)
-    close(lp, lp_ref, dtype)
-    close(nll, nll_ref, dtype)
-    scale = make((n,), dtype, rng=rng)
-    g_ref = ref.cross_entropy_backward(lp_ref, t, scale, np.empty_like(x))
-    out = lp if inplace else np.empty_like(x)
-    assert _core.cross_entropy_backward(lp, t, scale, out) is out
-    close(out, g_ref, dtype)
 
 
 def test_cross_entropy_backward_scalar_scale():
@@ -355,20 +367,12 @@ def test_cross_entropy_matches_torch(dtype):
 @pytest.mark.parametrize("n,c", [(1, 1), (5, 10), (3, 1), (700, 101)])
 @pytest.mark.parametrize("inplace", [False, True])
 def test_softmax_cross_entropy(dtype, layout, n, c, inplace, threads):
-    rng = np.random.default_rng(12)
-    x = make((n, c), dtype, layout, rng, scale=5.0)
-    t = rng.integers(0, c, n).astype(np.int64)
-    p_ref = np.empty_like(x)
-    loss_ref = ref.softmax_cross_entropy_forward(x, t, p_ref)
-    p = x if inplace else np.empty_like(x)
-    loss = _core.softmax_cross_entropy_forward(x if inplace else x.copy(), t, p)
+    _, x, t = _class_logits(n, c, dtype, layout, 12)
+    loss = _check_kernel_pair(_core.softmax_cross_entropy_forward,
+                              ref.softmax_cross_entropy_forward,
+                              _core.softmax_cross_entropy_backward,
+                              ref.softmax_cross_entropy_backward, x, t, 1 / n, inplace, dtype)
     assert loss.dtype == dtype and loss.shape == ()
-    close(p, p_ref, dtype)
-    close(loss, loss_ref, dtype)
-    g_ref = ref.softmax_cross_entropy_backward(p_ref, t, 1 / n, np.empty_like(x))
-    out = p if inplace else np.empty_like(x)
-    assert _core.softmax_cross_entropy_backward(p, t, 1 / n, out) is out
-    close(out, g_ref, dtype)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
