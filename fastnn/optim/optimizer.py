@@ -12,6 +12,7 @@ import warnings
 from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
+from operator import is_
 from sys import getrefcount as _getrefcount
 
 import numpy as np
@@ -163,12 +164,13 @@ class Optimizer:
             self._packs.append(None)
         pk = self._packs[gi]
         if pk is not None:
-            old = pk[0]
-            # a loose parameter turns packable when the optimizer that held it is gone
-            free = group.get("fused") is not False and any(map(_arena.packable, pk[2]))
-            if len(old) == len(params) and all(a is b for a, b in zip(old, params)) and \
-                    all(type(a.params[0]._data) is type(a.data) for a in pk[1]) and not free:
-                return pk[1], pk[2]
+            old, arenas, loose = pk[0], pk[1], pk[2]
+            if len(old) == len(params) and all(map(is_, old, params)) and \
+                    all(type(a.params[0]._data) is type(a.data) for a in arenas) and \
+                    not (loose and group.get("fused") is not False and
+                         any(map(_arena.packable, loose))):
+                # (a loose parameter turns packable when the optimizer that held it is gone)
+                return arenas, loose
             for a in pk[1]:
                 a.release()
         if group.get("fused") is False:
@@ -280,20 +282,20 @@ class Optimizer:
 
     def _arena_ready(self, arena, keys):
         """Every parameter's gradient is in its arena slot and its state already in the arena."""
-        bts = [arena.buf_t.get(k) for k, _ in keys]
-        if any(ts is None for ts in bts):
-            return False
-        state, views, gviews = self.state, arena.views, arena.gviews
-        for i, p in enumerate(arena.params):
+        params = arena.params
+        for p, view, gview in zip(params, arena.views, arena.gviews):
             g = p._grad
-            if g is None or g._data is not gviews[i] or p._data is not views[i]:
+            if g is None or g._data is not gview or p._data is not view:
                 return False
-            if bts:
-                st = state.get(p)
-                if st is None:
+        if keys:
+            state = self.state
+            for key, _ in keys:
+                ts = arena.buf_t.get(key)
+                if ts is None:
                     return False
-                for (key, _), ts in zip(keys, bts):
-                    if st.get(key) is not ts[i]:
+                for p, t in zip(params, ts):
+                    st = state.get(p)
+                    if st is None or st.get(key) is not t:
                         return False
         return True
 
