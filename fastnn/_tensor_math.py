@@ -51,6 +51,9 @@ def operands(a, b):
             return a, b, None
         rd = D.promote(D._FROM_NP[da], a._data.ndim, D._FROM_NP[db], b._data.ndim)
         return a, b, rd.np
+    if type(b) is float and a._data.dtype.kind == "f":
+        # the common `x * 0.5`: a Python float never changes a floating tensor's dtype
+        return a, Const(np.asarray(b, a._data.dtype)), None
     if isinstance(b, _ndarray):
         from ._creation import tensor
         return operands(a, tensor(b))
