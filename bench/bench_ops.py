@@ -22,14 +22,16 @@ def cases(lib, requires_grad):
     def backward():
         (a * b).sum().backward()
     return {"a + b": lambda: a + b, "a * 2.0": lambda: a * 2.0, "a.relu()": lambda: a.relu(),
-            "a.sum()": lambda: a.sum(), "(a * b).sum().backward()": backward}
+            "a.sum()": lambda: a.sum(), "a.mean()": lambda: a.mean(),
+            "(a * b).sum().backward()": backward}
 
 
 def numpy_cases():
     a = np.random.default_rng(0).standard_normal((10, 10)).astype(np.float32)
     b = a.copy()
     return {"a + b": lambda: a + b, "a * 2.0": lambda: a * 2.0,
-            "a.relu()": lambda: np.maximum(a, 0), "a.sum()": lambda: a.sum()}
+            "a.relu()": lambda: np.maximum(a, 0), "a.sum()": lambda: a.sum(),
+            "a.mean()": lambda: a.mean()}
 
 
 def main(argv=None):
