@@ -306,6 +306,45 @@ def test_cross_entropy_numpy_fallback_matches_the_compiled_kernels(monkeypatch, 
     np.testing.assert_allclose(fast[1], slow[1], rtol=tol, atol=tol)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_cross_entropy_training_case_matches_the_numpy_path(monkeypatch, dtype):
+    """The fused mean node (softmax kept, mean from the kernel) against the general path."""
+    from fastnn.nn._functional import misc
+    if misc.core() is None:
+        pytest.skip("the compiled kernels are not built")
+    x = np.random.default_rng(5).standard_normal((33, 7)).astype(dtype) * 4
+    t = fastnn.tensor(np.random.default_rng(6).integers(0, 7, 33))
+
+    def run():
+        a = fastnn.tensor(x, requires_grad=True)
+        loss = F.cross_entropy(a, t)
+        loss.backward()
+        return loss, a.grad.numpy()
+    fast = run()
+    assert fast[0].grad_fn.name() == "NllLossBackward0" and fast[0].dtype == fastnn.tensor(x).dtype
+    monkeypatch.setattr(misc, "_core_mod", [None])
+    slow = run()
+    tol = 1e-6 if dtype == np.float32 else 1e-14
+    np.testing.assert_allclose(fast[0].item(), slow[0].item(), rtol=tol)
+    np.testing.assert_allclose(fast[1], slow[1], rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("row", [[np.inf, 0, 0], [-np.inf] * 3, [np.nan, 0, 1], [0, np.nan, 1],
+                                 [1e30, -1e30, 0], [-np.inf, 0, 1]])
+@pytest.mark.parametrize("target", [0, 1])
+def test_cross_entropy_non_finite_logits_match_torch(row, target):
+    torch = pytest.importorskip("torch")
+    x, y = np.array([row, [0.5, -1, 2]], np.float32), np.array([target, 2])
+    a, ta = fastnn.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    loss = F.cross_entropy(a, fastnn.tensor(y))
+    tloss = torch.nn.functional.cross_entropy(ta, torch.tensor(y))
+    loss.backward()
+    tloss.backward()
+    np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-6, equal_nan=True)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6, atol=1e-7,
+                               equal_nan=True)
+
+
 @pytest.mark.parametrize("name,kw", [("mse_loss", {}), ("l1_loss", {}),
                                      ("huber_loss", {"delta": 0.5})])
 @pytest.mark.parametrize("reduction", REDUCTIONS)
