@@ -108,15 +108,9 @@ def _run_in_creation_order(roots, root_grads, retain_graph):
     pending = {}
     heap = []
     sinks = []
-    for node, g in zip(roots, root_grads):
-        _receive(node, g, pending, heap, sinks)
-    while heap:
-        node = heappop(heap)[1]
-        g = pending.pop(node)
-        if node._pre_hooks:
-            g = run_tensor_hooks(node._pre_hooks, g)
-        grads = _execute(node, g, retain_graph)
-        for nxt, gi in zip(node._next, grads):
+    edges = zip(roots, root_grads)  # the roots first, then each executed node's outputs
+    while True:
+        for nxt, gi in edges:
             if gi is not None and nxt is not None:
                 prev = pending.get(nxt)
                 if prev is not None:
@@ -127,23 +121,18 @@ def _run_in_creation_order(roots, root_grads, retain_graph):
                 else:
                     pending[nxt] = gi
                     heappush(heap, (-nxt._seq, nxt))
+        if not heap:
+            break
+        node = heappop(heap)[1]
+        g = pending.pop(node)
+        if node._pre_hooks:
+            g = run_tensor_hooks(node._pre_hooks, g)
+        edges = zip(node._next, _execute(node, g, retain_graph))
     for node in sinks:
         g = pending.pop(node)
         if node._pre_hooks:
             g = run_tensor_hooks(node._pre_hooks, g)
         node.accumulate(g)
-
-
-def _receive(node, g, pending, heap, sinks):
-    prev = pending.get(node)
-    if prev is not None:
-        pending[node] = prev + g
-        return
-    pending[node] = g
-    if type(node) is AccumulateGrad:
-        sinks.append(node)
-    else:
-        heappush(heap, (-node._seq, node))
 
 
 def _run(roots, root_grads, retain_graph, capture):

@@ -171,7 +171,7 @@ class Optimizer:
                          any(map(_arena.packable, loose))):
                 # (a loose parameter turns packable when the optimizer that held it is gone)
                 return arenas, loose
-            for a in pk[1]:
+            for a in arenas:
                 a.release()
         if group.get("fused") is False:
             arenas, loose = [], list(params)
