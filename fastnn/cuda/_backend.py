@@ -71,10 +71,18 @@ def _probe_compiler():
     try:
         cuda.compile_ptx_for_current_device(probe, "void(int64[:])")
     except Exception as e:
+        cause = f"{type(e).__name__}: {e}"
+        if isinstance(e, (OSError, ImportError)) or any(
+                word in cause.lower() for word in ("nvvm", "nvrtc", "cuda_home", "toolkit")):
+            raise CudaUnavailableError(
+                "numba found the GPU but not the CUDA compiler libraries (NVRTC / NVVM) it "
+                "builds kernels with. Install them with `pip install \"numba-cuda[cu12]\"` (or "
+                f"[cu13] for a CUDA 13 driver), or install a CUDA toolkit. ({cause})") from None
+        # e.g. a numba-cuda older than the installed numpy (numpy 2.5 removed names it uses)
         raise CudaUnavailableError(
-            "numba found the GPU but not the CUDA compiler libraries (NVRTC / NVVM) it builds "
-            "kernels with. Install them with `pip install \"numba-cuda[cu12]\"` (or [cu13] for a "
-            f"CUDA 13 driver), or install a CUDA toolkit. ({type(e).__name__}: {e})") from None
+            f"numba's CUDA compiler failed on a one-line kernel ({cause}). Its version may not "
+            f"support numpy {np.__version__}: install versions that go together, e.g. "
+            "`pip install -U numba numba-cuda`, or a numpy release numba-cuda supports.") from None
 
 
 DEVICE = D.device("cuda", 0)
@@ -122,22 +130,30 @@ class Storage:
 
     Freed buffers are reused for the next request of the same dtype and length, as PyTorch's
     caching allocator does: kernels run in stream order, so reuse needs no synchronisation.
+
+    ``_owned`` holds each pooled buffer strongly while its Storage lives. When a Storage dies
+    inside a garbage cycle, the collector runs weak-reference callbacks before ``__del__``,
+    and numba frees device memory from such a callback; without the outside reference the
+    buffer would be freed first and then handed to the pool, dangling.
     """
     __slots__ = ("dev", "key", "__weakref__")
 
     def __init__(self, dev, key):
         self.dev = dev
         self.key = key
+        if key is not None:
+            _owned[id(self)] = dev
 
     def __del__(self):
         if self.key is None:  # borrowed from another library: theirs to free
             return
         try:
-            _pool_give(self.key, self.dev)
+            _pool_give(self.key, _owned.pop(id(self)))
         except Exception:  # interpreter shutdown: the module may be half torn down
             pass
 
 
+_owned = {}  # id(Storage) -> its device buffer, see Storage
 _pool = {}
 _pool_bytes = [0]
 _POOL_LIMIT = 1 << 30

@@ -188,3 +188,37 @@ def test_unsupported_numpy_function_names_the_way_out():
     with pytest.raises(NotImplementedError, match=r"numpy\.cumsum is not implemented for CUDA "
                                                   r"tensors in fastnn; .* \.cpu\(\)"):
         c.cumsum(0)
+
+
+def test_a_buffer_freed_in_a_garbage_cycle_is_reused_safely():
+    """The collector runs numba's weakref finalizers before Storage.__del__; the pool must
+    still get a live buffer (on a GPU a dangling one raised ReferenceError at its next use)."""
+    import gc
+    from fastnn.cuda import _backend
+    gc.collect()
+    for _ in range(3):
+        t = fastnn.arange(1000, dtype=fastnn.float32, device="cuda")
+        holder = {"t": t}
+        holder["self"] = holder  # t dies with this cycle, only in the collector
+        del t, holder
+        gc.collect()
+        again = fastnn.arange(1000, dtype=fastnn.float32, device="cuda") * 2
+        assert again.sum().item() == 999_000
+    live = [st for st in gc.get_objects() if isinstance(st, _backend.Storage)]
+    assert len(_backend._owned) == sum(st.key is not None for st in live)
+
+
+@pytest.mark.parametrize("error, says", [
+    (OSError("libnvvm.so: cannot open shared object file"), "CUDA compiler libraries"),
+    (AttributeError("module 'numpy' has no attribute 'row_stack'"), "may not support numpy"),
+])
+def test_a_failing_kernel_compiler_is_named_for_what_it_is(monkeypatch, error, says):
+    """A missing NVVM and a numba-cuda too old for the installed numpy need different fixes."""
+    from fastnn.cuda import _backend
+
+    def fail(*args, **kwargs):
+        raise error
+    monkeypatch.setattr(_backend.cuda, "compile_ptx_for_current_device", fail, raising=False)
+    with pytest.raises(_backend.CudaUnavailableError, match=says) as info:
+        _backend._probe_compiler()
+    assert str(error) in str(info.value)
