@@ -61,17 +61,16 @@ class AddmmBackward0(Node):
             else:
                 gw = arr
         if len(nxt) > 2 and nxt[2] is not None:
-            s = g.sum(axis=0)
-            tgt = _grad_target(nxt[2], s.shape, s.dtype)
-            if tgt:
+            tgt = _grad_target(nxt[2], (w.shape[0],), g.dtype)
+            if tgt:  # the sum lands in .grad or the optimizer arena's slot
                 arr, acc = tgt
                 if acc:
-                    np.add(arr, s, out=arr)
+                    np.add(arr, g.sum(axis=0), out=arr)
                 else:
-                    arr = s
+                    g.sum(axis=0, out=arr)
                 nxt[2].commit(arr, acc)
             else:
-                gb = s
+                gb = g.sum(axis=0)
         return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)
 
 

@@ -73,7 +73,9 @@ def reduce(kind, a, axis, keepdims, dtype, out):
     nred = 1
     for d in axes:
         nred *= a.shape[d]
-    res = empty(kshape, dt)
+    direct = out is not None and not keepdims and out.shape == kshape and out.dtype == dt \
+        and out.is_c_contiguous() and out.st is not src.st
+    res = out if direct else empty(kshape, dt)  # the kernel writes a suitable out itself
     nout = res.size
     if nout:
         if nred == 0:
@@ -87,12 +89,14 @@ def reduce(kind, a, axis, keepdims, dtype, out):
             ks, (kst,) = collapse(kshape, tuple(src.est[d] for d in kept))
             rs, (rst,) = collapse(tuple(a.shape[d] for d in axes),
                                   tuple(src.est[d] for d in axes))
-            KR.reduce(kind, nout, nred, ks, kst, rs, rst, src.st.dev, src.off, res.st.dev,
+            dst = res.st.dev if res.off == 0 else res.st.dev[res.off:res.off + nout]
+            KR.reduce(kind, nout, nred, ks, kst, rs, rst, src.st.dev, src.off, dst,
                       _init(kind, dt), dt.type(nred))
     if keepdims:
         res = res.reshape(tuple(1 if d in axes else s for d, s in enumerate(a.shape)))
     if out is not None:
-        assign(out, res)
+        if res is not out:
+            assign(out, res)
         return out
     return res
 

@@ -330,10 +330,12 @@ class Optimizer:
 
     def _apply(self, hyper, p, g, bufs, info, kernel):
         """One parameter's arrays: the compiled kernel when they suit it, numpy otherwise."""
-        if kernel and type(p) is np.ndarray and p.dtype in _arena._PACKABLE and \
-                p.flags.c_contiguous and p.flags.writeable and \
+        on_host = type(p) is np.ndarray
+        if kernel and (on_host or hasattr(p, "device_spec")) and p.dtype in _arena._PACKABLE \
+                and p.flags.c_contiguous and p.flags.writeable and \
                 all(b.dtype == p.dtype and b.flags.c_contiguous for b in bufs):
-            if g.dtype != p.dtype or not g.flags.c_contiguous or g.shape != p.shape:
+            if on_host and (g.dtype != p.dtype or not g.flags.c_contiguous or
+                            g.shape != p.shape):  # the CUDA kernels convert g themselves
                 g = np.ascontiguousarray(np.broadcast_to(g, p.shape), dtype=p.dtype)
             self._update(hyper, p, g, bufs, info, True)
         else:

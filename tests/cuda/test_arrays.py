@@ -81,6 +81,29 @@ def test_inplace_and_out():
         np.add(dev(np.arange(3)), 0.5, out=dev(np.arange(3)), casting="same_kind")
 
 
+@pytest.mark.parametrize("out_kind", ["direct", "offset", "strided", "other dtype",
+                                      "keepdims"])
+def test_reduction_into_out(out_kind):
+    """A contiguous out of the result's dtype and shape receives the kernel's result itself;
+    any other out gets a copy; either way out is what returns."""
+    x = dev(A)
+    shape, dtype, keep = (A.shape[1],), A.dtype, False
+    if out_kind == "strided":
+        full = dev(np.zeros((A.shape[1], 2), A.dtype))
+        out = full[:, 0]
+    elif out_kind == "offset":  # contiguous, but not at the start of its buffer
+        out = dev(np.zeros(3 * A.shape[1], A.dtype))[A.shape[1]:2 * A.shape[1]]
+    elif out_kind == "other dtype":
+        out = dev(np.zeros(shape, np.float64))
+    else:
+        if out_kind == "keepdims":
+            shape, keep = (1, A.shape[1]), True
+        out = dev(np.zeros(shape, dtype))
+    got = x.sum(axis=0, out=out, keepdims=keep)
+    assert got is out
+    same(out, A.sum(axis=0, keepdims=keep).astype(out.dtype), rtol=1e-5)
+
+
 def test_nan_propagates_through_max_min_and_where():
     a = np.array([1.0, np.nan, 3.0], np.float32)
     same(np.maximum(dev(a), 2.0), np.maximum(a, 2.0))

@@ -128,3 +128,27 @@ def test_eval_accuracy_on_device():
     assert pred.is_cuda and pred.dtype == fastnn.int64
     correct = (pred == fastnn.tensor([0, 1, 2, 3, 0], device="cuda")).sum().item()
     assert 0 <= correct <= 5
+
+
+def test_steady_state_is_one_fused_update_with_grads_in_the_arena(monkeypatch):
+    """Every gradient, biases included, lands in the optimizer's device arena, so a step is
+    one fused SGD launch over all parameters (not a numpy-style pass per bias)."""
+    from fastnn.cuda import kernels_optim
+    fastnn.manual_seed(0)
+    model = mlp().cuda()
+    opt = fastnn.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    x = fastnn.randn(6, 3, 4, device="cuda")
+    y = fastnn.tensor([0, 1, 2, 3, 1, 0], device="cuda")
+    calls = []
+    real = kernels_optim.sgd_step
+    monkeypatch.setattr(kernels_optim, "sgd_step",
+                        lambda p, *a: calls.append(p.size) or real(p, *a))
+    for _ in range(3):
+        calls.clear()
+        opt.zero_grad()
+        F.cross_entropy(model(x), y).backward()
+        arena = opt._packs[0][1][0]
+        for p, slot in zip(arena.params, arena.gviews):
+            assert p.grad._data is slot
+        opt.step()
+        assert calls == [arena.data.size]
