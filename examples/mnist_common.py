@@ -7,6 +7,7 @@ the same numbers.
 import argparse
 import json
 import os
+import re
 import sys
 import time
 
@@ -39,6 +40,9 @@ def make_parser(description, *, name, epochs, batch_size, lr, momentum):
     p.add_argument("--backend", choices=("fastnn", "torch"), default="fastnn",
                    help="library to train with (default: fastnn; torch runs the same script "
                         "on PyTorch)")
+    p.add_argument("--device", default="cpu",
+                   help="cpu (default), or cuda to train on an NVIDIA GPU (fastnn's numba.cuda "
+                        "backend, or PyTorch's CUDA build)")
     p.add_argument("--data-dir", default=None,
                    help="directory with the MNIST IDX files (default: $FASTNN_DATA, then the "
                         "shipped ../shared/data/mnist and the usual places)")
@@ -72,9 +76,19 @@ def finish_args(args, name):
         value = getattr(args, opt)
         if value is not None and value < (0 if opt == "epochs" else 1):
             raise SystemExit(f"--{opt.replace('_', '-')} must be positive, got {value}")
+    if re.fullmatch(r"cpu|cuda(:[0-9]+)?", args.device) is None:
+        raise SystemExit(f"--device must be cpu or cuda, got {args.device!r}")
     if args.out_dir is None:
         args.out_dir = os.path.join("runs", name + ("-torch" if args.backend == "torch" else ""))
     return args
+
+
+def pick_device(torch, args):
+    """``torch.device(args.device)``, or a clear exit when CUDA was asked for but is unusable."""
+    if args.device.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {args.device}: no usable CUDA device here (an NVIDIA GPU "
+                         "and driver, plus numba and numba-cuda for fastnn)")
+    return torch.device(args.device)
 
 
 def mnist_arrays(args, split):

@@ -18,7 +18,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from mnist_common import (Progress, backend_from_argv, finish_args, make_parser,  # noqa: E402
-                          mnist_arrays, report)
+                          mnist_arrays, pick_device, report)
 
 BACKEND = backend_from_argv()
 if BACKEND == "torch":
@@ -55,10 +55,11 @@ class MLP(nn.Module):
         return self.fc3(x)  # logits; cross_entropy applies the softmax
 
 
-def train(model, loader, optimizer, epoch, args):
+def train(model, loader, optimizer, epoch, args, device):
     model.train()
     progress = Progress(loader, f"epoch {epoch}/{args.epochs}", enabled=not args.no_progress)
     for data, target in progress:
+        data, target = data.to(device), target.to(device)
         optimizer.zero_grad()
         output = model(data)
         loss = F.cross_entropy(output, target)
@@ -68,11 +69,12 @@ def train(model, loader, optimizer, epoch, args):
     return progress.close()
 
 
-def evaluate(model, loader):
+def evaluate(model, loader, device):
     model.eval()
     loss, correct, n = 0.0, 0, 0
     with torch.no_grad():
         for data, target in loader:
+            data, target = data.to(device), target.to(device)
             output = model(data)
             loss += F.cross_entropy(output, target, reduction="sum").item()
             correct += (output.argmax(dim=1) == target).sum().item()
@@ -90,6 +92,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    device = pick_device(torch, args)
 
     x_train, y_train, source = mnist_arrays(args, "train")
     x_test, y_test, _ = mnist_arrays(args, "test")
@@ -100,15 +103,15 @@ def main(argv=None):
     print(f"{args.backend}: training on {len(train_set):,} images, evaluating on "
           f"{len(test_set):,}\n  data: {source}", flush=True)
 
-    model = MLP()
+    model = MLP().to(device)
     optimizer = optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum)
     scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)
 
     history = []
     start = time.perf_counter()
     for epoch in range(1, args.epochs + 1):
-        train_loss, rate = train(model, train_loader, optimizer, epoch, args)
-        test_loss, test_acc = evaluate(model, test_loader)
+        train_loss, rate = train(model, train_loader, optimizer, epoch, args, device)
+        test_loss, test_acc = evaluate(model, test_loader, device)
         history.append({"epoch": epoch, "lr": optimizer.param_groups[0]["lr"],
                         "train_loss": train_loss, "test_loss": test_loss,
                         "test_acc": test_acc, "samples_per_s": rate})

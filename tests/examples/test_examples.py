@@ -75,6 +75,8 @@ def test_example_argument_errors(tmp_path):
         module.main(["--batch-size", "0"] + quick)
     with pytest.raises(SystemExit, match="--backend is read when the script starts"):
         module.main(["--backend", "torch"] + quick)
+    with pytest.raises(SystemExit, match="--device must be cpu or cuda, got 'gpu'"):
+        module.main(["--device", "gpu"] + quick)
 
 
 def test_example_under_pytorch(tmp_path):
