@@ -2,7 +2,7 @@
 and LeNet-5 on the GPU through fastnn's numba.cuda backend, beside PyTorch's CUDA build when it
 is installed, else beside the CPU (fastnn's and PyTorch's).
 
-    python bench/bench_cuda.py [--models mlp,lenet] [--seconds 3] [--json out.json]
+    python bench/bench_cuda.py [--models mlp,lenet,large] [--seconds 3] [--json out.json]
     python bench/bench_cuda.py --sim        # tiny shapes on numba's CUDA simulator (no GPU)
 
 Each timing is the median over rounds of several back-to-back steps, synchronising the GPU
@@ -21,17 +21,20 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import sgd_training_step  # noqa: E402
 
 # shapes: (MLP layer sizes, LeNet (channels, side, conv widths, fc widths), batch)
+# "large" is the CPU benchmark's large MLP, where the GEMM kernels rather than launches dominate
 REAL = {"mlp": ([784, 512, 512, 10], None, 128),
-        "lenet": (None, (1, 28, (6, 16), (120, 84, 10)), 128)}
+        "lenet": (None, (1, 28, (6, 16), (120, 84, 10)), 128),
+        "large": ([784, 2048, 2048, 10], None, 512)}
 SIM = {"mlp": ([16, 12, 4], None, 4),
-       "lenet": (None, (1, 12, (2, 3), (6, 5, 3)), 2)}
+       "lenet": (None, (1, 12, (2, 3), (6, 5, 3)), 2),
+       "large": ([16, 20, 20, 4], None, 8)}
 LR, MOMENTUM = 0.01, 0.9
 
 
 def build(lib, model, shapes):
     nn, F = lib.nn, lib.nn.functional
     sizes, lenet, _ = shapes
-    if model == "mlp":
+    if sizes is not None:
         layers = []
         for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:])):
             layers.append(nn.Linear(a, b))
@@ -60,8 +63,8 @@ def build(lib, model, shapes):
 def data(model, shapes):
     sizes, lenet, batch = shapes
     rng = np.random.default_rng(0)
-    shape = (batch, sizes[0]) if model == "mlp" else (batch, lenet[0], lenet[1], lenet[1])
-    classes = sizes[-1] if model == "mlp" else lenet[3][-1]
+    shape = (batch, sizes[0]) if sizes is not None else (batch, lenet[0], lenet[1], lenet[1])
+    classes = sizes[-1] if sizes is not None else lenet[3][-1]
     return rng.standard_normal(shape).astype(np.float32), \
         rng.integers(0, classes, batch).astype(np.int64)
 
@@ -111,7 +114,7 @@ def implementations(model, shapes, x, y, fastnn):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--models", default="mlp,lenet")
+    ap.add_argument("--models", default="mlp,lenet,large")
     ap.add_argument("--seconds", type=float, default=3.0)
     ap.add_argument("--sim", action="store_true",
                     help="tiny shapes on numba's CUDA simulator (for machines without a GPU)")
