@@ -108,6 +108,13 @@ def unravel(r, shape, strides, base):
     return base
 
 
+def buffer_from(a):
+    """a's flat device buffer from a's first element. Slicing a numba device array builds a
+    new view object, which costs more than the rest of a launch's arguments, so an array that
+    starts its buffer passes the buffer itself."""
+    return a.st.dev if a.off == 0 else a.st.dev[a.off:]
+
+
 def grid(n, threads=None):
     """(blocks, threads) covering n work items with a grid-stride loop."""
     t = THREADS if threads is None else threads

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._array import CudaArray, empty, from_host, arange, assign
 from . import kernels_index as K
+from ._backend import buffer_from
 
 
 def _is_array(it):
@@ -146,7 +147,7 @@ def getitem(a, idx):
     shape, offs = offsets(a, idx)
     out = empty(shape, a.dtype)
     if out.size:
-        K.gather(out.size, out.st.dev, a.st.dev, offs.st.dev[offs.off:])
+        K.gather(out.size, out.st.dev, a.st.dev, buffer_from(offs))
     return out
 
 
@@ -176,7 +177,7 @@ def setitem(a, idx, value):
     n = offs.size
     if n:
         v = _values(value, a.dtype, shape)
-        K.scatter(n, a.st.dev, offs.st.dev[offs.off:], v.st.dev[v.off:])
+        K.scatter(n, a.st.dev, buffer_from(offs), buffer_from(v))
 
 
 def index_add(a, idx, value):
@@ -184,7 +185,7 @@ def index_add(a, idx, value):
     n = offs.size
     if n:
         v = _values(value, a.dtype, shape)
-        K.scatter_add(n, a.st.dev, offs.st.dev[offs.off:], v.st.dev[v.off:])
+        K.scatter_add(n, a.st.dev, buffer_from(offs), buffer_from(v))
 
 
 def _along_offsets(arr, idx, axis):
@@ -210,7 +211,7 @@ def take_along_axis(arr, idx, axis):
     shape, offs = _along_offsets(arr, idx, axis)
     out = empty(shape, arr.dtype)
     if out.size:
-        K.gather(out.size, out.st.dev, arr.st.dev, offs.st.dev[offs.off:])
+        K.gather(out.size, out.st.dev, arr.st.dev, buffer_from(offs))
     return out
 
 
@@ -218,4 +219,4 @@ def put_along_axis(arr, idx, values, axis):
     shape, offs = _along_offsets(arr, idx, axis)
     if offs.size:
         v = _values(values, arr.dtype, shape)
-        K.scatter(offs.size, arr.st.dev, offs.st.dev[offs.off:], v.st.dev[v.off:])
+        K.scatter(offs.size, arr.st.dev, buffer_from(offs), buffer_from(v))

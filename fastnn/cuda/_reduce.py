@@ -89,9 +89,8 @@ def reduce(kind, a, axis, keepdims, dtype, out):
             ks, (kst,) = collapse(kshape, tuple(src.est[d] for d in kept))
             rs, (rst,) = collapse(tuple(a.shape[d] for d in axes),
                                   tuple(src.est[d] for d in axes))
-            dst = res.st.dev if res.off == 0 else res.st.dev[res.off:res.off + nout]
-            KR.reduce(kind, nout, nred, ks, kst, rs, rst, src.st.dev, src.off, dst,
-                      _init(kind, dt), dt.type(nred))
+            KR.reduce(kind, nout, nred, ks, kst, rs, rst, src.st.dev, src.off,
+                      B.buffer_from(res), _init(kind, dt), dt.type(nred))
     if keepdims:
         res = res.reshape(tuple(1 if d in axes else s for d, s in enumerate(a.shape)))
     if out is not None:

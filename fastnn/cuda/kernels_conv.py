@@ -4,7 +4,7 @@ The column matrix is (C*kh*kw, N*OH*OW), the layout fastnn's CPU convolution use
 with the (O, C*kh*kw) weight gives every output. col2im gathers, for each input pixel, the
 column entries that read it: no atomics, a deterministic sum.
 """
-from ._backend import cuda, grid
+from ._backend import buffer_from, cuda, grid
 
 
 @cuda.jit
@@ -170,7 +170,7 @@ def col2im(gcols, x_shape, kh, kw, out_hw, stride, pad, dil, gx):
     N, C, H, W = x_shape
     OH, OW = out_hw
     total = N * C * H * W
-    _col2im_k[grid(total)](total, N * OH * OW, gcols.st.dev[gcols.off:], gx.st.dev, C, H, W,
+    _col2im_k[grid(total)](total, N * OH * OW, buffer_from(gcols), gx.st.dev, C, H, W,
                            kh, kw, OH, OW, stride[0], stride[1], pad[0], pad[1], dil[0],
                            dil[1], gx.dtype.type(0))
 
@@ -188,7 +188,7 @@ def max_pool_backward(g, idx, gx):
     """gx (contiguous, zeroed) += g scattered through idx; g contiguous like idx."""
     N, C, H, W = gx.shape
     total = g.size
-    _maxpool_back_k[grid(total)](total, g.st.dev[g.off:], idx.st.dev[idx.off:], gx.st.dev,
+    _maxpool_back_k[grid(total)](total, buffer_from(g), buffer_from(idx), gx.st.dev,
                                  H * W, total // (N * C))
 
 

@@ -6,7 +6,7 @@ backward, which recomputes the softmax from the logits.
 """
 import math
 
-from ._backend import cuda, grid, unravel
+from ._backend import buffer_from, cuda, grid, unravel
 
 
 @cuda.jit
@@ -183,15 +183,15 @@ def softmax_backward(nrows, kshape, gkst, ykst, okst, n, gst, yst, ost, g, go, y
 
 def ce_forward(m, c, x, t, w, ignore, eps, fused, loss, wrow, lse, err):
     _ce_forward_k[grid(m)](m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off, t.est[0],
-                           w.st.dev[w.off:], w is not x, ignore, eps, fused, loss.st.dev,
+                           buffer_from(w), w is not x, ignore, eps, fused, loss.st.dev,
                            wrow.st.dev, lse.st.dev, err)
 
 
 def ce_backward(m, c, x, t, w, ignore, eps, fused, lse, gsc, den, sw, out):
     _ce_backward_k[grid(m * c)](m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off,
-                                t.est[0], w.st.dev[w.off:], w is not x, ignore, eps, fused,
-                                lse.st.dev, gsc.st.dev[gsc.off:], gsc.est[0] if gsc.ndim else 0,
-                                den.st.dev[den.off:], sw.st.dev[sw.off:], out.st.dev)
+                                t.est[0], buffer_from(w), w is not x, ignore, eps, fused,
+                                lse.st.dev, buffer_from(gsc), gsc.est[0] if gsc.ndim else 0,
+                                buffer_from(den), buffer_from(sw), out.st.dev)
 
 
 def dropout_mask(n, out, key, offset, p, scale):
