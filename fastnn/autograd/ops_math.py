@@ -340,7 +340,9 @@ class ReluBackward0(Node):
         if _relu_backward is not None and type(g) is np.ndarray and g.dtype == y.dtype and \
                 g.dtype in _FLOATS and g.flags.c_contiguous and y.flags.c_contiguous:
             return (_relu_backward(g, y, np.empty_like(g)),)
-        return (np.where(y > 0, g, 0).astype(g.dtype, copy=False),)
+        if hasattr(g, "relu_backward") and g.shape == y.shape and g.dtype == y.dtype:
+            return (g.relu_backward(y),)  # a CUDA array: one kernel
+        return (np.where(y <= 0, 0, g).astype(g.dtype, copy=False),)
 
 
 class ClampBackward1(Node):

@@ -336,6 +336,11 @@ class CudaArray:
         from ._nn import softmax_backward_array
         return softmax_backward_array(self, y, axis, log)
 
+    def relu_backward(self, y):
+        """The gradient through relu output y (self is the incoming one), in one launch."""
+        from ._dispatch import binary
+        return binary("threshold_grad", self, y)
+
     # ---- numpy protocols ------------------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         from ._dispatch import array_ufunc

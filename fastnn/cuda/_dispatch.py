@@ -147,6 +147,17 @@ def unary(name, a):
     return out
 
 
+def binary(name, a, b):
+    """A binary kernel numpy has no ufunc for (relu's gradient): a and b of one shape, out of
+    a's dtype, in one launch where the numpy spelling would take several."""
+    out = empty(a.shape, a.dtype)
+    if out.size:
+        cs, (so, sa, sb) = collapse(a.shape, out.est, a.est, b.est)
+        E.binary(name, out.size, cs, (out.st.dev, out.off, so), (a.st.dev, a.off, sa),
+                 (b.st.dev, b.off, sb))
+    return out
+
+
 _REDUCE_UFUNCS = {"add": "sum", "multiply": "prod", "maximum": "max", "minimum": "min",
                   "logical_and": "all", "logical_or": "any"}
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..autograd.function import apply, apply_node
 from ..autograd.node import AccumulateGrad, Node
+from ..autograd.ops_math import ReluBackward0
 from ..tensor import _wrap
 from . import _backend as B
 from ._array import CudaArray, empty, assign
@@ -36,12 +37,12 @@ def _grad_target(edge, shape, dt):
 class AddmmBackward0(Node):
     """out = x @ w.T + b on the GPU: one GEMM with the bias fused into its epilogue."""
 
-    def forward(self, x, w, b=None):
+    def forward(self, x, w, b=None, relu=False):
         n, m = x.shape[0], w.shape[0]
         out = empty((n, m), x.dtype)
         cin = None if b is None else CudaArray(b.st, b.off, (1, n, m), (0, 0, b.est[0]),
                                                b.dtype)
-        KG.gemm(_as3(x), _as3(w.T), _as3(out), 1, cin, 1 if b is not None else 0)
+        KG.gemm(_as3(x), _as3(w.T), _as3(out), 1, cin, 1 if b is not None else 0, relu=relu)
         self.save(x, w)
         return out
 
@@ -82,6 +83,19 @@ def linear(input, weight, bias=None):
     flat = input.reshape(-1, x.shape[-1]) if x.ndim != 2 else input
     out = apply(AddmmBackward0, (flat, weight) if bias is None else (flat, weight, bias))
     return out.reshape(x.shape[:-1] + (weight.shape[0],)) if x.ndim != 2 else out
+
+
+def linear_relu(input, weight, bias):
+    """relu(linear(...)) with the ReLU in the GEMM's epilogue, recording the graph the two
+    calls record (as on the CPU); None where the plain calls should run and check instead."""
+    x, w, b = input._data, weight._data, bias._data
+    if not (type(x) is CudaArray and type(w) is CudaArray and type(b) is CudaArray) or \
+            x.ndim != 2 or w.ndim != 2 or b.ndim != 1 or x.dtype.kind != "f" or \
+            not x.dtype == w.dtype == b.dtype or x.shape[1] != w.shape[1] or \
+            b.shape[0] != w.shape[0]:
+        return None
+    pre = apply(AddmmBackward0, (input, weight, bias), True)
+    return apply(ReluBackward0, (pre,), True)
 
 
 # ---- convolution ----------------------------------------------------------------------------

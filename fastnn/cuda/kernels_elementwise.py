@@ -149,6 +149,8 @@ BINARY = {
     "hypot": lambda a, b: math.hypot(a, b),
     "copysign": lambda a, b: math.copysign(a, b),
     "logaddexp": _logaddexp,
+    # relu's gradient from its output y: torch's threshold_backward (a NaN y passes g)
+    "threshold_grad": lambda g, y: 0.0 if y <= 0 else g,
 }
 
 _dev = {}

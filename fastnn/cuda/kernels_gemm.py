@@ -1,7 +1,8 @@
 """Tiled shared-memory GEMM: c = alpha * (a @ b) + beta * cin, batched, any strides.
 
 Operands are read through their strides, so transposed views (``w.T``) cost no copy; ``cin``
-(a bias broadcast over rows, or the output itself to accumulate) is fused into the epilogue.
+(a bias broadcast over rows, or the output itself to accumulate) and a ReLU are fused into
+the epilogue.
 """
 import numpy as np
 from numba import from_dtype
@@ -16,7 +17,7 @@ _kernels = {}
 def _tiled_kernel(nbtype, T):
     @cuda.jit
     def k(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0, cs1, cbt,
-          alpha, cin, cio, cis0, cis1, cibt, beta, zero):
+          alpha, cin, cio, cis0, cis1, cibt, beta, zero, relu):
         sa = cuda.shared.array((T, T), nbtype)
         sb = cuda.shared.array((T, T), nbtype)
         tx = cuda.threadIdx.x
@@ -44,6 +45,8 @@ def _tiled_kernel(nbtype, T):
                 v = alpha * acc
                 if beta != 0:
                     v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
+                if relu and v < zero:  # NaN stays NaN, as max(NaN, 0) does
+                    v = zero
                 c[co + z * cbt + row * cs0 + col * cs1] = v
             t += cuda.gridDim.x
     return k
@@ -51,7 +54,7 @@ def _tiled_kernel(nbtype, T):
 
 @cuda.jit
 def _simple_kernel(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0,
-                   cs1, cbt, alpha, cin, cio, cis0, cis1, cibt, beta, zero):
+                   cs1, cbt, alpha, cin, cio, cis0, cis1, cibt, beta, zero, relu):
     # one thread per output element: for products too small to fill a tile
     i = cuda.grid(1)
     step = cuda.gridsize(1)
@@ -67,13 +70,15 @@ def _simple_kernel(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, 
         v = alpha * acc
         if beta != 0:
             v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
+        if relu and v < zero:
+            v = zero
         c[co + z * cbt + row * cs0 + col * cs1] = v
         i += step
 
 
-def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None):
-    """out[z] = alpha * a[z] @ b[z] + beta * cin[z] on 3-D (batch, rows, cols) CudaArrays;
-    cin may be out itself (accumulate) or a broadcast view (bias)."""
+def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False):
+    """out[z] = alpha * a[z] @ b[z] + beta * cin[z] on 3-D (batch, rows, cols) CudaArrays,
+    then max(., 0) if relu; cin may be out itself (accumulate) or a broadcast view (bias)."""
     nbatch, M, K = a.shape
     N = b.shape[2]
     dt = out.dtype
@@ -83,7 +88,7 @@ def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None):
             b.st.dev, b.off, b.est[1], b.est[2], b.est[0],
             out.st.dev, out.off, out.est[1], out.est[2], out.est[0],
             dt.type(alpha), cin.st.dev, cin.off, cin.est[1], cin.est[2], cin.est[0],
-            dt.type(beta), dt.type(0))
+            dt.type(beta), dt.type(0), bool(relu))
     if tiled is None:
         tiled = M * N * K * nbatch > SMALL_GEMM
     if not tiled:

@@ -59,9 +59,9 @@ jobs += [
     ("scatter_add", KI._scatter_add, (i64, A(f32), A(i64), A(f32))),
     ("argmax", KR._arg_kernel, (i64, U(1), U(1), i64, i64, A(f32), i64, A(i64), b1)),
     ("gemm simple", KG._simple_kernel, (i64,) * 4 + (A(f32),) + (i64,) * 4 + (A(f32),) +
-     (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32)),
+     (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32, b1)),
     ("gemm tiled", KG._tiled_kernel(f32, 16), (i64,) * 4 + (A(f32),) + (i64,) * 4 + (A(f32),) +
-     (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32)),
+     (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32, b1)),
     ("im2col", KC._im2col_k, (i64, i64, A(f32)) + (i64,) * 17 + (A(f32), f32)),
     ("col2im", KC._col2im_k, (i64, i64, A(f32), A(f32)) + (i64,) * 13 + (f32,)),
     ("maxpool", KC._maxpool_k, (i64, A(f32)) + (i64,) * 18 + (A(f32), A(i64))),

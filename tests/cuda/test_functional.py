@@ -1,6 +1,8 @@
 """The fused CUDA ops (linear, conv, pooling, softmax, cross-entropy, dropout, optimizer steps)
 against fastnn's CPU path, forward and backward, plus finite-difference gradchecks in float64.
 """
+import copy
+
 import numpy as np
 import pytest
 
@@ -291,3 +293,42 @@ def test_setitem_and_clip_grad_norm():
     np.testing.assert_allclose(norms[1], norms[0], rtol=1e-6)
     np.testing.assert_allclose(lin[1].weight.grad.cpu().numpy(), lin[0].weight.grad.numpy(),
                                rtol=1e-6)
+
+
+def test_relu_gradient_is_one_kernel_and_lets_nan_through():
+    """threshold_backward's rule on both devices: zero where the output is <= 0, the incoming
+    gradient elsewhere, a NaN output included."""
+    a = np.array([np.nan, -1.0, 2.0, 0.0, -0.0, 3.0], np.float32)
+    grads = []
+    for dev in ("cpu", "cuda"):
+        x = fastnn.tensor(a, device=dev, requires_grad=True)
+        F.relu(x).backward(fastnn.full((6,), 5.0, device=dev))
+        grads.append(x.grad.cpu().numpy())
+    np.testing.assert_array_equal(grads[0], [5, 0, 5, 0, 0, 5])
+    np.testing.assert_array_equal(grads[1], grads[0])
+
+
+def test_linear_then_relu_fuses_into_the_gemm_on_the_gpu(monkeypatch):
+    from fastnn.cuda import kernels_gemm
+    fastnn.manual_seed(0)
+    cpu = fastnn.nn.Sequential(fastnn.nn.Linear(5, 4), fastnn.nn.ReLU(), fastnn.nn.Linear(4, 3))
+    gpu = copy.deepcopy(cpu).cuda()
+    relu_flags = []
+    real = kernels_gemm.gemm
+    monkeypatch.setattr(kernels_gemm, "gemm",
+                        lambda *a, **k: relu_flags.append(k.get("relu", False)) or real(*a, **k))
+    x = np.random.default_rng(3).standard_normal((6, 5)).astype(np.float32)
+    x[0, :] = np.nan  # a NaN row stays NaN through the fused ReLU, as through max(., 0)
+    outs = [m(fastnn.tensor(x, device=d)) for m, d in ((cpu, "cpu"), (gpu, "cuda"))]
+    assert relu_flags == [True, False]
+    assert type(outs[1].grad_fn).__name__ == "AddmmBackward0"
+    relu_node = outs[1].grad_fn.next_functions[0][0]
+    assert type(relu_node).__name__ == "ReluBackward0"
+    assert type(relu_node.next_functions[0][0]).__name__ == "AddmmBackward0"
+    np.testing.assert_allclose(outs[1].detach().cpu().numpy(), outs[0].detach().numpy(),
+                               rtol=1e-5, atol=1e-6)
+    for out in outs:
+        out[1:].sum().backward()
+    for pc, pg in zip(cpu.parameters(), gpu.parameters()):
+        np.testing.assert_allclose(pg.grad.cpu().numpy(), pc.grad.numpy(), rtol=1e-5,
+                                   atol=1e-6)

@@ -135,10 +135,15 @@ def linear_relu(input, weight, bias):
     The graph is the one the two calls record (AddmmBackward0 feeding ReluBackward0); only
     the pre-activation, which nobody else sees, is never written out.
     """
-    if _core is not None and isinstance(input, Tensor) and isinstance(weight, Tensor) and \
-            isinstance(bias, Tensor) and _addmm_ready(input._data, weight._data, bias._data):
+    if not (isinstance(input, Tensor) and isinstance(weight, Tensor) and
+            isinstance(bias, Tensor)):
+        return None
+    if _core is not None and _addmm_ready(input._data, weight._data, bias._data):
         pre = apply(AddmmBackward0, (input, weight, bias), True)
         return apply(ReluBackward0, (pre,), True)
+    if hasattr(input._data, "device_spec"):  # on the GPU: the ReLU in the GEMM's epilogue
+        from ...cuda._nn import linear_relu as cuda_linear_relu
+        return cuda_linear_relu(input, weight, bias)
     return None
 
 
