@@ -332,3 +332,12 @@ def test_linear_then_relu_fuses_into_the_gemm_on_the_gpu(monkeypatch):
     for pc, pg in zip(cpu.parameters(), gpu.parameters()):
         np.testing.assert_allclose(pg.grad.cpu().numpy(), pc.grad.numpy(), rtol=1e-5,
                                    atol=1e-6)
+
+
+def test_fused_linear_relu_gradcheck_on_the_gpu():
+    from fastnn.nn._functional.linear import linear_relu
+    rng = np.random.default_rng(4)
+    xs = tuple(fastnn.tensor(rng.standard_normal(s), dtype=fastnn.float64, requires_grad=True)
+               for s in ((3, 4), (5, 4), (5,)))
+    assert type(linear_relu(*[t.cuda() for t in xs]).grad_fn).__name__ == "ReluBackward0"
+    assert gradcheck(on_gpu(linear_relu), xs)
