@@ -119,3 +119,24 @@ def test_no_warning_with_explicit_dim():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         F.softmax(fastnn.tensor(_x()), dim=0)
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "float16"])
+def test_relu_gradient_passes_through_nan_outputs_like_torch(layout):
+    """torch's threshold_backward zeroes the gradient where the output is <= 0, so a NaN
+    output lets it through: the compiled kernel and the numpy fallback (strided, float16)
+    both follow that rule."""
+    torch = pytest.importorskip("torch")
+    a = np.array([[np.nan, -1.0, 2.0, 0.0, -0.0, 3.0]] * 2, np.float32)
+    if layout == "float16":
+        a = a.astype(np.float16)
+    g = np.arange(1, 13, dtype=a.dtype).reshape(2, 6)
+    grads = []
+    for lib in (torch, fastnn):
+        x = lib.tensor(a, requires_grad=True)
+        xin = x.t() if layout == "strided" else x
+        gin = lib.tensor(g.T.copy()) if layout == "strided" else lib.tensor(g)
+        lib.nn.functional.relu(xin).backward(gin)
+        grads.append(x.grad.detach().numpy())
+    np.testing.assert_array_equal(grads[1], grads[0])
+    assert grads[1][0, 0] == 1  # the NaN output's gradient came through
