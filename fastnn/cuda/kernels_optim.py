@@ -6,7 +6,7 @@ parameter dtype on the host, then every element runs the CPU kernel's arithmetic
 """
 import math
 
-from ._backend import cuda, grid
+from ._backend import buffer_from, cuda, grid
 from ._array import CudaArray
 
 
@@ -69,7 +69,7 @@ def _flat(a, name, like=None):
         raise ValueError(f"'{name}' must match param in shape and dtype")
     if not a.is_c_contiguous():
         raise ValueError(f"'{name}' must be contiguous")
-    return a.st.dev[a.off:a.off + a.size] if a.off else a.st.dev
+    return buffer_from(a)  # the kernels take the element count, not the buffer's length
 
 
 def _grad(g, p):
