@@ -341,3 +341,12 @@ def test_fused_linear_relu_gradcheck_on_the_gpu():
                for s in ((3, 4), (5, 4), (5,)))
     assert type(linear_relu(*[t.cuda() for t in xs]).grad_fn).__name__ == "ReluBackward0"
     assert gradcheck(on_gpu(linear_relu), xs)
+
+
+def test_fused_linear_relu_leaves_bad_input_to_linear_s_checks():
+    model = fastnn.nn.Sequential(fastnn.nn.Linear(4, 3), fastnn.nn.ReLU()).cuda()
+    with pytest.raises(RuntimeError, match=r"mat1 and mat2 shapes cannot be multiplied "
+                                           r"\(2x5 and 4x3\)"):
+        model(fastnn.zeros(2, 5, device="cuda"))
+    with pytest.raises(RuntimeError, match="Expected all tensors to be on the same device"):
+        model(fastnn.zeros(2, 4))

@@ -11,6 +11,7 @@ from ...autograd.node import AccumulateGrad, Node
 from ...autograd.ops_math import ReluBackward0
 from ...tensor import Tensor
 from ..._dtype import scalar_type_name as _title
+from ..._tensor_math import check_same_device
 
 try:
     from ... import _core
@@ -66,6 +67,9 @@ def _check(input, weight, bias):
     if not isinstance(weight, Tensor):
         raise TypeError(f"linear(): argument 'weight' (position 2) must be Tensor, not "
                         f"{type(weight).__name__}")
+    check_same_device(input, weight)
+    if bias is not None:
+        check_same_device(input, bias)
     x, w = input._data, weight._data
     if w.ndim != 2:
         raise RuntimeError(f"linear(): expected weight to be 2-D, but got {w.ndim}-D")
@@ -91,7 +95,8 @@ _FAST_DT = (np.dtype(np.float32), np.dtype(np.float64))
 def _addmm_ready(x, w, b):
     """Whether AddmmBackward0's kernel takes these arrays as they are (b may be None)."""
     dt = x.dtype
-    return type(x) is _ndarray and dt in _FAST_DT and w.dtype is dt and x.ndim == 2 and \
+    return type(x) is _ndarray and type(w) is _ndarray and dt in _FAST_DT and w.dtype is dt \
+        and x.ndim == 2 and \
         w.ndim == 2 and x.shape[1] == w.shape[1] and x.flags.c_contiguous and \
         w.flags.c_contiguous and \
         (b is None or (type(b) is _ndarray and b.dtype is dt and b.shape == (w.shape[0],)))
