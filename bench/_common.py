@@ -68,7 +68,13 @@ def sgemm_peak(n=2048, threads=2, seconds=1.0):
 
 
 def measure(fns, seconds, pause=0.2, block=0.2, min_rounds=11):
-    """Median seconds per call of each function, measured in interleaved rounds.
+    """Median seconds per call of each function, over the rounds of ``measure_rounds``."""
+    return {k: statistics.median(v) for k, v in
+            measure_rounds(fns, seconds, pause, block, min_rounds).items()}
+
+
+def measure_rounds(fns, seconds, pause=0.2, block=0.2, min_rounds=11):
+    """Seconds per call of each function in each of a series of interleaved rounds.
 
     At least ``min_rounds`` rounds run however short ``seconds`` is: this machine's speed
     drifts from second to second, and medians over five rounds moved a small step's ratio
@@ -103,7 +109,18 @@ def measure(fns, seconds, pause=0.2, block=0.2, min_rounds=11):
             for _ in range(reps[k]):
                 f()
             times[k].append((time.perf_counter() - t0) / reps[k])
-    return {k: statistics.median(v) for k, v in times.items()}
+    return times
+
+
+def paired_ratio(times, slow, fast):
+    """(median over rounds of times[slow] / times[fast], rounds where ``fast`` won, rounds).
+
+    Both sides of a ratio ran within a second of each other in each round, so the per-round
+    ratio cancels the machine's drift from one round to the next, which a ratio of the two
+    overall medians does not: it is the steadier figure when two libraries are close.
+    """
+    ratios = [s / f for s, f in zip(times[slow], times[fast])]
+    return statistics.median(ratios), sum(r > 1 for r in ratios), len(ratios)
 
 
 def numpy_cross_entropy(logits, rows, y, onehot):
@@ -134,3 +151,29 @@ def sgd_training_step(lib, model, x, y, lr, momentum, device=None):
         opt.step()
         return loss
     return step
+
+
+def summarize(times, ours="fastnn"):
+    """Medians per implementation, and each other's per-round ratio against ``ours``."""
+    med = {k: statistics.median(v) for k, v in times.items()}
+    paired = {k: paired_ratio(times, k, ours) for k in times if k != ours}
+    return med, paired
+
+
+def ratio_fields(med, paired, ours="fastnn"):
+    """The row fields for each ratio other/ours: ratio of medians, per-round median, wins."""
+    row = {}
+    for other, (ratio, wins, rounds) in paired.items():
+        key = f"{other}_over_{ours}"
+        row[key] = med[other] / med[ours]
+        row[key + "_per_round"] = ratio
+        row[key + "_rounds_won"] = [wins, rounds]
+    return row
+
+
+def ratio_text(row, other, ours="fastnn"):
+    """``torch/fastnn 1.21x (per round 1.22x, ahead in 11 of 11)``."""
+    key = f"{other}_over_{ours}"
+    wins, rounds = row[key + "_rounds_won"]
+    return (f"{other}/{ours} {row[key]:.2f}x (per round {row[key + '_per_round']:.2f}x, "
+            f"ahead in {wins} of {rounds})")

@@ -18,7 +18,8 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import machine_info, measure, numpy_cross_entropy, sgd_training_step  # noqa: E402
+from _common import (machine_info, measure_rounds, numpy_cross_entropy, ratio_fields,  # noqa: E402
+                     ratio_text, sgd_training_step, summarize)
 
 LR, MOMENTUM = 0.01, 0.9
 SHAPES = {"conv1": (20, 1, 5, 5), "conv2": (50, 20, 5, 5), "fc1": (500, 800), "fc2": (10, 500)}
@@ -152,12 +153,10 @@ def run(batch, seconds, threads):
         fns["torch"] = make_framework_step(torch, weights, x, y)
     except ImportError:
         pass
-    med = measure(fns, seconds)
+    med, paired = summarize(measure_rounds(fns, seconds))
     row = {"model": "lenet", "batch": batch, "threads": threads,
-           "ms": {k: v * 1e3 for k, v in med.items()},
-           "numpy_over_fastnn": med["numpy"] / med["fastnn"]}
-    if "torch" in med:
-        row["torch_over_fastnn"] = med["torch"] / med["fastnn"]
+           "ms": {k: v * 1e3 for k, v in med.items()}}
+    row.update(ratio_fields(med, paired))
     return row
 
 
@@ -173,8 +172,8 @@ def main(argv=None):
     ms = row["ms"]
     line = f"lenet batch {row['batch']}  fastnn {ms['fastnn']:8.3f} ms  numpy {ms['numpy']:8.3f} ms"
     if "torch" in ms:
-        line += f"  torch {ms['torch']:8.3f} ms  torch/fastnn {row['torch_over_fastnn']:.2f}x"
-    line += f"  numpy/fastnn {row['numpy_over_fastnn']:.2f}x"
+        line += f"  torch {ms['torch']:8.3f} ms  {ratio_text(row, 'torch')}"
+    line += f"  {ratio_text(row, 'numpy')}"
     print(line, flush=True)
     if args.json:
         with open(args.json, "w") as f:

@@ -15,8 +15,9 @@ import sys
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import (machine_info, measure, numpy_cross_entropy, sgd_training_step,  # noqa: E402
-                     sgemm_peak)
+from _common import (machine_info, measure_rounds, numpy_cross_entropy,  # noqa: E402
+                     ratio_fields, ratio_text, sgd_training_step, sgemm_peak,
+                     summarize)
 
 CONFIGS = {
     "tiny": ([784, 128, 10], 64),
@@ -99,14 +100,12 @@ def run(config, seconds, threads):
         fns["torch"] = make_framework_step(torch, sizes, batch, weights, x, y)
     except ImportError:
         pass
-    med = measure(fns, seconds)
+    med, paired = summarize(measure_rounds(fns, seconds))
     flops = 6 * batch * sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
     row = {"config": config, "sizes": sizes, "batch": batch,
            "ms": {k: v * 1e3 for k, v in med.items()},
            "gflops_fastnn": flops / med["fastnn"] / 1e9}
-    if "torch" in med:
-        row["torch_over_fastnn"] = med["torch"] / med["fastnn"]
-    row["numpy_over_fastnn"] = med["numpy"] / med["fastnn"]
+    row.update(ratio_fields(med, paired))
     return row
 
 
@@ -129,8 +128,8 @@ def main(argv=None):
         line = (f"{config:6s} batch {row['batch']:4d}  fastnn {ms['fastnn']:8.3f} ms  "
                 f"numpy {ms['numpy']:8.3f} ms")
         if "torch" in ms:
-            line += f"  torch {ms['torch']:8.3f} ms  torch/fastnn {row['torch_over_fastnn']:.2f}x"
-        line += f"  numpy/fastnn {row['numpy_over_fastnn']:.2f}x"
+            line += f"  torch {ms['torch']:8.3f} ms  {ratio_text(row, 'torch')}"
+        line += f"  {ratio_text(row, 'numpy')}"
         if config == "large":
             line += (f"  fastnn {row['gflops_fastnn']:.0f} GFLOP/s = "
                      f"{100 * row['fraction_of_peak']:.0f}% of sgemm peak "
