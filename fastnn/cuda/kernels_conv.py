@@ -5,6 +5,7 @@ with the (O, C*kh*kw) weight gives every output. col2im gathers, for each input 
 column entries that read it: no atomics, a deterministic sum.
 """
 from ._backend import buffer_from, cuda, grid
+from ._launch import launch
 
 
 @cuda.jit
@@ -161,18 +162,17 @@ def im2col(x, kh, kw, out_hw, stride, pad, dil, cols):
     nl = N * OH * OW
     total = C * kh * kw * nl
     sn, sc, sh, sw = x.est
-    _im2col_k[grid(total)](total, nl, x.st.dev, x.off, sn, sc, sh, sw, H, W, kw, kh, OW,
-                           OH * OW, stride[0], stride[1], pad[0], pad[1], dil[0], dil[1],
-                           cols.st.dev, cols.dtype.type(0))
+    launch(_im2col_k, grid(total), total, nl, x.st.dev, x.off, sn, sc, sh, sw, H, W, kw, kh, OW,
+           OH * OW, stride[0], stride[1], pad[0], pad[1], dil[0], dil[1], cols.st.dev,
+           cols.dtype.type(0))
 
 
 def col2im(gcols, x_shape, kh, kw, out_hw, stride, pad, dil, gx):
     N, C, H, W = x_shape
     OH, OW = out_hw
     total = N * C * H * W
-    _col2im_k[grid(total)](total, N * OH * OW, buffer_from(gcols), gx.st.dev, C, H, W,
-                           kh, kw, OH, OW, stride[0], stride[1], pad[0], pad[1], dil[0],
-                           dil[1], gx.dtype.type(0))
+    launch(_col2im_k, grid(total), total, N * OH * OW, buffer_from(gcols), gx.st.dev, C, H, W, kh,
+           kw, OH, OW, stride[0], stride[1], pad[0], pad[1], dil[0], dil[1], gx.dtype.type(0))
 
 
 def max_pool(x, k, s, p, d, out_hw, y, idx):
@@ -180,16 +180,16 @@ def max_pool(x, k, s, p, d, out_hw, y, idx):
     OH, OW = out_hw
     total = N * C * OH * OW
     sn, sc, sh, sw = x.est
-    _maxpool_k[grid(total)](total, x.st.dev, x.off, sn, sc, sh, sw, C, H, W, k[0], k[1], OH,
-                            OW, s[0], s[1], p[0], p[1], d[0], d[1], y.st.dev, idx.st.dev)
+    launch(_maxpool_k, grid(total), total, x.st.dev, x.off, sn, sc, sh, sw, C, H, W, k[0], k[1], OH,
+           OW, s[0], s[1], p[0], p[1], d[0], d[1], y.st.dev, idx.st.dev)
 
 
 def max_pool_backward(g, idx, gx):
     """gx (contiguous, zeroed) += g scattered through idx; g contiguous like idx."""
     N, C, H, W = gx.shape
     total = g.size
-    _maxpool_back_k[grid(total)](total, buffer_from(g), buffer_from(idx), gx.st.dev,
-                                 H * W, total // (N * C))
+    launch(_maxpool_back_k, grid(total), total, buffer_from(g), buffer_from(idx), gx.st.dev, H * W,
+           total // (N * C))
 
 
 def avg_pool(x, k, s, p, out_hw, include_pad, override, y):
@@ -197,15 +197,13 @@ def avg_pool(x, k, s, p, out_hw, include_pad, override, y):
     OH, OW = out_hw
     total = N * C * OH * OW
     sn, sc, sh, sw = x.est
-    _avgpool_k[grid(total)](total, x.st.dev, x.off, sn, sc, sh, sw, C, H, W, k[0], k[1], OH, OW,
-                            s[0], s[1], p[0], p[1], include_pad, int(override or 0), y.st.dev,
-                            y.dtype.type(0))
+    launch(_avgpool_k, grid(total), total, x.st.dev, x.off, sn, sc, sh, sw, C, H, W, k[0], k[1], OH,
+           OW, s[0], s[1], p[0], p[1], include_pad, int(override or 0), y.st.dev, y.dtype.type(0))
 
 
 def avg_pool_backward(g, k, s, p, include_pad, override, gx):
     N, C, H, W = gx.shape
     OH, OW = g.shape[2:]
     total = g.size
-    _avgpool_back_k[grid(total)](total, g.st.dev, (g.off,) + g.est, C, H, W, k[0], k[1], OH, OW,
-                                 s[0], s[1], p[0], p[1], include_pad, int(override or 0),
-                                 gx.st.dev)
+    launch(_avgpool_back_k, grid(total), total, g.st.dev, (g.off,) + g.est, C, H, W, k[0], k[1], OH,
+           OW, s[0], s[1], p[0], p[1], include_pad, int(override or 0), gx.st.dev)

@@ -8,6 +8,7 @@ one specialisation per (op, dtypes, number of dimensions).
 import math
 
 from ._backend import cuda, grid
+from ._launch import launch
 
 # ---- the ops, as device functions -------------------------------------------------------
 
@@ -288,12 +289,12 @@ def _get(key, make):
 # ---- launchers: operands are (buffer, offset, strides) triples over a shared shape ----------
 def unary(name, n, shape, out, a):
     k = _get(("u", name), lambda: _unary_kernel(_device_fn(UNARY, name)))
-    k[grid(n)](n, shape, *out, *a)
+    launch(k, grid(n), n, shape, *out, *a)
 
 
 def binary(name, n, shape, out, a, b):
     k = _get(("b", name), lambda: _binary_kernel(_device_fn(BINARY, name)))
-    k[grid(n)](n, shape, *out, *a, *b)
+    launch(k, grid(n), n, shape, *out, *a, *b)
 
 
 def binary_scalar(name, n, shape, out, a, s, scalar_first):
@@ -301,16 +302,16 @@ def binary_scalar(name, n, shape, out, a, s, scalar_first):
         op = _device_fn(BINARY, name)
         return _scalar_kernel(_scalar_first(op) if scalar_first else op)
     k = _get(("s", name, scalar_first), build)
-    k[grid(n)](n, shape, *out, *a, s)
+    launch(k, grid(n), n, shape, *out, *a, s)
 
 
 def where(n, shape, out, c, a, b):
-    _where_kernel[grid(n)](n, shape, *out, *c, *a, *b)
+    launch(_where_kernel, grid(n), n, shape, *out, *c, *a, *b)
 
 
 def fill(n, shape, out, value):
-    _fill_kernel[grid(n)](n, shape, *out, value)
+    launch(_fill_kernel, grid(n), n, shape, *out, value)
 
 
 def arange(n, buf, start, step):
-    _arange_kernel[grid(n)](n, buf, start, step)
+    launch(_arange_kernel, grid(n), n, buf, start, step)

@@ -8,6 +8,7 @@ import numpy as np
 from numba import from_dtype
 
 from ._backend import cuda, grid, TILE, SMALL_GEMM, MAX_BLOCKS, SIMULATOR
+from ._launch import launch
 from ._array import CudaArray, empty
 from ._layout import collapse
 
@@ -92,14 +93,14 @@ def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False):
     if tiled is None:
         tiled = M * N * K * nbatch > SMALL_GEMM
     if not tiled:
-        _simple_kernel[grid(M * N * nbatch)](*args)
+        launch(_simple_kernel, grid(M * N * nbatch), *args)
         return out
     key = (dt.str, TILE)
     k = _kernels.get(key)
     if k is None:
         k = _kernels[key] = _tiled_kernel(from_dtype(dt), TILE)
     tiles = -(-M // TILE) * -(-N // TILE) * nbatch
-    k[1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (TILE, TILE)](*args)
+    launch(k, (1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (TILE, TILE)), *args)
     return out
 
 

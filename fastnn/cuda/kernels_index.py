@@ -1,6 +1,7 @@
 """Gather and scatter through precomputed element offsets (advanced indexing, take/put along
 an axis, ``np.add.at``)."""
 from ._backend import cuda, grid
+from ._launch import launch
 
 
 @cuda.jit
@@ -32,12 +33,12 @@ def _scatter_add(n, dst, offs, v):
 
 
 def gather(n, out, src, offs):
-    _gather[grid(n)](n, out, src, offs)
+    launch(_gather, grid(n), n, out, src, offs)
 
 
 def scatter(n, dst, offs, v):
-    _scatter[grid(n)](n, dst, offs, v)
+    launch(_scatter, grid(n), n, dst, offs, v)
 
 
 def scatter_add(n, dst, offs, v):
-    _scatter_add[grid(n)](n, dst, offs, v)
+    launch(_scatter_add, grid(n), n, dst, offs, v)

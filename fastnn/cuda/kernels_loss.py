@@ -7,6 +7,7 @@ backward, which recomputes the softmax from the logits.
 import math
 
 from ._backend import buffer_from, cuda, grid, unravel
+from ._launch import launch
 
 
 @cuda.jit
@@ -173,26 +174,26 @@ def mix32_host(x):
 
 # ---- launchers ------------------------------------------------------------------------------
 def softmax(nrows, kshape, akst, okst, n, ast, ost, a, ao, out, log):
-    _softmax_k[grid(nrows)](nrows, kshape, akst, okst, n, ast, ost, a, ao, out, log)
+    launch(_softmax_k, grid(nrows), nrows, kshape, akst, okst, n, ast, ost, a, ao, out, log)
 
 
 def softmax_backward(nrows, kshape, gkst, ykst, okst, n, gst, yst, ost, g, go, y, yo, out, log):
-    _softmax_back_k[grid(nrows)](nrows, kshape, gkst, ykst, okst, n, gst, yst, ost, g, go, y, yo,
-                                 out, log)
+    launch(_softmax_back_k, grid(nrows), nrows, kshape, gkst, ykst, okst, n, gst, yst, ost, g, go,
+           y, yo, out, log)
 
 
 def ce_forward(m, c, x, t, w, ignore, eps, fused, loss, wrow, lse, err):
-    _ce_forward_k[grid(m)](m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off, t.est[0],
-                           buffer_from(w), w is not x, ignore, eps, fused, loss.st.dev,
-                           wrow.st.dev, lse.st.dev, err)
+    launch(_ce_forward_k, grid(m), m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off,
+           t.est[0], buffer_from(w), w is not x, ignore, eps, fused, loss.st.dev, wrow.st.dev,
+           lse.st.dev, err)
 
 
 def ce_backward(m, c, x, t, w, ignore, eps, fused, lse, gsc, den, sw, out):
-    _ce_backward_k[grid(m * c)](m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off,
-                                t.est[0], buffer_from(w), w is not x, ignore, eps, fused,
-                                lse.st.dev, buffer_from(gsc), gsc.est[0] if gsc.ndim else 0,
-                                buffer_from(den), buffer_from(sw), out.st.dev)
+    launch(_ce_backward_k, grid(m * c), m, c, x.st.dev, x.off, x.est[0], x.est[1], t.st.dev, t.off,
+           t.est[0], buffer_from(w), w is not x, ignore, eps, fused, lse.st.dev, buffer_from(gsc),
+           gsc.est[0] if gsc.ndim else 0, buffer_from(den), buffer_from(sw), out.st.dev)
 
 
 def dropout_mask(n, out, key, offset, p, scale):
-    _dropout_k[grid(n)](n, out.st.dev, key, offset, p, out.dtype.type(scale), out.dtype.type(0))
+    launch(_dropout_k, grid(n), n, out.st.dev, key, offset, p, out.dtype.type(scale),
+           out.dtype.type(0))

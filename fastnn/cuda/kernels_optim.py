@@ -7,6 +7,7 @@ parameter dtype on the host, then every element runs the CPU kernel's arithmetic
 import math
 
 from ._backend import buffer_from, cuda, grid
+from ._launch import launch
 from ._array import CudaArray
 
 
@@ -88,9 +89,9 @@ def sgd_step(param, grad, buf, lr, momentum, dampening, weight_decay, nesterov, 
     use_mom = momentum != 0
     bd = _flat(buf, "buf", param) if use_mom else pd
     if n:
-        _sgd_k[grid(n)](n, pd, gd, go, bd, t(-1 if maximize else 1), t(lr), t(momentum),
-                        t(1.0 - dampening), t(weight_decay), weight_decay != 0, use_mom,
-                        bool(first_step) and use_mom, bool(nesterov))
+        launch(_sgd_k, grid(n), n, pd, gd, go, bd, t(-1 if maximize else 1), t(lr), t(momentum),
+               t(1.0 - dampening), t(weight_decay), weight_decay != 0, use_mom,
+               bool(first_step) and use_mom, bool(nesterov))
 
 
 def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
@@ -118,7 +119,7 @@ def adam_step(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2
     shrink = dt(1.0 - lr * weight_decay) if (weight_decay != 0 and decoupled) else dt(1)
     n = param.size
     if n:
-        _adam_k[grid(n)](n, pd, gd, go, md, vd, vmd, dt(-1 if maximize else 1), dt(weight_decay),
-                         shrink, w1, dt(1) - w1, dt(beta2), dt(1.0 - beta2), dt(bc2_sqrt),
-                         dt(eps), dt(-step_size), coupled, bool(abs(w1) < 0.5), bool(amsgrad))
+        launch(_adam_k, grid(n), n, pd, gd, go, md, vd, vmd, dt(-1 if maximize else 1),
+               dt(weight_decay), shrink, w1, dt(1) - w1, dt(beta2), dt(1.0 - beta2), dt(bc2_sqrt),
+               dt(eps), dt(-step_size), coupled, bool(abs(w1) < 0.5), bool(amsgrad))
 

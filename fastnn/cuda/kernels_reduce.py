@@ -7,6 +7,7 @@ from numba import from_dtype
 
 from ._backend import (cuda, grid, red_threads, RED_THREADS, SIMULATOR, SMALL_REDUCE,
                        unravel)
+from ._launch import launch
 
 
 def _add(a, b):
@@ -105,14 +106,14 @@ def reduce(kind, nout, nred, kshape, kst, rshape, rst, a, ao, out, init, count, 
         k = _kernels.get(("serial", kind))
         if k is None:
             k = _kernels[("serial", kind)] = _serial_kernel(kind)
-        k[grid(nout)](*args)
+        launch(k, grid(nout), *args)
         return
     key = (kind, a.dtype.str)
     k = _kernels.get(key)
     if k is None:
         k = _kernels[key] = _reduce_kernel(kind, from_dtype(a.dtype))
     blocks = 1 if SIMULATOR else min(nout, 65535)
-    k[blocks, red_threads(nred)](*args)
+    launch(k, (blocks, red_threads(nred)), *args)
 
 
 @cuda.jit
@@ -138,4 +139,4 @@ def _arg_kernel(nout, kshape, kst, n, st, a, ao, out, use_max):
 
 
 def arg_extreme(grid, nout, kshape, kst, n, st, a, ao, out, use_max):
-    _arg_kernel[grid](nout, kshape, kst, n, st, a, ao, out, use_max)
+    launch(_arg_kernel, grid, nout, kshape, kst, n, st, a, ao, out, use_max)
