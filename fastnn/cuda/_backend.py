@@ -110,9 +110,26 @@ def unravel(r, shape, strides, base):
 
 def buffer_from(a):
     """a's flat device buffer from a's first element. Slicing a numba device array builds a
-    new view object, which costs more than the rest of a launch's arguments, so an array that
-    starts its buffer passes the buffer itself."""
-    return a.st.dev if a.off == 0 else a.st.dev[a.off:]
+    new view object (with a CUDA context check), and numba then types that new object at the
+    launch: together more than the rest of a launch costs. So an array that starts its buffer
+    passes the buffer itself, and the views at other offsets are kept on the Storage: the
+    optimizer arena's gradient slots are written at the same offsets every step."""
+    off = a.off
+    if off == 0:
+        return a.st.dev
+    st = a.st
+    views = st.views
+    if views is None:
+        views = st.views = {}
+    view = views.get(off)
+    if view is None:
+        view = st.dev[off:]
+        if len(views) < _VIEWS_PER_STORAGE:
+            views[off] = view
+    return view
+
+
+_VIEWS_PER_STORAGE = 64  # slicing at many offsets (x[i] in a loop) keeps only the first ones
 
 
 def grid(n, threads=None):
@@ -143,11 +160,12 @@ class Storage:
     and numba frees device memory from such a callback; without the outside reference the
     buffer would be freed first and then handed to the pool, dangling.
     """
-    __slots__ = ("dev", "key", "__weakref__")
+    __slots__ = ("dev", "key", "views", "__weakref__")
 
     def __init__(self, dev, key):
         self.dev = dev
         self.key = key
+        self.views = None  # offset -> view of dev from there, see buffer_from
         if key is not None:
             _owned[id(self)] = dev
 

@@ -34,38 +34,38 @@ def _numba_internals():
 
 _nb = None if SIMULATOR or os.environ.get("FASTNN_CUDA_PLANNED_LAUNCH", "1") == "0" \
     else _numba_internals()
+if _nb is not None:
+    _cuda_call, _core_launch = _nb["call"], _nb["launch"]
 
 
 def launch(kernel, config, *args):
     """``kernel[config](*args)``, with the arguments packed by the overload's plan.
 
-    This is numba's ``Dispatcher.call`` step for step, except for the final marshalling.
+    Step for step numba's ``Dispatcher.call``, but for the final marshalling; dispatchers and
+    overloads that depend on their launch configuration go all the way through numba.
     """
     lc = kernel[config]
-    if _nb is None or lc.pre_launch_callbacks:
+    if _nb is None or lc.pre_launch_callbacks or kernel._launch_config_sensitive or \
+            kernel.specialized:
         lc(*args)
         return
     prev = lc._push_args(args)
     try:
-        if kernel._select_launch_config_dispatcher(lc) is not kernel:
-            lc(*args)
-            return
-        if kernel.specialized:
-            ov = next(iter(kernel.overloads.values()))
-        else:
-            ov = _nb["call"](kernel, *args, **{_nb["kw"]: lc})
-        kernel._update_launch_config_sensitivity(ov, lc)
+        ov = _cuda_call(kernel, *args, **{_nb["kw"]: lc})
         plan = _plans.get(ov, _MISSING)
         if plan is _MISSING:
-            plan = _plans[ov] = _Plan.make(ov, args, lc.stream)
-        if plan is not None:
+            plan = _Plan.make(ov, args, lc.stream)
+            if plan is not _MISSING:  # decided for good
+                _plans[ov] = plan
+        if plan is not None and plan is not _MISSING:
             try:
                 packed = plan.pack(args)
             except AttributeError:  # a host array where the plan expects a device one
                 packed = None
             if packed is not None:
-                _nb["launch"](lc.stream, plan.config(lc), plan.cukernel, *packed)
+                _core_launch(lc.stream, plan.config(lc), plan.cukernel, *packed)
                 return
+        kernel._update_launch_config_sensitivity(ov, lc)
         ov.launch(args, lc.griddim, lc.blockdim, lc.stream, lc.sharedmem)
     finally:
         lc._pop_args(prev)
@@ -81,12 +81,22 @@ class _Plan:
 
     @classmethod
     def make(cls, ov, args, stream):
-        """The plan of overload ``ov``, checked against numba's marshalling of ``args``."""
+        """The plan of overload ``ov``, checked against numba's marshalling of ``args``; None
+        for numba's path for good; _MISSING to decide at a later launch (host arrays now)."""
         if ov.debug or getattr(ov, "extensions", None) or \
                 getattr(ov, "launch_config_sensitive", False):
             return None
         pack = make_packer(ov.argument_types, _nb["types"])
-        if pack is None or not same_params(pack(args), numba_params(ov, args, stream)):
+        if pack is None:
+            return None
+        try:
+            mine = pack(args)
+        except AttributeError:  # a host array, which numba copies over: not a plan's case
+            return _MISSING
+        theirs = numba_params(ov, args, stream)
+        if theirs is None:
+            return _MISSING
+        if not same_params(mine, theirs):
             return None
         return cls(pack, ov._codelibrary.get_cufunc().kernel, ov.cooperative)
 

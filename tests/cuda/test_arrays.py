@@ -252,3 +252,15 @@ def test_numpy_scalars_and_host_arrays_combine():
     same(np.float32(2) * x, np.float32(2) * A)
     same(B + x, B + A)  # a host array operand is uploaded
     assert float(dev(np.asarray(2.5, np.float32))) == 2.5
+
+
+def test_buffer_from_keeps_one_view_per_offset_and_reads_from_there():
+    a = dev(np.arange(100, dtype=np.float32))
+    views = [_backend.buffer_from(a[k:]) for k in (0, 5, 5, 7)]
+    assert views[0] is a.st.dev  # offset 0: the buffer itself, no view
+    assert views[1] is views[2] and views[1] is not views[3]
+    assert views[1].copy_to_host()[:3].tolist() == [5, 6, 7]
+    assert views[3].copy_to_host()[0] == 7
+    for k in range(1, 100):  # many offsets: only the first few are kept
+        assert _backend.buffer_from(a[k:]).copy_to_host()[0] == k
+    assert len(a.st.views) == _backend._VIEWS_PER_STORAGE

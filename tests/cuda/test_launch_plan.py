@@ -36,3 +36,37 @@ def test_planned_launches_compute_what_numbas_launches_do():
     if not fastnn.cuda.is_simulator():
         # every overload this used got a plan that matched numba's marshalling
         assert _launch._plans and all(p is not None for p in _launch._plans.values())
+
+
+_TRAIN = """
+import fastnn, numpy as np
+fastnn.manual_seed(0)
+m = fastnn.nn.Sequential(fastnn.nn.Linear(6, 5), fastnn.nn.ReLU(), fastnn.nn.Linear(5, 3)).cuda()
+opt = fastnn.optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+x = fastnn.randn(4, 6).cuda()
+y = fastnn.tensor([0, 2, 1, 2]).cuda()
+for _ in range(3):
+    opt.zero_grad()
+    loss = fastnn.nn.functional.cross_entropy(m(x), y)
+    loss.backward()
+    opt.step()
+    print(repr(loss.item()))
+print(repr(float(m[0].weight.sum().item())))
+from fastnn.cuda import _launch
+print("planned" if _launch._plans else "numba")
+"""
+
+
+def test_training_is_bitwise_the_same_with_and_without_plans():
+    outs = {}
+    for mode in ("0", "1"):
+        env = dict(os.environ, FASTNN_CUDA_PLANNED_LAUNCH=mode)
+        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        r = subprocess.run([sys.executable, "-c", _TRAIN], capture_output=True, text=True,
+                           env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+        outs[mode] = r.stdout.split()
+    assert outs["0"][:-1] == outs["1"][:-1]
+    assert outs["0"][-1] == "numba"
+    import fastnn
+    assert outs["1"][-1] == ("numba" if fastnn.cuda.is_simulator() else "planned")
