@@ -91,12 +91,17 @@ DEVICE = D.device("cuda", 0)
 # The simulator starts a Python thread per CUDA thread and each barrier costs milliseconds,
 # so there one block of few threads runs each grid-stride loop, and the barrier-based kernels
 # (tiled GEMM, tree reduction) are kept for the sizes where they pay (tests force them).
+# REG_TILE (threads per side, outputs per thread per side) is the register-blocked GEMM's:
+# 16 x 16 threads computing a 64 x 64 tile; it takes products of BLOCKED_TILES such tiles or
+# more, enough to fill the GPU once, and the 16 x 16 tile kernel takes the smaller ones.
 if SIMULATOR:
     THREADS, MAX_BLOCKS, RED_THREADS, TILE = 2, 1, 4, 4
     SMALL_GEMM, SMALL_REDUCE = 1 << 18, 1 << 12
+    REG_TILE, BLOCKED_TILES = (2, 2), 1 << 30
 else:
     THREADS, MAX_BLOCKS, RED_THREADS, TILE = 256, 4096, 256, 16
     SMALL_GEMM, SMALL_REDUCE = 1 << 15, 1024
+    REG_TILE, BLOCKED_TILES = (16, 4), 128
 
 
 @cuda.jit(device=True)

@@ -152,8 +152,12 @@ def test_tree_reduction_kernel_matches():
             np.testing.assert_allclose(host(out), want, rtol=1e-12)
 
 
-@pytest.mark.parametrize("tiled", [False, True])
-def test_gemm_kernels(tiled):
+GEMM_KERNELS = [{"tiled": False}, {"tiled": True, "blocked": False},
+                {"tiled": True, "blocked": True}]
+
+
+@pytest.mark.parametrize("which", GEMM_KERNELS, ids=["simple", "tiled", "blocked"])
+def test_gemm_kernels(which):
     a = rng.standard_normal((5, 7)).astype(np.float32)
     b = rng.standard_normal((6, 7)).astype(np.float32)
     bias = rng.standard_normal(6).astype(np.float32)
@@ -161,10 +165,29 @@ def test_gemm_kernels(tiled):
     x, w, c = dev(a), dev(b), dev(bias)
     as3 = lambda t: CudaArray(t.st, t.off, (1,) + t.shape, (0,) + t.est, t.dtype)  # noqa
     cin = CudaArray(c.st, 0, (1, 5, 6), (0, 0, 1), c.dtype)
-    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 1, cin, 1, tiled=tiled)
+    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 1, cin, 1, **which)
     same(out, a @ b.T + bias, rtol=1e-5)
-    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 2, as3(out), 1, tiled=tiled)  # accumulate
+    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 2, as3(out), 1, **which)  # accumulate
     same(out, 3 * (a @ b.T) + bias, rtol=1e-5, atol=1e-5)
+
+
+@pytest.mark.parametrize("which", GEMM_KERNELS[1:], ids=["tiled", "blocked"])
+def test_gemm_kernels_agree_on_batches_edges_and_relu(which):
+    # a batch of 2, sizes that leave partial tiles on every side, a strided (transposed) a,
+    # a NaN that must survive the fused ReLU; the kernels add in the same order as the
+    # one-thread-per-output kernel
+    a = rng.standard_normal((2, 9, 11)).astype(np.float64)
+    b = rng.standard_normal((2, 11, 6)).astype(np.float64)
+    a[1, 3, 4] = np.nan
+    at = dev(np.ascontiguousarray(a.transpose(0, 2, 1))).transpose(0, 2, 1)  # strided view
+    outs = []
+    for kw in (GEMM_KERNELS[0], which):
+        out = dev(np.zeros((2, 9, 6)))
+        kernels_gemm.gemm(at, dev(b), out, 1.5, None, 0, relu=True, **kw)
+        outs.append(host(out))
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-13, atol=1e-13)
+    assert np.isnan(outs[1][1, 3]).all()  # NaN passes the ReLU, as np.maximum(nan, 0) does
+    np.testing.assert_allclose(outs[1], np.maximum(1.5 * (a @ b), 0), rtol=1e-12, atol=1e-12)
 
 
 def test_matmul_shapes():

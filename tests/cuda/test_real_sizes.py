@@ -48,9 +48,28 @@ def same_on_both(fn, pairs, tol=1e-5):
         assert g.grad.is_cuda and rel_err(g.grad, c.grad) < tol
 
 
-@pytest.mark.parametrize("n,k,m", [(257, 1000, 333), (128, 784, 512), (1, 4099, 3)])
+# the last size is large enough that forward and both gradients take the register-blocked
+# kernel, with partial 64 x 64 tiles on every edge
+@pytest.mark.parametrize("n,k,m", [(257, 1000, 333), (128, 784, 512), (1, 4099, 3),
+                                   (600, 1100, 1000)])
 def test_linear_spanning_many_tiles(n, k, m):
     same_on_both(F.linear, leaves((n, k), (m, k), (m,)))
+
+
+def test_register_blocked_gemm_matches_the_tiled_one_at_size():
+    from fastnn.cuda import kernels_gemm
+    from fastnn.cuda._array import from_host
+    rng = np.random.default_rng(5)
+    a = from_host(rng.standard_normal((3, 300, 517)).astype(np.float32))
+    b = from_host(rng.standard_normal((3, 290, 517)).astype(np.float32)).transpose(0, 2, 1)
+    outs = []
+    for blocked in (False, True):
+        out = from_host(np.zeros((3, 300, 290), np.float32))
+        kernels_gemm.gemm(a, b, out, tiled=True, blocked=blocked)
+        outs.append(out.copy_to_host())
+    np.testing.assert_allclose(outs[1], outs[0], rtol=1e-5, atol=1e-5)
+    want = a.copy_to_host() @ b.copy_to_host()
+    assert np.linalg.norm(outs[1] - want) / np.linalg.norm(want) < 1e-5
 
 
 def test_conv_and_pool_at_lenet_sizes():
