@@ -94,14 +94,18 @@ DEVICE = D.device("cuda", 0)
 # REG_TILE (threads per side, outputs per thread per side) is the register-blocked GEMM's:
 # 16 x 16 threads computing a 64 x 64 tile; it takes products of BLOCKED_TILES such tiles or
 # more, enough to fill the GPU once, and the 16 x 16 tile kernel takes the smaller ones.
+# Products with fewer than SPLIT_BELOW_TILES 16 x 16 tiles split K into slices of at least
+# SPLIT_MIN_K terms, up to about SPLIT_BLOCKS blocks in all.
 if SIMULATOR:
     THREADS, MAX_BLOCKS, RED_THREADS, TILE = 2, 1, 4, 4
     SMALL_GEMM, SMALL_REDUCE = 1 << 18, 1 << 12
     REG_TILE, BLOCKED_TILES = (2, 2), 1 << 30
+    SPLIT_BELOW_TILES, SPLIT_BLOCKS, SPLIT_MIN_K = 0, 1, 1 << 30
 else:
     THREADS, MAX_BLOCKS, RED_THREADS, TILE = 256, 4096, 256, 16
     SMALL_GEMM, SMALL_REDUCE = 1 << 15, 1024
     REG_TILE, BLOCKED_TILES = (16, 4), 128
+    SPLIT_BELOW_TILES, SPLIT_BLOCKS, SPLIT_MIN_K = 64, 256, 256
 
 
 @cuda.jit(device=True)

@@ -11,9 +11,9 @@ import numpy as np
 from numba import from_dtype
 
 from ._backend import (cuda, grid, TILE, SMALL_GEMM, MAX_BLOCKS, SIMULATOR, REG_TILE,
-                       BLOCKED_TILES)
+                       BLOCKED_TILES, SPLIT_BELOW_TILES, SPLIT_BLOCKS, SPLIT_MIN_K)
 from ._launch import launch
-from ._array import CudaArray, empty
+from ._array import CudaArray, empty, from_host
 from ._layout import collapse
 
 _kernels = {}
@@ -142,25 +142,37 @@ def _simple_kernel(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, 
         i += step
 
 
-def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False, blocked=None):
+def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False, blocked=None,
+         split=None):
     """out[z] = alpha * a[z] @ b[z] + beta * cin[z] on 3-D (batch, rows, cols) CudaArrays,
     then max(., 0) if relu; cin may be out itself (accumulate) or a broadcast view (bias).
-    ``tiled`` and ``blocked`` force a kernel (tests); by default the size picks it."""
+    ``tiled``, ``blocked`` and ``split`` force a kernel or a K-split (tests); by default the
+    sizes pick them."""
     nbatch, M, K = a.shape
     N = b.shape[2]
     dt = out.dtype
     if cin is None:
         cin, beta = out, 0
+    if split is None:
+        split = _split_count(M, N, K, nbatch)
+    if split > 1 and nbatch == 1:
+        return _split_gemm(a, b, out, alpha, cin, beta, relu, split, tiled, blocked)
     args = (M, N, K, nbatch, a.st.dev, a.off, a.est[1], a.est[2], a.est[0],
             b.st.dev, b.off, b.est[1], b.est[2], b.est[0],
             out.st.dev, out.off, out.est[1], out.est[2], out.est[0],
             dt.type(alpha), cin.st.dev, cin.off, cin.est[1], cin.est[2], cin.est[0],
             dt.type(beta), dt.type(0), bool(relu))
+    _run(args, dt, M, N, K, nbatch, tiled, blocked)
+    return out
+
+
+def _run(args, dt, M, N, K, nbatch, tiled, blocked):
+    """Launch the kernel the sizes call for on prepared arguments."""
     if tiled is None:
         tiled = M * N * K * nbatch > SMALL_GEMM
     if not tiled:
         launch(_simple_kernel, grid(M * N * nbatch), *args)
-        return out
+        return
     side = REG_TILE[0] * REG_TILE[1]
     tiles = -(-M // side) * -(-N // side) * nbatch
     if blocked is None:
@@ -175,6 +187,56 @@ def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False, blocked=N
         k = _kernels[key] = _blocked_kernel(from_dtype(dt), *REG_TILE) if blocked else \
             _tiled_kernel(from_dtype(dt), TILE)
     launch(k, (1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (threads, threads)), *args)
+
+
+_splits = {}
+
+
+def _split_count(M, N, K, nbatch):
+    """K-slices for a product with too few output tiles to fill the GPU (1: none).
+
+    A convolution's weight gradient is such a product: (out channels) x (kernel taps) outputs
+    summed over batch x positions, 20 x 25 over 73,728 terms in LeNet's first layer, which
+    gives a handful of tiles, each a long serial loop. Split, the slices run as a batch and
+    a second launch sums them. The count divides K, so the slices stay one strided batch."""
+    key = (M, N, K, nbatch)
+    s = _splits.get(key)
+    if s is None:
+        s = 1
+        tiles = -(-M // TILE) * -(-N // TILE) * nbatch
+        if nbatch == 1 and 0 < tiles < SPLIT_BELOW_TILES:
+            for cand in range(min(SPLIT_BLOCKS // tiles, K // SPLIT_MIN_K), 1, -1):
+                if K % cand == 0:
+                    s = cand
+                    break
+        _splits[key] = s
+    return s
+
+
+_ones = {}
+
+
+def _split_gemm(a, b, out, alpha, cin, beta, relu, S, tiled, blocked):
+    _, M, K = a.shape
+    N = b.shape[2]
+    dt = out.dtype
+    ks = K // S
+    part = empty((S, M, N), dt)
+    # slice s is batch s: a[:, s*ks:(s+1)*ks] @ b[s*ks:(s+1)*ks, :]
+    _run((M, N, ks, S, a.st.dev, a.off, a.est[1], a.est[2], ks * a.est[2],
+          b.st.dev, b.off, b.est[1], b.est[2], ks * b.est[1],
+          part.st.dev, 0, N, 1, M * N, dt.type(1), part.st.dev, 0, N, 1, M * N,
+          dt.type(0), dt.type(0), False), dt, M, N, ks, S, tiled, blocked)
+    # out[m, :] = alpha * ones(S) @ part[:, m, :] + beta * cin[m, :]: a batch of M
+    # one-row products, s ascending; the epilogue is the one-pass kernels'
+    key = (dt.str, S)
+    ones = _ones.get(key)
+    if ones is None:
+        ones = _ones[key] = from_host(np.ones(S, dt))
+    launch(_simple_kernel, grid(M * N), 1, N, S, M, ones.st.dev, 0, 0, 1, 0,
+           part.st.dev, 0, M * N, 1, N, out.st.dev, out.off, 0, out.est[2], out.est[1],
+           dt.type(alpha), cin.st.dev, cin.off, 0, cin.est[2], cin.est[1],
+           dt.type(beta), dt.type(0), bool(relu))
     return out
 
 

@@ -190,6 +190,45 @@ def test_gemm_kernels_agree_on_batches_edges_and_relu(which):
     np.testing.assert_allclose(outs[1], np.maximum(1.5 * (a @ b), 0), rtol=1e-12, atol=1e-12)
 
 
+@pytest.mark.parametrize("split", [2, 3, 6])
+def test_split_k_gemm_matches_the_unsplit_one(split):
+    # K = 12 in slices run as a batch, then summed by a second launch that applies the
+    # epilogue: alpha, a bias broadcast over rows, accumulation into out, the ReLU
+    a = rng.standard_normal((5, 12))
+    b = rng.standard_normal((7, 12))
+    bias = rng.standard_normal(7)
+    as3 = lambda t: CudaArray(t.st, t.off, (1,) + t.shape, (0,) + t.est, t.dtype)  # noqa
+    c = dev(bias)
+    cin = CudaArray(c.st, 0, (1, 5, 7), (0, 0, 1), c.dtype)
+    for kw in ({"split": split}, {"split": split, "tiled": True}):
+        out = dev(np.zeros((5, 7)))
+        kernels_gemm.gemm(as3(dev(a)), as3(dev(b).T), as3(out), 2, cin, 1, relu=True, **kw)
+        same(out, np.maximum(2 * a @ b.T + bias, 0), rtol=1e-12, atol=1e-12)
+        kernels_gemm.gemm(as3(dev(a)), as3(dev(b).T), as3(out), 1, as3(out), 1, **kw)
+        same(out, np.maximum(2 * a @ b.T + bias, 0) + a @ b.T, rtol=1e-12, atol=1e-12)
+    wide = dev(np.zeros((4, 5, 9)))[1]  # a strided out: every other column of a slice
+    strided = CudaArray(wide.st, wide.off, (1, 5, 4), (0, 9, 2), wide.dtype)
+    kernels_gemm.gemm(as3(dev(a)), as3(dev(b[:4]).T), strided, split=split)
+    got = host(wide)
+    np.testing.assert_allclose(got[:, 0:8:2], a @ b[:4].T, rtol=1e-12, atol=1e-12)
+    assert (got[:, 1::2] == 0).all()
+
+
+def test_split_count_divides_k_and_leaves_large_products_alone(monkeypatch):
+    monkeypatch.setattr(kernels_gemm, "SPLIT_BELOW_TILES", 64)
+    monkeypatch.setattr(kernels_gemm, "SPLIT_BLOCKS", 256)
+    monkeypatch.setattr(kernels_gemm, "SPLIT_MIN_K", 256)
+    monkeypatch.setattr(kernels_gemm, "TILE", 16)
+    monkeypatch.setattr(kernels_gemm, "_splits", {})
+    s = kernels_gemm._split_count(20, 25, 73728, 1)  # LeNet's first weight gradient
+    assert s > 1 and 73728 % s == 0 and 73728 // s >= 256 and 4 * s <= 256
+    assert kernels_gemm._split_count(512, 512, 73728, 1) == 1  # enough tiles already
+    assert kernels_gemm._split_count(20, 25, 300, 1) == 1  # too short to split
+    assert kernels_gemm._split_count(20, 25, 7919 * 2, 2) == 1  # batched
+    assert kernels_gemm._split_count(0, 25, 73728, 1) == 1
+    assert kernels_gemm._split_count(20, 25, 7919, 1) == 1  # a prime K has no even split
+
+
 def test_matmul_shapes():
     a = rng.standard_normal((2, 3, 4)).astype(np.float32)
     b = rng.standard_normal((4, 5)).astype(np.float32)

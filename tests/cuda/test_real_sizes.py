@@ -72,8 +72,11 @@ def test_register_blocked_gemm_matches_the_tiled_one_at_size():
     assert np.linalg.norm(outs[1] - want) / np.linalg.norm(want) < 1e-5
 
 
-def test_conv_and_pool_at_lenet_sizes():
-    pairs = leaves((64, 6, 14, 14), (16, 6, 5, 5), (16,))
+# the weight gradients here are long, narrow products that run split over K
+@pytest.mark.parametrize("x_shape,w_shape", [((64, 6, 14, 14), (16, 6, 5, 5)),
+                                             ((128, 1, 28, 28), (20, 1, 5, 5))])
+def test_conv_and_pool_at_lenet_sizes(x_shape, w_shape):
+    pairs = leaves(x_shape, w_shape, (w_shape[0],))
     same_on_both(lambda x, w, b: F.max_pool2d(F.relu(F.conv2d(x, w, b)), 2), pairs)
     same_on_both(lambda x: F.avg_pool2d(x, 2), leaves((64, 6, 28, 28), seed=1))
 
