@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# On a machine with an NVIDIA GPU: the CUDA tests on the device, then the GPU benchmark.
+# On a machine with an NVIDIA GPU: the GPU benchmarks, then the CUDA tests on the device.
 #   bash bench/run_cuda.sh [output dir]      (logs and cuda.json land there)
 # Uses the python3 on PATH, which needs numpy, numba and numba-cuda with NVIDIA's compiler
 # libraries (pip install ".[test,cuda]"); PyTorch's CUDA build, when present, is the baseline.
@@ -15,5 +15,7 @@ per_test=()
 python3 -c "import pytest_timeout" 2>/dev/null && per_test=(--timeout 120)
 timeout "${BENCH_TIMEOUT:-200}" python3 bench/bench_cuda.py --seconds "${BENCH_SECONDS:-2}" \
     --json "$out/cuda.json" 2>&1 | tee "$out/bench.log"
+timeout "${BENCH_TIMEOUT:-200}" python3 bench/bench_cuda_gemm.py --json "$out/cuda_gemm.json" \
+    2>&1 | tee "$out/bench_gemm.log"
 timeout "${TEST_TIMEOUT:-300}" python3 -m pytest -q -p no:cacheprovider -rfE "${per_test[@]}" \
     tests/cuda --deselect tests/cuda/test_ptx.py 2>&1 | tee "$out/pytest.log"
