@@ -25,6 +25,13 @@ def _numba_internals():
     try:
         from numba.cuda import dispatcher as nd
         from numba.cuda import types
+        # the launch-configuration hooks launch() mirrors, as numba-cuda 0.30 has them
+        for cls, name in ((nd.CUDADispatcher, "_select_launch_config_dispatcher"),
+                          (nd.CUDADispatcher, "_update_launch_config_sensitivity"),
+                          (nd._LaunchConfiguration, "_push_args"),
+                          (nd._LaunchConfiguration, "_pop_args"),
+                          (nd._Kernel, "_prepare_args")):
+            getattr(cls, name)
         return {"call": nd._dispatcher.Dispatcher._cuda_call, "kw": nd._LAUNCH_CONFIG_KW,
                 "launch": nd.launch, "LaunchConfig": nd.LaunchConfig,
                 "core_ge_1": nd.CUDA_CORE_GE_1_0, "types": types}
