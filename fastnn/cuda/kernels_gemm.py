@@ -19,6 +19,18 @@ from ._layout import collapse
 _kernels = {}
 
 
+@cuda.jit(device=True)
+def _finish(acc, alpha, beta, cin, ci, zero, relu):
+    """The epilogue: alpha * acc + beta * cin[ci], then max(., 0) if relu (NaN stays NaN, as
+    max(NaN, 0) does); cin is not read when beta is 0."""
+    v = alpha * acc
+    if beta != 0:
+        v += beta * cin[ci]
+    if relu and v < zero:
+        v = zero
+    return v
+
+
 def _tiled_kernel(nbtype, T):
     @cuda.jit
     def k(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0, cs1, cbt,
@@ -47,12 +59,8 @@ def _tiled_kernel(nbtype, T):
                     acc += sa[ty, kk] * sb[kk, tx]
                 cuda.syncthreads()
             if row < M and col < N:
-                v = alpha * acc
-                if beta != 0:
-                    v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
-                if relu and v < zero:  # NaN stays NaN, as max(NaN, 0) does
-                    v = zero
-                c[co + z * cbt + row * cs0 + col * cs1] = v
+                c[co + z * cbt + row * cs0 + col * cs1] = _finish(
+                    acc, alpha, beta, cin, cio + z * cibt + row * cis0 + col * cis1, zero, relu)
             t += cuda.gridDim.x
     return k
 
@@ -108,12 +116,9 @@ def _blocked_kernel(nbtype, T, R):
                 for j in range(R):
                     col = c0 + tx + T * j
                     if row < M and col < N:
-                        v = alpha * acc[i, j]
-                        if beta != 0:
-                            v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
-                        if relu and v < zero:
-                            v = zero
-                        c[co + z * cbt + row * cs0 + col * cs1] = v
+                        c[co + z * cbt + row * cs0 + col * cs1] = _finish(
+                            acc[i, j], alpha, beta, cin,
+                            cio + z * cibt + row * cis0 + col * cis1, zero, relu)
             t += cuda.gridDim.x
     return k
 
@@ -133,12 +138,8 @@ def _simple_kernel(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, 
         acc = zero
         for kk in range(K):
             acc += a[pa + kk * as1] * b[pb + kk * bs0]
-        v = alpha * acc
-        if beta != 0:
-            v += beta * cin[cio + z * cibt + row * cis0 + col * cis1]
-        if relu and v < zero:
-            v = zero
-        c[co + z * cbt + row * cs0 + col * cs1] = v
+        c[co + z * cbt + row * cs0 + col * cs1] = _finish(
+            acc, alpha, beta, cin, cio + z * cibt + row * cis0 + col * cis1, zero, relu)
         i += step
 
 
