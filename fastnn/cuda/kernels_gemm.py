@@ -4,8 +4,9 @@ Operands are read through their strides, so transposed views (``w.T``) cost no c
 (a bias broadcast over rows, or the output itself to accumulate) and a ReLU are fused into
 the epilogue. Three kernels, by size: one thread per output (small products), one output per
 thread of a 16 x 16 tile, and a register-blocked one where each thread keeps a 4 x 4 block
-of a 64 x 64 tile, reading shared memory a quarter as often per multiply-add. All three add
-the products of each output in the same order, k ascending.
+of a 64 x 64 tile, reading shared memory a quarter as often per multiply-add (the last two
+are one kernel, built for 1 or 4 outputs per thread per side). All three add the products
+of each output in the same order, k ascending.
 """
 import numpy as np
 from numba import from_dtype
@@ -31,43 +32,18 @@ def _finish(acc, alpha, beta, cin, ci, zero, relu):
     return v
 
 
-def _tiled_kernel(nbtype, T):
-    @cuda.jit
-    def k(M, N, K, nbatch, a, ao, as0, as1, abt, b, bo, bs0, bs1, bbt, c, co, cs0, cs1, cbt,
-          alpha, cin, cio, cis0, cis1, cibt, beta, zero, relu):
-        sa = cuda.shared.array((T, T), nbtype)
-        sb = cuda.shared.array((T, T), nbtype)
-        tx = cuda.threadIdx.x
-        ty = cuda.threadIdx.y
-        tm = (M + T - 1) // T
-        tn = (N + T - 1) // T
-        t = cuda.blockIdx.x
-        while t < tm * tn * nbatch:  # a grid-stride loop over output tiles
-            z = t // (tm * tn)
-            row = (t % (tm * tn)) // tn * T + ty
-            col = t % tn * T + tx
-            abase = ao + z * abt
-            bbase = bo + z * bbt
-            acc = zero
-            for k0 in range(0, K, T):
-                ka = k0 + tx
-                kb = k0 + ty
-                sa[ty, tx] = a[abase + row * as0 + ka * as1] if (row < M and ka < K) else zero
-                sb[ty, tx] = b[bbase + kb * bs0 + col * bs1] if (kb < K and col < N) else zero
-                cuda.syncthreads()
-                for kk in range(T):
-                    acc += sa[ty, kk] * sb[kk, tx]
-                cuda.syncthreads()
-            if row < M and col < N:
-                c[co + z * cbt + row * cs0 + col * cs1] = _finish(
-                    acc, alpha, beta, cin, cio + z * cibt + row * cis0 + col * cis1, zero, relu)
-            t += cuda.gridDim.x
-    return k
+@cuda.jit(device=True)
+def _tile_origin(t, M, N, side):
+    """(batch, first row, first column) of output tile t; tiles run row-major per batch."""
+    tm = (M + side - 1) // side
+    tn = (N + side - 1) // side
+    return t // (tm * tn), (t % (tm * tn)) // tn * side, t % tn * side
 
 
 def _blocked_kernel(nbtype, T, R):
     """T x T threads per block, each computing R x R outputs of a (T*R)-square tile: rows
-    ty + T*i and columns tx + T*j, so that loads and stores stay coalesced."""
+    ty + T*i and columns tx + T*j, so that loads and stores stay coalesced. R = 1 is the
+    plain tile kernel (one output per thread), R = 4 the register-blocked one."""
     S = T * R
 
     @cuda.jit
@@ -80,13 +56,10 @@ def _blocked_kernel(nbtype, T, R):
         rb = cuda.local.array(R, nbtype)
         tx = cuda.threadIdx.x
         ty = cuda.threadIdx.y
-        tm = (M + S - 1) // S
-        tn = (N + S - 1) // S
+        tiles = ((M + S - 1) // S) * ((N + S - 1) // S) * nbatch
         t = cuda.blockIdx.x
-        while t < tm * tn * nbatch:  # a grid-stride loop over output tiles
-            z = t // (tm * tn)
-            r0 = (t % (tm * tn)) // tn * S
-            c0 = t % tn * S
+        while t < tiles:  # a grid-stride loop over output tiles
+            z, r0, c0 = _tile_origin(t, M, N, S)
             abase = ao + z * abt
             bbase = bo + z * bbt
             for i in range(R):
@@ -186,7 +159,7 @@ def _run(args, dt, M, N, K, nbatch, tiled, blocked):
     k = _kernels.get(key)
     if k is None:
         k = _kernels[key] = _blocked_kernel(from_dtype(dt), *REG_TILE) if blocked else \
-            _tiled_kernel(from_dtype(dt), TILE)
+            _blocked_kernel(from_dtype(dt), TILE, 1)
     launch(k, (1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (threads, threads)), *args)
 
 

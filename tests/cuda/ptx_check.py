@@ -60,7 +60,7 @@ jobs += [
     ("argmax", KR._arg_kernel, (i64, U(1), U(1), i64, i64, A(f32), i64, A(i64), b1)),
     ("gemm simple", KG._simple_kernel, (i64,) * 4 + (A(f32),) + (i64,) * 4 + (A(f32),) +
      (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32, b1)),
-    ("gemm tiled", KG._tiled_kernel(f32, 16), (i64,) * 4 + (A(f32),) + (i64,) * 4 + (A(f32),) +
+    ("gemm tiled", KG._blocked_kernel(f32, 16, 1), (i64,) * 4 + (A(f32),) + (i64,) * 4 + (A(f32),) +
      (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 + (f32, f32, b1)),
     ("gemm blocked", KG._blocked_kernel(f32, 16, 4), (i64,) * 4 + (A(f32),) + (i64,) * 4 +
      (A(f32),) + (i64,) * 4 + (A(f32),) + (i64,) * 4 + (f32, A(f32)) + (i64,) * 4 +
