@@ -122,7 +122,7 @@ def fill_uniform(arr, low, high, generator=None):
         if core is not None:
             core.uniform_(out, float(low), float(high), gen.bitgen)
         else:
-            gen.np.random(out=out)
+            gen.np.random(out=out, dtype=out.dtype)
             out *= high - low
             out += low
     _host_fill(arr, fill)
@@ -136,7 +136,7 @@ def fill_normal(arr, mean, std, generator=None):
         if core is not None:
             core.normal_(out, float(mean), float(std), gen.bitgen)
         else:
-            gen.np.standard_normal(out=out)
+            gen.np.standard_normal(out=out, dtype=out.dtype)
             out *= std
             out += mean
     _host_fill(arr, fill)

@@ -57,16 +57,19 @@ print("planned" if _launch._plans else "numba")
 """
 
 
-def test_training_is_bitwise_the_same_with_and_without_plans():
+def test_training_is_bitwise_the_same_with_and_without_plans(tmp_path):
+    import fastnn
+    # the fastnn this test imported (an install, or a checkout built in place), not the
+    # source tree that `python -c` would find first in the working directory
+    home = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
     outs = {}
     for mode in ("0", "1"):
         env = dict(os.environ, FASTNN_CUDA_PLANNED_LAUNCH=mode)
-        env["PYTHONPATH"] = ROOT + os.pathsep + env.get("PYTHONPATH", "")
+        env["PYTHONPATH"] = home + os.pathsep + env.get("PYTHONPATH", "")
         r = subprocess.run([sys.executable, "-c", _TRAIN], capture_output=True, text=True,
-                           env=env, timeout=300)
+                           env=env, timeout=300, cwd=tmp_path)
         assert r.returncode == 0, r.stderr
         outs[mode] = r.stdout.split()
     assert outs["0"][:-1] == outs["1"][:-1]
     assert outs["0"][-1] == "numba"
-    import fastnn
     assert outs["1"][-1] == ("numba" if fastnn.cuda.is_simulator() else "planned")
