@@ -9,6 +9,9 @@ and replaces only that marshalling, with a function generated from the overload'
 types. The first launch of each overload also runs numba's marshalling and compares the two
 results; an argument type the plan does not cover, or any difference, keeps the overload on
 numba's own path for good. ``FASTNN_CUDA_PLANNED_LAUNCH=0`` turns the plans off.
+
+A plan holds the kernel handle of the device current at its first launch: like the rest of
+fastnn's CUDA backend, it assumes the one device cuda:0.
 """
 import ctypes
 import os
@@ -17,6 +20,7 @@ from ._backend import SIMULATOR
 
 _MISSING = object()
 _plans = {}     # numba _Kernel (one compiled overload) -> _Plan, or None for numba's path
+_packers = {}   # numba _Kernel -> its generated packer (None: a type it does not cover)
 _configs = {}   # (griddim, blockdim, sharedmem, cooperative) -> cuda.core LaunchConfig
 
 
@@ -59,6 +63,12 @@ def launch(kernel, config, *args):
     prev = lc._push_args(args)
     try:
         ov = _cuda_call(kernel, *args, **{_nb["kw"]: lc})
+        if lc.pre_launch_callbacks:  # registered while this call compiled the kernel
+            kernel._update_launch_config_sensitivity(ov, lc)
+            for callback in lc.pre_launch_callbacks:
+                callback(ov, lc)
+            ov.launch(args, lc.griddim, lc.blockdim, lc.stream, lc.sharedmem)
+            return
         plan = _plans.get(ov, _MISSING)
         if plan is _MISSING:
             plan = _Plan.make(ov, args, lc.stream)
@@ -93,7 +103,9 @@ class _Plan:
         if ov.debug or getattr(ov, "extensions", None) or \
                 getattr(ov, "launch_config_sensitive", False):
             return None
-        pack = make_packer(ov.argument_types, _nb["types"])
+        pack = _packers.get(ov, _MISSING)
+        if pack is _MISSING:
+            pack = _packers[ov] = make_packer(ov.argument_types, _nb["types"])
         if pack is None:
             return None
         try:

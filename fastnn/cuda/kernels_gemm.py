@@ -129,6 +129,8 @@ def gemm(a, b, out, alpha=1, cin=None, beta=0, tiled=None, relu=False, blocked=N
         cin, beta = out, 0
     if split is None:
         split = _split_count(M, N, K, nbatch)
+    elif split > 1 and K % split:
+        raise ValueError(f"gemm: split={split} must divide the inner dimension K={K}")
     if split > 1 and nbatch == 1:
         return _split_gemm(a, b, out, alpha, cin, beta, relu, split, tiled, blocked)
     args = (M, N, K, nbatch, a.st.dev, a.off, a.est[1], a.est[2], a.est[0],

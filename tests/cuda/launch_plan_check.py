@@ -5,7 +5,10 @@ on a machine without a GPU (no driver call is made):
 
 For each argument signature fastnn's kernels use (and the awkward ones around them), the
 generated packer must give exactly the parameters numba's ``_Kernel._prepare_args`` gives,
-and the signatures numba converts or copies must get no packer. Exit status 0 when all hold.
+and the signatures numba converts or copies must get no packer. With numba's dispatch mocked
+out, ``launch()`` must take numba's own path wherever numba's ``call`` would do more than
+marshal (host arrays, callbacks registered by a compile, specialized dispatchers, uncovered
+types). Exit status 0 when all hold.
 """
 import ctypes
 import math
@@ -65,8 +68,96 @@ UNCOVERED = [("float16", (T.float16,)), ("complex64", (T.complex64,)),
              ("tuple holding float16", (T.UniTuple(T.float16, 2),))]
 
 
+def launch_paths():
+    """launch() with numba's dispatch mocked out: which path each kind of call takes."""
+    import fastnn.cuda._launch as L
+    calls = []
+
+    class Config:  # a configured launch, as kernel[grid, block] returns it
+        griddim, blockdim, sharedmem, stream = (1, 1, 1), (1, 1, 1), 0, 0
+
+        def __init__(self):
+            self.pre_launch_callbacks = []
+
+        def __call__(self, *args):
+            calls.append("numba call")
+
+        def _push_args(self, args):
+            return None
+
+        def _pop_args(self, prev):
+            pass
+
+    class Overload(FakeOverload):
+        debug, launch_config_sensitive, cooperative = False, False, False
+
+        class _codelibrary:
+            @staticmethod
+            def get_cufunc():
+                return type("cufunc", (), {"kernel": "handle"})
+
+        def launch(self, *args):
+            calls.append("numba launch")
+
+    class Dispatcher:
+        _launch_config_sensitive = specialized = False
+
+        def __init__(self, ov, register=False):
+            self.ov, self.register, self.lc = ov, register, Config()
+
+        def __getitem__(self, config):
+            return self.lc
+
+        def _update_launch_config_sensitivity(self, ov, lc):
+            pass
+
+    def cuda_call(disp, *args, **kw):
+        if disp.register and not disp.lc.pre_launch_callbacks:  # as a compile may do
+            disp.lc.pre_launch_callbacks.append(lambda ov, lc: calls.append("callback"))
+        return disp.ov
+
+    L._cuda_call = cuda_call
+    L._core_launch = lambda stream, cfg, kernel, *params: calls.append(("planned", params))
+    L._nb = dict(L._nb, LaunchConfig=lambda **kw: kw)
+    arr = FakeDeviceArray((4,), np.float32, 0x7F0000004000)
+    out = {}
+    plain = Dispatcher(Overload((T.int64, A1)))
+    for _ in range(2):
+        L.launch(plain, (1, 1), 5, arr)
+    out["planned twice"] = calls[:]
+    calls.clear()
+    L.launch(plain, (1, 1), 5, np.zeros(4, np.float32))  # a host array: numba copies it
+    out["host array"] = calls[:]
+    calls.clear()
+    L.launch(Dispatcher(Overload((T.int64,)), register=True), (1, 1), 5)
+    out["callback from compile"] = calls[:]
+    calls.clear()
+    special = Dispatcher(Overload((T.int64,)))
+    special.specialized = True
+    L.launch(special, (1, 1), 5)
+    out["specialized"] = calls[:]
+    calls.clear()
+    L.launch(Dispatcher(Overload((T.float16,))), (1, 1), 1.0)
+    out["uncovered type"] = calls[:]
+    return out
+
+
 def main():
     failed = []
+    params = (ctypes.c_int64(5), 0, 0, 4, 4, 0x7F0000004000, 4, 4)
+    want = {"planned twice": [("planned", params)] * 2, "host array": ["numba launch"],
+            "callback from compile": ["callback", "numba launch"],
+            "specialized": ["numba call"], "uncovered type": ["numba launch"]}
+    got = launch_paths()
+    for case, calls in want.items():
+        have = [c if isinstance(c, str) else (c[0], tuple(p.value if hasattr(p, "value")
+                                                          else p for p in c[1]))
+                for c in got[case]]
+        calls = [c if isinstance(c, str) else (c[0], tuple(p.value if hasattr(p, "value")
+                                                           else p for p in c[1]))
+                 for c in calls]
+        if have != calls:
+            failed.append(f"launch path, {case}: {have} != {calls}")
     if _numba_internals() is None:
         failed.append("this numba-cuda lacks the launch hooks plans mirror: plans are off")
     for name, types, args in CASES:
@@ -92,7 +183,7 @@ def main():
         failed.append("same_params compares wrongly")
     for line in failed:
         print("FAIL", line)
-    print(f"{len(CASES) + len(UNCOVERED) + 3 - len(failed)} checks passed, {len(failed)} failed")
+    print(f"{len(CASES) + len(UNCOVERED) + 8 - len(failed)} checks passed, {len(failed)} failed")
     return 1 if failed else 0
 
 

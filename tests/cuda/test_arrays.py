@@ -214,6 +214,12 @@ def test_split_k_gemm_matches_the_unsplit_one(split):
     assert (got[:, 1::2] == 0).all()
 
 
+def test_a_forced_split_must_divide_k():
+    a, b, out = dev(np.ones((1, 2, 4))), dev(np.ones((1, 4, 3))), dev(np.zeros((1, 2, 3)))
+    with pytest.raises(ValueError, match="split=3 must divide the inner dimension K=4"):
+        kernels_gemm.gemm(a, b, out, split=3)
+
+
 def test_split_count_divides_k_and_leaves_large_products_alone(monkeypatch):
     monkeypatch.setattr(kernels_gemm, "SPLIT_BELOW_TILES", 64)
     monkeypatch.setattr(kernels_gemm, "SPLIT_BLOCKS", 256)
