@@ -8,9 +8,7 @@ Needs a GPU; each A/B runs in this one process, the choice patched between runs.
 import argparse
 import json
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 
@@ -19,17 +17,8 @@ import bench_cuda  # noqa: E402  (imports PyTorch before fastnn, through _common
 
 
 def timed_ms(fn, sync, n, reps=7):
-    for _ in range(3):
-        fn()
-    sync()
-    out = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            fn()
-        sync()
-        out.append((time.perf_counter() - t0) / n * 1e3)
-    return statistics.median(out)
+    """Median ms per call over ``reps`` rounds of ``n`` calls (bench_cuda's timing)."""
+    return bench_cuda.timed(fn, sync, 0.0, n, reps)[1] * 1e3
 
 
 def gemm_rows(fastnn, sizes):

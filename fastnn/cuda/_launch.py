@@ -46,7 +46,7 @@ def _numba_internals():
 _nb = None if SIMULATOR or os.environ.get("FASTNN_CUDA_PLANNED_LAUNCH", "1") == "0" \
     else _numba_internals()
 if _nb is not None:
-    _cuda_call, _core_launch = _nb["call"], _nb["launch"]
+    _cuda_call, _core_launch, _CONFIG_KW = _nb["call"], _nb["launch"], _nb["kw"]
 
 
 def launch(kernel, config, *args):
@@ -62,7 +62,7 @@ def launch(kernel, config, *args):
         return
     prev = lc._push_args(args)
     try:
-        ov = _cuda_call(kernel, *args, **{_nb["kw"]: lc})
+        ov = _cuda_call(kernel, *args, **{_CONFIG_KW: lc})
         if lc.pre_launch_callbacks:  # registered while this call compiled the kernel
             kernel._update_launch_config_sensitivity(ov, lc)
             for callback in lc.pre_launch_callbacks:

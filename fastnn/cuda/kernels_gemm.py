@@ -149,20 +149,16 @@ def _run(args, dt, M, N, K, nbatch, tiled, blocked):
     if not tiled:
         launch(_simple_kernel, grid(M * N * nbatch), *args)
         return
-    side = REG_TILE[0] * REG_TILE[1]
-    tiles = -(-M // side) * -(-N // side) * nbatch
     if blocked is None:
-        blocked = tiles >= BLOCKED_TILES
-    if blocked:
-        key, threads = (dt.str, REG_TILE), REG_TILE[0]
-    else:
-        key, threads = (dt.str, TILE), TILE
-        tiles = -(-M // TILE) * -(-N // TILE) * nbatch
+        side = REG_TILE[0] * REG_TILE[1]
+        blocked = -(-M // side) * -(-N // side) * nbatch >= BLOCKED_TILES
+    T, R = REG_TILE if blocked else (TILE, 1)
+    key = (dt.str, T, R)
     k = _kernels.get(key)
     if k is None:
-        k = _kernels[key] = _blocked_kernel(from_dtype(dt), *REG_TILE) if blocked else \
-            _blocked_kernel(from_dtype(dt), TILE, 1)
-    launch(k, (1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (threads, threads)), *args)
+        k = _kernels[key] = _blocked_kernel(from_dtype(dt), T, R)
+    tiles = -(-M // (T * R)) * -(-N // (T * R)) * nbatch
+    launch(k, (1 if SIMULATOR else min(tiles, MAX_BLOCKS * 16), (T, T)), *args)
 
 
 _splits = {}

@@ -152,6 +152,11 @@ def test_tree_reduction_kernel_matches():
             np.testing.assert_allclose(host(out), want, rtol=1e-12)
 
 
+def batch1(t):
+    """A 2-D array as the (1, rows, cols) batch the GEMM kernels take."""
+    return kernels_gemm._as3(t, (), *t.shape)
+
+
 GEMM_KERNELS = [{"tiled": False}, {"tiled": True, "blocked": False},
                 {"tiled": True, "blocked": True}]
 
@@ -163,11 +168,10 @@ def test_gemm_kernels(which):
     bias = rng.standard_normal(6).astype(np.float32)
     out = dev(np.zeros((5, 6), np.float32))
     x, w, c = dev(a), dev(b), dev(bias)
-    as3 = lambda t: CudaArray(t.st, t.off, (1,) + t.shape, (0,) + t.est, t.dtype)  # noqa
     cin = CudaArray(c.st, 0, (1, 5, 6), (0, 0, 1), c.dtype)
-    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 1, cin, 1, **which)
+    kernels_gemm.gemm(batch1(x), batch1(w.T), batch1(out), 1, cin, 1, **which)
     same(out, a @ b.T + bias, rtol=1e-5)
-    kernels_gemm.gemm(as3(x), as3(w.T), as3(out), 2, as3(out), 1, **which)  # accumulate
+    kernels_gemm.gemm(batch1(x), batch1(w.T), batch1(out), 2, batch1(out), 1, **which)  # accumulate
     same(out, 3 * (a @ b.T) + bias, rtol=1e-5, atol=1e-5)
 
 
@@ -197,18 +201,17 @@ def test_split_k_gemm_matches_the_unsplit_one(split):
     a = rng.standard_normal((5, 12))
     b = rng.standard_normal((7, 12))
     bias = rng.standard_normal(7)
-    as3 = lambda t: CudaArray(t.st, t.off, (1,) + t.shape, (0,) + t.est, t.dtype)  # noqa
     c = dev(bias)
     cin = CudaArray(c.st, 0, (1, 5, 7), (0, 0, 1), c.dtype)
     for kw in ({"split": split}, {"split": split, "tiled": True}):
         out = dev(np.zeros((5, 7)))
-        kernels_gemm.gemm(as3(dev(a)), as3(dev(b).T), as3(out), 2, cin, 1, relu=True, **kw)
+        kernels_gemm.gemm(batch1(dev(a)), batch1(dev(b).T), batch1(out), 2, cin, 1, relu=True, **kw)
         same(out, np.maximum(2 * a @ b.T + bias, 0), rtol=1e-12, atol=1e-12)
-        kernels_gemm.gemm(as3(dev(a)), as3(dev(b).T), as3(out), 1, as3(out), 1, **kw)
+        kernels_gemm.gemm(batch1(dev(a)), batch1(dev(b).T), batch1(out), 1, batch1(out), 1, **kw)
         same(out, np.maximum(2 * a @ b.T + bias, 0) + a @ b.T, rtol=1e-12, atol=1e-12)
     wide = dev(np.zeros((4, 5, 9)))[1]  # a strided out: every other column of a slice
     strided = CudaArray(wide.st, wide.off, (1, 5, 4), (0, 9, 2), wide.dtype)
-    kernels_gemm.gemm(as3(dev(a)), as3(dev(b[:4]).T), strided, split=split)
+    kernels_gemm.gemm(batch1(dev(a)), batch1(dev(b[:4]).T), strided, split=split)
     got = host(wide)
     np.testing.assert_allclose(got[:, 0:8:2], a @ b[:4].T, rtol=1e-12, atol=1e-12)
     assert (got[:, 1::2] == 0).all()
