@@ -75,6 +75,26 @@ def test_cross_entropy_unbatched_and_custom_ignore_index():
     _parity(run2, run2, [X])
 
 
+@pytest.mark.parametrize("options", [{}, {"weight": W}, {"label_smoothing": 0.1},
+                                     {"ignore_index": 1}, {"nll": True}])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_every_target_ignored_gives_nan_loss_and_zero_grad(options, dtype):
+    # an all-padding batch: the mean divides by zero, but no row may pass a gradient (a NaN
+    # gradient would poison every parameter at the next optimizer step), as in PyTorch
+    options = dict(options)
+    x = fastnn.tensor(X.astype(dtype), requires_grad=True)
+    ignore = options.get("ignore_index", -100)
+    t = fastnn.full((6,), ignore, dtype=fastnn.int64)
+    if "weight" in options:
+        options["weight"] = fastnn.tensor(options["weight"].astype(dtype))
+    fn = F.nll_loss if options.pop("nll", False) else F.cross_entropy
+    loss = fn(x, t, **options)
+    assert np.isnan(loss.item())
+    loss.backward()
+    assert x.grad.dtype == x.dtype
+    np.testing.assert_array_equal(x.grad.numpy(), 0)
+
+
 @pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("smoothing", [0.0, 0.1])
 def test_cross_entropy_probability_targets(reduction, smoothing):

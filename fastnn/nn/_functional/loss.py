@@ -139,7 +139,9 @@ class NllLossBackward0(Node):
         if hasattr(self, "wq"):
             return self._soft_backward(s, lp)
         m, c = self.t_safe.shape[0], (shape[1] if len(shape) > 1 else shape[0])
-        scale = (s[:, 0] * self.w_row).astype(dt, copy=False)
+        # an ignored row gets no gradient at all, even when every row is ignored and the mean
+        # divides by zero (PyTorch never writes those rows)
+        scale = np.where(self.valid, s[:, 0] * self.w_row, 0).astype(dt, copy=False)
         k = core()
         if fused and eps == 0 and k is not None and dt in (np.float32, np.float64) and m * c:
             out = np.empty((m, c), dt)
@@ -150,7 +152,7 @@ class NllLossBackward0(Node):
         a[np.arange(m), self.t_safe] = -(1 - eps) * scale
         if eps > 0:
             wv = weight if weight is not None else np.ones(c, dt)
-            a -= (eps / c) * (s * self.valid[:, None]) * wv[None, :]
+            a -= (eps / c) * np.where(self.valid[:, None], s, 0) * wv[None, :]
         if fused:
             a -= np.exp(lp) * a.sum(axis=1, keepdims=True)
         return (_unrows(a.astype(dt, copy=False), shape),)
