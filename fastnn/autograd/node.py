@@ -121,7 +121,7 @@ class AccumulateGrad(Node):
         leaf = self.variable
         cur = leaf._grad
         if cur is None:
-            slot = leaf._grad_slot
+            slot = fresh_slot(leaf)
             if type(slot) is array_type and slot.dtype == dt and slot.shape == shape:
                 return slot, False
             return alloc(shape, dt), False
@@ -146,7 +146,7 @@ class AccumulateGrad(Node):
         dt = leaf._data.dtype
         if cur is None:
             # copy: the incoming array may be shared with a sibling's grad or be a broadcast view
-            arr = leaf._grad_slot  # the optimizer arena's slot, if packed
+            arr = fresh_slot(leaf)  # the optimizer arena's slot, if packed
             if arr is not None:
                 np.copyto(arr, g.reshape(arr.shape), casting="unsafe")
             elif type(g) is np.ndarray or not hasattr(g, "device_spec"):
@@ -161,6 +161,15 @@ class AccumulateGrad(Node):
             else:
                 cur._data = cur_arr + g
             cur._vc[0] += 1
+
+
+def fresh_slot(leaf):
+    """The optimizer arena's slot a new gradient of ``leaf`` goes into, or None."""
+    if leaf._grad_slot is None:
+        return None
+    ref = leaf.__dict__.get("_arena_ref")
+    arena = ref() if ref is not None else None
+    return leaf._grad_slot if arena is None else arena.slot_for_write(leaf)
 
 
 def run_tensor_hooks(hooks, g):

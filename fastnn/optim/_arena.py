@@ -7,11 +7,14 @@ call can update the whole group.  A matching flat gradient array gives every par
 state (momentum, moments, step counts) lives in flat arrays of the same layout, and
 ``optimizer.state[p]`` holds tensors viewing them.
 
-The optimizer never trusts a view blindly: before each step it checks by identity that
+Only memory that nothing else reaches is packed (see ``_private``), and a gradient the user
+kept from an earlier backward keeps its values (see ``Arena.slot_for_write``), so the arena
+is invisible to user code. The optimizer never trusts a view blindly: before each step it checks by identity that
 ``p._data`` and ``p.grad._data`` are still the arena's views (a user may assign ``p.data`` or
 ``p.grad``), and state tensors that were replaced are copied back in.
 """
 import weakref
+from sys import getrefcount
 
 import numpy as np
 
@@ -43,10 +46,43 @@ def owner(p):
     return arena
 
 
-def packable(p):
+def _private(params):
+    """ids of the parameters whose memory only parameters among ``params`` reach.
+
+    Packing moves a parameter's values, which is unseen only when nothing else sees that
+    memory: no other tensor sharing the array, no numpy array from ``from_numpy``, no view
+    taken before the optimizer existed. A view is private when every reference to its base
+    is a parameter in ``params`` (the arena of an optimizer that is gone, say).
+    """
+    params = list({id(p): p for p in params}.values())
+    views = {}
+    for p in params:
+        b = getattr(p._data, "base", None)
+        if type(p._data) is np.ndarray and b is not None:
+            views[id(b)] = views.get(id(b), 0) + 1
+    b = None
+    out = set()
+    for p in params:
+        d = p._data
+        if type(d) is not np.ndarray:
+            out.add(id(p))  # a device array: packing keeps it on its device
+        elif getrefcount(d) <= 3:  # p._data, d and getrefcount's argument
+            b = d.base
+            if b is None or getrefcount(b) <= views[id(b)] + 2:
+                out.add(id(p))
+            b = None
+    return out
+
+
+def packable(p, private):
     d = p._data
     return (type(d) is np.ndarray or hasattr(d, "device_spec")) and d.dtype in _PACKABLE and \
-        owner(p) is None
+        id(p) in private and owner(p) is None
+
+
+def any_packable(params):
+    private = _private(params)
+    return any(packable(p, private) for p in params)
 
 
 class Arena:
@@ -67,23 +103,55 @@ class Arena:
         first = self.params[0]._data
         # gaps stay zero in every flat array, so a whole-arena update leaves them zero
         self.data = _flat_zeros(first, total)
-        self.grad = _flat_zeros(first, total)
-        self.views, self.gviews = [], []
+        self.views = []
         ref = weakref.ref(self)
         for p, (lo, hi) in zip(self.params, self.bounds):
-            shape = p._data.shape
-            view = self.data[lo:hi].reshape(shape)
+            view = self.data[lo:hi].reshape(p._data.shape)
             np.copyto(view, p._data)
             p._data = view
-            p._grad_slot = self.grad[lo:hi].reshape(shape)
             p.__dict__["_arena_ref"] = ref
             self.views.append(view)
-            self.gviews.append(p._grad_slot)
+        self._new_grad(_flat_zeros(first, total))
         self.bufs = {}        # state name -> flat array
         self.buf_t = {}       # state name -> per-parameter view tensors
         self.step_dtype = step_dtype
         self.steps = None
         self.step_t = None
+
+    def _new_grad(self, flat):
+        """Make ``flat`` the gradient array and hand every parameter its slot of it."""
+        old = getattr(self, "gviews", None)
+        self.grad = flat
+        self.gviews = []
+        for i, (p, (lo, hi)) in enumerate(zip(self.params, self.bounds)):
+            slot = flat[lo:hi].reshape(self.views[i].shape)
+            self.gviews.append(slot)
+            if old is None or p.__dict__.get("_grad_slot") is old[i]:
+                p._grad_slot = slot
+            g = p._grad
+            if old is not None and g is not None and g._data is old[i]:
+                g._data = slot  # a live gradient moves along with its values
+        # every slot and every view of one refers to the array owning the memory; more
+        # references than ours mean someone kept a gradient from an earlier backward
+        self._grad_owner = flat if flat.base is None else flat.base
+        self._grad_refs = getrefcount(self._grad_owner)
+
+    def slot_for_write(self, p):
+        """The slot a new gradient of ``p`` (whose ``.grad`` is None) is written into.
+
+        A gradient the user kept (``g = p.grad``, ``p.grad.detach()``, ``.numpy()``, a view)
+        must keep its values, as a fresh gradient tensor would in PyTorch: then the whole
+        gradient array moves to new memory first, live gradients copied along.
+        """
+        i = self.index.get(id(p))
+        if i is None or self.params[i] is not p or type(self.grad) is not np.ndarray:
+            return p._grad_slot
+        # references to a slot: the gviews list, p's attribute and getrefcount's argument
+        if getrefcount(self.gviews[i]) > 3 or getrefcount(self._grad_owner) > self._grad_refs:
+            fresh = _flat_zeros(self.grad, self.grad.size)
+            np.copyto(fresh, self.grad)
+            self._new_grad(fresh)
+        return self.gviews[i]
 
     def release(self):
         """Stop claiming the parameters (their values stay where they are)."""
@@ -116,8 +184,9 @@ class Arena:
 def pack_group(params, step_dtype):
     """Arenas (one per dtype) for the packable parameters; returns (arenas, loose params)."""
     by_dtype, loose, seen = {}, [], set()
+    private = _private(params)
     for p in params:
-        if id(p) in seen or not packable(p):
+        if id(p) in seen or not packable(p, private):
             loose.append(p)
             continue
         seen.add(id(p))

@@ -13,7 +13,6 @@ from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 from operator import is_
-from sys import getrefcount as _getrefcount
 
 import numpy as np
 
@@ -168,7 +167,7 @@ class Optimizer:
             if len(old) == len(params) and all(map(is_, old, params)) and \
                     all(type(a.params[0]._data) is type(a.data) for a in arenas) and \
                     not (loose and group.get("fused") is not False and
-                         any(map(_arena.packable, loose))):
+                         _arena.any_packable(loose)):
                 # (a loose parameter turns packable when the optimizer that held it is gone)
                 return arenas, loose
             for a in arenas:
@@ -177,7 +176,9 @@ class Optimizer:
             arenas, loose = [], list(params)
         else:
             arenas, loose = _arena.pack_group(params, self._step_dtype())
-        slots = {id(p): a.gviews[i] for a in arenas for i, p in enumerate(a.params)}
+        # (arena, index), not the slot itself: a reference to the slot would read as a
+        # gradient kept by the user (see Arena.slot_for_write)
+        slots = {id(p): (a, i) for a in arenas for i, p in enumerate(a.params)}
         self._packs[gi] = (tuple(params), arenas, loose, slots)
         return arenas, loose
 
@@ -363,16 +364,13 @@ class Optimizer:
                 if g is None:
                     continue
                 if set_to_none:
-                    # the next backward reuses the slot: a grad tensor the user kept (beyond
-                    # p._grad, this frame and getrefcount's argument) keeps its values
-                    if g._data is slots.get(id(p)) and _getrefcount(g) > 3:
-                        g._data = g._data.copy()
-                    p._grad = None
+                    p._grad = None  # a tensor the user kept keeps its values: slot_for_write
                     continue
                 if g.grad_fn is not None or g._rg:
                     g.grad_fn = None
                     g._rg = False
-                if g._data is not slots.get(id(p)):
+                at = slots.get(id(p))
+                if at is None or g._data is not at[0].gviews[at[1]]:
                     g._data[...] = 0
                     g._vc[0] += 1
             if not set_to_none and pk is not None and self._fusable:

@@ -255,3 +255,88 @@ def test_zero_size_and_noncontiguous_params():
     (t * fastnn.ones(3, 2)).sum().backward()
     opt.step()
     np.testing.assert_array_equal(t.detach().numpy(), np.arange(6).reshape(2, 3).T - 1)
+
+
+# ---- memory the user reaches: kept gradients and views taken before the optimizer ----------
+KEEP = {"grad": lambda g: g, "detach": lambda g: g.detach(), "data": lambda g: g.data,
+        "numpy": lambda g: g.numpy(), "view": lambda g: g.view(-1), "row": lambda g: g[0]}
+CLEAR = {"optimizer": lambda opt, m: opt.zero_grad(), "module": lambda opt, m: m.zero_grad(),
+         "assign": lambda opt, m: setattr(m.weight, "grad", None)}
+
+
+def _values(kept):
+    return np.array(kept if isinstance(kept, np.ndarray) else kept.numpy(), copy=True)
+
+
+@pytest.mark.parametrize("clear", sorted(CLEAR))
+@pytest.mark.parametrize("keep", sorted(KEEP))
+@pytest.mark.parametrize("op", ["linear", "elementwise"])
+def test_a_kept_gradient_keeps_its_values(keep, clear, op):
+    # PyTorch's next backward makes a new gradient tensor; the arena reuses its slot, so it
+    # must move to new memory when the old gradient is still reachable
+    fastnn.manual_seed(0)
+    m = fastnn.nn.Linear(3, 2)
+    opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    x = fastnn.ones(4, 3)
+
+    def loss(scale):
+        return (m(x) * scale).sum() if op == "linear" else (m.weight * scale).sum()
+    loss(1.0).backward()
+    opt.step()
+    first = m.weight.grad.numpy().copy()
+    kept = KEEP[keep](m.weight.grad)
+    before = _values(kept)
+    CLEAR[clear](opt, m)
+    loss(3.0).backward()
+    np.testing.assert_array_equal(_values(kept), before)
+    np.testing.assert_allclose(m.weight.grad.numpy(), 3 * first)
+    w = m.weight.detach().numpy().copy()
+    opt.step()  # the moved gradient is still the one the fused update reads
+    assert opt._packs[0][1] and not opt._packs[0][2]
+    assert not np.array_equal(m.weight.detach().numpy(), w)
+
+
+def test_training_loop_keeps_its_slots():
+    # the steady state moves nothing: no gradient is kept between steps
+    m = fastnn.nn.Sequential(fastnn.nn.Linear(3, 4), fastnn.nn.ReLU(), fastnn.nn.Linear(4, 2))
+    opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    x, y = fastnn.ones(4, 3), fastnn.tensor([0, 1, 0, 1])
+    arena = opt._packs[0][1][0]
+    grad = arena.grad
+    for _ in range(3):
+        opt.zero_grad()
+        fastnn.nn.functional.cross_entropy(m(x), y).backward()
+        opt.step()
+    assert arena.grad is grad
+    assert all(p.grad._data is s for p, s in zip(arena.params, arena.gviews))
+
+
+def _tracks(view, p):
+    return np.array_equal(np.asarray(view.numpy() if hasattr(view, "numpy") else view),
+                          p.detach().numpy())
+
+
+def test_views_taken_before_the_optimizer_keep_tracking():
+    x = fastnn.ones(2, 3)
+    m = fastnn.nn.Linear(3, 2)
+    seen = [m.weight.detach(), m.state_dict()["bias"]]
+    arr = np.ones((2, 3), np.float32)
+    from_np = fastnn.nn.Parameter(fastnn.from_numpy(arr))
+    base = fastnn.zeros(10)
+    of_base = fastnn.nn.Parameter(base[2:5])
+    a, b = fastnn.nn.Linear(3, 2), fastnn.nn.Linear(3, 2)
+    b.weight.data = a.weight.data  # tied through .data
+    params = list(m.parameters()) + [from_np, of_base] + list(a.parameters()) + \
+        [b.weight, b.bias]
+    opt = optim.SGD(params, lr=0.1)
+    (m(x).sum() + (from_np * 2).sum() + (of_base * 3).sum() + a(x).sum() + b(x).sum()).backward()
+    opt.step()
+    assert _tracks(seen[0], m.weight) and _tracks(seen[1], m.bias)
+    assert _tracks(arr, from_np) and arr[0, 0] != 1
+    assert _tracks(base[2:5], of_base) and base[2].item() != 0
+    assert a.weight._data is b.weight._data
+    # what nothing else reaches still packs
+    packed = {id(p) for arena in opt._packs[0][1] for p in arena.params}
+    assert {id(a.bias), id(b.bias)} <= packed
+    assert not {id(m.weight), id(m.bias), id(from_np), id(of_base), id(a.weight),
+                id(b.weight)} & packed
