@@ -12,7 +12,7 @@ import operator
 import numpy as np
 
 from ..tensor import _wrap
-from ..utils.data.dataset import BatchedSamples, Dataset, _index_array
+from ..utils.data.dataset import BatchedSamples, Dataset, _index_array, overrides_getitem
 from .mnist import load_mnist
 
 __all__ = ["MNIST"]
@@ -87,7 +87,8 @@ class MNIST(Dataset):
 
     def __getitems__(self, indices):
         batchable = self.transform is None or getattr(self.transform, "_batchable", False)
-        if self.target_transform is not None or not batchable:
+        if self.target_transform is not None or not batchable or \
+                overrides_getitem(self, MNIST):  # a subclass's own per-sample code runs
             return [self[i] for i in indices]
         idx = _index_array(indices, len(self))
         images = _wrap(_scale(self.data._data[idx])[:, None])

@@ -106,7 +106,7 @@ def test_transforms_and_target_transform(shipped):
     assert "Normalize(mean=(0.1307,), std=(0.3081,))" in repr(normed)
 
 
-def test_loader_batches_match_per_sample_path(shipped):
+def test_loader_batches_match_per_sample_path(shipped, monkeypatch):
     """A batchable transform runs once per batch and gives what per-image application gives."""
     norm = transforms.Normalize((0.1307,), (0.3081,))
     fast = MNIST(shipped, train=False, transform=transforms.Compose([transforms.ToTensor(),
@@ -114,16 +114,31 @@ def test_loader_batches_match_per_sample_path(shipped):
     slow = MNIST(shipped, train=False, transform=transforms.Lambda(norm))
     assert fast.transform._batchable and not getattr(slow.transform, "_batchable", False)
     calls = []
-    fast.__class__ = type("Counting", (MNIST,), {
-        "__getitem__": lambda self, i: calls.append(i) or MNIST.__getitem__(self, i)})
+    per_sample = MNIST.__getitem__
+    monkeypatch.setattr(MNIST, "__getitem__",
+                        lambda self, i: calls.append(i) or per_sample(self, i))
     fastnn.manual_seed(0)
     xf, yf = next(iter(DataLoader(fast, batch_size=100, shuffle=True)))
+    monkeypatch.setattr(MNIST, "__getitem__", per_sample)
     fastnn.manual_seed(0)
     xs, ys = next(iter(DataLoader(slow, batch_size=100, shuffle=True)))
     assert calls == []
     assert xf.shape == (100, 1, 28, 28) and xf.dtype == fastnn.float32
     assert yf.dtype == fastnn.int64 and yf.tolist() == ys.tolist()
     np.testing.assert_allclose(xf.numpy(), xs.numpy(), rtol=1e-6, atol=1e-6)
+
+
+def test_subclass_getitem_override_is_used(shipped):
+    # the usual way to add augmentation: the loader must call the subclass's code per sample
+    class Shifted(MNIST):
+        def __getitem__(self, i):
+            x, y = super().__getitem__(i)
+            return x + 100, y
+
+    ds = Shifted(shipped, train=False, transform=transforms.ToTensor())
+    x, y = next(iter(DataLoader(ds, batch_size=4)))
+    assert x.shape == (4, 1, 28, 28) and float(x.min()) >= 100
+    assert y.tolist() == [int(ds.targets[i]) for i in range(4)]
 
 
 def test_tensors_fast_path(shipped, arrays):

@@ -1,6 +1,7 @@
 """Turning a list of samples into a batch (``default_collate``) or converting one sample
 (``default_convert``, used when automatic batching is off)."""
 import collections.abc
+import copy
 import re
 
 import numpy as np
@@ -35,9 +36,11 @@ def default_collate(batch):
     """Stack a list of samples into a batch, recursing into tuples, lists and dicts.
 
     Tensors are stacked along a new first dimension; numpy arrays and numbers become
-    tensors (Python floats as float64, ints as int64); strings are kept as a list; a
-    mapping becomes a mapping of batches, a namedtuple a namedtuple of batches, and any
-    other sequence a list of batches (one per position).
+    tensors (as in PyTorch, a batch whose first number is a float is float64; otherwise the
+    dtype is inferred as ``fastnn.tensor`` does: bool, int64, or the default dtype when
+    floats are mixed in); strings are kept as a list; a mapping becomes the same kind of
+    mapping of batches, a namedtuple a namedtuple of batches, and any other sequence a
+    list of batches (one per position).
     """
     if type(batch) is BatchedSamples:
         return batch.collated
@@ -54,15 +57,20 @@ def default_collate(batch):
             return _wrap(np.asarray(batch))
     if isinstance(elem, float):
         return _wrap(np.asarray(batch, dtype=np.float64))
-    if isinstance(elem, bool):
-        return _wrap(np.asarray(batch, dtype=np.bool_))
     if isinstance(elem, int):
-        return _wrap(np.asarray(batch, dtype=np.int64))
+        # PyTorch's tensor(batch) inference: all bools -> bool, any float -> default dtype
+        from ..._creation import tensor
+        return tensor(batch)
     if isinstance(elem, (str, bytes)):
         return batch
     if isinstance(elem, collections.abc.Mapping):
         out = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:
+            if isinstance(elem, collections.abc.MutableMapping):
+                # a copy keeps what a constructor would lose (a defaultdict's factory)
+                clone = copy.copy(elem)
+                clone.update(out)
+                return clone
             return elem_type(out)
         except TypeError:
             return out
@@ -72,13 +80,18 @@ def default_collate(batch):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        transposed = [list(s) for s in zip(*batch)]
+        out = [default_collate(list(s)) for s in zip(*batch)]
         if isinstance(elem, tuple):
-            return [default_collate(s) for s in transposed]
+            return out
         try:
-            return elem_type([default_collate(s) for s in transposed])
+            if isinstance(elem, collections.abc.MutableSequence):
+                clone = copy.copy(elem)
+                for i, v in enumerate(out):
+                    clone[i] = v
+                return clone
+            return elem_type(out)
         except TypeError:
-            return [default_collate(s) for s in transposed]
+            return out
     raise TypeError(_ERR.format(elem_type))
 
 

@@ -1,7 +1,9 @@
 """DataLoader: batches of samples from a dataset, in order or shuffled.
 
 Batches are fetched through ``dataset.__getitems__(indices)`` when the dataset has it (one
-fancy-index per tensor for array-backed datasets), else one ``dataset[i]`` per index.
+fancy-index per tensor for array-backed datasets), else one ``dataset[i]`` per index. A
+custom ``collate_fn`` always receives a plain list of samples, as in PyTorch; only
+``default_collate`` takes a pre-batched result as-is.
 
 ``num_workers > 0`` runs fetching in a pool of threads in this process rather than in
 worker processes: the heavy work (numpy indexing, decompression, BLAS) releases the GIL,
@@ -18,7 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as _FutureTimeout
 
 from ._collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import BatchedSamples, IterableDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 __all__ = ["DataLoader", "WorkerInfo", "get_worker_info"]
@@ -177,6 +179,8 @@ def _fetch(loader, index):
     if loader._auto_collation:
         getitems = getattr(ds, "__getitems__", None)
         data = getitems(index) if getitems else [ds[i] for i in index]
+        if type(data) is BatchedSamples and loader.collate_fn is not default_collate:
+            data = list(data)  # user code may sort, append or test isinstance(b, list)
     else:
         data = ds[index]
     return loader.collate_fn(data)

@@ -4,7 +4,8 @@ Array-backed datasets (``TensorDataset``, a ``Subset`` of one, ``fastnn.datasets
 without per-sample transforms) implement ``__getitems__(indices)``, the batched-fetch
 protocol of PyTorch 2: the whole batch is one fancy-index per tensor, and the result is a
 :class:`BatchedSamples` that ``default_collate`` hands back as-is, so no Python code runs
-per sample.
+per sample. A ``TensorDataset`` or ``Subset`` subclass that overrides ``__getitem__`` (to
+augment, say) gets one ``self[i]`` per sample instead, so its override is never bypassed.
 """
 import bisect
 import math
@@ -92,6 +93,12 @@ def _index_array(indices, size):
     return idx
 
 
+def overrides_getitem(obj, provider):
+    """Whether ``type(obj)`` replaces ``provider.__getitem__``, whose batched twin
+    ``provider.__getitems__`` would then skip the user's per-sample code."""
+    return type(obj).__getitem__ is not provider.__getitem__
+
+
 def take_rows(t, idx):
     """Rows ``idx`` of tensor ``t`` as a new tensor (autograd-aware when ``t`` needs it)."""
     if t._rg or type(t._data) is not np.ndarray:
@@ -119,6 +126,8 @@ class TensorDataset(Dataset):
         return tuple(t[index] for t in self.tensors)
 
     def __getitems__(self, indices):
+        if overrides_getitem(self, TensorDataset):
+            return [self[i] for i in indices]
         idx = _index_array(indices, len(self))
         cols = [take_rows(t, idx) for t in self.tensors]
         return BatchedSamples(cols, len(idx), lambda i: tuple(c[i] for c in cols))
@@ -140,6 +149,8 @@ class Subset(Dataset):
         return self.dataset[self.indices[idx]]
 
     def __getitems__(self, indices):
+        if overrides_getitem(self, Subset):
+            return [self[i] for i in indices]
         inner = getattr(self.dataset, "__getitems__", None)
         if inner is None:
             return [self.dataset[self.indices[i]] for i in indices]
