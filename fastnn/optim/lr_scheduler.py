@@ -103,6 +103,11 @@ class MultiStepLR(LRScheduler):
             return _lrs(self.optimizer)
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._group_lrs()]
 
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        # a checkpoint stores the Counter as a plain dict of {milestone: count}
+        self.milestones = Counter(self.milestones)
+
     def _get_closed_form_lr(self):
         ms = sorted(self.milestones.elements())
         return [b * self.gamma ** bisect_right(ms, self.last_epoch) for b in self.base_lrs]

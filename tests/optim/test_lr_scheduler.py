@@ -202,3 +202,34 @@ def test_step_order_warning():
         sched2 = fls.StepLR(opt2, step_size=2)
         opt2.step()
         sched2.step()
+
+
+def test_multistep_state_through_a_checkpoint_keeps_a_counter(tmp_path):
+    # the file stores milestones as a plain dict; loading must rebuild the Counter
+    import collections
+    make, name = CASES["MultiStepLR"]
+    opt = _opt(fastnn, name)
+    sched = make(fls, opt)
+    fastnn.save(sched.state_dict(), tmp_path / "sched.fnn")
+    opt2 = _opt(fastnn, name)
+    sched2 = make(fls, opt2)
+    sched2.milestones = collections.Counter()
+    sched2.load_state_dict(fastnn.load(tmp_path / "sched.fnn"))
+    assert type(sched2.milestones) is collections.Counter
+    assert sched2.milestones == collections.Counter([3, 7, 7, 20])
+    lrs = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for s, o in ((sched, opt), (sched2, opt2)):
+            o.step()
+            s.step(8)
+            lrs.append(s.get_last_lr())
+    assert lrs[0] == lrs[1]
+    torch = pytest.importorskip("torch")
+    topt = _opt(torch, name)
+    tsched = make(torch.optim.lr_scheduler, topt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        topt.step()
+        tsched.step(8)
+    np.testing.assert_allclose(lrs[1], tsched.get_last_lr(), rtol=1e-13)
