@@ -13,7 +13,8 @@ package under its own key names, and a plain safetensors file loads here as a
 dict of tensors.  Anything richer (optimizer state with int keys, lists,
 tuples, scalars, strings, None) rides along as a JSON "structure" string in
 ``__metadata__``; tensors inside it are stored under names derived from their
-key path and referenced by name.
+key path and referenced by name.  Which tensors were Parameters or required grad
+is listed in a separate ``__metadata__`` entry, so readers without it still load them.
 
 Checkpoints travel between people, so loading treats the file as hostile: no
 pickle, nothing executed, and every header field is checked against the real
@@ -26,10 +27,15 @@ import io
 import json
 import math
 import os
-import re
+import sys
 import tempfile
 
 import numpy as np
+
+from ._checkpoint_format import (_CODES, _DEVICE_RE, _DTYPES, _FORMAT_KEY,  # noqa: F401
+                                 _FORMAT_VERSION, _GRAD_KEY, _MAX_DEPTH, _MAX_HEADER, _RANK,
+                                 _STRUCTURE_KEY, _Bad, _build, _by_offset, _foreign,
+                                 _grad_meta, _parse_header, _parse_json, _short)
 
 __all__ = ["save", "load"]
 
@@ -50,6 +56,38 @@ def _to_array(obj):
     if getattr(t, "is_cuda", False):
         t = t.cpu()
     return t.numpy()
+
+
+def _instance(obj, module, name):
+    # classes are looked up only where already imported: no instance can exist otherwise,
+    # and saving should not drag in (or half-import) the rest of fastnn
+    mod = sys.modules.get(module)
+    return mod is not None and isinstance(obj, getattr(mod, name, ()))
+
+
+def _grad_flags(obj):
+    """{"parameter", "requires_grad"} for a tensor that is a Parameter or needs grad."""
+    rg = getattr(obj, "requires_grad", False) is True
+    param = _instance(obj, "fastnn.nn.parameter", "Parameter")
+    return {"parameter": param, "requires_grad": rg} if param or rg else None
+
+
+def _restore_grad(t, flags):
+    if flags["parameter"]:
+        from fastnn.nn.parameter import Parameter
+        return Parameter(t, requires_grad=flags["requires_grad"])
+    return t.requires_grad_(True)
+
+
+def _save_hint(obj):
+    """How to save a module, optimizer or scheduler: through its state_dict."""
+    if not callable(getattr(obj, "state_dict", None)):
+        return ""
+    var = ("model" if _instance(obj, "fastnn.nn.modules.module", "Module") else
+           "optimizer" if _instance(obj, "fastnn.optim.optimizer", "Optimizer") else "obj")
+    return (f"; fastnn never pickles whole objects: save {var}.state_dict() instead, then "
+            f"rebuild the {type(obj).__name__} in code and call "
+            f"{var}.load_state_dict(fastnn.load(path))")
 
 
 def _from_array(arr):
@@ -75,33 +113,6 @@ def _move(tensor, device):
     return to(device)
 
 
-# --- format constants ---
-
-_FORMAT_KEY = "fastnn.format"
-_STRUCTURE_KEY = "fastnn.structure"
-_FORMAT_VERSION = "1"
-
-_MAX_HEADER = 100_000_000    # the same cap the safetensors reader enforces
-_MAX_DEPTH = 100             # logical nesting; real checkpoints use well under 10
-_MAX_NDIM = 64               # numpy's own limit
-_MAX_BYTES = 2 ** 62         # bigger than any real file; keeps numpy's size math in range
-
-# listed in the safetensors writer's dtype order, which also orders the file's tensors
-_DTYPES = {
-    "BOOL": np.dtype("bool"), "U8": np.dtype("u1"), "I8": np.dtype("i1"), "I16": np.dtype("<i2"),
-    "F16": np.dtype("<f2"), "I32": np.dtype("<i4"), "F32": np.dtype("<f4"),
-    "F64": np.dtype("<f8"), "I64": np.dtype("<i8"),
-}
-_CODES = {dt: code for code, dt in _DTYPES.items()}
-_RANK = {code: i for i, code in enumerate(_DTYPES)}
-
-_TENSOR_FIELDS = {"dtype", "shape", "data_offsets"}
-_NODE_FIELDS = {"tensor": {"k", "name"}, "tuple": {"k", "items"}, "dict": {"k", "items"},
-                "odict": {"k", "items"}, "float": {"k", "v"}}
-_SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
-_DEVICE_RE = re.compile(r"(cpu|cuda(:[0-9]+)?)\Z")
-
-
 def _is_path(f):
     return isinstance(f, (str, bytes, os.PathLike))
 
@@ -125,6 +136,7 @@ class _Encoder:
 
     def __init__(self):
         self.tensors = {}
+        self.grad = {}  # names of tensors saved from Parameters or tensors needing grad
         self._active = set()  # ids of containers on the current path, to catch cycles
 
     def _name(self, path):
@@ -161,7 +173,11 @@ class _Encoder:
             return str(obj)
         arr = _to_array(obj)
         if arr is not None:
-            return self._tensor(arr, path)
+            node = self._tensor(arr, path)
+            flags = None if arr is obj else _grad_flags(obj)
+            if flags:
+                self.grad[node["name"]] = flags
+            return node
         if isinstance(obj, (dict, list, tuple)):
             if id(obj) in self._active:
                 raise ValueError(f"fastnn.save: container at {_key_path(path)} contains itself")
@@ -171,7 +187,7 @@ class _Encoder:
             finally:
                 self._active.discard(id(obj))
         raise TypeError(f"fastnn.save: cannot save object of type '{type(obj).__name__}' "
-                        f"at {_key_path(path)}")
+                        f"at {_key_path(path)}{_save_hint(obj)}")
 
     def _container(self, obj, path, depth):
         if isinstance(obj, dict):
@@ -190,7 +206,9 @@ class _Encoder:
             kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
             return {"k": kind, "items": items}
         items = [self.encode(v, path + (i,), depth + 1) for i, v in enumerate(obj)]
-        return {"k": "tuple", "items": items} if isinstance(obj, tuple) else items
+        if not isinstance(obj, tuple):
+            return items
+        return {"k": "size" if _instance(obj, "fastnn._dtype", "Size") else "tuple", "items": items}
 
     def _tensor(self, arr, path):
         dt = arr.dtype.newbyteorder("<") if arr.dtype.kind in "biuf" else arr.dtype
@@ -213,6 +231,8 @@ def _serialize(obj):
     structure = enc.encode(obj)
     meta = {_FORMAT_KEY: _FORMAT_VERSION, _STRUCTURE_KEY: json.dumps(
         structure, separators=(",", ":"), ensure_ascii=False, allow_nan=False)}
+    if enc.grad:
+        meta[_GRAD_KEY] = json.dumps(enc.grad, separators=(",", ":"), ensure_ascii=False)
     # the safetensors writer's order: widest dtypes first (so every tensor is aligned),
     # then by name; matching it makes a flat state_dict's file the same bytes
     order = sorted(enc.tensors, key=lambda n: (-_RANK[enc.tensors[n][0]], n))
@@ -267,8 +287,13 @@ def _atomic_write(path, head, arrays):
         mode = os.stat(path).st_mode & 0o7777
     except OSError:
         mode = 0o666 & ~_umask()
+    if not os.path.isdir(dirname):
+        raise RuntimeError(f"Parent directory {dirname} does not exist.")
     # the temp file shares the target's directory so os.replace is a same-filesystem rename
-    fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=dirname)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=dirname)
+    except OSError as e:  # name the user's path, not the temp file they never chose
+        raise type(e)(e.errno, e.strerror, path) from None
     try:
         with os.fdopen(fd, "wb") as fobj:
             _write(fobj, head, arrays)
@@ -288,15 +313,19 @@ def _atomic_write(path, head, arrays):
     _fsync_dir(dirname)
 
 
-def save(obj, f):
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True,
+         _disable_byteorder_record=False):
     """Write `obj` to `f`, a path or a writable binary file object.
 
     `obj` may be a tensor (or ndarray) or any nesting of dict / OrderedDict
-    (str or int keys), list and tuple holding tensors, int, float, str, bool
-    and None.  Anything else raises TypeError naming the key path, before any
-    byte is written.  Saving to a path is atomic: either the new checkpoint
-    is fully in place or the previous file is left untouched.
+    (str or int keys), list, tuple and Size holding tensors, int, float, str,
+    bool and None; Parameters and tensors requiring grad load back as such.
+    Anything else raises TypeError naming the key path, before any byte is
+    written.  Saving to a path is atomic: either the new checkpoint is fully
+    in place or the previous file is left untouched.  The remaining arguments
+    are PyTorch's and are ignored: nothing is pickled.
     """
+    del pickle_module, pickle_protocol, _use_new_zipfile_serialization, _disable_byteorder_record
     head, arrays = _serialize(obj)
     if _is_path(f):
         _atomic_write(f, head, arrays)
@@ -305,137 +334,6 @@ def save(obj, f):
 
 
 # --- load ---
-
-class _Bad(Exception):
-    """A validation failure; load() turns it into ValueError naming the file."""
-
-
-def _pairs(pairs):
-    d = {}
-    for k, v in pairs:
-        if k in d:
-            raise _Bad(f"duplicate JSON key {k!r}")
-        d[k] = v
-    return d
-
-
-def _reject_constant(name):
-    raise _Bad(f"non-standard JSON constant {name}")
-
-
-def _parse_json(text, what):
-    try:
-        return json.loads(text, object_pairs_hook=_pairs, parse_constant=_reject_constant)
-    except RecursionError:
-        raise _Bad(f"{what} JSON is nested too deeply") from None
-    except ValueError as e:  # json.JSONDecodeError, oversize int literals
-        raise _Bad(f"{what} is not valid JSON ({e})") from None
-
-
-def _is_int(x):
-    return isinstance(x, int) and not isinstance(x, bool)
-
-
-def _parse_header(raw, data_len):
-    """Validate the header; return (metadata, [(name, dtype, shape, begin, end)] in header order)."""
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise _Bad(f"header is not UTF-8 ({e})") from None
-    header = _parse_json(text, "header")
-    if not isinstance(header, dict):
-        raise _Bad("header is not a JSON object")
-    meta = header.pop("__metadata__", None)
-    meta = {} if meta is None else meta
-    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
-        raise _Bad("__metadata__ is not an object of strings")
-    entries = []
-    for name, info in header.items():
-        if not isinstance(info, dict) or set(info) != _TENSOR_FIELDS:
-            raise _Bad(f"tensor {_short(name)}: entry must have exactly the fields "
-                       "dtype, shape, data_offsets")
-        code, shape, offsets = info["dtype"], info["shape"], info["data_offsets"]
-        if not isinstance(code, str) or code not in _DTYPES:
-            raise _Bad(f"tensor {_short(name)}: unsupported dtype {code!r}")
-        dt = _DTYPES[code]
-        if (not isinstance(shape, list) or len(shape) > _MAX_NDIM
-                or not all(_is_int(d) and d >= 0 for d in shape)):
-            raise _Bad(f"tensor {_short(name)}: shape must be a list of at most {_MAX_NDIM} "
-                       "non-negative ints")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(_is_int(o) for o in offsets)):
-            raise _Bad(f"tensor {_short(name)}: data_offsets must be two ints")
-        begin, end = offsets
-        if not 0 <= begin <= end <= data_len:
-            raise _Bad(f"tensor {_short(name)}: data_offsets {_short(offsets)} outside the "
-                       f"{data_len}-byte data section")
-        # Python ints never overflow; the extent bound also rules out huge zero-size
-        # shapes that numpy itself could not describe
-        nbytes, extent = dt.itemsize, dt.itemsize
-        for d in shape:
-            nbytes *= d
-            extent *= max(d, 1)
-            if extent > _MAX_BYTES:
-                raise _Bad(f"tensor {_short(name)}: shape {_short(shape)} is impossibly large")
-        if nbytes != end - begin:
-            raise _Bad(f"tensor {_short(name)}: shape {_short(shape)} of {code} needs "
-                       f"{nbytes} bytes but data_offsets span {end - begin}")
-        entries.append((name, dt, tuple(shape), begin, end))
-    pos = 0
-    for name, _, _, begin, end in _by_offset(entries):
-        if begin != pos:
-            raise _Bad(f"tensor {_short(name)}: data_offsets start at {begin}, expected {pos} "
-                       "(tensors must be contiguous and must not overlap)")
-        pos = end
-    if pos != data_len:
-        raise _Bad(f"tensors cover {pos} bytes but the data section holds {data_len}")
-    return meta, entries
-
-
-def _by_offset(entries):
-    return sorted(entries, key=lambda e: (e[3], e[4]))
-
-
-def _build(node, tensors, used, depth=0):
-    """Rebuild one structure node; `tensors` maps stored names to values, `used` collects
-    the names referenced."""
-    if depth > _MAX_DEPTH:
-        raise _Bad(f"structure nested deeper than {_MAX_DEPTH}")
-    if node is None or isinstance(node, (bool, int, float, str)):
-        return node
-    if isinstance(node, list):
-        return [_build(x, tensors, used, depth + 1) for x in node]
-    kind = node.get("k")  # a dict, since JSON gives nothing else
-    if not isinstance(kind, str) or kind not in _NODE_FIELDS or set(node) != _NODE_FIELDS[kind]:
-        raise _Bad(f"structure has an unknown node {_short(node)}")
-    if kind == "tensor":
-        name = node["name"]
-        if not isinstance(name, str) or name not in tensors:
-            raise _Bad(f"structure references missing tensor {_short(name)}")
-        used.add(name)
-        return tensors[name]
-    if kind == "float":
-        v = node["v"]
-        if not isinstance(v, str) or v not in _SPECIAL_FLOATS:
-            raise _Bad(f"structure has a bad float node {_short(node)}")
-        return _SPECIAL_FLOATS[v]
-    items = node["items"]
-    if not isinstance(items, list):
-        raise _Bad(f"structure {kind} node items is not a list")
-    if kind == "tuple":
-        return tuple(_build(x, tensors, used, depth + 1) for x in items)
-    out = collections.OrderedDict() if kind == "odict" else {}
-    for pair in items:
-        if not isinstance(pair, list) or len(pair) != 2:
-            raise _Bad("structure dict item is not a [key, value] pair")
-        k = pair[0]
-        if not (isinstance(k, str) or _is_int(k)):
-            raise _Bad(f"structure dict key {_short(k)} is not a str or int")
-        if k in out:
-            raise _Bad(f"structure dict repeats key {_short(k)}")
-        out[k] = _build(pair[1], tensors, used, depth + 1)
-    return out
-
 
 def _read_into(fobj, arr):
     """Fill `arr`, whose size the caller validated, straight from `fobj`."""
@@ -465,7 +363,12 @@ def _device_of(map_location):
 def _load_stream(fobj, size, map_location, device, as_numpy):
     if size < 8:
         raise _Bad(f"only {size} bytes; too short for a checkpoint")
-    n = int.from_bytes(_read_exact(fobj, 8), "little")
+    head = _read_exact(fobj, 8)
+    n = int.from_bytes(head, "little")
+    if n > _MAX_HEADER or n > size - 8:
+        why = _foreign(head, fobj)
+        if why:
+            raise _Bad(why)
     if n > _MAX_HEADER:
         raise _Bad(f"header length {n} exceeds the {_MAX_HEADER}-byte limit")
     if n > size - 8:
@@ -473,6 +376,7 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
     meta, entries = _parse_header(_read_exact(fobj, n), size - 8 - n)
 
     structure = plain = object()  # the structure itself may legitimately be None
+    grad = {}
     if _FORMAT_KEY in meta:
         if meta[_FORMAT_KEY] != _FORMAT_VERSION:
             raise _Bad(f"unsupported fastnn checkpoint version {_short(meta[_FORMAT_KEY])}")
@@ -485,6 +389,8 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
         unused = {e[0] for e in entries} - used
         if unused:
             raise _Bad(f"tensor {_short(min(unused))} is not referenced by the structure")
+        if _GRAD_KEY in meta:
+            grad = _grad_meta(meta, entries)
     elif _STRUCTURE_KEY in meta:
         raise _Bad("structure present without a format version")
 
@@ -502,7 +408,8 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
         if callable(map_location):
             moved = map_location(t, "cpu")  # torch's (storage, location) convention
             t = t if moved is None else moved
-        loaded[name] = _move(t, device)
+        t = _move(t, device)
+        loaded[name] = _restore_grad(t, grad[name]) if name in grad and not as_numpy else t
     if structure is plain:
         return loaded
     return _build(structure, loaded, set())
@@ -519,11 +426,6 @@ def _read_exact(fobj, n):
     return b"".join(parts)
 
 
-def _short(x, limit=60):
-    s = repr(x)
-    return s if len(s) <= limit else s[:limit] + "..."
-
-
 def _label(f):
     if _is_path(f):
         return repr(os.fsdecode(f))
@@ -531,19 +433,21 @@ def _label(f):
     return repr(name) if isinstance(name, (str, bytes)) else f"<{type(f).__name__}>"
 
 
-def load(f, map_location=None, *, weights_only=None, _as_numpy=False):
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         _as_numpy=False):
     """Read a checkpoint written by :func:`save` (or any safetensors file).
 
     `f` is a path or a readable binary file object (read from its current
     position).  `map_location` may be None, "cpu", "cuda[:N]", a device, a
     ``{"cpu": device}`` dict or a ``fn(tensor, "cpu")`` callable returning the
-    tensor to use (None keeps it).  `weights_only` is accepted for PyTorch
-    compatibility and ignored: loading never executes code.
+    tensor to use (None keeps it).  `pickle_module`, `weights_only` and `mmap`
+    are accepted for PyTorch compatibility and ignored: loading never executes
+    code, and tensors are always read into memory.
 
     A truncated, corrupted or hostile file raises ValueError naming the file
     and the problem.
     """
-    del weights_only
+    del pickle_module, weights_only, mmap
     label = _label(f)
     device = _device_of(map_location)
     try:

@@ -1,6 +1,7 @@
 """Checkpoint format tests, run against plain numpy arrays through load's
 private ``_as_numpy`` path so they do not depend on the Tensor class.
 Hostile-file and fuzz tests live in test_serialization_hostile.py."""
+import base64
 import collections
 import io
 import json
@@ -413,6 +414,110 @@ def test_tensor_bridge_uses_the_tensor_contract(monkeypatch):
     out = S.load(buf)
     assert type(out["w"]) is Tensor and out["n"] == 1
     assert np.array_equal(out["w"].arr, obj["w"].arr) and out["w"].arr.flags.c_contiguous
+
+
+# --- PyTorch conveniences: keywords, hints, errors, Parameters and Size ---
+
+def test_torch_keywords_are_accepted(tmp_path):
+    S.save({"a": 1}, tmp_path / "a", pickle_protocol=4, _use_new_zipfile_serialization=False)
+    S.save({"a": 1}, tmp_path / "b", None, 2)  # torch's positional pickle_module, protocol
+    assert S.load(tmp_path / "a", mmap=True, _as_numpy=True) == {"a": 1}
+    assert S.load(tmp_path / "b", None, None, mmap=False, weights_only=True,
+                  _as_numpy=True) == {"a": 1}
+
+
+def test_saving_a_module_or_optimizer_says_to_use_state_dict():
+    import fastnn
+    model = fastnn.nn.Sequential(fastnn.nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"type 'Sequential' at the top level.*save "
+                                        r"model\.state_dict\(\).*model\.load_state_dict\("
+                                        r"fastnn\.load\(path\)\)"):
+        S.save(model, io.BytesIO())
+    opt = fastnn.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match=r"optimizer\.state_dict\(\).*"
+                                        r"optimizer\.load_state_dict"):
+        S.save({"opt": opt}, io.BytesIO())
+    with pytest.raises(TypeError, match=r"type 'object' at the top level$"):
+        S.save(object(), io.BytesIO())
+
+
+def test_missing_parent_directory_is_named_like_torch(tmp_path):
+    target = tmp_path / "missing" / "sub" / "ckpt.fnn"
+    with pytest.raises(RuntimeError) as ours:
+        S.save({"a": 1}, target)
+    assert str(ours.value) == f"Parent directory {target.parent} does not exist."
+    assert not (tmp_path / "missing").exists()
+    torch = pytest.importorskip("torch")
+    with pytest.raises(RuntimeError) as theirs:
+        torch.save({"a": 1}, str(target))
+    assert str(theirs.value) == str(ours.value)
+
+
+def test_parameters_grad_and_size_load_back_like_torch():
+    import fastnn
+    obj = {"p": fastnn.nn.Parameter(fastnn.tensor([1.0, 2.0])),
+           "frozen": fastnn.nn.Parameter(fastnn.tensor([3.0]), requires_grad=False),
+           "g": fastnn.tensor([0.5], requires_grad=True), "t": fastnn.zeros(2),
+           "size": fastnn.Size([2, 3]), "tup": (2, 3)}
+    buf = io.BytesIO()
+    S.save(obj, buf)
+    buf.seek(0)
+    out = S.load(buf)
+    got = {k: (type(v).__name__, getattr(v, "requires_grad", None)) for k, v in out.items()}
+    assert got == {"p": ("Parameter", True), "frozen": ("Parameter", False),
+                   "g": ("Tensor", True), "t": ("Tensor", False), "size": ("Size", None),
+                   "tup": ("tuple", None)}
+    assert out["p"].tolist() == [1.0, 2.0] and out["p"].is_leaf and out["size"] == (2, 3)
+    torch = pytest.importorskip("torch")
+    tobj = {"p": torch.nn.Parameter(torch.tensor([1.0, 2.0])),
+            "frozen": torch.nn.Parameter(torch.tensor([3.0]), requires_grad=False),
+            "g": torch.tensor([0.5], requires_grad=True), "t": torch.zeros(2),
+            "size": torch.Size([2, 3]), "tup": (2, 3)}
+    tbuf = io.BytesIO()
+    torch.save(tobj, tbuf)
+    tbuf.seek(0)
+    theirs = torch.load(tbuf)
+    assert got == {k: (type(v).__name__, getattr(v, "requires_grad", None))
+                   for k, v in theirs.items()}
+
+
+def test_plain_state_dict_stays_a_plain_safetensors_file():
+    import fastnn
+    buf = io.BytesIO()
+    S.save({"w": fastnn.nn.Parameter(fastnn.ones(2))}, buf)
+    n = int.from_bytes(buf.getvalue()[:8], "little")
+    meta = json.loads(buf.getvalue()[8:8 + n])["__metadata__"]
+    assert json.loads(meta["fastnn.grad"]) == {"w": {"parameter": True, "requires_grad": True}}
+    # a reader that ignores the grad entry still gets the values
+    del meta["fastnn.grad"]
+    assert S.load(io.BytesIO(buf.getvalue()), _as_numpy=True)["w"].tolist() == [1.0, 1.0]
+
+
+# written by fastnn.save before Parameters and Size were recorded: {"sd": OrderedDict(
+# w=Parameter([1., 2.]), r=int64 [[1, 2]]), "g": [0.5] requiring grad, "size": Size([2, 3]),
+# "step": 3}
+OLD_FILE = base64.b64decode(
+    "8AEAAAAAAAB7Il9fbWV0YWRhdGFfXyI6eyJmYXN0bm4uZm9ybWF0IjoiMSIsImZhc3Rubi5zdHJ1Y3R1cmUi"
+    "OiJ7XCJrXCI6XCJkaWN0XCIsXCJpdGVtc1wiOltbXCJzZFwiLHtcImtcIjpcIm9kaWN0XCIsXCJpdGVtc1wi"
+    "OltbXCJ3XCIse1wia1wiOlwidGVuc29yXCIsXCJuYW1lXCI6XCJzZC53XCJ9XSxbXCJyXCIse1wia1wiOlwi"
+    "dGVuc29yXCIsXCJuYW1lXCI6XCJzZC5yXCJ9XV19XSxbXCJnXCIse1wia1wiOlwidGVuc29yXCIsXCJuYW1l"
+    "XCI6XCJnXCJ9XSxbXCJzaXplXCIse1wia1wiOlwidHVwbGVcIixcIml0ZW1zXCI6WzIsM119XSxbXCJzdGVw"
+    "XCIsM11dfSJ9LCJzZC5yIjp7ImR0eXBlIjoiSTY0Iiwic2hhcGUiOlsxLDJdLCJkYXRhX29mZnNldHMiOlsw"
+    "LDE2XX0sImciOnsiZHR5cGUiOiJGMzIiLCJzaGFwZSI6WzFdLCJkYXRhX29mZnNldHMiOlsxNiwyMF19LCJz"
+    "ZC53Ijp7ImR0eXBlIjoiRjMyIiwic2hhcGUiOlsyXSwiZGF0YV9vZmZzZXRzIjpbMjAsMjhdfX0gICAgICAg"
+    "AQAAAAAAAAACAAAAAAAAAAAAAD8AAIA/AAAAQA=="
+)
+
+
+def test_files_from_before_grad_metadata_still_load():
+    import fastnn
+    out = S.load(io.BytesIO(OLD_FILE))
+    assert list(out) == ["sd", "g", "size", "step"] and out["step"] == 3
+    assert type(out["sd"]) is collections.OrderedDict
+    assert out["sd"]["w"].tolist() == [1.0, 2.0] and out["sd"]["w"].dtype == fastnn.float32
+    assert out["sd"]["r"].tolist() == [[1, 2]] and out["sd"]["r"].dtype == fastnn.int64
+    assert out["g"].tolist() == [0.5] and not out["g"].requires_grad
+    assert type(out["size"]) is tuple and out["size"] == (2, 3)
 
 
 # --- property tests ---

@@ -132,6 +132,29 @@ HOSTILE += [
 ]
 
 
+def _graded(grad, structure=REF, dtype="U8"):
+    header = {"__metadata__": {"fastnn.format": "1", "fastnn.structure": json.dumps(structure),
+                               "fastnn.grad": grad if isinstance(grad, str) else json.dumps(grad)},
+              "a": {"dtype": dtype, "shape": [1], "data_offsets": [0, 1 if dtype == "U8" else 4]}}
+    return make_file(header, b"\0" * (1 if dtype == "U8" else 4))
+
+
+FLAGS = {"parameter": True, "requires_grad": False}
+HOSTILE += [
+    (_graded("{"), "grad metadata is not valid JSON"),
+    (_graded([]), "grad metadata is not a JSON object"),
+    (_graded({"a": {"parameter": 1, "requires_grad": False}}), "exactly the bool fields"),
+    (_graded({"a": dict(FLAGS, extra=True)}), "exactly the bool fields"),
+    (_graded({"a": [True, True]}), "exactly the bool fields"),
+    (_graded({"b": FLAGS}), "grad metadata names missing tensor 'b'"),
+    (_graded({"a": dict(FLAGS, requires_grad=True)}), "only floating point"),
+    (_structured({"k": "size", "items": [-1]}, tensors=()), "non-negative ints"),
+    (_structured({"k": "size", "items": [1.5, True]}, tensors=()), "non-negative ints"),
+    (_structured({"k": "size", "items": [REF]}), "non-negative ints"),
+    (_structured({"k": "size", "items": {}}, tensors=()), "not a list"),
+]
+
+
 @pytest.mark.parametrize("data,message", HOSTILE, ids=[m for _, m in HOSTILE])
 def test_hostile_file_raises_value_error(data, message, tmp_path):
     with pytest.raises(ValueError, match="<BytesIO>") as info:
@@ -159,8 +182,9 @@ def test_huge_claims_allocate_nothing():
     assert peak < 1 << 20
 
 
-def test_loader_never_imports_code_execution_helpers():
-    tree = ast.parse(pathlib.Path(S.__file__).read_text())
+@pytest.mark.parametrize("name", ["serialization.py", "_checkpoint_format.py"])
+def test_loader_never_imports_code_execution_helpers(name):
+    tree = ast.parse((pathlib.Path(S.__file__).parent / name).read_text())
     for node in ast.walk(tree):
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             names = [a.name for a in node.names] + [getattr(node, "module", None) or ""]
@@ -169,6 +193,47 @@ def test_loader_never_imports_code_execution_helpers():
             assert node.arg != "allow_pickle"
         if isinstance(node, ast.Attribute):
             assert node.attr not in {"load", "loads"} or getattr(node.value, "id", "") == "json"
+
+
+# --- files of other formats ---
+
+def _torch_files(tmp_path):
+    torch = pytest.importorskip("torch")
+    state = {"w": torch.ones(2), "step": 3}
+    torch.save(state, tmp_path / "zip.pt")
+    torch.save(state, tmp_path / "legacy.pt", _use_new_zipfile_serialization=False)
+    return tmp_path / "zip.pt", tmp_path / "legacy.pt"
+
+
+def test_pytorch_checkpoints_are_named_and_never_unpickled(tmp_path, monkeypatch):
+    import pickle
+    monkeypatch.setattr(pickle, "loads", None)  # loading must not even try
+    monkeypatch.setattr(pickle, "Unpickler", None)
+    for path, what in zip(_torch_files(tmp_path), ["torch.save's zip format",
+                                                   "torch.save's legacy format"]):
+        for src in (path, io.BytesIO(path.read_bytes())):
+            with pytest.raises(ValueError) as info:
+                S.load(src)
+            msg = str(info.value)
+            assert "PyTorch checkpoint" in msg and what in msg, msg
+            assert "unpickling can run arbitrary code" in msg and "safetensors" in msg
+            assert "exceeds" not in msg
+
+
+def test_npz_archive_is_named(tmp_path):
+    np.savez(tmp_path / "a.npz", w=np.ones(2))
+    with pytest.raises(ValueError, match="numpy .npz archive.*numpy.load.*fastnn.from_numpy"):
+        S.load(tmp_path / "a.npz", _as_numpy=True)
+
+
+def test_header_length_starting_like_a_pickle_still_loads():
+    # a 640-byte header's length reads 80 02, a pickle's start: only impossible lengths sniff
+    for pad in range(700):
+        data = make_file({"__metadata__": {"x": "y" * pad}})
+        if data[:2] == b"\x80\x02":
+            break
+    assert data[:2] == b"\x80\x02"
+    assert S.load(io.BytesIO(data), _as_numpy=True) == {}
 
 
 # --- fuzzing ---
