@@ -30,7 +30,7 @@ def _infer_dtype(data):
     stack = [data]
     while stack:
         x = stack.pop()
-        if isinstance(x, (list, tuple)):
+        if isinstance(x, (list, tuple, range)):
             stack.extend(x)
         elif hasattr(x, "_data"):
             kinds.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f" + x._data.dtype.str)
@@ -155,6 +155,15 @@ def _size(size):
     return tuple(out)
 
 
+def _sizes(args, size, fn):
+    """Sizes given positionally (``zeros(2, 3)``, ``zeros((2, 3))``) or as ``size=``."""
+    if size is None:
+        return _size(args)
+    if args:
+        raise TypeError(f"{fn}() got multiple values for argument 'size'")
+    return _size((size,))
+
+
 def _dt(dtype, default=None):
     return D.to_dtype(dtype) if dtype is not None else (default or D.get_default_dtype())
 
@@ -170,16 +179,17 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return _finish(arr, device, requires_grad)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.zeros(_size(size), _dt(dtype).np), device, requires_grad)
+def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.zeros(_sizes(args, size, "zeros"), _dt(dtype).np), device, requires_grad)
 
 
-def ones(*size, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.ones(_size(size), _dt(dtype).np), device, requires_grad)
+def ones(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
+    return _finish(np.ones(_sizes(args, size, "ones"), _dt(dtype).np), device, requires_grad)
 
 
-def empty(*size, dtype=None, device=None, requires_grad=False, out=None, memory_format=None):
-    return _finish(np.empty(_size(size), _dt(dtype).np), device, requires_grad)
+def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=None,
+          memory_format=None):
+    return _finish(np.empty(_sizes(args, size, "empty"), _dt(dtype).np), device, requires_grad)
 
 
 def _like(t, dtype):
@@ -261,17 +271,18 @@ def _check_float(dt, fn):
         raise NotImplementedError(f"\"{fn}\" not implemented for '{D._LEGACY[dt.name][:-6]}'")
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     dt = _dt(dtype)
     _check_float(dt, "check_uniform_bounds")
-    arr = draw_uniform(_size(size), dt.np, generator).astype(dt.np, copy=False)
+    arr = draw_uniform(_sizes(args, size, "rand"), dt.np, generator).astype(dt.np, copy=False)
     return _finish(arr, device, requires_grad)
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, out=None):
+def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     dt = _dt(dtype)
     _check_float(dt, "normal_kernel_cpu")
-    return _finish(draw_normal(_size(size), dt.np, generator), device, requires_grad)
+    arr = draw_normal(_sizes(args, size, "randn"), dt.np, generator)
+    return _finish(arr, device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,

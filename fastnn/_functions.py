@@ -1,4 +1,10 @@
-"""Module-level functions (``fastnn.exp(x)``, ``fastnn.cat(...)``): thin over Tensor methods."""
+"""Module-level functions (``fastnn.exp(x)``, ``fastnn.cat(...)``): thin over Tensor methods.
+
+This module defines ``any``, ``all``, ``sum``, ``min``, ``max``, ``abs``, ``round`` and ``pow``
+as fastnn functions: code here must reach Python's own through ``_builtins``.
+"""
+import builtins as _builtins
+
 import numpy as np
 
 from . import _dtype as D
@@ -33,7 +39,8 @@ amax amin argmax argmin all any count_nonzero logsumexp softmax log_softmax cums
 gt ge greater less greater_equal less_equal not_equal logical_and logical_or logical_xor logical_not
 isnan isinf isfinite equal isclose allclose reshape flatten unflatten squeeze unsqueeze permute
 transpose swapaxes swapdims t flip narrow chunk split unbind index_select
-gather scatter scatter_add masked_fill clone numel detach is_floating_point""".split()
+gather scatter scatter_add masked_fill clone numel detach is_floating_point sort argsort
+topk""".split()
 
 _ns = {}
 for _n in _NAMES:
@@ -167,7 +174,7 @@ def einsum(equation, *operands_):
     from .tensor import _wrap
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
         operands_ = operands_[0]
-    if any(t._rg for t in operands_):
+    if _builtins.any(t._rg for t in operands_):
         raise NotImplementedError("fastnn.einsum does not record gradients; use matmul and "
                                   "friends for differentiable contractions")
     return _wrap(np.einsum(equation, *(t._data for t in operands_)))
@@ -188,17 +195,11 @@ def repeat_interleave(input, repeats, dim=None):
 
 
 def tril(input, diagonal=0):
-    return input * _mask(input, np.tril, diagonal)
+    return input.tril(diagonal)
 
 
 def triu(input, diagonal=0):
-    return input * _mask(input, np.triu, diagonal)
-
-
-def _mask(input, fn, k):
-    from .tensor import _wrap
-    shp = input._data.shape
-    return _wrap(fn(np.ones(shp[-2:], input._data.dtype), k))
+    return input.triu(diagonal)
 
 
 def outer(a, b):

@@ -155,11 +155,12 @@ class InplaceMixin:
     __itruediv__ = div_
     __ipow__ = pow_
 
-    def _unary_(self, method, *args):
+    def _unary_(self, method, *args, **kw):
+        """self = self.method(*args): recorded when self or a tensor argument needs a grad."""
         self._check_inplace()
-        if _tracked(self):
-            return _record(self, lambda a: getattr(a, method)(*args))
-        _write(self, getattr(self.detach(), method)(*args)._data)
+        if _tracked(self, args):
+            return _record(self, lambda a: getattr(a, method)(*args, **kw))
+        _write(self, getattr(self.detach(), method)(*args, **kw)._data)
         return self._bump()
 
     def neg_(self):
@@ -278,6 +279,12 @@ class InplaceMixin:
     def masked_fill_(self, mask, value):
         return self._unary_("masked_fill", mask, value)
 
+    def triu_(self, diagonal=0):
+        return self._unary_("triu", diagonal)
+
+    def tril_(self, diagonal=0):
+        return self._unary_("tril", diagonal)
+
     def lerp_(self, end, weight):
         return self.add_((end - self) * weight)
 
@@ -288,8 +295,7 @@ class InplaceMixin:
         return self.add_(t1 / t2 * value)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
-        return self._unary_("scatter", dim, index, src) if value is None else \
-            self._unary_("scatter", dim, index, value)
+        return self._unary_("scatter", dim, index, src if value is None else value, reduce=reduce)
 
     def scatter_add_(self, dim, index, src):
         return self._unary_("scatter_add", dim, index, src)
@@ -378,6 +384,8 @@ class InplaceMixin:
         if split is not None:  # integers first, then the advanced indices (PyTorch's order)
             self[split[0]][split[1]] = value
             return
+        if isinstance(value, (Tensor, _ndarray)) and value.ndim and value.shape[0] == 1:
+            value = _drop_leading_ones(value)
         if _tracked(self, (value,)):
             if not isinstance(value, Tensor):
                 from ._creation import tensor
@@ -407,6 +415,15 @@ class InplaceMixin:
             return self._bump()
         self[idx] = values
         return self
+
+
+def _drop_leading_ones(value):
+    """``x[0] = t`` with t of shape [1]: leading size-1 dims of a value never block a write."""
+    k = 0
+    while k < value.ndim and value.shape[k] == 1:
+        k += 1
+    return value.reshape(tuple(value.shape[k:]))
+
 
 def _setitem_error(self, idx, value, err):
     """PyTorch's wording when a value does not broadcast to the indexed region."""

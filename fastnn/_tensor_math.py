@@ -1,6 +1,4 @@
 """Arithmetic, comparisons and elementwise math as Tensor methods (a mixin of Tensor)."""
-import collections
-
 import numpy as np
 
 from . import _dtype as D
@@ -13,17 +11,6 @@ from ._dtype import c_type_name as _short
 _state = grad_mode.state
 _ndarray = np.ndarray
 _BOOL = np.dtype(bool)
-
-def _return_type(name):
-    """A (values, indices) named tuple that prints like PyTorch's ``return_types``."""
-    def __repr__(self):
-        return f"fastnn.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
-    base = collections.namedtuple(name, ["values", "indices"])
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
-
-
-values_indices_max = _return_type("max")
-values_indices_min = _return_type("min")
 
 
 class Const:
@@ -178,13 +165,16 @@ class MathMixin:
 
     def div(self, other, *, rounding_mode=None):
         if rounding_mode is not None:
-            out = self.floor_divide(other) if rounding_mode == "floor" else None
-            if rounding_mode == "trunc":
-                out = (self / other).trunc()
-            if out is None:
+            if rounding_mode not in ("trunc", "floor"):
                 raise RuntimeError(f"div expected rounding_mode to be one of None, 'trunc', or "
-                                 f"'floor' but found '{rounding_mode}'")
-            return out
+                                   f"'floor' but found '{rounding_mode}'")
+            a, b, dt = operands(self, other)
+            _no_bool(a, b, "div_" + rounding_mode + "_cpu")
+            _check_int_zero_division(a, b, dt)
+            try:
+                return apply(M.DivBackward2, (a, b), dt, rounding_mode)
+            except ValueError as e:
+                raise broadcast_error(a, b, e) from None
         a, b, dt = operands(self, other)
         try:
             return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
@@ -232,12 +222,7 @@ class MathMixin:
 
     def fmod(self, other):
         a, b, dt = operands(self, other)
-        _check_int_zero_division(a, b, dt)
-        try:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                return _nograd(np.fmod(a._data, b._data, dtype=dt, casting="unsafe"))
-        except ValueError as e:
-            raise broadcast_error(a, b, e) from None
+        return _remainder(a, b, dt, True)
 
     def matmul(self, other):
         from .tensor import Tensor
@@ -502,16 +487,17 @@ class MathMixin:
         return self.clamp(max=max)
 
     def floor(self):
-        return _nograd(np.floor(self._data))
+        return apply(M.RoundingBackward0, (self,), np.floor, "FloorBackward0")
 
     def ceil(self):
-        return _nograd(np.ceil(self._data))
+        return apply(M.RoundingBackward0, (self,), np.ceil, "CeilBackward0")
 
     def round(self, decimals=0):
-        return _nograd(np.round(self._data, decimals))
+        name = "RoundBackward1" if decimals else "RoundBackward0"
+        return apply(M.RoundingBackward0, (self,), np.round, name, decimals)
 
     def trunc(self):
-        return _nograd(np.trunc(self._data))
+        return apply(M.RoundingBackward0, (self,), np.trunc, "TruncBackward0")
 
     def lerp(self, end, weight):
         return self + (end - self) * weight
@@ -533,23 +519,26 @@ def _pow(a, b, dt):
         raise broadcast_error(a, b, e) from None
 
 
-def _int_division(ufunc, kernel, a, b, dt):
-    """floor_divide / remainder: never differentiable; integer division by zero raises."""
-    _no_bool(a, b, kernel)
+def _floor_divide(a, b, dt):
+    """Never differentiable; integer division by zero raises."""
+    _no_bool(a, b, "div_floor_cpu")
     _check_int_zero_division(a, b, dt)
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _nograd(ufunc(a._data, b._data, dtype=dt, casting="unsafe"))
+            return _nograd(np.floor_divide(a._data, b._data, dtype=dt, casting="unsafe"))
     except ValueError as e:
         raise broadcast_error(a, b, e) from None
 
 
-def _floor_divide(a, b, dt):
-    return _int_division(np.floor_divide, "div_floor_cpu", a, b, dt)
-
-
-def _remainder(a, b, dt):
-    return _int_division(np.remainder, "remainder_cpu", a, b, dt)
+def _remainder(a, b, dt, trunc=False):
+    """remainder (trunc=False) or fmod: gradient 1 for a, -floor(a / b) (or trunc) for b."""
+    if not trunc:
+        _no_bool(a, b, "remainder_cpu")
+    _check_int_zero_division(a, b, dt)
+    try:
+        return apply(M.RemainderBackward0, (a, b), dt, trunc)
+    except ValueError as e:
+        raise broadcast_error(a, b, e) from None
 
 
 def _nograd(arr):

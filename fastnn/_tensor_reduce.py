@@ -1,11 +1,26 @@
 """Reductions and normalising ops as Tensor methods (a mixin of Tensor)."""
+import collections
+
 import numpy as np
 
 from . import _dtype as D
 from .autograd.function import apply, apply_node
 from .autograd import ops_reduce as R
-from ._tensor_math import (axes_of, _pick, _required, _float_input, _nograd, _short,
-                           values_indices_max, values_indices_min)
+from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd, _short
+
+
+def _return_type(name):
+    """A (values, indices) named tuple that prints like PyTorch's ``return_types``."""
+    def __repr__(self):
+        return f"fastnn.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
+    base = collections.namedtuple(name, ["values", "indices"])
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+
+
+values_indices_max = _return_type("max")
+values_indices_min = _return_type("min")
+values_indices_sort = _return_type("sort")
+values_indices_topk = _return_type("topk")
 
 
 class ReduceMixin:
@@ -103,6 +118,25 @@ class ReduceMixin:
                 self._dim(dim)
             return _nograd(np.argmin(self._data))
         return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
+
+    def sort(self, dim=-1, descending=False, *, stable=False):
+        # always stable: equal values keep their order, whatever ``stable`` asks
+        out, node = apply_node(R.SortBackward0, (self,), self._dim(dim), bool(descending))
+        return values_indices_sort(out, _nograd(node.indices))
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        d = self._dim(dim)
+        if not self._data.ndim:
+            return _nograd(np.zeros((), np.int64))
+        return _nograd(R.sort_indices(self._data, d, bool(descending)))
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        d = self._dim(dim)
+        if not 0 <= k <= (self._data.shape[d] if self._data.ndim else 1):
+            raise RuntimeError("selected index k out of range")
+        # sorted=False may return any order; the sorted one is as good
+        out, node = apply_node(R.SortBackward0, (self,), d, bool(largest), int(k))
+        return values_indices_topk(out, _nograd(node.indices))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)

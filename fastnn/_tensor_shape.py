@@ -31,11 +31,28 @@ def _index_arrays(idx):
         return idx._data
     if isinstance(idx, tuple):
         return tuple(i._data if isinstance(i, Tensor) else
-                     (np.asarray([j._data if isinstance(j, Tensor) else j for j in i])
-                      if isinstance(i, list) else i) for i in idx)
+                     (_int_list([j._data if isinstance(j, Tensor) else j for j in i])
+                      if isinstance(i, list) else _plain(i)) for i in idx)
     if isinstance(idx, list):
-        return np.asarray([i.item() if isinstance(i, Tensor) else i for i in idx])
-    return idx
+        return _int_list([i.item() if isinstance(i, Tensor) else i for i in idx])
+    return _plain(idx)
+
+
+def _int_list(items):
+    """A list index as an array; an empty one selects nothing, as integers."""
+    arr = np.asarray(items)
+    return arr if arr.size else arr.astype(np.int64)
+
+
+def _plain(i):
+    """A range indexes as its integers (``x[range(n), y]``, the NLL recipe); slices step
+    forwards only, as in PyTorch (numpy would reverse: flip() does that)."""
+    if isinstance(i, range):
+        return np.arange(i.start, i.stop, i.step, dtype=np.int64)
+    if isinstance(i, slice) and i.step is not None and i.step <= 0:
+        raise ValueError("step must be greater than zero" if i.step else
+                         "slice step cannot be zero")
+    return i
 
 
 def _check_index(t, idx):
@@ -116,12 +133,13 @@ def _index_tensor(fn, index):
     return index
 
 
-def _check_index_bounds(t, d, idx):
-    size = t._data.shape[d] if t._data.ndim else 1
-    if idx.size and (idx.min() < -size or idx.max() >= size):
-        bad = idx.max() if idx.max() >= size else idx.min()
-        raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {d} with size "
-                           f"{size}")
+def _gather_index(t, fn, d, index, src=None):
+    """gather/scatter's index array, checked as PyTorch does: its own shape is the region."""
+    idx = _index_tensor(fn, index)._data
+    if idx.dtype.kind not in "iu":
+        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index")
+    S.check_gather_index(fn, t._data.shape, d, idx, src)
+    return idx
 
 
 def _split_int_indices(idx):
@@ -394,28 +412,29 @@ class ShapeMixin:
 
     def gather(self, dim, index):
         d = self._dim(dim)
-        idx = _index_tensor("gather", index)._data
-        if idx.dtype.kind not in "iu":
-            raise RuntimeError("gather(): Expected dtype int64 for index")
-        if idx.ndim != self._data.ndim:
-            raise RuntimeError("Index tensor must have the same number of dimensions as input "
-                               "tensor")
-        _check_index_bounds(self, d, idx)
-        return apply(S.GatherBackward0, (self,), d, idx)
+        return apply(S.GatherBackward0, (self,), d, _gather_index(self, "gather", d, index))
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         from .tensor import Tensor
         from ._creation import full
+        if reduce not in (None, "add", "multiply"):
+            raise RuntimeError("reduce argument must be either add or multiply.")
         if src is None:
             src = value
-        index = _index_tensor("scatter", index)
-        if not isinstance(src, Tensor):
-            src = full(index._data.shape, src, dtype=self.dtype)
         d = self._dim(dim)
-        _check_index_bounds(self, d, index._data)
-        return apply(S.ScatterBackward0, (self, src), d, index._data, reduce)
+        isrc = src._data if isinstance(src, Tensor) else None
+        idx = _gather_index(self, "scatter", d, index, isrc)
+        if isrc is None:
+            src = full(idx.shape, src, dtype=self.dtype)
+        elif src._data.dtype != self._data.dtype:
+            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
+        return apply(S.ScatterBackward0, (self, src), d, idx, reduce)
 
     def scatter_add(self, dim, index, src):
+        from .tensor import Tensor
+        if not isinstance(src, Tensor):
+            raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
+                            f"{type(src).__name__}")
         return self.scatter(dim, index, src, reduce="add")
 
     def masked_fill(self, mask, value):
@@ -428,6 +447,9 @@ class ShapeMixin:
             if value._data.ndim:
                 raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "
                                    f"got tensor with {value._data.ndim} dimension(s).")
+            if value._rg:  # the value gets the gradient of every position it filled
+                v = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
+                return apply(S.MaskedFillBackward1, (self, v), m)
             value = value.item()
         if not isinstance(value, (int, float, bool, np.generic)):
             raise TypeError("masked_fill(): argument 'value' must be Number or Tensor, not "
@@ -438,6 +460,12 @@ class ShapeMixin:
             from ._tensor_math import broadcast_error, Const
             raise broadcast_error(Const(m), self, e) from None
 
+    def triu(self, diagonal=0):
+        return _tri(self, diagonal, True)
+
+    def tril(self, diagonal=0):
+        return _tri(self, diagonal, False)
+
     def where(self, condition, other):
         from ._functions import where
         return where(condition, self, other)
@@ -446,6 +474,13 @@ class ShapeMixin:
         if self._data.flags.c_contiguous:
             return self
         return self.clone()
+
+
+def _tri(t, k, upper):
+    if t._data.ndim < 2:
+        raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
+                           "dimensions")
+    return apply(S.TriuBackward0, (t,), int(k), upper)
 
 
 def _named(out, name):

@@ -114,6 +114,67 @@ class PowBackward1(_Binary):
         return ga, gb
 
 
+class RemainderBackward0(_Binary):
+    """remainder (floor rounding) or fmod (trunc): a - round(a / b) * b, 1 and -round(a / b)."""
+
+    def forward(self, a, b, dt, trunc=False):
+        self.remember(a, b)
+        self.trunc = trunc
+        if self._next and self._next[1] is not None:
+            self.save(a, b)
+        ufunc = np.fmod if trunc else np.remainder
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if dt is not None:
+                return ufunc(a, b, dtype=dt, casting="unsafe")
+            return ufunc(a, b)
+
+    def backward(self, g):
+        gb = None
+        if self.needs(1):
+            a, b = self.saved
+            with np.errstate(divide="ignore", invalid="ignore"):
+                q = (np.trunc if self.trunc else np.floor)(a / b)
+            gb = self.to_b(-g * q)
+        return (self.to_a(g) if self.needs(0) else None, gb)
+
+    def name(self):
+        op = "FmodBackward" if self.trunc else "RemainderBackward"
+        return op + ("1" if self._next and self._next[1] is not None else "0")
+
+
+class DivBackward2(_Binary):
+    """div with rounding_mode 'trunc' or 'floor': integers stay integers; zero gradients."""
+
+    def forward(self, a, b, dt, mode):
+        self.remember(a, b)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if mode == "floor":
+                return np.floor_divide(a, b, dtype=dt, casting="unsafe")
+            if (np.result_type(a, b) if dt is None else np.dtype(dt)).kind in "fc":
+                return np.trunc(np.true_divide(a, b, dtype=dt, casting="unsafe"))
+            # exact for integers: a - fmod(a, b) is a multiple of b
+            a, b = (a, b) if dt is None else (a.astype(dt), b.astype(dt))
+            return (a - np.fmod(a, b)) // b
+
+    def backward(self, g):
+        return (zeros_on(g, *self.a_meta) if self.needs(0) else None,
+                zeros_on(g, *self.b_meta) if self.needs(1) else None)
+
+
+class RoundingBackward0(Node):
+    """floor/ceil/round/trunc: piecewise constant, so the gradient is zero (not absent)."""
+
+    def forward(self, a, fn, name, *args):
+        self.meta, self.alias = (a.shape, a.dtype), name
+        return fn(a, *args)
+
+    def backward(self, g):
+        return (zeros_on(g, *self.meta),)
+
+    def name(self):
+        return self.alias
+
+
 def _int_pow(a, b, dt):
     dt = np.result_type(a, b) if dt is None else dt
     a, b = np.asarray(a, dt), np.asarray(b, dt)

@@ -156,6 +156,40 @@ class MaxBackward0(Node):
         return "MaxBackward0" if self.use_max else "MinBackward0"
 
 
+def sort_indices(a, axis, descending):
+    """Stable argsort along ``axis``; nan counts as the largest value, as in PyTorch."""
+    if not descending:
+        return np.argsort(a, axis=axis, kind="stable").astype(np.int64, copy=False)
+    # descending and still stable: sort the reversed array, then reverse the result back
+    rev = np.argsort(np.flip(a, axis), axis=axis, kind="stable")
+    return (a.shape[axis] - 1 - np.flip(rev, axis)).astype(np.int64, copy=False)
+
+
+class SortBackward0(Node):
+    """sort / topk (``k`` set): the values' gradient goes back to the positions they came from."""
+
+    def forward(self, a, axis, descending, k=None):
+        self.meta, self.axis, self.k = (a.shape, a.dtype), axis, k
+        if a.ndim == 0:
+            self.indices = np.zeros((), np.int64)
+            return a.copy()
+        idx = sort_indices(a, axis, descending)
+        if k is not None:
+            idx = idx[(slice(None),) * axis + (slice(0, k),)]
+        self.indices = idx
+        return np.take_along_axis(a, idx, axis=axis)
+
+    def backward(self, g):
+        if not self.meta[0]:
+            return (g,)
+        out = zeros_on(g, *self.meta)
+        np.put_along_axis(out, self.indices, g, axis=self.axis)  # indices never repeat
+        return (out,)
+
+    def name(self):
+        return "SortBackward0" if self.k is None else "TopkBackward0"
+
+
 class LogsumexpBackward0(Node):
     def forward(self, a, axes, keepdim):
         m = np.max(a, axis=axes, keepdims=True)

@@ -210,20 +210,45 @@ def _scatter_index(index, axis):
     return tuple(grids)
 
 
+def check_gather_index(fn, shp, d, idx, src):
+    """PyTorch's rules: index within the input (and src) outside dim d; values in [0, size)."""
+    if idx.ndim != len(shp) or (src is not None and src.ndim != len(shp)):
+        raise RuntimeError("Index tensor must have the same number of dimensions as "
+                           f"{'input' if idx.ndim != len(shp) else 'src'} tensor")
+    if any(n > shp[i] for i, n in enumerate(idx.shape) if i != d) or (
+            src is not None and any(n > m for n, m in zip(idx.shape, src.shape))):
+        msg = (f"index {list(idx.shape)} to be no larger than self {list(shp)} apart from "
+               f"dimension {d}")
+        if fn == "gather":
+            raise RuntimeError(f"Size does not match at dimension {d} expected {msg}")
+        extra = f" and to be no larger size than src {list(src.shape)}" if src is not None else ""
+        raise RuntimeError(f"Expected {msg}{extra}")
+    size = shp[d] if shp else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):  # negative indices never wrap
+        bad = idx.min() if idx.min() < 0 else idx.max()
+        raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {d} with size "
+                           f"{size}")
+
+
+def _leading(shape, axis, ndim):
+    """The region ``index`` covers outside ``axis``: it may be smaller than the input there."""
+    return tuple(slice(None) if i == axis else slice(0, n) for i, n in enumerate(shape[:ndim]))
+
+
 class GatherBackward0(Node):
     def forward(self, a, axis, index):
         self.meta = (a.shape, a.dtype)
         self.axis, self.index = axis, index
-        return np.take_along_axis(a, index, axis=axis)
+        return np.take_along_axis(a[_leading(index.shape, axis, a.ndim)], index, axis=axis)
 
     def backward(self, g):
         out = zeros_on(g, *self.meta)
-        np.add.at(out, _scatter_index(self.index, self.axis), g)
+        np.add.at(out, _scatter_index(self.index, self.axis), g)  # repeated indices add up
         return (out,)
 
 
 class ScatterBackward0(Node):
-    """Out-of-place scatter of ``src`` (a tensor) into a copy of ``a`` (reduce=None or 'add')."""
+    """Out-of-place scatter of ``src`` into a copy of ``a``: reduce None, 'add' or 'multiply'."""
 
     def forward(self, a, src, axis, index, reduce):
         self.axis, self.index, self.reduce = axis, index, reduce
@@ -231,13 +256,17 @@ class ScatterBackward0(Node):
         coords = _scatter_index(index, axis)
         part = src[tuple(slice(0, s) for s in index.shape)]
         if reduce == "add":
-            np.add.at(out, coords, part)
+            np.add.at(out, coords, part)  # unbuffered: repeated indices accumulate
+        elif reduce == "multiply":
+            np.multiply.at(out, coords, part)
         else:
             out[coords] = part
         self.src_meta = (src.shape, src.dtype)
         return out
 
     def backward(self, g):
+        if self.reduce == "multiply":
+            raise RuntimeError("fastnn does not differentiate scatter with reduce='multiply'")
         ga = gs = None
         coords = _scatter_index(self.index, self.axis)
         if self.needs(0):
@@ -254,6 +283,20 @@ class ScatterBackward0(Node):
         return "ScatterAddBackward0" if self.reduce == "add" else "ScatterBackward0"
 
 
+class TriuBackward0(Node):
+    """triu/tril select (never multiply): -inf or nan outside the kept triangle must become 0."""
+
+    def forward(self, a, k, upper):
+        self.k, self.upper = k, upper
+        return np.triu(a, k) if upper else np.tril(a, k)
+
+    def backward(self, g):
+        return (np.triu(g, self.k) if self.upper else np.tril(g, self.k),)
+
+    def name(self):
+        return "TriuBackward0" if self.upper else "TrilBackward0"
+
+
 class MaskedFillBackward0(Node):
     def forward(self, a, mask, value):
         self.mask = mask
@@ -262,3 +305,18 @@ class MaskedFillBackward0(Node):
 
     def backward(self, g):
         return (unbroadcast(np.where(self.mask, 0, g), *self.meta),)
+
+
+class MaskedFillBackward1(Node):
+    """masked_fill with a 0-d value tensor that needs a gradient."""
+
+    def forward(self, a, v, mask):
+        self.mask = mask
+        self.meta = (a.shape, a.dtype)
+        return np.where(mask, v, a)
+
+    def backward(self, g):
+        zero = np.zeros((), g.dtype)
+        ga = unbroadcast(np.where(self.mask, zero, g), *self.meta) if self.needs(0) else None
+        gv = np.where(self.mask, g, zero).sum() if self.needs(1) else None
+        return ga, (None if gv is None else np.asarray(gv, g.dtype))
