@@ -1,7 +1,9 @@
 """fastnn.nn.functional: the stateless layers, activations and losses (``import ... as F``)."""
 from ._functional.activation import (relu, relu_, leaky_relu, leaky_relu_, elu, elu_,  # noqa
                                      gelu, silu, softplus, hardtanh, relu6, sigmoid, tanh,
-                                     logsigmoid, softmax, log_softmax, softmin)
+                                     logsigmoid, softmax, log_softmax, softmin, prelu,
+                                     selu, celu, mish, hardswish, hardsigmoid, softsign,
+                                     threshold, threshold_, glu)
 from ._functional.conv import conv1d, conv2d, conv3d  # noqa: F401
 from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indices,  # noqa
                                   avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
@@ -12,6 +14,7 @@ from ._functional.loss import (cross_entropy, nll_loss, mse_loss, l1_loss,  # no
                                smooth_l1_loss, huber_loss, binary_cross_entropy,
                                binary_cross_entropy_with_logits, kl_div)
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
+from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: F401
 
 try:  # the Cython addmm path lives in its own file
     from ._functional.linear import linear, bilinear  # noqa: F401

@@ -7,7 +7,7 @@ import numpy as np
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...autograd.ops_math import ReluBackward0, sigmoid_array
-from .misc import float_check, inplace
+from .misc import float_check, inplace, type_title
 
 _SQRT_2 = math.sqrt(2.0)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -164,6 +164,39 @@ class HardtanhBackward0(Node):
         return (np.where((a > self.lo) & (a < self.hi), g, 0).astype(g.dtype, copy=False),)
 
 
+class HardswishBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return (a * np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        # PyTorch's slopes, boundaries included: 0 up to -3, x/3 + 1/2 inside, 1 from 3
+        d = np.where(a <= -3, 0, np.where(a < 3, a / 3 + 0.5, 1))
+        return ((g * d).astype(g.dtype, copy=False),)
+
+
+class HardsigmoidBackward0(Node):
+    def forward(self, a):
+        self.save(a)
+        return (np.clip(a + 3, 0, 6) / 6).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        return (np.where((a > -3) & (a < 3), g * (1 / 6), 0).astype(g.dtype, copy=False),)
+
+
+class ThresholdBackward0(Node):
+    def forward(self, a, threshold, value):
+        self.threshold = threshold
+        self.save(a)
+        return np.where(a > threshold, a, value).astype(a.dtype, copy=False)
+
+    def backward(self, g):
+        a = self.saved[0]
+        return (np.where(a > self.threshold, g, 0).astype(g.dtype, copy=False),)
+
+
 # ---- public functions ---------------------------------------------------------------------
 def relu(input, inplace=False):
     if inplace:
@@ -195,7 +228,7 @@ def elu_(input, alpha=1.0):
 
 def gelu(input, approximate="none"):
     if approximate not in ("none", "tanh"):
-        raise RuntimeError(f"approximate argument must be either none or tanh.")
+        raise RuntimeError("approximate argument must be either none or tanh.")
     float_check(input, "GeluKernelImpl")
     return apply(GeluBackward0, (input,), approximate)
 
@@ -217,6 +250,83 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 def relu6(input, inplace=False):
     return hardtanh(input, 0.0, 6.0, inplace)
+
+
+def prelu(input, weight):
+    """input where positive, else weight * input; a 1-D weight holds one slope per channel."""
+    from ... import _functions
+    if weight.dim() > 1:
+        raise RuntimeError("prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
+                           f"ndim = {weight.dim()}")
+    channels = input.shape[1] if input.dim() >= 2 else 1
+    n = weight.numel()
+    if n != 1 and n != channels:
+        raise RuntimeError("Mismatch of parameter numbers and input channel size. Found "
+                           f"parameter numbers = {n} and channel size = {channels}.")
+    if weight._data.dtype != input._data.dtype:
+        raise RuntimeError(f"prelu: Type promoting not supported. Got "
+                           f"{type_title(input._data.dtype)} and "
+                           f"{type_title(weight._data.dtype)}")
+    # a single slope broadcasts as a scalar (0-d input stays 0-d); else along dim 1
+    w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.dim() - 2))
+    # x == 0 takes the weight * x branch: gradient weight there, as in PyTorch
+    return _functions.where(input > 0, input, w * input)
+
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def selu(input, inplace=False):
+    fn = lambda t: apply(EluBackward0, (t,), _SELU_ALPHA) * _SELU_SCALE  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    if alpha == 0:
+        raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    alpha = float(alpha)
+    # celu(x) = alpha * elu(x / alpha): the same curve, rescaled
+    fn = lambda t: apply(EluBackward0, (t / alpha,), 1.0) * alpha  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def mish(input, inplace=False):
+    return _maybe_inplace(input, lambda t: t * softplus(t).tanh(), inplace)
+
+
+def hardswish(input, inplace=False):
+    return _maybe_inplace(input, lambda t: apply(HardswishBackward0, (t,)), inplace)
+
+
+def hardsigmoid(input, inplace=False):
+    return _maybe_inplace(input, lambda t: apply(HardsigmoidBackward0, (t,)), inplace)
+
+
+def softsign(input):
+    return input / (input.abs() + 1)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """input where it exceeds ``threshold``, else ``value``."""
+    fn = lambda t: apply(ThresholdBackward0, (t,), threshold, value)  # noqa: E731
+    return _maybe_inplace(input, fn, inplace)
+
+
+def threshold_(input, threshold, value):
+    return _maybe_inplace(input, lambda t: apply(ThresholdBackward0, (t,), threshold, value),
+                          True)
+
+
+def glu(input, dim=-1):
+    """First half of ``dim`` gated by the sigmoid of the second half."""
+    if input.dim() == 0:
+        raise RuntimeError("glu does not support scalars because halving size must be even")
+    d = input._dim(dim)
+    n = input.shape[d]
+    if n % 2:
+        raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    return input.narrow(d, 0, n // 2) * input.narrow(d, n // 2, n // 2).sigmoid()
 
 
 def sigmoid(input):
@@ -241,19 +351,31 @@ def _get_softmax_dim(name, ndim, stacklevel):
     return 0 if ndim in (0, 1, 3) else 1
 
 
+def _softmax_float_check(input, dim, dtype, name):
+    """Integer and bool input is an error (unless ``dtype`` casts it), as in PyTorch."""
+    if dtype is not None or input._data.dtype.kind in "fc":
+        return
+    nd = input.dim()
+    last = nd == 0 or input._dim(dim) == nd - 1
+    float_check(input, f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl")
+
+
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
+    _softmax_float_check(input, dim, dtype, "softmax")
     return input.softmax(dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
+    _softmax_float_check(input, dim, dtype, "log_softmax")
     return input.log_softmax(dim, dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
+    _softmax_float_check(input, dim, dtype, "softmax")
     return (-input).softmax(dim, dtype=dtype)

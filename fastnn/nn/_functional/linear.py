@@ -152,8 +152,35 @@ def linear_relu(input, weight, bias):
     return None
 
 
+def _bilinear_check(x1, x2, weight, bias):
+    if x1.dim() != x2.dim():
+        raise RuntimeError(f"bilinear(): input dimensions do not match: got {x1.dim()} and "
+                           f"{x2.dim()}")
+    for i in range(x1.dim() - 1):
+        if x1.shape[i] != x2.shape[i]:
+            raise RuntimeError(f"bilinear(): input batch dimensions do not match at dim {i}: "
+                               f"got {x1.shape[i]} and {x2.shape[i]}")
+    if weight.dim() != 3:
+        raise RuntimeError(f"bilinear(): expected weight to be 3-D, but got {weight.dim()}-D")
+    for k, x in ((1, x1), (2, x2)):
+        if x.shape[-1] != weight.shape[k]:
+            raise RuntimeError(f"bilinear(): input{k} size does not match weight size: got "
+                               f"{x.shape[-1]} but expected {weight.shape[k]}")
+    if bias is not None and bias.numel() != weight.shape[0]:
+        raise RuntimeError(f"bilinear(): bias size does not match weight size: got "
+                           f"{bias.numel()} but expected {weight.shape[0]}")
+
+
 def bilinear(input1, input2, weight, bias=None):
-    """y[n, o] = x1[n] @ W[o] @ x2[n] + b[o]."""
-    out = ((input1.unsqueeze(1).unsqueeze(-2) @ weight.unsqueeze(0)) @
-           input2.unsqueeze(1).unsqueeze(-1)).squeeze(-1).squeeze(-1)
-    return out if bias is None else out + bias
+    """y[..., o] = x1[...] @ W[o] @ x2[...] + b[o], over matching leading dims (or none)."""
+    _bilinear_check(input1, input2, weight, bias)
+    out_f, in1, in2 = weight.shape
+    lead = tuple(input1.shape[:-1])
+    x1 = input1.reshape(-1, in1)
+    x2 = input2.reshape(-1, in2)
+    # one GEMM: x1 @ W viewed as (in1, out * in2), then the dot with x2 per output feature
+    w = weight.permute(1, 0, 2).reshape(in1, out_f * in2)
+    out = ((x1 @ w).reshape(-1, out_f, in2) * x2.unsqueeze(1)).sum(-1)
+    if bias is not None:
+        out = out + bias
+    return out.reshape(lead + (out_f,))

@@ -379,10 +379,24 @@ class HuberLossBackward0(_Pointwise):
 def _pointwise(cls, input, target, reduction, param=None, weight=None, by_weight=True):
     _warn_shape(input, target)
     _broadcastable(input._data, target._data)
+    input, target = _common_dtype(input, target, cls is HuberLossBackward0)
     if weight is None:
         return apply(cls, (input, target), reduction, param)
     return _weighted(apply(cls, (input, target), "none", param), input, weight, reduction,
                      by_weight)
+
+
+def _common_dtype(input, target, keep_input_dtype):
+    """Both operands in the loss's dtype: PyTorch's promotion (an integer target leaves a
+    float32 input float32), or for huber_loss a floating input's own dtype."""
+    da, db = input._data.dtype, target._data.dtype
+    if da == db:
+        return input, target
+    if keep_input_dtype and da.kind == "f":
+        dt = D._FROM_NP[da]
+    else:
+        dt = D.promote_types(D._FROM_NP[da], D._FROM_NP[db])
+    return (input if da == dt.np else input.to(dt)), (target if db == dt.np else target.to(dt))
 
 
 def _weighted(loss, input, weight, reduction, by_weight):

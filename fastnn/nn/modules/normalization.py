@@ -14,6 +14,9 @@ class _BatchNorm(Module):
     """Batch statistics in training (updating the running ones), running statistics in eval."""
     __constants__ = ["track_running_stats", "momentum", "eps", "num_features", "affine"]
     _dims = ()
+    # version 2 added num_batches_tracked: state dicts saved before it (or built by hand,
+    # without metadata) load with the counter left as it is
+    _version = 2
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
@@ -57,6 +60,17 @@ class _BatchNorm(Module):
             init.ones_(self.weight)
             if self.bias is not None:
                 init.zeros_(self.bias)
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
+                              unexpected_keys, error_msgs, assign=False):
+        version = local_metadata.get("version", None)
+        if (version is None or version < 2) and self.track_running_stats:
+            key = prefix + "num_batches_tracked"
+            if key not in state_dict:
+                state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked
+                                   is not None else _creation.tensor(0, dtype=D.int64))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
+                                      unexpected_keys, error_msgs, assign)
 
     def _check_input_dim(self, input):
         if input.dim() not in self._dims:

@@ -1,0 +1,55 @@
+"""fastnn.backends: the ``torch.backends`` switches, so CUDA-minded scripts run unchanged.
+
+fastnn has no cuDNN, MPS or MKL-DNN: the flags are plain attributes that scripts may set
+(``torch.backends.cudnn.benchmark = True``) and that change nothing; the ``is_available``
+queries say False. ``openmp.is_available()`` reports whether fastnn's compiled kernels were
+built with OpenMP.
+"""
+import sys as _sys
+import types as _types
+
+__all__ = ["cudnn", "mps", "cuda", "openmp", "mkldnn", "mkl"]
+
+
+class _Flags(_types.ModuleType):
+    """A settable namespace printed like a module, one per backend."""
+
+    def __init__(self, name, doc, **attrs):
+        super().__init__(f"{__name__}.{name}", doc)
+        self.__dict__.update(attrs)
+        # `import torch.backends.cudnn as cudnn` is common: make the dotted import find it
+        _sys.modules[self.__name__] = self
+
+
+def _false():
+    return False
+
+
+cudnn = _Flags("cudnn", "cuDNN switches; fastnn runs on the CPU, so they have no effect.",
+               enabled=True, benchmark=False, benchmark_limit=10, deterministic=False,
+               allow_tf32=True, is_available=_false, version=lambda: None)
+cudnn.is_acceptable = lambda tensor: False
+
+mps = _Flags("mps", "Apple Metal: never available to fastnn.", is_available=_false,
+             is_built=_false)
+
+cuda = _Flags("cuda", "CUDA matmul switches; accepted and ignored.", is_built=_false)
+cuda.matmul = _Flags("cuda.matmul", "TF32 and reduced-precision matmul switches.",
+                     allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
+                     allow_bf16_reduced_precision_reduction=True)
+
+
+def _openmp_available():
+    try:
+        from .. import _core
+    except ImportError:  # a source checkout without the compiled extension
+        return False
+    return bool(getattr(_core, "HAVE_OPENMP", False))
+
+
+openmp = _Flags("openmp", "Whether fastnn's compiled kernels run in parallel with OpenMP.",
+                is_available=_openmp_available)
+
+mkldnn = _Flags("mkldnn", "oneDNN: not used by fastnn.", enabled=False, is_available=_false)
+mkl = _Flags("mkl", "Intel MKL: not used by fastnn (BLAS comes from numpy).",
+             is_available=_false)
