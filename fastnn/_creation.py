@@ -23,36 +23,37 @@ def _finish(arr, device, requires_grad):
 
 
 def _infer_dtype(data):
-    """PyTorch's inference: Python floats -> default dtype, ints -> int64, bools -> bool."""
+    """PyTorch's inference: Python floats -> default dtype, ints -> int64, bools -> bool;
+    numpy scalars, arrays and tensors keep their own dtype; a mix takes the promoted type."""
     if isinstance(data, _ndarray) or isinstance(data, np.generic):
         return D.from_numpy_dtype(data.dtype)
-    kinds = set()
+    found = set()
     stack = [data]
     while stack:
         x = stack.pop()
         if isinstance(x, (list, tuple, range)):
             stack.extend(x)
         elif hasattr(x, "_data"):
-            kinds.add(x._data.dtype.kind if x._data.dtype.kind != "f" else "f" + x._data.dtype.str)
-        elif isinstance(x, (bool, np.bool_)):
-            kinds.add("b")
+            found.add(D.from_numpy_dtype(x._data.dtype))
+        elif isinstance(x, (_ndarray, np.generic)):  # before float: np.float64 is a float
+            found.add(D.from_numpy_dtype(x.dtype))
+        elif isinstance(x, bool):
+            found.add(D.bool_)
         elif isinstance(x, numbers.Integral):
-            kinds.add("i")
+            found.add(D.int64)
         elif isinstance(x, numbers.Real):
-            kinds.add("f")
-        elif isinstance(x, _ndarray):
-            kinds.add(x.dtype.kind)
+            found.add(D.get_default_dtype())
         elif x is data and isinstance(x, (str, bytes)):
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
-    if any(k.startswith("f") for k in kinds):
+    if not found:
         return D.get_default_dtype()
-    if "i" in kinds or "u" in kinds:
-        return D.int64
-    if "b" in kinds:
-        return D.bool_
-    return D.get_default_dtype()
+    dts = list(found)
+    out = dts[0]
+    for dt in dts[1:]:
+        out = D.promote_types(out, dt)
+    return out
 
 
 def _to_array(data, dtype):

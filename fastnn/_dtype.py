@@ -97,8 +97,8 @@ def to_dtype(d):
     """Accept a fastnn dtype, a numpy dtype/type, a Python type or a name."""
     if type(d) is dtype:
         return d
-    if d is float:
-        return get_default_dtype()
+    if d is float:  # PyTorch maps Python's float to float64, whatever the default dtype
+        return float64
     if d is int:
         return int64
     if d is bool:

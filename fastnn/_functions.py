@@ -20,7 +20,18 @@ def _tensor_cls():
     return Tensor
 
 
+def _takes_out(fn):
+    """Adds PyTorch's ``out=`` keyword to a module-level function."""
+    def wrapper(*args, out=None, **kwargs):
+        result = fn(*args, **kwargs)
+        return result if out is None else _into(out, result, fn.__name__)
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    wrapper.__wrapped__ = fn
+    return wrapper
+
+
 def _method(name):
+    @_takes_out
     def fn(input, *args, **kwargs):
         Tensor = _tensor_cls()
         if not isinstance(input, Tensor):
@@ -30,6 +41,40 @@ def _method(name):
     fn.__name__ = name
     fn.__doc__ = f"``fastnn.{name}(input, ...)`` is ``input.{name}(...)``."
     return fn
+
+
+def _into(out, result, fn):
+    """PyTorch's ``out=``: ``result`` written into ``out`` (resized when its shape differs)."""
+    Tensor = _tensor_cls()
+    if isinstance(result, tuple):  # (values, indices) results take a tuple of outs
+        if not isinstance(out, (tuple, list)) or len(out) != len(result):
+            raise TypeError(f"{fn}(): argument 'out' must be a tuple of {len(result)} Tensors")
+        parts = [_into(o, r, fn) for o, r in zip(out, result)]
+        return type(result)(*parts) if hasattr(result, "_fields") else tuple(parts)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{fn}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if not isinstance(result, Tensor):
+        raise TypeError(f"{fn}(): does not take an 'out' argument")
+    if result.requires_grad:
+        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    src, dst = result._data.dtype, out._data.dtype
+    if not np.can_cast(src, dst, "same_kind"):
+        raise RuntimeError(f"result type {_title(src)} can't be cast to the desired output "
+                           f"type {_title(dst)}")
+    from .autograd.grad_mode import no_grad
+    with no_grad():
+        if tuple(out.shape) != tuple(result.shape):
+            if out.numel():
+                import warnings
+                warnings.warn(f"An output with one or more elements was resized since it had "
+                              f"shape {list(out.shape)}, which does not match the required "
+                              f"output shape {list(result.shape)}.", UserWarning, stacklevel=3)
+            out._data = result.to(out.dtype)._data.copy()
+            out._vc[0] += 1
+        else:
+            out.copy_(result)
+    return out
 
 
 _NAMES = """add sub mul div true_divide pow maximum minimum floor_divide remainder fmod matmul mm bmm
@@ -49,6 +94,7 @@ globals().update(_ns)
 multiply, subtract, divide = _ns["mul"], _ns["sub"], _ns["div"]
 
 
+@_takes_out
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
     return input.addmm(mat1, mat2, beta=beta, alpha=alpha)
 
@@ -77,6 +123,7 @@ def _common(tensors):
     return [t if t.dtype is dt else t.to(dt) for t in tensors]
 
 
+@_takes_out
 def cat(tensors, dim=0, *, axis=None):
     _check_seq(tensors, "cat")
     if axis is not None:
@@ -103,6 +150,7 @@ def cat(tensors, dim=0, *, axis=None):
 concat = concatenate = cat
 
 
+@_takes_out
 def stack(tensors, dim=0, *, axis=None):
     _check_seq(tensors, "stack")
     if axis is not None:
@@ -124,6 +172,7 @@ def vstack(tensors):
     return cat([t if t.dim() > 1 else t.unsqueeze(0) for t in tensors], 0)
 
 
+@_takes_out
 def where(condition, input=None, other=None):
     Tensor = _tensor_cls()
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
@@ -170,6 +219,7 @@ def broadcast_shapes(*shapes):
     return D.Size(np.broadcast_shapes(*shapes))
 
 
+@_takes_out
 def einsum(equation, *operands_):
     from .tensor import _wrap
     if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
@@ -202,5 +252,6 @@ def triu(input, diagonal=0):
     return input.triu(diagonal)
 
 
+@_takes_out
 def outer(a, b):
     return a.reshape(-1, 1) * b.reshape(1, -1)

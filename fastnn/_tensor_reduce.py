@@ -4,6 +4,7 @@ import collections
 import numpy as np
 
 from . import _dtype as D
+from ._dtype import scalar_type_name as _type_title
 from .autograd.function import apply, apply_node
 from .autograd import ops_reduce as R
 from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd, _short
@@ -155,11 +156,13 @@ class ReduceMixin:
 
     def softmax(self, dim=None, dtype=None, *, axis=None):
         dim = _required(dim, axis, "softmax")
+        _softmax_input_check(self, dim, dtype, "softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
         return apply(R.SoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
         dim = _required(dim, axis, "log_softmax")
+        _softmax_input_check(self, dim, dtype, "log_softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
         return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
 
@@ -187,3 +190,12 @@ def _amax(t, dim, keepdim, use_max):
     if not keepdim:
         out = out.squeeze(axes)
     return out
+
+
+def _softmax_input_check(t, dim, dtype, name):
+    """Integer and bool input is an error (unless ``dtype`` casts it), as in PyTorch."""
+    if dtype is not None or t._data.dtype.kind in "fc":
+        return
+    last = t._data.ndim == 0 or t._dim(dim) == t._data.ndim - 1
+    kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_title(t._data.dtype)}\'')

@@ -47,7 +47,7 @@ def test_from_dlpack_of_a_tensor_is_itself_and_bad_dtypes_fail():
 
 def test_views_export_their_strides_without_copying():
     t = fastnn.arange(12.0).reshape(3, 4)
-    for view in (t.T, t[:, ::2], t[1:], t.transpose(0, 1)[::-1]):
+    for view in (t.T, t[:, ::2], t[1:], t.transpose(0, 1)[1:, ::2]):
         a = np.from_dlpack(view)
         np.testing.assert_array_equal(a, view.tolist())
         assert np.shares_memory(a, t._data)

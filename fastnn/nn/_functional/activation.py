@@ -351,31 +351,21 @@ def _get_softmax_dim(name, ndim, stacklevel):
     return 0 if ndim in (0, 1, 3) else 1
 
 
-def _softmax_float_check(input, dim, dtype, name):
-    """Integer and bool input is an error (unless ``dtype`` casts it), as in PyTorch."""
-    if dtype is not None or input._data.dtype.kind in "fc":
-        return
-    nd = input.dim()
-    last = nd == 0 or input._dim(dim) == nd - 1
-    float_check(input, f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl")
-
-
 def softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmax", input.dim(), _stacklevel)
-    _softmax_float_check(input, dim, dtype, "softmax")
     return input.softmax(dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("log_softmax", input.dim(), _stacklevel)
-    _softmax_float_check(input, dim, dtype, "log_softmax")
     return input.log_softmax(dim, dtype=dtype)
 
 
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    _softmax_float_check(input, dim, dtype, "softmax")
+    if dtype is None and input._data.dtype.kind not in "fc":
+        input.softmax(dim)  # integer input: the same error as softmax
     return (-input).softmax(dim, dtype=dtype)
