@@ -10,9 +10,9 @@ from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indice
                                   adaptive_avg_pool2d)
 from ._functional.normalization import batch_norm, layer_norm  # noqa: F401
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
-from ._functional.loss import (cross_entropy, nll_loss, mse_loss, l1_loss,  # noqa: F401
-                               smooth_l1_loss, huber_loss, binary_cross_entropy,
-                               binary_cross_entropy_with_logits, kl_div)
+from ._functional.loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss,  # noqa: F401
+                               binary_cross_entropy, binary_cross_entropy_with_logits, kl_div)
+from ._functional.loss_class import cross_entropy, nll_loss  # noqa: F401
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
 from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: F401
 
