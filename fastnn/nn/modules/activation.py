@@ -197,19 +197,11 @@ class Hardsigmoid(_InplaceActivation):
         return ""
 
 
-class CELU(Module):
-    __constants__ = ["alpha", "inplace"]
-
-    def __init__(self, alpha=1.0, inplace=False):
-        super().__init__()
-        self.alpha = alpha
-        self.inplace = inplace
+class CELU(ELU):
+    """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)): ELU's arguments and repr."""
 
     def forward(self, input):
         return F.celu(input, self.alpha, self.inplace)
-
-    def extra_repr(self):
-        return f"alpha={self.alpha}{_inplace_suffix(self.inplace)}"
 
 
 class Softsign(Module):
