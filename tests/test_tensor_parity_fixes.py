@@ -327,3 +327,13 @@ def test_masked_fill_value_tensor_gets_gradient():
     out.masked_fill_(mask, v)
     out.sum().backward()
     assert v.grad.item() == 4.0
+
+
+def test_flip_returns_a_copy():
+    # PyTorch's flip copies: writing the result must leave the input alone
+    x = fastnn.arange(6.0).reshape(2, 3)
+    y = x.flip(0)
+    y.add_(100)
+    assert x.tolist() == [[0, 1, 2], [3, 4, 5]]
+    assert fastnn.flip(x, [1]).tolist() == [[2, 1, 0], [5, 4, 3]]
+    both(lambda lib: lib.arange(6.0).reshape(2, 3).flip((0, 1)))

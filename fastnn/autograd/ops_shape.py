@@ -55,7 +55,7 @@ class ExpandBackward0(Node):
 class FlipBackward0(Node):
     def forward(self, a, axes):
         self.axes = axes
-        return np.flip(a, axes)
+        return np.flip(a, axes).copy()  # a copy, as in PyTorch: writing it leaves `a` alone
 
     def backward(self, g):
         return (np.flip(g, self.axes),)
