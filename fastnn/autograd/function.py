@@ -1,6 +1,7 @@
 """Recording ops into the graph (``apply``) and user-defined ops (``Function``)."""
 from . import grad_mode
 from .engine import _edge, record_trace
+from .fan import route, unpack
 from .node import Node, anomaly, new_sequence_number
 
 _state = grad_mode.state
@@ -67,7 +68,12 @@ def apply_node(cls, inputs, *args):
 
 
 class FunctionCtx(Node):
-    """The ``ctx`` of a custom Function; it is also the graph node of its call."""
+    """The ``ctx`` of a custom Function; it is also the graph node of its call.
+
+    Each Function gets its own subclass, named like PyTorch's (``MyFnBackward``).
+    """
+    _fn_cls = None
+    _outputs = None  # (shape, dtype) per output of a tuple-returning forward, else None
 
     def __init__(self):
         self._saved_tensors = ()
@@ -102,13 +108,18 @@ class FunctionCtx(Node):
     def set_materialize_grads(self, value):
         self.materialize_grads = bool(value)
 
-    def name(self):
-        return self._fn_cls.__name__ + "Backward"
-
     def backward(self, g):
         from ..tensor import _wrap
         import numpy as np
-        grads = self._fn_cls.backward(self, _wrap(g))
+        if self._outputs is None:
+            grads_out = (_wrap(g),)
+        else:  # one gradient per output, zeros (or None) where an output got none
+            grads_out = []
+            for gi, (shape, dt) in zip(unpack(g, len(self._outputs)), self._outputs):
+                if gi is None and self.materialize_grads and shape is not None:
+                    gi = np.zeros(shape, dt)
+                grads_out.append(None if gi is None else _wrap(gi))
+        grads = self._fn_cls.backward(self, *grads_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
         out = []
@@ -124,13 +135,30 @@ class FunctionCtx(Node):
         return tuple(out)
 
 
+def _ctx_type(cls):
+    t = cls.__dict__.get("_ctx_cls")
+    if t is None:
+        t = type(cls.__name__ + "Backward", (FunctionCtx,), {"_fn_cls": cls})
+        cls._ctx_cls = t
+    return t
+
+
 class Function:
-    """Subclass with static ``forward(ctx, *args)`` and ``backward(ctx, *grads)``; call ``apply``."""
+    """A user-defined op: static ``forward`` and ``backward(ctx, *grads)``; call ``apply``.
+
+    ``forward(ctx, *args)`` saves what backward needs on ``ctx``; or, PyTorch's newer style,
+    ``forward(*args)`` with a separate ``setup_context(ctx, inputs, output)``. ``forward`` may
+    return one tensor or a tuple; backward then receives one gradient per output.
+    """
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
         raise NotImplementedError("You must implement the forward function for custom "
                                   "autograd.Function.")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not implemented.")
 
     @staticmethod
     def backward(ctx, *grad_outputs):
@@ -140,31 +168,43 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
-        ctx = FunctionCtx()
+        ctx = _ctx_type(cls)()
         ctx._seq = new_sequence_number()
-        ctx._fn_cls = cls
         tensors = [a for a in args if isinstance(a, Tensor)]
         ctx._tensor_slots = [a if isinstance(a, Tensor) else None for a in args]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _state.enabled and any(t._rg for t in tensors)
+        separate = cls.setup_context is not Function.setup_context
         with grad_mode.no_grad():
-            out = cls.forward(ctx, *args, **kwargs)
-        if isinstance(out, tuple):
-            if record:
-                raise NotImplementedError(
-                    f"{cls.__name__}.forward returned {len(out)} outputs: fastnn's custom "
-                    "Functions support one differentiable output")
+            if separate:
+                out = cls.forward(*args, **kwargs)
+                cls.setup_context(ctx, args, out)
+            else:
+                out = cls.forward(ctx, *args, **kwargs)
+        if not record:
             return out
-        if not record or not isinstance(out, Tensor) or id(out) in ctx._non_diff:
+        many = isinstance(out, tuple)
+        outs = list(out) if many else [out]
+        diff = [isinstance(o, Tensor) and id(o) not in ctx._non_diff and
+                o._data.dtype.kind == "f" for o in outs]
+        if not any(diff):
             return out
         ctx._next = tuple(_edge(t) for t in tensors)
-        if any(out is t for t in tensors) and not any(out is d for d in ctx._dirty):
-            out = out.view_as(out)
-        out.grad_fn = ctx
-        out._rg = True
+        for k, o in enumerate(outs):
+            if diff[k] and any(o is t for t in tensors) and not any(o is d for d in ctx._dirty):
+                outs[k] = o.view_as(o)  # an input returned as is: a new tensor in the graph
+        if many:
+            ctx._outputs = tuple((tuple(o.shape), o._data.dtype) if isinstance(o, Tensor)
+                                 else (None, None) for o in outs)
+            route(ctx, [o if d else None for o, d in zip(outs, diff)])
+        else:
+            outs[0].grad_fn = ctx
+            outs[0]._rg = True
         if anomaly.enabled:
             record_trace(ctx)
-        return out
+        if not many:
+            return outs[0]
+        return tuple(outs) if type(out) is tuple else type(out)(*outs)  # a namedtuple
 
 
 class once_differentiable:

@@ -8,6 +8,7 @@ from collections import OrderedDict
 
 from ...autograd import grad_mode
 from ...autograd.engine import _edge
+from ...autograd.fan import SlotBackward, route, unpack
 from ...autograd.node import Node, new_sequence_number
 from ...utils.hooks import RemovableHandle
 
@@ -141,26 +142,12 @@ def call_hooked(module, args, kwargs):
 
 
 # ---- full backward hooks --------------------------------------------------------------
-# The engine's nodes have one output each, so n tensors are routed through n identity
-# "slot" nodes into one gather node: each slot passes its gradient on as a _Pack, the engine
-# merges the packs with +, and the gather node sees every gradient at once.
+# n tensors are routed through n slot nodes into one gather node (see autograd.fan), which
+# sees every gradient at once and hands them to the hooks.
 
-class _Pack:
-    __slots__ = ("grads",)
-
-    def __init__(self, i, g):
-        self.grads = {i: g}
-
-    def __add__(self, other):
-        self.grads.update(other.grads)
-        return self
-
-
-class BackwardHookFunctionBackward(Node):
-    index = 0
-
-    def backward(self, g):
-        return (_Pack(self.index, g),)
+class BackwardHookFunctionBackward(SlotBackward):
+    def name(self):
+        return "BackwardHookFunctionBackward"
 
 
 class _GatherBackward(Node):
@@ -170,8 +157,7 @@ class _GatherBackward(Node):
         return "BackwardHookFunctionBackward"
 
     def backward(self, pack):
-        grads = tuple(pack.grads.get(i) for i in range(len(self._next)))
-        return self.callback(grads)
+        return self.callback(unpack(pack, len(self._next)))
 
 
 def _fan(tensors, callback):
@@ -181,14 +167,11 @@ def _fan(tensors, callback):
     gather._next = tuple(_edge(t) for t in tensors)
     gather.callback = callback
     outs = []
-    for i, t in enumerate(tensors):
-        slot = BackwardHookFunctionBackward()
-        slot._seq = new_sequence_number()
-        slot._next = (gather,)
-        slot.index = i
-        o = _wrap(t._data, slot)
+    for t in tensors:
+        o = _wrap(t._data)
         o._vc = t._vc
         outs.append(o)
+    route(gather, outs, BackwardHookFunctionBackward)
     return outs
 
 
