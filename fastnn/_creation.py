@@ -358,12 +358,25 @@ def legacy_new(cls, dtype, args, kwargs):
     return t
 
 
+class _LegacyType(type):
+    """``fastnn.FloatTensor`` and kin: constructors (from data or sizes) that also act as
+    types, as in PyTorch: ``isinstance(x, fastnn.FloatTensor)``, ``x.type(fastnn.LongTensor)``."""
+
+    def __call__(cls, *args, **kwargs):
+        return legacy_new(_tensor_cls(), cls.dtype, args, kwargs)
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, _tensor_cls()) and obj.dtype is cls.dtype and \
+            obj.device.type == "cpu"
+
+    def __repr__(cls):
+        return f"<class 'fastnn.{cls.__name__}'>"
+
+
 def _legacy(name, dt):
-    def new(*args, **kwargs):
-        return legacy_new(_tensor_cls(), dt, args, kwargs)
-    new.__name__ = name
-    new.__doc__ = f"Legacy constructor: a {dt} tensor from data or sizes."
-    return new
+    return _LegacyType(name, (), {"dtype": dt, "__module__": "fastnn",
+                                  "__doc__": f"Legacy constructor: a {dt} tensor from data or "
+                                             "sizes; also a type for isinstance."})
 
 
 def _tensor_cls():

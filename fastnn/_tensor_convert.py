@@ -36,7 +36,7 @@ class ConvertMixin:
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
             name = dtype.rsplit(".", 1)[-1]
             dtype = {v: k for k, v in D._LEGACY.items()}[name]
-        return self.to(dtype)
+        return self.to(getattr(dtype, "dtype", dtype))  # fastnn.FloatTensor and kin
 
     def type_as(self, other):
         return self.to(other.dtype)

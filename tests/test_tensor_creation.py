@@ -171,6 +171,11 @@ def test_legacy_constructors(name, dt):
     assert ctor(fastnn.Size([4])).shape == (4,)
     assert ctor().shape == (0,)
     assert sized.type() == f"torch.{name}"
+    # the constructor is also a type, as in PyTorch
+    assert isinstance(sized, ctor)
+    assert not isinstance(sized.to(fastnn.int8), ctor) and not isinstance([1], ctor)
+    assert fastnn.ones(2, dtype=fastnn.int8).type(ctor).dtype.name == dt
+    assert repr(ctor) == f"<class 'fastnn.{name}'>"
 
 
 def test_tensor_class_constructor():
