@@ -56,20 +56,41 @@ def format_array(arr, indent):
         fmt = lambda x: "True" if x else "False"  # noqa: E731
     else:
         fmt = lambda x: str(int(x))  # noqa: E731
-    if arr.size:
-        # PyTorch pads every element to the widest one so columns line up; for floats only the
-        # nonzero finite values count (so nan/inf/0 never widen a column)
-        vals = shown.reshape(-1)
-        if arr.dtype.kind == "f":
-            vals = vals[np.isfinite(vals) & (vals != 0)]
-        width = max((len(fmt(x)) for x in vals), default=1)
-        base = fmt
-        fmt = lambda x: base(x).rjust(width)  # noqa: E731
-    text = np.array2string(arr, separator=", ", prefix=" " * indent,
-                           formatter={"all": fmt}, threshold=0 if summarize else arr.size + 1,
-                           edgeitems=_opts["edgeitems"], max_line_width=_opts["linewidth"])
-    # PyTorch writes an elided run inside a row as " ..." after the comma
-    return text.replace(", ...,", ",  ...,") if summarize else text
+    if arr.size == 0:
+        return "[]"
+    # PyTorch pads every element to the widest one so columns line up; for floats only the
+    # nonzero finite values count (so nan/inf/0 never widen a column), and that width also
+    # sets how many elements a line holds
+    vals = shown.reshape(-1)
+    if arr.dtype.kind == "f":
+        vals = vals[np.isfinite(vals) & (vals != 0)]
+    width = max((len(fmt(x)) for x in vals), default=1)
+    base = fmt
+    fmt = lambda x: base(x).rjust(width)  # noqa: E731
+    if arr.ndim == 0:
+        return fmt(arr.item())
+    return _nested(arr, indent, summarize, fmt, width)
+
+
+def _nested(arr, indent, summarize, fmt, width):
+    """PyTorch's layout: rows wrap at a fixed count of elements per line (from the line
+    width, the indent and the common element width), sub-arrays are separated by a comma
+    and one newline per remaining dimension, and summarized runs show as ``...``."""
+    k = _opts["edgeitems"]
+    cut = summarize and arr.shape[0] > 2 * k
+    if arr.ndim == 1:
+        vals = [fmt(x) for x in (arr[:k] if cut else arr).tolist()]
+        if cut:
+            vals += [" ..."] + [fmt(x) for x in arr[-k:].tolist()]
+        per_line = max(1, (_opts["linewidth"] - indent) // (width + 2))
+        lines = [", ".join(vals[i:i + per_line]) for i in range(0, len(vals), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    rows = range(k) if cut else range(arr.shape[0])
+    parts = [_nested(arr[i], indent + 1, summarize, fmt, width) for i in rows]
+    if cut:
+        parts += ["..."] + [_nested(arr[i], indent + 1, summarize, fmt, width)
+                            for i in range(arr.shape[0] - k, arr.shape[0])]
+    return "[" + ("," + "\n" * (arr.ndim - 1) + " " * (indent + 1)).join(parts) + "]"
 
 
 def _edges(arr, k):
@@ -87,10 +108,7 @@ def format_tensor(t, name="tensor"):
         extras.append(f"device='{t.device}'")
     d = D._FROM_NP.get(arr.dtype)
     default_like = d is D.get_default_dtype() or d is D.int64 or d is D.bool_
-    if arr.size == 0 and arr.ndim == 1:
-        body = "[]"
-    else:
-        body = format_array(arr, len(name) + 1)
+    body = format_array(arr, len(name) + 1)
     if arr.size == 0 and arr.shape != (0,):
         extras.append(f"size={tuple(arr.shape)}")
     if not default_like or (arr.size == 0 and d is not D.get_default_dtype()):

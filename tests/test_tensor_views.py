@@ -292,6 +292,16 @@ REPRS = [
     lambda lib: lib.tensor([[1.0, 5.0], [3.0, 2.0]]).max(1),
     lambda lib: lib.tensor([[1.0, 5.0], [3.0, 2.0]], requires_grad=True).min(0, keepdim=True),
     lambda lib: lib.tensor([float("inf"), 2.0]),
+    # rows wrap after as many elements as PyTorch puts on a line
+    lambda lib: (lib.arange(10.0) / 3 - 1.3).reshape(1, 10),
+    lambda lib: (lib.arange(24.0) * 130.3 - 1300.0).reshape(2, 12),
+    lambda lib: (lib.arange(60.0) / 15 - 2).reshape(3, 20),
+    lambda lib: (lib.arange(15.0) / 3.5 - 2).reshape(1, 1, 15),
+    lambda lib: lib.tensor([[float("nan"), 1.0, float("inf")] * 5]),
+    lambda lib: lib.zeros(3, 30),
+    lambda lib: lib.tensor([[True, False] * 30]),
+    lambda lib: lib.arange(240).reshape(2, 3, 40) - 120,
+    lambda lib: (lib.arange(6000.0) / 1500 - 2).reshape(30, 40, 5),
 ]
 
 
