@@ -22,6 +22,7 @@ from ._version import __version__
 from ._dtype import (dtype, device, Size, float32, float64, float16, int64, int32, int16,  # noqa
                      int8, uint8, bool_ as bool, get_default_dtype, set_default_dtype)
 from ._dtype import promote_types as _promote_types
+from ._dtype import finfo, iinfo  # noqa
 from .tensor import Tensor
 from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full,  # noqa
                         zeros_like, ones_like, empty_like, full_like, rand_like, randn_like,

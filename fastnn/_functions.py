@@ -85,7 +85,9 @@ gt ge greater less greater_equal less_equal not_equal logical_and logical_or log
 isnan isinf isfinite equal isclose allclose reshape flatten unflatten squeeze unsqueeze permute
 transpose swapaxes swapdims t flip narrow chunk split unbind index_select
 gather scatter scatter_add masked_fill clone numel detach is_floating_point sort argsort
-topk""".split()
+topk argwhere unique bincount cumprod masked_select diag diagonal trace roll tile index_add log2
+log10 tan asin acos atan arcsin arccos arctan sinh cosh atan2 arctan2 deg2rad rad2deg movedim
+moveaxis ravel mv ger cross""".split()
 
 _ns = {}
 for _n in _NAMES:
@@ -202,12 +204,44 @@ def where(condition, input=None, other=None):
     return apply(M.WhereBackward0, (a, b), cond)
 
 
+@_takes_out
 def nonzero(input, *, as_tuple=False):
-    from .tensor import _wrap
-    idx = np.nonzero(input._host())
-    if as_tuple:
-        return tuple(_wrap(i) for i in idx)
-    return _wrap(np.stack(idx, axis=1) if idx else np.zeros((0, 0), np.int64))
+    return input.nonzero(as_tuple=as_tuple)
+
+
+def meshgrid(*tensors, indexing=None):
+    """Coordinate grids of 0-d or 1-d tensors: expanded views, so gradients flow back."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if not tensors:
+        raise RuntimeError("meshgrid expects a non-empty TensorList")
+    if indexing is None:
+        import warnings
+        warnings.warn("torch.meshgrid: in an upcoming release, it will be required to pass the "
+                      "indexing argument.", UserWarning, stacklevel=2)
+        indexing = "ij"
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f'torch.meshgrid: indexing must be one of "xy" or "ij", but '
+                           f'received: {indexing}')
+    for t in tensors:
+        if t.dtype is not tensors[0].dtype:
+            raise RuntimeError("meshgrid expects all tensors to have the same dtype")
+        if t.dim() > 1:
+            raise RuntimeError("torch.meshgrid: Expected 0D or 1D tensor in the tensor list but "
+                               f"got: {t}")
+        check_same_device(tensors[0], t)
+    axes = list(range(len(tensors)))
+    if indexing == "xy" and len(tensors) > 1:
+        axes[0], axes[1] = 1, 0
+    shape = [0] * len(tensors)
+    for t, ax in zip(tensors, axes):
+        shape[ax] = t.numel()
+    out = []
+    for t, ax in zip(tensors, axes):
+        view = [1] * len(tensors)
+        view[ax] = -1
+        out.append(t.reshape(view).expand(shape))
+    return tuple(out)
 
 
 def broadcast_tensors(*tensors):
@@ -238,10 +272,9 @@ def is_nonzero(input):
     return bool(input)
 
 
-def repeat_interleave(input, repeats, dim=None):
-    from .tensor import _wrap
-    r = repeats._data if hasattr(repeats, "_data") else repeats
-    return _wrap(np.repeat(input._data, r, axis=dim))
+@_takes_out
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
+    return input.repeat_interleave(repeats, dim, output_size=output_size)
 
 
 def tril(input, diagonal=0):
@@ -253,5 +286,5 @@ def triu(input, diagonal=0):
 
 
 @_takes_out
-def outer(a, b):
-    return a.reshape(-1, 1) * b.reshape(1, -1)
+def outer(input, vec2):
+    return input.outer(vec2)
