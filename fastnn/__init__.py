@@ -54,7 +54,7 @@ short = int16
 
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
-         "array_api")
+         "array_api", "accelerator")
 
 
 def __getattr__(name):

@@ -25,17 +25,26 @@ def _as_view(out, src):
 
 
 def _index_arrays(idx):
-    """Convert tensors inside an index to arrays (bool tensors act as masks)."""
+    """Convert tensors inside an index to arrays (bool and uint8 tensors act as masks)."""
     from .tensor import Tensor
     if isinstance(idx, Tensor):
-        return idx._data
+        return _mask_or_indices(idx._data)
     if isinstance(idx, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else
+        return tuple(_mask_or_indices(i._data) if isinstance(i, Tensor) else
                      (_int_list([j._data if isinstance(j, Tensor) else j for j in i])
                       if isinstance(i, list) else _plain(i)) for i in idx)
     if isinstance(idx, list):
         return _int_list([i.item() if isinstance(i, Tensor) else i for i in idx])
     return _plain(idx)
+
+
+def _mask_or_indices(arr):
+    if arr.dtype == np.uint8:  # PyTorch's deprecated byte mask
+        import warnings
+        warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
+                      "torch.bool instead.", UserWarning, stacklevel=4)
+        return arr.astype(bool)
+    return arr
 
 
 def _int_list(items):

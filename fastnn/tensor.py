@@ -271,10 +271,15 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, Ext
         return d if type(d) is _ndarray else d.copy_to_host()
 
     def __float__(self):
-        return float(self.item())
+        return float(self._scalar())
 
     def __int__(self):
-        return int(self.item())
+        return int(self._scalar())
+
+    def _scalar(self):
+        if self._data.size != 1:  # PyTorch's float()/int() error (item() raises RuntimeError)
+            raise ValueError("only one element tensors can be converted to Python scalars")
+        return self.item()
 
     def __index__(self):
         if self._data.dtype.kind not in "iub" or self._data.size != 1:
@@ -284,7 +289,7 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, Ext
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self.item())
 
     def __len__(self):

@@ -14,6 +14,16 @@ def test_every_lazy_submodule_imports(name):
     assert hasattr(fastnn, name)
 
 
+def test_accelerator_picks_the_cpu_without_a_gpu(monkeypatch):
+    import fastnn.cuda
+    monkeypatch.setattr(fastnn.cuda, "is_available", lambda: False)
+    acc = fastnn.accelerator
+    device = acc.current_accelerator().type if acc.is_available() else "cpu"
+    assert device == "cpu" and acc.current_accelerator() is None
+    monkeypatch.setattr(fastnn.cuda, "is_available", lambda: True)
+    assert acc.is_available() and acc.current_accelerator() == fastnn.device("cuda")
+
+
 def test_unknown_attribute_is_attribute_error():
     assert not hasattr(fastnn, "nonexistent")
     assert not hasattr(fastnn, "bench")

@@ -337,3 +337,19 @@ def test_flip_returns_a_copy():
     assert x.tolist() == [[0, 1, 2], [3, 4, 5]]
     assert fastnn.flip(x, [1]).tolist() == [[2, 1, 0], [5, 4, 3]]
     both(lambda lib: lib.arange(6.0).reshape(2, 3).flip((0, 1)))
+
+
+def test_int_and_float_of_several_elements_raise_value_error():
+    with pytest.raises(ValueError, match="only one element tensors can be converted"):
+        int(fastnn.ones(2))
+    with pytest.raises(ValueError, match="only one element tensors can be converted"):
+        float(fastnn.ones(2))
+    assert int(fastnn.tensor([3.7])) == 3 and float(fastnn.tensor(2)) == 2.0
+
+
+def test_uint8_index_is_a_mask_with_a_warning():
+    mask = [1, 0, 1]
+    for lib in (fastnn, torch):
+        x = lib.arange(3)
+        with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated"):
+            assert x[lib.tensor(mask, dtype=lib.uint8)].tolist() == [0, 2]
