@@ -5,10 +5,13 @@ from ._functional.activation import (relu, relu_, leaky_relu, leaky_relu_, elu, 
                                      selu, celu, mish, hardswish, hardsigmoid, softsign,
                                      threshold, threshold_, glu)
 from ._functional.conv import conv1d, conv2d, conv3d  # noqa: F401
+from ._functional.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
 from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indices,  # noqa
                                   avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
-                                  adaptive_avg_pool2d)
-from ._functional.normalization import batch_norm, layer_norm  # noqa: F401
+                                  adaptive_avg_pool2d, adaptive_max_pool1d,
+                                  adaptive_max_pool2d)
+from ._functional.normalization import (batch_norm, layer_norm, group_norm,  # noqa: F401
+                                        instance_norm)
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
 from ._functional.loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss,  # noqa: F401
                                binary_cross_entropy, binary_cross_entropy_with_logits, kl_div)
@@ -21,3 +24,5 @@ try:  # the Cython addmm path lives in its own file
 except ImportError as _e:
     if _e.name != __name__.rsplit(".", 1)[0] + "._functional.linear":
         raise
+from ._functional.upsampling import (interpolate, upsample, upsample_nearest,  # noqa: F401
+                                     upsample_bilinear, pixel_shuffle, pixel_unshuffle)

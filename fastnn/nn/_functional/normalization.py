@@ -171,3 +171,119 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
     tensors = [input] + [t for t in (weight, bias) if t is not None]
     return apply(NativeLayerNormBackward0, tuple(tensors),
                  (k, eps, weight is not None, bias is not None))
+
+
+class NativeGroupNormBackward0(Node):
+    """Statistics per (sample, group of channels); inputs (x, [weight, [bias]]) with the
+    per-channel affine parameters. Instance normalization is the case of one channel a group.
+    """
+
+    def forward(self, *args):
+        *arrays, (groups, eps, has_w, has_b) = args
+        x = arrays[0]
+        w = arrays[1] if has_w else None
+        b = arrays[1 + has_w] if has_b else None
+        n, c = x.shape[:2]
+        xr = x.reshape(n, groups, -1)
+        mean = xr.mean(axis=2, keepdims=True)
+        centred = xr - mean
+        var = np.mean(centred * centred, axis=2, keepdims=True)
+        invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
+        xhat = (centred * invstd).reshape(x.shape)
+        shape = (1, c) + (1,) * (x.ndim - 2)
+        y = xhat if w is None else xhat * w.reshape(shape)
+        if b is not None:
+            y = y + b.reshape(shape)
+        elif y is xhat:
+            y = xhat.copy()
+        self.meta = (groups, shape, (0,) + tuple(range(2, x.ndim)), has_w, has_b)
+        self.invstd = invstd
+        self.save(xhat, w)
+        return y
+
+    def backward(self, g):
+        xhat, w = self.saved
+        groups, shape, axes, has_w, has_b = self.meta
+        gx = gw = gb = None
+        if has_b and self.needs(1 + has_w):
+            gb = g.sum(axis=axes)
+        if has_w and self.needs(1):
+            gw = (g * xhat).sum(axis=axes)
+        if self.needs(0):
+            n = g.shape[0]
+            gh = (g if w is None else g * w.reshape(shape)).reshape(n, groups, -1)
+            xh = xhat.reshape(n, groups, -1)
+            mg = gh.mean(axis=2, keepdims=True)
+            mgx = (gh * xh).mean(axis=2, keepdims=True)
+            gx = ((gh - mg - xh * mgx) * self.invstd).reshape(g.shape)
+        return tuple([gx] + ([gw] if has_w else []) + ([gb] if has_b else []))
+
+
+def _group_norm(input, groups, weight, bias, eps):
+    tensors = [input] + [t for t in (weight, bias) if t is not None]
+    return apply(NativeGroupNormBackward0, tuple(tensors),
+                 (groups, eps, weight is not None, bias is not None))
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
+    """Normalizes each sample's channels in ``num_groups`` groups, then scales and shifts
+    each channel by weight and bias."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"group_norm(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if input.dim() < 2:
+        raise RuntimeError("Expected at least 2 dimensions for input tensor but received "
+                           f"{input.dim()}")
+    shape = tuple(input.shape)
+    n, c = shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise RuntimeError("Expected number of channels in input to be divisible by "
+                           f"num_groups, but got input of shape {list(shape)} and "
+                           f"num_groups={num_groups}")
+    if n * c // num_groups * int(np.prod(shape[2:])) == 1:
+        raise ValueError("Expected more than 1 value per channel when training, got input "
+                         f"size {[n * c // num_groups, num_groups, *shape[2:]]}")
+    for t, name in ((weight, "weight"), (bias, "bias")):
+        if t is not None and (t.dim() != 1 or t.numel() != c):
+            raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
+                               f"channels in input, but got {name} of shape {list(t.shape)} "
+                               f"and input of shape {list(shape)}")
+    return _group_norm(input, num_groups, weight, bias, eps)
+
+
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-05):
+    """Normalizes each channel of each sample over its spatial positions (use_input_stats),
+    updating running_mean/running_var when given; else normalizes by the running ones."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"instance_norm(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    shape = tuple(input.shape)
+    if not use_input_stats:
+        if running_mean is None or running_var is None:
+            raise RuntimeError("Expected running_mean and running_var to be defined when "
+                               "use_input_stats is false")
+        return batch_norm(input, running_mean, running_var, weight, bias, False, momentum, eps)
+    if int(np.prod(shape[2:])) == 1:
+        raise ValueError("Expected more than 1 spatial element when training, got input size "
+                         f"{_size_text(shape)}")
+    c = shape[1]
+    for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
+                    (weight, "weight"), (bias, "bias")):
+        _check_vec(t, name, c)
+    if running_mean is not None or running_var is not None:
+        x = input._data
+        axes = tuple(range(2, x.ndim))
+        count = int(np.prod(shape[2:]))
+        acc = np.float64 if x.dtype == np.float64 else np.float32
+        mean = x.mean(axis=axes, dtype=acc)                         # (N, C)
+        centred = x - mean.reshape(mean.shape + (1,) * len(axes)).astype(x.dtype)
+        var = np.mean(centred * centred, axis=axes, dtype=acc) * (count / (count - 1))
+        m = float(momentum)
+        for t, stat in ((running_mean, mean), (running_var, var)):
+            if t is not None:
+                arr = t._data
+                arr *= (1 - m)
+                arr += (m * stat.mean(axis=0)).astype(arr.dtype)
+                t._bump()
+    return _group_norm(input, c, weight, bias, eps)

@@ -362,3 +362,97 @@ def adaptive_avg_pool2d(input, output_size):
 
 def adaptive_avg_pool1d(input, output_size):
     return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
+
+
+# ---- adaptive max pooling -------------------------------------------------------------------
+def _bin_reads(n, o):
+    """(o, kmax) input positions of PyTorch's adaptive bins, short bins repeating their last."""
+    i = np.arange(o)
+    start = (i * n) // o
+    end = -((-(i + 1) * n) // o)
+    kmax = int((end - start).max()) if o else 1
+    return np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
+
+
+class AdaptiveMaxPoolBackward(_PoolNode):
+    """Each bin's values gathered into a trailing axis; the max and its flat plane index."""
+
+    def _fwd(self, x, out):
+        reads = [_bin_reads(n, o) for n, o in zip(x.shape[2:], out)]
+        if len(out) == 2:
+            (rh, rw), kw = reads, reads[1].shape[1]
+            v = x[:, :, rh[:, :, None, None], rw[None, None, :, :]]   # (N, C, oh, kh, ow, kw)
+            v = v.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape[:2] + tuple(out) +
+                                                      (rh.shape[1] * kw,))
+        else:
+            v = x[:, :, reads[0]]
+        arg = v.argmax(axis=-1)
+        best = np.take_along_axis(v, arg[..., None], axis=-1)[..., 0]
+        if len(out) == 2:
+            flat = rh[np.arange(out[0])[:, None], arg // kw] * x.shape[3] + \
+                rw[np.arange(out[1]), arg % kw]
+        else:
+            flat = reads[0][np.arange(out[0]), arg]
+        self.flat = flat.astype(np.int64)
+        self.meta = (x.shape, x.dtype)
+        return np.ascontiguousarray(best)
+
+    def name(self):
+        return f"AdaptiveMaxPool{self.flat.ndim - 2}DBackward0"
+
+    def _bwd(self, g):
+        shape, dt = self.meta
+        planes = shape[0] * shape[1]
+        size = int(np.prod(shape[2:]))
+        at = (np.arange(planes) * size).reshape(shape[:2] + (1,) * (g.ndim - 2)) + self.flat
+        gx = np.bincount(at.ravel(), weights=g.ravel(), minlength=planes * size)
+        return gx.astype(dt, copy=False).reshape(shape)
+
+
+def _adaptive_max(input, output_size, return_indices, nd, fn):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
+    if isinstance(output_size, (list, tuple)):
+        if len(output_size) != nd:
+            if nd == 1:
+                raise RuntimeError(f"{fn}() argument 'output_size' should contain one int (got "
+                                   f"{len(output_size)})")
+            raise RuntimeError(f"{fn}(): internal error: output_size.size() must be {nd}")
+        sizes = tuple(output_size)
+    else:
+        sizes = (output_size,) * nd
+    shape = input.shape
+    if input.dim() not in (nd + 1, nd + 2):
+        if nd == 1:
+            raise RuntimeError(f"Expected 2 to 3 dimensions, but got {input.dim()}-dimensional "
+                               f"tensor for argument #1 'self' (while checking arguments for "
+                               f"{fn})")
+        raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
+                           f"{list(shape)}")
+    for i in range(input.dim() - nd - 1, input.dim()):
+        if shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(shape)} with dimension "
+                               f"{i} being empty")
+    if input._data.dtype.kind != "f":
+        from ..._dtype import scalar_type_name
+        raise NotImplementedError(f'"{fn}" not implemented for '
+                                  f"'{scalar_type_name(input._data.dtype)}'")
+    out = tuple(shape[-nd + a] if v is None else int(v) for a, v in enumerate(sizes))
+    if any(o < 0 for o in out):
+        full = list(shape[:-nd]) + list(out)
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(out)}: {full}")
+    y, node = apply_node(AdaptiveMaxPoolBackward, (input,), input.dim() == nd + 1, out)
+    if not return_indices:
+        return y
+    ind = node.flat
+    return y, wrap(ind[0] if input.dim() == nd + 1 else ind)
+
+
+def adaptive_max_pool2d(input, output_size, return_indices=False):
+    return _adaptive_max(input, output_size, return_indices, 2, "adaptive_max_pool2d")
+
+
+def adaptive_max_pool1d(input, output_size, return_indices=False):
+    return _adaptive_max(input, output_size, return_indices, 1, "adaptive_max_pool1d")

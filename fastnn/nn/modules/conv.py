@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d and Conv3d layers."""
+"""Conv1d, Conv2d and Conv3d layers, and the transposed ConvTranspose1d and ConvTranspose2d."""
 
 from ... import _creation
 from .. import functional as F
@@ -19,6 +19,7 @@ class _ConvNd(Module):
     __constants__ = ["stride", "padding", "dilation", "groups", "padding_mode",
                      "output_padding", "in_channels", "out_channels", "kernel_size"]
     _nd = 2
+    _transposed = False
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
                  groups=1, bias=True, padding_mode="zeros", device=None, dtype=None):
@@ -51,7 +52,7 @@ class _ConvNd(Module):
         self.stride = stride
         self.padding = padding
         self.dilation = dilation
-        self.transposed = False
+        self.transposed = self._transposed
         self.output_padding = (0,) * nd
         self.groups = groups
         self.padding_mode = padding_mode
@@ -66,8 +67,10 @@ class _ConvNd(Module):
         else:
             pads = [(p, p) for p in padding]
         self._reversed_padding_repeated_twice = [v for pair in reversed(pads) for v in pair]
-        self.weight = Parameter(_creation.empty(
-            (out_channels, in_channels // groups) + kernel_size, **factory))
+        # transposed layers keep PyTorch's (in_channels, out_channels/groups, *kernel) layout
+        shape = (in_channels, out_channels // groups) if self._transposed else \
+            (out_channels, in_channels // groups)
+        self.weight = Parameter(_creation.empty(shape + kernel_size, **factory))
         if bias:
             self.bias = Parameter(_creation.empty(out_channels, **factory))
         else:
@@ -118,3 +121,59 @@ class Conv2d(_ConvNd):
 class Conv3d(_ConvNd):
     """3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
     _nd = 3
+
+
+class _ConvTransposeNd(_ConvNd):
+    """Transposed convolution: the output grows by stride where a convolution's shrinks."""
+    _transposed = True
+
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups=1, bias=True, dilation=1, padding_mode="zeros",
+                 device=None, dtype=None):
+        if padding_mode != "zeros":
+            raise ValueError(f'Only "zeros" padding mode is supported for '
+                             f"{type(self).__name__}")
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
+                         groups, bias, padding_mode, device, dtype)
+        self.output_padding = _ntuple(output_padding, self._nd)
+
+    def _output_padding(self, input, output_size, stride, padding, kernel_size,
+                        num_spatial_dims, dilation=None):
+        """output_padding, or the one that makes the output ``output_size`` large."""
+        if output_size is None:
+            return tuple(self.output_padding)
+        nsd = num_spatial_dims
+        lead = 2 if input.dim() == nsd + 2 else 1
+        output_size = list(output_size)
+        if len(output_size) == lead + nsd:
+            output_size = output_size[lead:]
+        if len(output_size) != nsd:
+            raise ValueError(f"ConvTranspose{nsd}D: for {input.dim()}D input, output_size must "
+                             f"have {nsd} or {lead + nsd} elements (got {len(output_size)})")
+        min_sizes = [(input.shape[d + lead] - 1) * stride[d] - 2 * padding[d] +
+                     (dilation[d] if dilation is not None else 1) * (kernel_size[d] - 1) + 1
+                     for d in range(nsd)]
+        max_sizes = [m + s - 1 for m, s in zip(min_sizes, stride)]
+        for size, lo, hi in zip(output_size, min_sizes, max_sizes):
+            if size < lo or size > hi:
+                raise ValueError(f"requested an output size of {output_size}, but valid sizes "
+                                 f"range from {min_sizes} to {max_sizes} (for an input of "
+                                 f"{input.shape[2:]})")
+        return tuple(s - m for s, m in zip(output_size, min_sizes))
+
+    def forward(self, input, output_size=None):
+        conv = (F.conv_transpose1d, F.conv_transpose2d)[self._nd - 1]
+        output_padding = self._output_padding(input, output_size, self.stride, self.padding,
+                                              self.kernel_size, self._nd, self.dilation)
+        return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                    self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """Transposed 1-D convolution over (N, C, L) or (C, L) input."""
+    _nd = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """Transposed 2-D convolution over (N, C, H, W) or (C, H, W) input."""
+    _nd = 2

@@ -1,0 +1,216 @@
+"""interpolate (nearest, nearest-exact, linear, bilinear, area), pixel_shuffle and
+pixel_unshuffle.
+
+Resampling is separable: along each spatial axis every output position reads one (nearest)
+or two (linear) input positions, so the forward is one or two gathers per axis and the
+backward multiplies the gradient by the transposed (out, in) weight matrix of each axis.
+Source positions are computed as PyTorch does, in the input's float precision.
+"""
+import math
+
+import numpy as np
+
+from ...autograd.function import apply
+from ...autograd.node import Node
+from ...tensor import Tensor
+from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+
+
+def _scale(n_in, n_out, align_corners, scale, dt):
+    """The source step per output position along one axis, in dtype dt."""
+    if align_corners:
+        return dt(n_in - 1) / dt(n_out - 1) if n_out > 1 else dt(0)
+    if scale is not None and scale > 0:
+        return dt(1.0 / scale)
+    return dt(n_in) / dt(n_out)
+
+
+def _axis_plan(mode, n_in, n_out, align_corners, scale, dt):
+    """(indices, weights) along one axis: output i = sum_k w[k][i] * input[idx[k][i]]."""
+    dst = np.arange(n_out)
+    if mode in ("nearest", "nearest-exact"):
+        if mode == "nearest" and n_out == n_in:    # PyTorch's shortcuts, whatever the scale
+            return (dst,), None
+        if mode == "nearest" and n_out == 2 * n_in:
+            return (dst >> 1,), None
+        s = _scale(n_in, n_out, False, scale, np.float32)
+        pos = dst.astype(np.float32) + (np.float32(0.5) if mode == "nearest-exact" else 0)
+        return (np.minimum(np.floor(pos * s).astype(np.int64), n_in - 1),), None
+    s = _scale(n_in, n_out, align_corners, scale, dt)
+    d = dst.astype(dt)
+    src = s * d if align_corners else np.maximum(s * (d + dt(0.5)) - dt(0.5), dt(0))
+    i0 = np.minimum(np.floor(src).astype(np.int64), n_in - 1)
+    lam1 = np.clip(src - i0.astype(dt), 0, 1).astype(dt)
+    i1 = i0 + (i0 < n_in - 1)
+    return (i0, i1), (1 - lam1, lam1)
+
+
+def _matrix(n_in, idx, weights, dt):
+    m = np.zeros((len(idx[0]), n_in), dt)
+    rows = np.arange(len(idx[0]))
+    for k, ix in enumerate(idx):
+        np.add.at(m, (rows, ix), 1 if weights is None else weights[k])
+    return m
+
+
+class _UpsampleBackward(Node):
+    """One gather (nearest) or two weighted gathers (linear) per spatial axis."""
+
+    def forward(self, x, mode, out, align_corners, scales):
+        self.tag = ("Nearest" if mode == "nearest" else "NearestExact"
+                    if mode == "nearest-exact" else "Linear" if x.ndim == 3 else "Bilinear")
+        dt = x.dtype.type
+        self.plans = []
+        y = x
+        for a, (n_in, n_out, sc) in enumerate(zip(x.shape[2:], out, scales)):
+            ax = 2 + a
+            idx, w = _axis_plan(mode, n_in, n_out, align_corners, sc, dt)
+            self.plans.append((ax, n_in, idx, w))
+            if w is None:
+                y = np.take(y, idx[0], axis=ax)
+            else:
+                shape = (-1,) + (1,) * (x.ndim - 1 - ax)
+                y = np.take(y, idx[0], axis=ax) * w[0].reshape(shape) + \
+                    np.take(y, idx[1], axis=ax) * w[1].reshape(shape)
+        return np.ascontiguousarray(y, dtype=x.dtype)
+
+    def name(self):
+        return f"Upsample{self.tag}{len(self.plans)}DBackward0"
+
+    def backward(self, g):
+        dt = g.dtype
+        for ax, n_in, idx, w in reversed(self.plans):
+            m = _matrix(n_in, idx, w, dt)                     # (out, in)
+            g = np.moveaxis(np.matmul(np.moveaxis(g, ax, -1), m), -1, ax)
+        return (np.ascontiguousarray(g, dtype=dt),)
+
+
+_SIZE_FORMAT = {"output": ("output size", "(o1, o2, ...,oK)", "output size of"),
+                "scale": ("scale_factor", "(s1, s2, ...,sK)", "scale_factor of shape")}
+
+
+def _per_dim(value, dim, input, kind):
+    if isinstance(value, (list, tuple)):
+        if len(value) != dim:
+            what, fmt, of = _SIZE_FORMAT[kind]
+            first = "Input and output" if kind == "output" else "Input and scale_factor"
+            raise ValueError(f"{first} must have the same number of spatial dimensions, but "
+                             f"got input with spatial dimensions of {list(input.shape[2:])} "
+                             f"and {of} {value}. Please provide input tensor in (N, C, d1, d2, "
+                             f"...,dK) format and {what} in {fmt} format.")
+        return list(value)
+    return [value] * dim
+
+
+def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
+                recompute_scale_factor=None, antialias=False):
+    """Resize (N, C, L) or (N, C, H, W) input to ``size`` or by ``scale_factor``."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"interpolate(): argument 'input' must be Tensor, not "
+                        f"{type(input).__name__}")
+    if mode in ("nearest", "area", "nearest-exact"):
+        if align_corners is not None:
+            raise ValueError("align_corners option can only be set with the interpolating "
+                             "modes: linear | bilinear | bicubic | trilinear")
+    elif align_corners is None:
+        align_corners = False
+    dim = input.dim() - 2
+    if size is not None and scale_factor is not None:
+        raise ValueError("only one of size or scale_factor should be defined")
+    if size is not None:
+        output_size, scales = [int(v) for v in _per_dim(size, dim, input, "output")], None
+    elif scale_factor is not None:
+        output_size, scales = None, [float(v) for v in _per_dim(scale_factor, dim, input,
+                                                                "scale")]
+    else:
+        raise ValueError("either size or scale_factor should be defined")
+    if recompute_scale_factor and size is not None:
+        raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
+    if mode == "area" and output_size is None:
+        recompute_scale_factor = True
+    if scales is not None:
+        output_size = [math.floor(float(n) * s) for n, s in zip(input.shape[2:], scales)]
+        if recompute_scale_factor:
+            scales = None
+    if antialias:
+        raise NotImplementedError("fastnn's interpolate does not support antialias=True")
+    wants = {"linear": 3, "bilinear": 4, "trilinear": 5}
+    if mode in ("nearest", "nearest-exact", "area") and input.dim() in (3, 4) or \
+            wants.get(mode) == input.dim():
+        if mode != "area" and any(o <= 0 for o in output_size):
+            names = ("W",) if dim == 1 else ("H", "W")
+            text = lambda sizes: ", ".join(f"{a}: {v}" for a, v in zip(names, sizes))  # noqa
+            raise RuntimeError(f"Input and output sizes should be greater than 0, but got "
+                               f"input ({text(input.shape[2:])}){' and' if dim == 1 else ''} "
+                               f"output ({text(output_size)})")
+        if mode == "area":
+            pool = adaptive_avg_pool1d if dim == 1 else adaptive_avg_pool2d
+            return pool(input, output_size)
+        if input._data.dtype.kind != "f":
+            raise NotImplementedError(f"fastnn's interpolate supports float input only, got "
+                                      f"{input.dtype}")
+        return apply(_UpsampleBackward, (input,), mode, tuple(output_size),
+                     bool(align_corners), tuple(scales) if scales else (None,) * dim)
+    if mode in wants and input.dim() in (3, 4, 5):
+        raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
+                                  f"{wants[mode]}D input")
+    if input.dim() == 5 or mode in ("bicubic", "trilinear", "lanczos"):
+        raise NotImplementedError(f"fastnn's interpolate does not support mode '{mode}' on "
+                                  f"{input.dim()}D input")
+    raise NotImplementedError("Input Error: Only 3D, 4D and 5D input Tensors supported"
+                              f" (got {input.dim()}D) for the modes: nearest | linear | "
+                              "bilinear | bicubic | trilinear | lanczos | area | nearest-exact"
+                              f" (got {mode})")
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
+
+
+# ---- pixel shuffle --------------------------------------------------------------------------
+def pixel_shuffle(input, upscale_factor):
+    """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
+    r = int(upscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_shuffle expects input to have at least 3 dimensions, but got "
+                           f"input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if c % (r * r):
+        raise RuntimeError("pixel_shuffle expects its input's 'channel' dimension to be "
+                           f"divisible by the square of upscale_factor, but input.size(-3)={c} "
+                           f"is not divisible by {r * r}")
+    k = len(lead)
+    y = input.reshape(*lead, c // (r * r), r, r, h, w)
+    y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
+    return y.reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input, downscale_factor):
+    """(*, C, H*r, W*r) -> (*, C*r*r, H, W)."""
+    r = int(downscale_factor)
+    if input.dim() < 3:
+        raise RuntimeError("pixel_unshuffle expects input to have at least 3 dimensions, but "
+                           f"got input with {input.dim()} dimension(s)")
+    if r <= 0:
+        raise RuntimeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    *lead, c, h, w = input.shape
+    if h % r:
+        raise RuntimeError("pixel_unshuffle expects height to be divisible by downscale_factor, "
+                           f"but input.size(-2)={h} is not divisible by {r}")
+    if w % r:
+        raise RuntimeError("pixel_unshuffle expects width to be divisible by downscale_factor, "
+                           f"but input.size(-1)={w} is not divisible by {r}")
+    k = len(lead)
+    y = input.reshape(*lead, c, h // r, r, w // r, r)
+    y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
+    return y.reshape(*lead, c * r * r, h // r, w // r)
