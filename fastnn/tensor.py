@@ -8,6 +8,7 @@ import numpy as np
 from . import _dtype as D
 from .autograd import grad_mode
 from .autograd.engine import _edge, run_backward
+from .autograd.node import forget_grad
 from ._tensor_math import MathMixin
 from ._tensor_reduce import ReduceMixin
 from ._tensor_shape import ShapeMixin
@@ -128,6 +129,8 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, Ext
                     f"attempting to assign a gradient with dtype '{_ctype(value._data.dtype)}' "
                     f"to a tensor with dtype '{_ctype(self._data.dtype)}'. Please ensure that "
                     "the gradient and the tensor have the same dtype")
+        if self._grad is not None and value is not self._grad:
+            forget_grad(self)
         self._grad = value
 
     @property

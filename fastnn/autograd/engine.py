@@ -71,6 +71,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
+    _mode.passes += 1
     try:
         if capture is None:
             _run_in_creation_order(roots, root_grads, retain_graph)

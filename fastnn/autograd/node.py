@@ -5,6 +5,7 @@ needs with ``self.save(...)``; ``backward(grad)`` returns one gradient array (or
 tensor input, computing only those that ``self.needs(i)`` says an edge will receive.
 """
 from itertools import count
+from sys import getrefcount
 
 import numpy as np
 
@@ -25,6 +26,7 @@ anomaly = _Anomaly()
 class _EngineMode:
     # True while a plain backward() runs: ops may then write leaf grads in place themselves
     direct = False
+    passes = 0  # backward passes so far (the optimizer arena checks its slots once per pass)
 
 
 engine_mode = _EngineMode()
@@ -169,7 +171,20 @@ def fresh_slot(leaf):
         return None
     ref = leaf.__dict__.get("_arena_ref")
     arena = ref() if ref is not None else None
-    return leaf._grad_slot if arena is None else arena.slot_for_write(leaf)
+    if arena is None:  # its optimizer is gone: the slot may still back a kept gradient
+        del leaf.__dict__["_grad_slot"]
+        return None
+    return arena.slot_for_write(leaf)
+
+
+def forget_grad(t):
+    """``t.grad = None`` for zero_grad: a gradient tensor the caller kept (``g = p.grad``)
+    gets its own copy, so the next backward may reuse the arena slot it was in."""
+    g = t._grad
+    t._grad = None
+    # references: `g` and getrefcount's argument; more means the caller holds the tensor
+    if g is not None and g._data is t.__dict__.get("_grad_slot") and getrefcount(g) > 2:
+        g._data = g._data.copy()
 
 
 def run_tensor_hooks(hooks, g):

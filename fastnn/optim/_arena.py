@@ -18,6 +18,7 @@ from sys import getrefcount
 
 import numpy as np
 
+from ..autograd.node import engine_mode
 from ..tensor import _wrap
 
 _PACKABLE = (np.dtype(np.float32), np.dtype(np.float64))
@@ -119,7 +120,12 @@ class Arena:
         self.step_t = None
 
     def _new_grad(self, flat):
-        """Make ``flat`` the gradient array and hand every parameter its slot of it."""
+        """Make ``flat`` the gradient array and hand every parameter its slot of it.
+
+        A live gradient (one being accumulated into) keeps its old memory: a kernel may
+        already hold that slot as its output, and the optimizer steps such a parameter on
+        its own until its gradient is next cleared.
+        """
         old = getattr(self, "gviews", None)
         self.grad = flat
         self.gviews = []
@@ -128,30 +134,43 @@ class Arena:
             self.gviews.append(slot)
             if old is None or p.__dict__.get("_grad_slot") is old[i]:
                 p._grad_slot = slot
-            g = p._grad
-            if old is not None and g is not None and g._data is old[i]:
-                g._data = slot  # a live gradient moves along with its values
         # every slot and every view of one refers to the array owning the memory; more
         # references than ours mean someone kept a gradient from an earlier backward
         self._grad_owner = flat if flat.base is None else flat.base
         self._grad_refs = getrefcount(self._grad_owner)
+        self._checked = engine_mode.passes  # fresh memory: nothing to check in this pass
 
     def slot_for_write(self, p):
         """The slot a new gradient of ``p`` (whose ``.grad`` is None) is written into.
 
         A gradient the user kept (``g = p.grad``, ``p.grad.detach()``, ``.numpy()``, a view)
-        must keep its values, as a fresh gradient tensor would in PyTorch: then the whole
-        gradient array moves to new memory first, live gradients copied along.
+        must keep its values, as a fresh gradient tensor would in PyTorch. Once per backward
+        pass, before its first write into the arena, every slot is checked; if one is still
+        reachable, the gradients get new memory.
         """
         i = self.index.get(id(p))
-        if i is None or self.params[i] is not p or type(self.grad) is not np.ndarray:
+        if i is None or self.params[i] is not p:
             return p._grad_slot
-        # references to a slot: the gviews list, p's attribute and getrefcount's argument
-        if getrefcount(self.gviews[i]) > 3 or getrefcount(self._grad_owner) > self._grad_refs:
-            fresh = _flat_zeros(self.grad, self.grad.size)
-            np.copyto(fresh, self.grad)
-            self._new_grad(fresh)
+        if self._checked != engine_mode.passes:
+            self._checked = engine_mode.passes
+            if self._kept():
+                self._new_grad(_flat_zeros(self.grad, self.grad.size))
         return self.gviews[i]
+
+    def _kept(self):
+        """Whether memory of a slot whose gradient was cleared is still referenced."""
+        host = type(self.grad) is np.ndarray
+        if host and getrefcount(self._grad_owner) > self._grad_refs:
+            return True  # a view of some slot (views of views all refer to the owner)
+        params, gviews = self.params, self.gviews
+        for i in range(len(params)):  # (not zip: its reused result tuple holds a reference)
+            slot = gviews[i]
+            g = params[i]._grad
+            # the gviews list, p's attribute, `slot` and getrefcount's argument, and the
+            # live gradient of p when there is one
+            if getrefcount(slot) > (5 if g is not None and g._data is slot else 4):
+                return True
+        return False
 
     def release(self):
         """Stop claiming the parameters (their values stay where they are)."""

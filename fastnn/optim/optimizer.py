@@ -18,6 +18,7 @@ import numpy as np
 
 from .. import _dtype as D
 from ..autograd import grad_mode
+from ..autograd.node import forget_grad
 from ..tensor import Tensor, _wrap
 from . import _arena
 
@@ -359,26 +360,32 @@ class Optimizer:
         for gi, group in enumerate(self.param_groups):
             pk = self._packs[gi] if gi < len(self._packs) else None
             slots = pk[3] if pk is not None and self._fusable else {}
+            in_slots = {}  # arena -> gradients living in its slots, zeroed below
             for p in group["params"]:
-                g = p._grad
-                if g is None:
+                if p._grad is None:
                     continue
                 if set_to_none:
-                    p._grad = None  # a tensor the user kept keeps its values: slot_for_write
+                    forget_grad(p)
                     continue
+                g = p._grad
                 if g.grad_fn is not None or g._rg:
                     g.grad_fn = None
                     g._rg = False
                 at = slots.get(id(p))
-                if at is None or g._data is not at[0].gviews[at[1]]:
-                    g._data[...] = 0
+                if at is not None and g._data is at[0].gviews[at[1]]:
+                    in_slots.setdefault(at[0], []).append(g)
+                    continue
+                g._data[...] = 0
+                g._vc[0] += 1
+            for a, grads in in_slots.items():
+                if len(grads) == len(a.params) and _core is not None and \
+                        type(a.grad) is np.ndarray:
+                    _core.zero_(a.grad)  # one pass; the gaps between slots stay zero
+                else:  # some slot may back a gradient that was cleared and kept
+                    for g in grads:
+                        g._data[...] = 0
+                for g in grads:
                     g._vc[0] += 1
-            if not set_to_none and pk is not None and self._fusable:
-                for a in pk[1]:
-                    if _core is not None and type(a.grad) is np.ndarray:
-                        _core.zero_(a.grad)
-                    else:
-                        a.grad.fill(0)
 
     # ---- hooks ----------------------------------------------------------------------
     def register_step_pre_hook(self, hook):

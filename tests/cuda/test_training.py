@@ -152,3 +152,18 @@ def test_steady_state_is_one_fused_update_with_grads_in_the_arena(monkeypatch):
             assert p.grad._data is slot
         opt.step()
         assert calls == [arena.data.size]
+
+
+def test_kept_gradient_keeps_its_values_on_the_device():
+    # the device arena reuses its gradient slots like the host one: a gradient kept across
+    # zero_grad() and the next backward must not be overwritten
+    m = nn.Linear(2, 2).to("cuda")
+    opt = fastnn.optim.SGD(m.parameters(), lr=0.1)
+    assert opt._packs[0][1]  # packed into a device arena
+    x = fastnn.ones(1, 2, device="cuda")
+    m(x).sum().backward()
+    g = m.weight.grad
+    opt.zero_grad()
+    (3 * m(x)).sum().backward()
+    assert g.cpu().tolist() == [[1.0, 1.0], [1.0, 1.0]]
+    assert m.weight.grad.cpu().tolist() == [[3.0, 3.0], [3.0, 3.0]]

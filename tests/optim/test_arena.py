@@ -340,3 +340,72 @@ def test_views_taken_before_the_optimizer_keep_tracking():
     assert {id(a.bias), id(b.bias)} <= packed
     assert not {id(m.weight), id(m.bias), id(from_np), id(of_base), id(a.weight),
                 id(b.weight)} & packed
+
+
+def _linear_problem():
+    fastnn.manual_seed(0)
+    m = fastnn.nn.Linear(4, 3)
+    x, y = fastnn.randn(5, 4), fastnn.randint(0, 3, (5,))
+    return m, lambda: fastnn.nn.functional.cross_entropy(m(x), y)
+
+
+@pytest.mark.parametrize("keep", ["tensor", "numpy"])
+def test_accumulating_gradient_survives_a_move(keep):
+    # the weight's gradient accumulates while the bias's is cleared and kept: the arena moves
+    # to new memory, and the weight's second gradient must still be added to its first
+    m, loss = _linear_problem()
+    optim.SGD(m.parameters(), lr=0.1)
+    loss().backward()
+    first = m.weight.grad.numpy().copy()
+    kept = m.bias.grad if keep == "tensor" else m.bias.grad.numpy()
+    m.bias.grad = None
+    loss().backward()
+    np.testing.assert_allclose(m.weight.grad.numpy(), 2 * first, rtol=1e-6)
+    assert kept is not None
+
+
+def test_kept_gradient_survives_a_replaced_optimizer():
+    m, loss = _linear_problem()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    loss().backward()
+    opt.step()
+    g = m.weight.grad
+    before = g.numpy().copy()
+    opt.zero_grad()
+    opt = optim.Adam(m.parameters(), lr=0.1)  # the old arena dies with its optimizer
+    gc.collect()
+    (3 * loss()).backward()
+    np.testing.assert_array_equal(g.numpy(), before)
+
+
+def test_a_gradient_tensor_kept_every_step_moves_nothing():
+    # logging code that keeps `g = p.grad` between steps: the kept tensor gets its own copy
+    # at zero_grad, so the arena keeps its memory (no whole-arena copy per step)
+    m, loss = _linear_problem()
+    opt = optim.SGD(m.parameters(), lr=0.1, momentum=0.9)
+    arena = opt._packs[0][1][0]
+    kept = []
+    for _ in range(4):
+        opt.zero_grad()
+        loss().backward()
+        opt.step()
+        kept.append(m.bias.grad)
+        if len(kept) == 2:
+            buf = arena.grad
+    assert arena.grad is buf
+    assert not any(np.shares_memory(a.numpy(), b.numpy()) for a in kept for b in kept
+                   if a is not b)
+
+
+def test_zeroing_in_place_spares_a_cleared_and_kept_gradient():
+    m, loss = _linear_problem()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    loss().backward()
+    view = m.weight.grad.numpy()
+    before = view.copy()
+    opt.zero_grad()
+    opt.zero_grad(set_to_none=False)  # nothing left to zero: the kept view is untouched
+    np.testing.assert_array_equal(view, before)
+    loss().backward()
+    opt.zero_grad(set_to_none=False)
+    assert m.weight.grad.abs().sum().item() == 0

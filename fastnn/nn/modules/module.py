@@ -9,6 +9,7 @@ from collections import OrderedDict
 from types import MappingProxyType
 
 from ..parameter import Parameter, Buffer
+from ...autograd.node import forget_grad
 from ...tensor import Tensor
 from . import _hooks
 from ._hooks import ModuleHookHandle, refresh_module
@@ -350,12 +351,12 @@ class Module(StateDictMixin, ConvertMixin):
 
     def zero_grad(self, set_to_none=True):
         for p in self.parameters():
-            g = p._grad
-            if g is None:
+            if p._grad is None:
                 continue
             if set_to_none:
-                p._grad = None
+                forget_grad(p)
             else:
+                g = p._grad
                 if g.grad_fn is not None:
                     g.detach_()
                 else:
