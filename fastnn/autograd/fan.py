@@ -23,11 +23,18 @@ class Pack:
 
 
 class SlotBackward(Node):
-    """Output ``index`` of a gathering node; shows the gathering node's name."""
+    """Output ``index`` of a gathering node; shows the gathering node's name, and reads its
+    attributes (a custom Function's ``ctx`` fields, ``saved_tensors``) through to it."""
     index = 0
 
     def name(self):
         return self._next[0].name()
+
+    def __getattr__(self, name):
+        nxt = self.__dict__.get("_next")
+        if not nxt or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(nxt[0], name)
 
     def backward(self, g):
         return (Pack(self.index, g),)

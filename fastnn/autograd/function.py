@@ -1,7 +1,7 @@
 """Recording ops into the graph (``apply``) and user-defined ops (``Function``)."""
 from . import grad_mode
 from .engine import _edge, record_trace
-from .fan import route, unpack
+from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
 
 _state = grad_mode.state
@@ -143,6 +143,15 @@ def _ctx_type(cls):
     return t
 
 
+def _slot_type(cls):
+    """The node type of each output of a tuple-returning Function, named like its ctx."""
+    t = cls.__dict__.get("_slot_cls")
+    if t is None:
+        t = type(cls.__name__ + "Backward", (SlotBackward,), {})
+        cls._slot_cls = t
+    return t
+
+
 class Function:
     """A user-defined op: static ``forward`` and ``backward(ctx, *grads)``; call ``apply``.
 
@@ -196,7 +205,7 @@ class Function:
         if many:
             ctx._outputs = tuple((tuple(o.shape), o._data.dtype) if isinstance(o, Tensor)
                                  else (None, None) for o in outs)
-            route(ctx, [o if d else None for o, d in zip(outs, diff)])
+            route(ctx, [o if d else None for o, d in zip(outs, diff)], _slot_type(cls))
         else:
             outs[0].grad_fn = ctx
             outs[0]._rg = True
