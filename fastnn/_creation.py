@@ -330,7 +330,14 @@ def bernoulli(input, p=None, *, generator=None):
 def multinomial(input, num_samples, replacement=False, *, generator=None):
     g = get_generator(generator).np
     p = input._host().astype(np.float64)
+    if not np.isfinite(p).all() or (p < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = p.reshape(-1, p.shape[-1])
+    if (rows.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
     out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
                     for r in rows])
     return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), None, False)

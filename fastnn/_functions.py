@@ -130,6 +130,10 @@ def cat(tensors, dim=0, *, axis=None):
     _check_seq(tensors, "cat")
     if axis is not None:
         dim = axis
+    for i, t in enumerate(tensors):
+        if t._data.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     # legacy rule: 1-D empty tensors are skipped, but still take part in type promotion
     tensors = _common(list(tensors))
     tensors = [t for t in tensors if not (t._data.ndim == 1 and t._data.shape[0] == 0)] or \
@@ -201,7 +205,22 @@ def where(condition, input=None, other=None):
     if not isinstance(b, Tensor):
         from .tensor import _wrap
         b = _wrap(np.asarray(b._data, a._data.dtype))
+    _check_broadcast(cond.shape, a._data.shape, b._data.shape)
     return apply(M.WhereBackward0, (a, b), cond)
+
+
+def _check_broadcast(*shapes):
+    """PyTorch's RuntimeError for shapes that do not broadcast together."""
+    out = shapes[0]
+    for s in shapes[1:]:
+        for i in range(1, _builtins.min(len(out), len(s)) + 1):
+            x, y = out[-i], s[-i]
+            if x != y and x != 1 and y != 1:
+                dim = _builtins.max(len(out), len(s)) - i
+                raise RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
+                                   f"({y}) at non-singleton dimension {dim}")
+        out = np.broadcast_shapes(out, s)
+    return out
 
 
 @_takes_out
@@ -250,7 +269,18 @@ def broadcast_tensors(*tensors):
 
 
 def broadcast_shapes(*shapes):
-    return D.Size(np.broadcast_shapes(*shapes))
+    shapes = [(s,) if isinstance(s, int) else tuple(s) for s in shapes]
+    out = ()
+    for k, s in enumerate(shapes):
+        try:
+            out = np.broadcast_shapes(out, s)
+        except ValueError:
+            bad = next(d for d in range(1, _builtins.min(len(out), len(s)) + 1)
+                       if s[-d] not in (1, out[-d]) and out[-d] != 1)
+            raise RuntimeError(f"Attempting to broadcast a dimension of length {s[-bad]} at "
+                               f"-{bad}! Mismatching argument at index {k} had {s}; but expected "
+                               f"shape should be broadcastable to {list(out)}") from None
+    return D.Size(out)
 
 
 @_takes_out

@@ -368,3 +368,24 @@ class ExtraMixin:
     def is_inference(self):
         """False: fastnn does not mark the tensors made under inference_mode."""
         return False
+
+    # ---- bit shifts of integers ------------------------------------------------------
+    def bitwise_left_shift(self, other):
+        return self._shift(other, np.left_shift, "lshift_cpu")
+
+    def bitwise_right_shift(self, other):
+        return self._shift(other, np.right_shift, "rshift_cpu")
+
+    __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
+
+    def __rlshift__(self, other):
+        return _nograd(np.left_shift(other, self._data))
+
+    def __rrshift__(self, other):
+        return _nograd(np.right_shift(other, self._data))
+
+    def _shift(self, other, fn, kernel):
+        if self._data.dtype.kind not in "iu":
+            raise NotImplementedError(f'"{kernel}" not implemented for '
+                                      f"'{_title(self._data.dtype)}'")
+        return self._cmp(other, fn)

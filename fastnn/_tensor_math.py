@@ -365,13 +365,20 @@ class MathMixin:
         return _nograd(np.logical_not(self._data))
 
     def __and__(self, other):
-        return self._cmp(other, np.bitwise_and)
+        return self._bitwise(other, np.bitwise_and, "bitwise_and_cpu")
 
     def __or__(self, other):
-        return self._cmp(other, np.bitwise_or)
+        return self._bitwise(other, np.bitwise_or, "bitwise_or_cpu")
 
     def __xor__(self, other):
-        return self._cmp(other, np.bitwise_xor)
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor_cpu")
+
+    def _bitwise(self, other, fn, kernel):
+        for t in (self, other):  # integers and bools only, as in PyTorch
+            if isinstance(t, Tensor) and t._data.dtype.kind in "fc":
+                raise NotImplementedError(f'"{kernel}" not implemented for '
+                                          f"'{D.scalar_type_name(t._data.dtype)}'")
+        return self._cmp(other, fn)
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
@@ -532,8 +539,7 @@ def _floor_divide(a, b, dt):
 
 def _remainder(a, b, dt, trunc=False):
     """remainder (trunc=False) or fmod: gradient 1 for a, -floor(a / b) (or trunc) for b."""
-    if not trunc:
-        _no_bool(a, b, "remainder_cpu")
+    _no_bool(a, b, "fmod_cpu" if trunc else "remainder_cpu")
     _check_int_zero_division(a, b, dt)
     try:
         return apply(M.RemainderBackward0, (a, b), dt, trunc)

@@ -109,6 +109,9 @@ class ReduceMixin:
         if dim is None or not self._data.ndim:
             if dim is not None:
                 self._dim(dim)
+            elif not self._data.size:
+                raise IndexError("argmax(): Expected reduction dim to be specified for "
+                                 "input.numel() == 0.")
             return _nograd(np.argmax(self._data))
         return _nograd(np.argmax(self._data, axis=self._dim(dim), keepdims=keepdim))
 
@@ -117,6 +120,9 @@ class ReduceMixin:
         if dim is None or not self._data.ndim:
             if dim is not None:
                 self._dim(dim)
+            elif not self._data.size:
+                raise IndexError("argmin(): Expected reduction dim to be specified for "
+                                 "input.numel() == 0.")
             return _nograd(np.argmin(self._data))
         return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
 

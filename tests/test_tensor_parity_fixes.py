@@ -353,3 +353,36 @@ def test_uint8_index_is_a_mask_with_a_warning():
         x = lib.arange(3)
         with pytest.warns(UserWarning, match="indexing with dtype torch.uint8 is now deprecated"):
             assert x[lib.tensor(mask, dtype=lib.uint8)].tolist() == [0, 2]
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.where(lib.ones(2) > 0, lib.ones(3), lib.ones(4)),
+    lambda lib: lib.cat([lib.tensor(1.0), lib.tensor(2.0)]),
+    lambda lib: lib.tensor([]).argmax(),
+    lambda lib: lib.tensor([]).argmin(),
+    lambda lib: lib.ones(2) & lib.ones(2),
+    lambda lib: lib.ones(2, dtype=lib.int64) | lib.ones(2),
+    lambda lib: lib.ones(2) << 1,
+    lambda lib: lib.broadcast_shapes((2,), (3,)),
+    lambda lib: lib.multinomial(lib.tensor([-1.0, 2.0]), 1),
+    lambda lib: lib.multinomial(lib.tensor([0.0, 0.0]), 1),
+    lambda lib: lib.multinomial(lib.tensor([1.0, 2.0]), 3),
+    lambda lib: lib.fmod(lib.tensor([True]), lib.tensor([True])),
+])
+def test_errors_of_pytorchs_type_and_words(call):
+    with pytest.raises(Exception) as want:
+        call(torch)
+    with pytest.raises(type(want.value)) as got:
+        call(fastnn)
+    first = str(want.value).split("\n")[0].replace("torch.", "fastnn.")
+    assert str(got.value).split("\n")[0] == first
+
+
+def test_bit_shifts_and_bitwise_ops_of_integers():
+    both(lambda lib: lib.tensor([1, 2, -8]) << 2)
+    both(lambda lib: lib.tensor([1, 2, -8]) >> 1)
+    both(lambda lib: lib.tensor([1, 2]) << lib.tensor([3, 1]))
+    both(lambda lib: 1 << lib.tensor([0, 3]))
+    both(lambda lib: (lib.tensor([6, 3]) & 5) | lib.tensor([8, 0]))
+    both(lambda lib: lib.tensor([True, False]) ^ lib.tensor([True, True]))
+    assert fastnn.broadcast_shapes((2, 1), (3,)) == (2, 3)
