@@ -4,7 +4,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
-                   run_tensor_hooks)
+                   run_tensor_hooks, slot_owners)
 
 
 _mode = engine_mode
@@ -71,7 +71,11 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
-    _mode.passes += 1
+    if capture is None and slot_owners:
+        for ref in list(slot_owners.values()):
+            owner = ref()
+            if owner is not None:
+                owner.check_slots()
     try:
         if capture is None:
             _run_in_creation_order(roots, root_grads, retain_graph)

@@ -4,6 +4,7 @@ An op's ``forward(*arrays, *args)`` computes its output array and saves what its
 needs with ``self.save(...)``; ``backward(grad)`` returns one gradient array (or None) per
 tensor input, computing only those that ``self.needs(i)`` says an edge will receive.
 """
+import weakref
 from itertools import count
 from sys import getrefcount
 
@@ -26,7 +27,6 @@ anomaly = _Anomaly()
 class _EngineMode:
     # True while a plain backward() runs: ops may then write leaf grads in place themselves
     direct = False
-    passes = 0  # backward passes so far (the optimizer arena checks its slots once per pass)
 
 
 engine_mode = _EngineMode()
@@ -123,7 +123,7 @@ class AccumulateGrad(Node):
         leaf = self.variable
         cur = leaf._grad
         if cur is None:
-            slot = fresh_slot(leaf)
+            slot = leaf._grad_slot  # the optimizer arena's slot, if packed
             if type(slot) is array_type and slot.dtype == dt and slot.shape == shape:
                 return slot, False
             return alloc(shape, dt), False
@@ -148,7 +148,7 @@ class AccumulateGrad(Node):
         dt = leaf._data.dtype
         if cur is None:
             # copy: the incoming array may be shared with a sibling's grad or be a broadcast view
-            arr = fresh_slot(leaf)  # the optimizer arena's slot, if packed
+            arr = leaf._grad_slot  # the optimizer arena's slot, if packed
             if arr is not None:
                 np.copyto(arr, g.reshape(arr.shape), casting="unsafe")
             elif type(g) is np.ndarray or not hasattr(g, "device_spec"):
@@ -165,16 +165,15 @@ class AccumulateGrad(Node):
             cur._vc[0] += 1
 
 
-def fresh_slot(leaf):
-    """The optimizer arena's slot a new gradient of ``leaf`` goes into, or None."""
-    if leaf._grad_slot is None:
-        return None
-    ref = leaf.__dict__.get("_arena_ref")
-    arena = ref() if ref is not None else None
-    if arena is None:  # its optimizer is gone: the slot may still back a kept gradient
-        del leaf.__dict__["_grad_slot"]
-        return None
-    return arena.slot_for_write(leaf)
+# Owners of gradient slots (the optimizer arenas), as {id: weak reference}: each is asked, at
+# the start of every backward pass, to make sure no slot it is about to hand out still backs
+# a kept gradient. (A plain dict: iterating a WeakSet costs microseconds per backward.)
+slot_owners = {}
+
+
+def add_slot_owner(owner):
+    key = id(owner)
+    slot_owners[key] = weakref.ref(owner, lambda _, key=key: slot_owners.pop(key, None))
 
 
 def forget_grad(t):

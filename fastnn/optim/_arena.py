@@ -8,7 +8,7 @@ state (momentum, moments, step counts) lives in flat arrays of the same layout, 
 ``optimizer.state[p]`` holds tensors viewing them.
 
 Only memory that nothing else reaches is packed (see ``_private``), and a gradient the user
-kept from an earlier backward keeps its values (see ``Arena.slot_for_write``), so the arena
+kept from an earlier backward keeps its values (see ``Arena.check_slots``), so the arena
 is invisible to user code. The optimizer never trusts a view blindly: before each step it checks by identity that
 ``p._data`` and ``p.grad._data`` are still the arena's views (a user may assign ``p.data`` or
 ``p.grad``), and state tensors that were replaced are copied back in.
@@ -18,7 +18,7 @@ from sys import getrefcount
 
 import numpy as np
 
-from ..autograd.node import engine_mode
+from ..autograd.node import add_slot_owner
 from ..tensor import _wrap
 
 _PACKABLE = (np.dtype(np.float32), np.dtype(np.float64))
@@ -118,6 +118,7 @@ class Arena:
         self.step_dtype = step_dtype
         self.steps = None
         self.step_t = None
+        add_slot_owner(self)
 
     def _new_grad(self, flat):
         """Make ``flat`` the gradient array and hand every parameter its slot of it.
@@ -138,29 +139,19 @@ class Arena:
         # references than ours mean someone kept a gradient from an earlier backward
         self._grad_owner = flat if flat.base is None else flat.base
         self._grad_refs = getrefcount(self._grad_owner)
-        self._checked = engine_mode.passes  # fresh memory: nothing to check in this pass
 
-    def slot_for_write(self, p):
-        """The slot a new gradient of ``p`` (whose ``.grad`` is None) is written into.
+    def check_slots(self):
+        """At the start of each backward pass, before any gradient is written into the arena.
 
         A gradient the user kept (``g = p.grad``, ``p.grad.detach()``, ``.numpy()``, a view)
-        must keep its values, as a fresh gradient tensor would in PyTorch. Once per backward
-        pass, before its first write into the arena, every slot is checked; if one is still
-        reachable, the gradients get new memory.
+        must keep its values, as a fresh gradient tensor would in PyTorch: if the memory of
+        a slot is still reachable, the gradients get new memory.
         """
-        i = self.index.get(id(p))
-        if i is None or self.params[i] is not p:
-            return p._grad_slot
-        if self._checked != engine_mode.passes:
-            self._checked = engine_mode.passes
-            if self._kept():
-                self._new_grad(_flat_zeros(self.grad, self.grad.size))
-        return self.gviews[i]
+        if self._kept():
+            self._new_grad(_flat_zeros(self.grad, self.grad.size))
 
     def _kept(self):
-        """Whether memory of a slot whose gradient was cleared is still referenced."""
-        host = type(self.grad) is np.ndarray
-        if host and getrefcount(self._grad_owner) > self._grad_refs:
+        if type(self.grad) is np.ndarray and getrefcount(self._grad_owner) > self._grad_refs:
             return True  # a view of some slot (views of views all refer to the owner)
         params, gviews = self.params, self.gviews
         for i in range(len(params)):  # (not zip: its reused result tuple holds a reference)
@@ -173,10 +164,19 @@ class Arena:
         return False
 
     def release(self):
-        """Stop claiming the parameters (their values stay where they are)."""
-        for p in self.params:
+        """Stop claiming the parameters (their values stay where they are); their gradient
+        slots go too, since a kept gradient may still live in one."""
+        for p, slot in zip(self.params, self.gviews):
             if p.__dict__.get("_arena_ref") is not None and p.__dict__["_arena_ref"]() is self:
                 del p.__dict__["_arena_ref"]
+            if p.__dict__.get("_grad_slot") is slot:
+                del p.__dict__["_grad_slot"]
+
+    def __del__(self):  # the optimizer is gone
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown: nothing left to protect
+            pass
 
     def buffer(self, key):
         """Per-parameter view tensors of state array ``key`` (allocated zeroed on first use)."""

@@ -13,12 +13,12 @@ from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 from operator import is_
+from sys import getrefcount as _getrefcount
 
 import numpy as np
 
 from .. import _dtype as D
 from ..autograd import grad_mode
-from ..autograd.node import forget_grad
 from ..tensor import Tensor, _wrap
 from . import _arena
 
@@ -178,7 +178,7 @@ class Optimizer:
         else:
             arenas, loose = _arena.pack_group(params, self._step_dtype())
         # (arena, index), not the slot itself: a reference to the slot would read as a
-        # gradient kept by the user (see Arena.slot_for_write)
+        # gradient kept by the user (see Arena.check_slots)
         slots = {id(p): (a, i) for a in arenas for i, p in enumerate(a.params)}
         self._packs[gi] = (tuple(params), arenas, loose, slots)
         return arenas, loose
@@ -362,12 +362,16 @@ class Optimizer:
             slots = pk[3] if pk is not None and self._fusable else {}
             in_slots = {}  # arena -> gradients living in its slots, zeroed below
             for p in group["params"]:
-                if p._grad is None:
+                g = p._grad
+                if g is None:
                     continue
                 if set_to_none:
-                    forget_grad(p)
+                    p._grad = None
+                    # a tensor the caller kept (references beyond `g` and getrefcount's
+                    # argument) gets its own copy: the next backward reuses the slot
+                    if g._data is p._grad_slot and _getrefcount(g) > 2:
+                        g._data = g._data.copy()
                     continue
-                g = p._grad
                 if g.grad_fn is not None or g._rg:
                     g.grad_fn = None
                     g._rg = False
