@@ -26,3 +26,5 @@ except ImportError as _e:
         raise
 from ._functional.upsampling import (interpolate, upsample, upsample_nearest,  # noqa: F401
                                      upsample_bilinear, pixel_shuffle, pixel_unshuffle)
+from ._functional.attention import (scaled_dot_product_attention,  # noqa: F401
+                                    multi_head_attention_forward)
