@@ -1,6 +1,8 @@
 """fastnn.nn.utils: gradient clipping and parameter/vector helpers."""
 import importlib as _importlib
 
+from . import rnn  # noqa: F401  (pad_sequence, pack_padded_sequence, PackedSequence, ...)
+
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
 
 try:
