@@ -452,3 +452,23 @@ def test_transformer_encoder_layer_gradcheck_and_eval():
     mask = nn.Transformer.generate_square_subsequent_mask(3, dtype=fastnn.float64)
     fastnn.autograd.gradcheck(lambda a: layer(a, src_mask=mask), (x,))
     np.testing.assert_array_equal(layer(x).detach().numpy(), layer(x).detach().numpy())
+
+
+@pytest.mark.parametrize("pad", [[[False] * 4, [False, False, True, True]],
+                                 [[False] * 4, [True, False, False, True]]])
+@pytest.mark.parametrize("no_grad", [True, False])
+def test_encoder_inference_zeroes_padding_like_pytorch(pad, no_grad):
+    # PyTorch's inference path (eval, no grad, left-aligned padding) packs the sequences and
+    # pads the result with zeros; with grad enabled or padding not at the end it does not
+    torch.manual_seed(0)
+    tl = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    tm = torch.nn.TransformerEncoder(tl, 2, norm=torch.nn.LayerNorm(8)).eval()
+    fl = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    fm = nn.TransformerEncoder(fl, 2, norm=nn.LayerNorm(8)).eval()
+    _load(fm, tm)
+    x = np.random.default_rng(0).standard_normal((2, 4, 8)).astype(np.float32)
+    with torch.no_grad() if no_grad else torch.enable_grad():
+        want = tm(torch.tensor(x), src_key_padding_mask=torch.tensor(pad))
+    with fastnn.no_grad() if no_grad else fastnn.enable_grad():
+        got = fm(fastnn.tensor(x), src_key_padding_mask=fastnn.tensor(pad))
+    _close(got, want, TOL[np.float32])

@@ -3,6 +3,7 @@ import copy
 import warnings
 
 from ... import _creation
+from ...autograd import grad_mode
 from .. import functional as F
 from .. import init
 from .._functional import attention as _attn
@@ -230,9 +231,28 @@ class TransformerEncoder(Module):
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
                          src_key_padding_mask=src_key_padding_mask)
+        if self._packs_padding(src, mask, src_key_padding_mask):
+            # PyTorch's inference path packs the sequences without their padding and pads
+            # the result with zeros: padded positions read 0, the others are unchanged
+            pad = (src_key_padding_mask != 0).unsqueeze(-1)
+            output = output.masked_fill(pad, 0.0)
         if self.norm is not None:
             output = self.norm(output)
         return output
+
+    def _packs_padding(self, src, mask, pad):
+        """Whether PyTorch would run this call on nested tensors (inference only)."""
+        if not self.use_nested_tensor or self.layers[0].training or src.dim() != 3 or \
+                pad is None or mask is not None:
+            return False
+        if grad_mode.is_grad_enabled() and (src.requires_grad or any(
+                p.requires_grad for p in self.layers[0].parameters())):
+            return False
+        if self.mask_check:  # each row's padding must come after all its tokens
+            keep = (pad == 0).numpy()
+            if (keep[:, 1:] & ~keep[:, :-1]).any():
+                return False
+        return True
 
 
 class TransformerDecoder(Module):
