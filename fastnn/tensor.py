@@ -133,6 +133,10 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, Ext
             forget_grad(self)
         self._grad = value
 
+    @grad.deleter
+    def grad(self):  # `del p.grad` clears it, as in PyTorch
+        forget_grad(self)
+
     @property
     def is_leaf(self):
         return self.grad_fn is None

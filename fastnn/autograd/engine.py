@@ -71,7 +71,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
-    if capture is None and slot_owners:
+    if slot_owners:  # (backward(inputs=...) captures too, and still writes leaf grads)
         for ref in list(slot_owners.values()):
             owner = ref()
             if owner is not None:

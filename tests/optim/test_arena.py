@@ -409,3 +409,21 @@ def test_zeroing_in_place_spares_a_cleared_and_kept_gradient():
     loss().backward()
     opt.zero_grad(set_to_none=False)
     assert m.weight.grad.abs().sum().item() == 0
+
+
+def test_kept_gradient_survives_backward_with_inputs():
+    # backward(inputs=...) takes the capturing path of the engine, which also writes leaves
+    m, loss = _linear_problem()
+    opt = optim.SGD(m.parameters(), lr=0.1)
+    loss().backward()
+    opt.step()
+    opt.zero_grad()
+    loss().backward()
+    kept, row = m.weight.grad.numpy(), m.weight.grad[0]
+    before, before_row = kept.copy(), row.numpy().copy()
+    opt.zero_grad()
+    (3 * loss()).backward(inputs=[m.weight, m.bias])
+    np.testing.assert_array_equal(kept, before)
+    np.testing.assert_array_equal(row.numpy(), before_row)
+    del m.weight.grad  # PyTorch's way to clear it
+    assert m.weight.grad is None
