@@ -250,6 +250,13 @@ class MathMixin:
                 raise RuntimeError(f"mat1 and mat2 shapes cannot be multiplied ({sa} and {sb})")
             raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                                f"[{k1}] but got: [{k2}].")
+        if a.ndim > 2 and b.ndim > 2:  # the batch dimensions broadcast like elementwise ops
+            ba, bb = a.shape[:-2], b.shape[:-2]
+            for i in range(1, min(len(ba), len(bb)) + 1):
+                if ba[-i] != bb[-i] and 1 not in (ba[-i], bb[-i]):
+                    raise RuntimeError(
+                        f"The size of tensor a ({ba[-i]}) must match the size of tensor b "
+                        f"({bb[-i]}) at non-singleton dimension {max(len(ba), len(bb)) - i}")
         return apply(MmBackward0, (self, other))
 
     def mm(self, mat2):
@@ -261,9 +268,9 @@ class MathMixin:
 
     def bmm(self, mat2):
         if self._data.ndim != 3:
-            raise RuntimeError(f"batch1 must be a 3D tensor")
+            raise RuntimeError("batch1 must be a 3D tensor")
         if mat2._data.ndim != 3:
-            raise RuntimeError(f"batch2 must be a 3D tensor")
+            raise RuntimeError("batch2 must be a 3D tensor")
         return self.matmul(mat2)
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):

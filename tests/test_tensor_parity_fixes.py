@@ -386,3 +386,10 @@ def test_bit_shifts_and_bitwise_ops_of_integers():
     both(lambda lib: (lib.tensor([6, 3]) & 5) | lib.tensor([8, 0]))
     both(lambda lib: lib.tensor([True, False]) ^ lib.tensor([True, True]))
     assert fastnn.broadcast_shapes((2, 1), (3,)) == (2, 3)
+
+
+def test_batched_matmul_broadcast_error():
+    with pytest.raises(RuntimeError, match=r"The size of tensor a \(4\) must match the size of "
+                                           r"tensor b \(2\) at non-singleton dimension 1"):
+        fastnn.zeros(2, 4, 3, 8) @ fastnn.zeros(2, 2, 8, 5)
+    both(lambda lib: lib.ones(2, 1, 3, 8) @ lib.ones(4, 8, 5))
