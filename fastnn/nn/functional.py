@@ -17,6 +17,7 @@ from ._functional.loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss,  #
                                binary_cross_entropy, binary_cross_entropy_with_logits, kl_div)
 from ._functional.loss_class import cross_entropy, nll_loss  # noqa: F401
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
+from ._functional.embedding_bag import embedding_bag  # noqa: F401
 from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: F401
 
 try:  # the Cython addmm path lives in its own file
