@@ -408,6 +408,17 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, Ext
             acc.tensor_hooks = {}
         return RemovableHandle(acc.tensor_hooks, hook)
 
+    def register_post_accumulate_grad_hook(self, hook):
+        """``hook(self)`` runs each time a backward pass has accumulated into ``self.grad``."""
+        if not self._rg:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self.grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        from .utils.hooks import RemovableHandle
+        return RemovableHandle(self.__dict__.setdefault("_post_acc_hooks", {}), hook)
+
     # ---- in-place bookkeeping -------------------------------------------------------
     def _check_inplace(self):
         if _state.enabled:

@@ -139,6 +139,8 @@ class AccumulateGrad(Node):
             leaf._grad._vc[0] += 1
         else:
             leaf._grad = _wrap(arr)
+        if "_post_acc_hooks" in leaf.__dict__:
+            _run_post_accumulate_hooks(leaf)
 
     def accumulate(self, g):
         leaf = self.variable
@@ -163,6 +165,14 @@ class AccumulateGrad(Node):
             else:
                 cur._data = cur_arr + g
             cur._vc[0] += 1
+        if "_post_acc_hooks" in leaf.__dict__:
+            _run_post_accumulate_hooks(leaf)
+
+
+def _run_post_accumulate_hooks(leaf):
+    for hook in list(leaf.__dict__["_post_acc_hooks"].values()):
+        if hook(leaf) is not None:
+            raise RuntimeError("Tensor post accumulate grad hooks should return None.")
 
 
 # Owners of gradient slots (the optimizer arenas), as {id: weak reference}: each is asked, at

@@ -470,3 +470,43 @@ def test_graph_reused_with_retain_graph_across_new_ops():
     h.backward(retain_graph=True)
     (h * 3).backward()               # newer nodes feeding the retained, older graph
     assert x.grad.tolist() == [8.0, 16.0]   # 2x + 3 * 2x
+
+
+def test_post_accumulate_grad_hook():
+    x = fastnn.ones(2, requires_grad=True)
+    seen = []
+    h = x.register_post_accumulate_grad_hook(lambda t: seen.append(t.grad.tolist()))
+    (x * 2).sum().backward()
+    (x * 3).sum().backward()
+    assert seen == [[2.0, 2.0], [5.0, 5.0]]  # after each accumulation into .grad
+    fastnn.autograd.grad((x * 2).sum(), x)  # no .grad written: no call
+    h.remove()
+    (x * 2).sum().backward()
+    assert len(seen) == 2
+    with pytest.raises(RuntimeError, match="cannot be registered on non-leaf tensors"):
+        (x * 2).register_post_accumulate_grad_hook(lambda t: None)
+
+
+def test_post_accumulate_grad_hook_steps_an_optimizer_per_parameter():
+    # PyTorch's recipe for fusing the optimizer into backward: each parameter's own
+    # optimizer steps as soon as its gradient is complete
+    fastnn.manual_seed(0)
+    ref = fastnn.nn.Linear(3, 2)
+    m = fastnn.nn.Linear(3, 2)
+    m.load_state_dict(ref.state_dict())
+    opts = {p: fastnn.optim.SGD([p], lr=0.1) for p in m.parameters()}
+    def step_now(t):
+        opts[t].step()
+        opts[t].zero_grad()
+
+    for p in m.parameters():
+        p.register_post_accumulate_grad_hook(step_now)
+    opt = fastnn.optim.SGD(ref.parameters(), lr=0.1)
+    x = fastnn.randn(4, 3)
+    for _ in range(3):
+        m(x).pow(2).sum().backward()
+        opt.zero_grad()
+        ref(x).pow(2).sum().backward()
+        opt.step()
+    for a, b in zip(m.parameters(), ref.parameters()):
+        np.testing.assert_allclose(a.detach().numpy(), b.detach().numpy(), rtol=1e-6)
