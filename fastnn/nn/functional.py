@@ -16,6 +16,14 @@ from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d  # noq
 from ._functional.loss import (mse_loss, l1_loss, smooth_l1_loss, huber_loss,  # noqa: F401
                                binary_cross_entropy, binary_cross_entropy_with_logits, kl_div)
 from ._functional.loss_class import cross_entropy, nll_loss  # noqa: F401
+from ._functional.loss_margin import (margin_ranking_loss, hinge_embedding_loss,  # noqa: F401
+                                      soft_margin_loss, cosine_embedding_loss,
+                                      multilabel_soft_margin_loss, multi_margin_loss,
+                                      multilabel_margin_loss, triplet_margin_loss,
+                                      triplet_margin_with_distance_loss)
+from ._functional.loss_nll import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
+from ._functional.fold import fold, unfold  # noqa: F401
+from ._functional.grid_sample import affine_grid, grid_sample  # noqa: F401
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
 from ._functional.embedding_bag import embedding_bag  # noqa: F401
 from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: F401
