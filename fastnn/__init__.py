@@ -54,7 +54,7 @@ short = int16
 
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
-         "array_api", "accelerator")
+         "array_api", "accelerator", "distributions")
 
 
 def __getattr__(name):

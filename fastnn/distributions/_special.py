@@ -1,0 +1,183 @@
+"""Special functions fastnn's distributions need (erf, erfinv, lgamma, digamma), computed on
+numpy arrays in float64 and wrapped as differentiable ops."""
+import math
+
+import numpy as np
+
+import fastnn
+from fastnn.autograd import Function
+
+_erf_o = np.frompyfunc(math.erf, 1, 1)
+_erfc_o = np.frompyfunc(math.erfc, 1, 1)
+
+
+def _erf(x):
+    return np.asarray(_erf_o(x), dtype=np.float64)
+
+
+def _erfc(x):
+    return np.asarray(_erfc_o(x), dtype=np.float64)
+
+
+def _lgamma_scalar(x):
+    try:
+        return math.lgamma(x)
+    except ValueError:  # poles at 0, -1, -2, ...
+        return math.inf
+
+
+_lgamma_o = np.frompyfunc(_lgamma_scalar, 1, 1)
+
+
+def _lgamma(x):
+    return np.asarray(_lgamma_o(x), dtype=np.float64)
+
+
+def _np(t):
+    return np.asarray(t.detach().numpy(), dtype=np.float64)
+
+
+def _out(arr, like):
+    return fastnn.tensor(np.asarray(arr, dtype=np.float64), dtype=like.dtype)
+
+
+def np_erf(x):
+    return _erf(x)
+
+
+def np_erfinv(y):
+    """Inverse error function: Giles' approximation refined by Newton steps in float64."""
+    y = np.asarray(y, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        w = -np.log((1.0 - y) * (1.0 + y))
+    small = w < 5.0
+    ws = w - 2.5
+    p = np.full_like(y, 2.81022636e-08)
+    for c in (3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+              -0.00125372503, -0.00417768164, 0.246640727, 1.50140941):
+        p = c + p * ws
+    wl = np.sqrt(np.where(small, 5.0, w)) - 3.0
+    q = np.full_like(y, -0.000200214257)
+    for c in (0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+              -0.0076224613, 0.00943887047, 1.00167406, 2.83297682):
+        q = c + q * wl
+    a = np.abs(y)
+    x = np.where(small, p, q) * a
+    tail = a >= 0.5
+    with np.errstate(all="ignore"):
+        log1ma = np.log1p(-a)
+        for _ in range(3):  # Newton: on erf in the middle, on log(erfc) in the tails
+            x0 = np.where(np.isfinite(x), x, 0.0)
+            dens = 2.0 / math.sqrt(math.pi) * np.exp(-x0 * x0)
+            ec = _erfc(x0)
+            step_mid = (_erf(x0) - a) / dens
+            step_tail = (np.log(ec) - log1ma) * ec / -dens
+            x = np.where(np.isfinite(x), x0 - np.where(tail, step_tail, step_mid), x)
+    x = np.copysign(x, y)
+    x = np.where(y == 1.0, np.inf, np.where(y == -1.0, -np.inf, x))
+    return np.where(np.abs(y) > 1.0, np.nan, x)
+
+
+def np_digamma(x):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        refl = x < 0.5
+        z = np.where(refl, 1.0 - x, x)
+        acc = np.zeros_like(z)
+        for _ in range(6):  # shift up so the asymptotic series is accurate
+            low = z < 6.0
+            acc = acc - np.where(low, 1.0 / z, 0.0)
+            z = np.where(low, z + 1.0, z)
+        r = 1.0 / (z * z)
+        series = r * (1 / 12 - r * (1 / 120 - r * (1 / 252 - r * (1 / 240 - r * (1 / 132)))))
+        out = acc + np.log(z) - 0.5 / z - series
+        out = np.where(refl, out - math.pi / np.tan(math.pi * x), out)
+        pole = (x <= 0) & (x == np.floor(x))
+        return np.where(pole, np.where(x == 0, -np.inf, np.nan), out)
+
+
+def np_trigamma(x):
+    x = np.asarray(x, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        refl = x < 0.5
+        z = np.where(refl, 1.0 - x, x)
+        acc = np.zeros_like(z)
+        for _ in range(6):
+            low = z < 6.0
+            acc = acc + np.where(low, 1.0 / (z * z), 0.0)
+            z = np.where(low, z + 1.0, z)
+        r = 1.0 / (z * z)
+        series = (1 / z + r / 2 + r / z * (1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30)))))
+        out = acc + series
+        out = np.where(refl, -out + (math.pi / np.sin(math.pi * x)) ** 2, out)
+        return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)
+
+
+class _Erf(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _out(np_erf(_np(x)), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * (2.0 / math.sqrt(math.pi)) * fastnn.exp(-x * x)
+
+
+class _Erfinv(Function):
+    @staticmethod
+    def forward(ctx, y):
+        out = _out(np_erfinv(_np(y)), y)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        (out,) = ctx.saved_tensors
+        return g * (math.sqrt(math.pi) / 2.0) * fastnn.exp(out * out)
+
+
+class _Lgamma(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _out(_lgamma(_np(x)), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _out(np_digamma(_np(x)), x)
+
+
+class _Digamma(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _out(np_digamma(_np(x)), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * _out(np_trigamma(_np(x)), x)
+
+
+def erf(x):
+    return _Erf.apply(x)
+
+
+def erfinv(x):
+    return _Erfinv.apply(x)
+
+
+def lgamma(x):
+    return _Lgamma.apply(x)
+
+
+def digamma(x):
+    return _Digamma.apply(x)
+
+
+def log_beta(a, b):
+    """log B(a, b) = lgamma(a) + lgamma(b) - lgamma(a + b), differentiable in both."""
+    return lgamma(a) + lgamma(b) - lgamma(a + b)
