@@ -1,4 +1,8 @@
-"""MultiheadAttention."""
+"""MultiheadAttention: the module that owns the projection weights.
+
+The computation itself is ``F.multi_head_attention_forward``; this class creates and
+initialises the parameters, handles ``batch_first`` and forwards the masks.
+"""
 from ... import _creation
 from .. import functional as F
 from .. import init
@@ -11,8 +15,21 @@ __all__ = ["MultiheadAttention"]
 
 
 class NonDynamicallyQuantizableLinear(Linear):
-    """A plain Linear; the name is the one PyTorch gives MultiheadAttention's ``out_proj``, so
-    printed models and checkpoints look the same."""
+    """A plain Linear, named as PyTorch names the output projection so that printed models
+    and pickled modules read the same in fastnn."""
+
+
+def _to_seq_first(query, key, value):
+    """Swap the batch and sequence dims of (N, L, E) inputs.
+
+    A tensor passed twice is transposed once, so ``key is value`` (and ``query is key``)
+    still hold afterwards: the functional core uses those identities to pick its packed
+    projection paths.
+    """
+    q = query.transpose(1, 0)
+    k = q if key is query else key.transpose(1, 0)
+    v = k if value is key else value.transpose(1, 0)
+    return q, k, v
 
 
 class MultiheadAttention(Module):
@@ -27,118 +44,109 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False,
                  add_zero_attn=False, kdim=None, vdim=None, batch_first=False, device=None,
                  dtype=None):
-        if embed_dim <= 0 or num_heads <= 0:
+        if min(embed_dim, num_heads) <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got "
                              f"embed_dim={embed_dim} and num_heads={num_heads} instead")
-        factory = {"device": device, "dtype": dtype}
         super().__init__()
+
+        def new_param(*shape):
+            return Parameter(_creation.empty(shape, device=device, dtype=dtype))
+
         self.embed_dim = embed_dim
-        self.kdim = kdim if kdim is not None else embed_dim
-        self.vdim = vdim if vdim is not None else embed_dim
-        self._qkv_same_embed_dim = self.kdim == embed_dim and self.vdim == embed_dim
+        self.kdim = embed_dim if kdim is None else kdim
+        self.vdim = embed_dim if vdim is None else vdim
+        self._qkv_same_embed_dim = (self.kdim, self.vdim) == (embed_dim, embed_dim)
         self.num_heads = num_heads
         self.dropout = dropout
         self.batch_first = batch_first
-        self.head_dim = embed_dim // num_heads
-        if self.head_dim * num_heads != self.embed_dim:
+        self.head_dim, leftover = divmod(embed_dim, num_heads)
+        if leftover:
             raise AssertionError("embed_dim must be divisible by num_heads")
-        if not self._qkv_same_embed_dim:
-            self.q_proj_weight = Parameter(_creation.empty((embed_dim, embed_dim), **factory))
-            self.k_proj_weight = Parameter(_creation.empty((embed_dim, self.kdim), **factory))
-            self.v_proj_weight = Parameter(_creation.empty((embed_dim, self.vdim), **factory))
-            self.register_parameter("in_proj_weight", None)
+
+        # parameter registration order fixes the state_dict order; absent ones stay as None
+        separate = ("q_proj_weight", "k_proj_weight", "v_proj_weight")
+        if self._qkv_same_embed_dim:
+            self.in_proj_weight = new_param(3 * embed_dim, embed_dim)
+            for name in separate:
+                self.register_parameter(name, None)
         else:
-            self.in_proj_weight = Parameter(_creation.empty((3 * embed_dim, embed_dim),
-                                                            **factory))
-            self.register_parameter("q_proj_weight", None)
-            self.register_parameter("k_proj_weight", None)
-            self.register_parameter("v_proj_weight", None)
+            for name, in_features in zip(separate, (embed_dim, self.kdim, self.vdim)):
+                setattr(self, name, new_param(embed_dim, in_features))
+            self.register_parameter("in_proj_weight", None)
         if bias:
-            self.in_proj_bias = Parameter(_creation.empty(3 * embed_dim, **factory))
+            self.in_proj_bias = new_param(3 * embed_dim)
         else:
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
-                                                        **factory)
-        if add_bias_kv:
-            self.bias_k = Parameter(_creation.empty((1, 1, embed_dim), **factory))
-            self.bias_v = Parameter(_creation.empty((1, 1, embed_dim), **factory))
-        else:
-            self.bias_k = self.bias_v = None
+                                                        device=device, dtype=dtype)
+        # the extra key/value bias rows are plain None attributes when not asked for
+        self.bias_k = new_param(1, 1, embed_dim) if add_bias_kv else None
+        self.bias_v = new_param(1, 1, embed_dim) if add_bias_kv else None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
 
     def _reset_parameters(self):
         if self._qkv_same_embed_dim:
-            init.xavier_uniform_(self.in_proj_weight)
+            weights = [self.in_proj_weight]
         else:
-            init.xavier_uniform_(self.q_proj_weight)
-            init.xavier_uniform_(self.k_proj_weight)
-            init.xavier_uniform_(self.v_proj_weight)
-        if self.in_proj_bias is not None:
-            init.constant_(self.in_proj_bias, 0.0)
-            init.constant_(self.out_proj.bias, 0.0)
-        if self.bias_k is not None:
-            init.xavier_normal_(self.bias_k)
-        if self.bias_v is not None:
-            init.xavier_normal_(self.bias_v)
+            weights = [self.q_proj_weight, self.k_proj_weight, self.v_proj_weight]
+        for w in weights:
+            init.xavier_uniform_(w)
+        for extra in (self.bias_k, self.bias_v):
+            if extra is not None:
+                init.xavier_normal_(extra)
+        # zero biases draw no random numbers, so doing them last keeps the RNG sequence;
+        # the output projection has a bias exactly when the input projections do
+        if self.in_proj_bias is None:
+            return
+        init.constant_(self.in_proj_bias, 0.0)
+        init.constant_(self.out_proj.bias, 0.0)
 
     def reset_parameters(self):
         self.out_proj.reset_parameters()
         self._reset_parameters()
 
     def __setstate__(self, state):
-        state.setdefault("_qkv_same_embed_dim", True)  # checkpoints that predate kdim/vdim
+        # modules pickled before kdim/vdim existed always had packed projections
+        state.setdefault("_qkv_same_embed_dim", True)
         super().__setstate__(state)
 
     def forward(self, query, key, value, key_padding_mask=None, need_weights=True,
                 attn_mask=None, average_attn_weights=True, is_causal=False):
         """(attn_output, attn_weights); the weights are None unless ``need_weights``, averaged
         over the heads unless ``average_attn_weights`` is False."""
-        is_batched = query.dim() == 3
+        swap_batch = self.batch_first and query.dim() == 3
         key_padding_mask = _attn._canonical_mask(key_padding_mask, "key_padding_mask",
                                                  _attn._none_or_dtype(attn_mask), "attn_mask",
                                                  query.dtype)
         attn_mask = _attn._canonical_mask(attn_mask, "attn_mask", None, "", query.dtype,
                                           check_other=False)
-        if self.batch_first and is_batched:  # keep the identities self-attention relies on
-            if key is value:
-                if query is key:
-                    query = key = value = query.transpose(1, 0)
-                else:
-                    query, key = (x.transpose(1, 0) for x in (query, key))
-                    value = key
-            else:
-                query, key, value = (x.transpose(1, 0) for x in (query, key, value))
-        separate = not self._qkv_same_embed_dim
+        if swap_batch:
+            query, key, value = _to_seq_first(query, key, value)
         out, weights = F.multi_head_attention_forward(
             query, key, value, self.embed_dim, self.num_heads, self.in_proj_weight,
             self.in_proj_bias, self.bias_k, self.bias_v, self.add_zero_attn, self.dropout,
             self.out_proj.weight, self.out_proj.bias, training=self.training,
             key_padding_mask=key_padding_mask, need_weights=need_weights, attn_mask=attn_mask,
-            use_separate_proj_weight=separate, q_proj_weight=self.q_proj_weight,
-            k_proj_weight=self.k_proj_weight, v_proj_weight=self.v_proj_weight,
-            average_attn_weights=average_attn_weights, is_causal=is_causal)
-        if self.batch_first and is_batched:
-            out = out.transpose(1, 0)
-        return out, weights
+            use_separate_proj_weight=not self._qkv_same_embed_dim,
+            q_proj_weight=self.q_proj_weight, k_proj_weight=self.k_proj_weight,
+            v_proj_weight=self.v_proj_weight, average_attn_weights=average_attn_weights,
+            is_causal=is_causal)
+        return (out.transpose(1, 0) if swap_batch else out), weights
 
     def merge_masks(self, attn_mask, key_padding_mask, query):
-        """One (N, heads, L, S) float mask from the two, and its type: 1 key padding only,
-        2 merged, None neither."""
-        mask_type = merged = None
-        if key_padding_mask is not None:
-            mask_type, merged = 1, key_padding_mask
-        if attn_mask is not None:
-            batch_size, seq_len, _ = query.shape
-            mask_type = 2
-            if attn_mask.dim() == 3:
-                attn_mask = attn_mask.reshape(batch_size, -1, seq_len, seq_len)
-            else:
-                attn_mask = attn_mask.reshape(1, 1, seq_len, seq_len).expand(
-                    batch_size, self.num_heads, -1, -1)
-            merged = attn_mask
-            if key_padding_mask is not None:
-                kpm = key_padding_mask.reshape(batch_size, 1, 1, seq_len).expand(
-                    -1, self.num_heads, -1, -1)
-                merged = attn_mask + kpm
-        return merged, mask_type
+        """Combine the two masks into one (N, heads, L, L) float mask for batch-first
+        ``query``; also returns its kind: 1 key padding only, 2 attention mask (merged with
+        the padding when both are given), None neither."""
+        if attn_mask is None:
+            return key_padding_mask, (None if key_padding_mask is None else 1)
+        n, length = query.shape[0], query.shape[1]
+        heads = self.num_heads
+        if attn_mask.dim() == 3:  # already one mask per (batch, head)
+            full = attn_mask.reshape(n, -1, length, length)
+        else:
+            full = attn_mask.reshape(1, 1, length, length).expand(n, heads, -1, -1)
+        if key_padding_mask is None:
+            return full, 2
+        padding = key_padding_mask.reshape(n, 1, 1, length).expand(-1, heads, -1, -1)
+        return full + padding, 2

@@ -1,49 +1,64 @@
-"""Upsample, UpsamplingNearest2d and UpsamplingBilinear2d."""
+"""Upsampling layers: thin modules over ``F.interpolate``."""
 from .. import functional as F
 from .module import Module
 
-__all__ = ["Upsample", "UpsamplingNearest2d", "UpsamplingBilinear2d"]
+__all__ = ["Upsample",
+           "UpsamplingNearest2d",
+           "UpsamplingBilinear2d"]
+
+
+def _float_factor(scale_factor):
+    """Scale factors are kept as floats (per dimension for a tuple); a missing or zero factor
+    means "use ``size``" and is stored as None."""
+    per_dim = isinstance(scale_factor, tuple)
+    if per_dim:
+        return tuple(map(float, scale_factor))
+    return float(scale_factor) if scale_factor else None
 
 
 class Upsample(Module):
-    """Resizes its input with F.interpolate to ``size`` or by ``scale_factor``."""
+    """Resize the input to ``size``, or by ``scale_factor``, with the given ``mode``.
+
+    The input is (N, C, W), (N, C, H, W) or (N, C, D, H, W); see ``F.interpolate`` for the
+    modes and for ``align_corners`` / ``recompute_scale_factor``.
+    """
     __constants__ = ["size", "scale_factor", "mode", "align_corners", "name",
                      "recompute_scale_factor"]
 
     def __init__(self, size=None, scale_factor=None, mode="nearest", align_corners=None,
                  recompute_scale_factor=None):
         super().__init__()
-        self.name = type(self).__name__
+        self.name = self.__class__.__name__
         self.size = size
-        if isinstance(scale_factor, tuple):
-            self.scale_factor = tuple(float(factor) for factor in scale_factor)
-        else:
-            self.scale_factor = float(scale_factor) if scale_factor else None
+        self.scale_factor = _float_factor(scale_factor)
         self.mode = mode
         self.align_corners = align_corners
         self.recompute_scale_factor = recompute_scale_factor
 
     def forward(self, input):
-        return F.interpolate(input, self.size, self.scale_factor, self.mode, self.align_corners,
+        return F.interpolate(input, size=self.size, scale_factor=self.scale_factor,
+                             mode=self.mode, align_corners=self.align_corners,
                              recompute_scale_factor=self.recompute_scale_factor)
 
     def extra_repr(self):
-        if self.scale_factor is not None:
-            info = "scale_factor=" + repr(self.scale_factor)
+        # the factor, when given, is what decided the output size, so it is what we show
+        if self.scale_factor is None:
+            target = f"size={self.size!r}"
         else:
-            info = "size=" + repr(self.size)
-        return info + ", mode=" + repr(self.mode)
+            target = f"scale_factor={self.scale_factor!r}"
+        return f"{target}, mode={self.mode!r}"
 
 
 class UpsamplingNearest2d(Upsample):
-    """Nearest-neighbour upsampling of (N, C, H, W) input."""
+    """``Upsample`` fixed to nearest-neighbour mode, for (N, C, H, W) input."""
 
     def __init__(self, size=None, scale_factor=None):
-        super().__init__(size, scale_factor, mode="nearest")
+        Upsample.__init__(self, size=size, scale_factor=scale_factor)
 
 
 class UpsamplingBilinear2d(Upsample):
-    """Bilinear upsampling of (N, C, H, W) input with align_corners=True."""
+    """``Upsample`` fixed to bilinear mode with corner pixels aligned, for (N, C, H, W) input."""
 
     def __init__(self, size=None, scale_factor=None):
-        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+        Upsample.__init__(self, size=size, scale_factor=scale_factor, mode="bilinear",
+                          align_corners=True)

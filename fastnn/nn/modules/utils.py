@@ -1,51 +1,70 @@
-"""``nn.modules.utils``: the argument normalizers layer code imports (``_pair`` and kin)."""
-import collections.abc
-from itertools import repeat
+"""Argument normalisers shared by fastnn's layers (``_pair`` and kin) and a checkpoint helper.
 
-# nothing here is a layer: fastnn.nn exports none of it
+Nothing here is a layer, so ``fastnn.nn`` re-exports none of it.
+"""
+from collections import abc
+
 __all__ = []
 
 
 def _ntuple(n, name="parse"):
-    def parse(x):
-        if isinstance(x, collections.abc.Iterable):
-            return tuple(x)
-        return tuple(repeat(x, n))
+    """A converter: iterables become tuples as they are, anything else is repeated ``n`` times.
+
+    Layers accept ``kernel_size=3`` and ``kernel_size=(3, 5)`` alike; this lets them store one
+    shape of value either way.
+    """
+    def parse(value):
+        if isinstance(value, abc.Iterable):
+            return tuple(value)
+        return (value,) * n
 
     parse.__name__ = name
     return parse
 
 
-_single = _ntuple(1, "_single")
-_pair = _ntuple(2, "_pair")
-_triple = _ntuple(3, "_triple")
-_quadruple = _ntuple(4, "_quadruple")
+_single, _pair, _triple, _quadruple = (_ntuple(count, label) for count, label in
+                                       ((1, "_single"), (2, "_pair"), (3, "_triple"),
+                                        (4, "_quadruple")))
 
 
-def _reverse_repeat_tuple(t, n):
-    """Reverse ``t`` and repeat each item ``n`` times: a layer's padding as F.pad takes it."""
-    return tuple(x for x in reversed(t) for _ in range(n))
+def _reverse_repeat_tuple(values, times):
+    """Each item of ``values``, last first, ``times`` times over.
+
+    A layer stores padding per dimension first-to-last, while F.pad wants (left, right) pairs
+    starting from the last dimension.
+    """
+    out = []
+    for item in values[::-1]:
+        out.extend([item] * times)
+    return tuple(out)
 
 
 def _list_with_default(out_size, defaults):
-    """Adaptive-pooling output sizes with each None taken from the input's trailing dims."""
+    """Adaptive pooling's output size, with each ``None`` filled from the input's trailing dims."""
     if isinstance(out_size, int):
         return out_size
-    if len(defaults) <= len(out_size):
+    wanted = len(out_size)
+    if wanted >= len(defaults):
         raise ValueError(f"Input dimension should be at least {len(out_size) + 1}")
-    return [v if v is not None else d for v, d in zip(out_size, defaults[-len(out_size):])]
+    tail = defaults[len(defaults) - wanted:]
+    return [size if size is not None else fallback for size, fallback in zip(out_size, tail)]
 
 
 def consume_prefix_in_state_dict_if_present(state_dict, prefix):
-    """Strip ``prefix`` (``"module."`` from a DataParallel model) from keys, in place."""
-    for key in list(state_dict.keys()):
-        if key.startswith(prefix):
-            state_dict[key[len(prefix):]] = state_dict.pop(key)
-    metadata = getattr(state_dict, "_metadata", None)
-    if metadata is not None:
-        for key in list(metadata.keys()):
-            # '' is the wrapper itself; 'module' the wrapped model; 'module.x' its children
-            if len(key) == 0:
-                continue
-            if key == prefix.replace(".", "") or key.startswith(prefix):
-                metadata[key[len(prefix):]] = metadata.pop(key)
+    """Drop ``prefix`` (typically ``"module."`` from a data-parallel wrapper) from the keys.
+
+    Works in place on the state dict and on its ``_metadata``, so a checkpoint saved from a
+    wrapped model loads into the bare one.
+    """
+    cut = len(prefix)
+    for old in [k for k in state_dict.keys() if k.startswith(prefix)]:
+        state_dict[old[cut:]] = state_dict.pop(old)
+
+    meta = getattr(state_dict, "_metadata", None)
+    if meta is None:
+        return
+    # the wrapper's own entry '' stays; the wrapped model's entry ('module') becomes the root
+    root_name = prefix.replace(".", "")
+    moving = [k for k in meta.keys() if k != "" and (k == root_name or k.startswith(prefix))]
+    for old in moving:
+        meta[old[cut:]] = meta.pop(old)

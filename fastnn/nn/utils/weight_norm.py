@@ -1,46 +1,59 @@
-"""Weight normalisation (hook form): ``weight = g * v / ||v||``, recomputed before each forward.
+"""Weight normalisation in hook form: ``weight = g * v / ||v||``.
 
-``weight_norm(module)`` replaces the parameter ``weight`` with two parameters, the magnitude
-``weight_g`` and the direction ``weight_v``; a forward pre-hook rebuilds ``weight`` from
-them, so gradients flow to ``weight_g`` and ``weight_v``.
+``weight_norm(module)`` swaps the parameter ``weight`` for a magnitude ``weight_g`` and a
+direction ``weight_v``. A forward pre-hook rebuilds ``weight`` from the two before every call,
+so the optimiser trains length and direction separately while the layer's own code keeps
+reading ``self.weight``.
 """
 import warnings
 
 from ..modules._hooks import refresh_module
 from ..parameter import Parameter
 
-__all__ = ["WeightNorm", "weight_norm", "remove_weight_norm"]
+__all__ = ["WeightNorm",
+           "weight_norm",
+           "remove_weight_norm"]
 
 
 def norm_except_dim(v, pow=2, dim=0):
-    """The ``pow``-norm of ``v`` over every dimension but ``dim`` (kept, as size-1 dims).
+    """The ``pow``-norm of ``v`` taken over all dimensions except ``dim``, which is kept (the
+    reduced ones stay as size 1, so the result broadcasts against ``v``).
 
-    ``dim=-1`` means the norm of the whole tensor (a 0-d result), as in PyTorch.
+    ``dim=-1`` is the whole-tensor norm, a 0-d result, matching PyTorch's convention.
     """
     if dim == -1:
         return v.norm(pow)
-    d = dim % v.dim()
-    others = tuple(i for i in range(v.dim()) if i != d)
-    if not others:
-        return v.abs()
-    return v.norm(pow, dim=others, keepdim=True)
+    ndim = v.dim()
+    kept = dim % ndim
+    reduced = tuple(axis for axis in range(ndim) if axis != kept)
+    # a 1-D tensor has nothing to reduce: each entry's norm is its magnitude
+    return v.norm(pow, dim=reduced, keepdim=True) if reduced else v.abs()
 
 
 def _weight_norm(v, g, dim=0):
-    return v * (g / norm_except_dim(v, 2, dim))
+    # the grouping g / ||v|| first is PyTorch's, and decides the rounding
+    scale = g / norm_except_dim(v, 2, dim)
+    return v * scale
+
+
+def _find_hook(module, name):
+    """The key of the WeightNorm pre-hook that manages ``name`` on ``module``, or None."""
+    owned = [key for key, hook in module._forward_pre_hooks.items()
+             if isinstance(hook, WeightNorm) and hook.name == name]
+    return owned[0] if owned else None
 
 
 class WeightNorm:
+    """The forward pre-hook: recomputes ``module.<name>`` from ``<name>_g`` and ``<name>_v``."""
+
     def __init__(self, name, dim):
-        if dim is None:
-            dim = -1
         self.name = name
-        self.dim = dim
+        self.dim = -1 if dim is None else dim
 
     def compute_weight(self, module):
-        g = getattr(module, self.name + "_g")
-        v = getattr(module, self.name + "_v")
-        return _weight_norm(v, g, self.dim)
+        magnitude = getattr(module, f"{self.name}_g")
+        direction = getattr(module, f"{self.name}_v")
+        return _weight_norm(direction, magnitude, self.dim)
 
     @staticmethod
     def apply(module, name, dim):
@@ -50,28 +63,27 @@ class WeightNorm:
                       "`torch.nn.utils.parametrizations.weight_norm` (not yet in fastnn).",
                       FutureWarning,
                       stacklevel=3)
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two weight_norm hooks on the same "
-                                   f"parameter {name}")
-        if dim is None:
-            dim = -1
-        fn = WeightNorm(name, dim)
-        weight = getattr(module, name)
-        del module._parameters[name]
-        module.register_parameter(name + "_g",
-                                  Parameter(norm_except_dim(weight, 2, dim).detach()))
-        module.register_parameter(name + "_v", Parameter(weight.detach()))
-        setattr(module, name, fn.compute_weight(module))
-        module.register_forward_pre_hook(fn)
-        return fn
+        if _find_hook(module, name) is not None:
+            raise RuntimeError(f"Cannot register two weight_norm hooks on the same "
+                               f"parameter {name}")
+        hook = WeightNorm(name, dim)
+        original = getattr(module, name)
+        # the parameter goes; its two factors take its place in the parameter list
+        module._parameters.pop(name)
+        start_norm = norm_except_dim(original, 2, hook.dim).detach()
+        module.register_parameter(f"{name}_g", Parameter(start_norm))
+        module.register_parameter(f"{name}_v", Parameter(original.detach()))
+        setattr(module, name, hook.compute_weight(module))
+        module.register_forward_pre_hook(hook)
+        return hook
 
     def remove(self, module):
-        weight = self.compute_weight(module)
+        """Turn the current weight back into a plain parameter and drop the two factors."""
+        final = self.compute_weight(module).detach()
         delattr(module, self.name)
-        del module._parameters[self.name + "_g"]
-        del module._parameters[self.name + "_v"]
-        setattr(module, self.name, Parameter(weight.detach()))
+        for suffix in ("_g", "_v"):
+            module._parameters.pop(self.name + suffix)
+        setattr(module, self.name, Parameter(final))
 
     def __call__(self, module, inputs):
         setattr(module, self.name, self.compute_weight(module))
@@ -89,10 +101,10 @@ def weight_norm(module, name="weight", dim=0):
 
 def remove_weight_norm(module, name="weight"):
     """Undo ``weight_norm``: ``<name>`` becomes a plain parameter again. Returns the module."""
-    for k, hook in module._forward_pre_hooks.items():
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            refresh_module(module)
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    key = _find_hook(module, name)
+    if key is None:
+        raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    module._forward_pre_hooks[key].remove(module)
+    del module._forward_pre_hooks[key]
+    refresh_module(module)
+    return module
