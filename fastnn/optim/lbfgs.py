@@ -203,7 +203,9 @@ class LBFGS(Optimizer):
             data += data.dtype.type(step) * direction[start:stop].reshape(data.shape)
             p._vc[0] += 1
             start = stop
-        assert start == direction.size
+        if start != direction.size:  # a parameter changed size since the step began
+            raise RuntimeError(f"LBFGS: the search direction has {direction.size} elements but "
+                               f"the parameters have {start}")
 
     def _restore(self, saved):
         for p, data in zip(self._params, saved):
