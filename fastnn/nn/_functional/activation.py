@@ -45,6 +45,42 @@ def _fit_erfc_scaled():
 _ERFC_COEFS = _fit_erfc_scaled()
 
 
+def _erfc_scaled(a):
+    """erfc(a) * exp(a^2) for 1 <= a <= 6 (float64), from the fitted Chebyshev pieces."""
+    idx = np.minimum(((a - _CHEB_LO) / _CHEB_W).astype(np.intp), len(_ERFC_COEFS) - 1)
+    t = (a - (_CHEB_LO + (idx + 0.5) * _CHEB_W)) * (2.0 / _CHEB_W)
+    cf = _ERFC_COEFS[idx]
+    b1 = np.zeros_like(t)
+    b2 = np.zeros_like(t)
+    t2 = 2 * t
+    for k in range(_CHEB_DEG, 0, -1):  # Clenshaw's recurrence, one coefficient per step
+        b1, b2 = cf[:, k] + t2 * b1 - b2, b1
+    return cf[:, 0] + t * b1 - b2
+
+
+def erfc_array(x):
+    """erfc of a float64 array, keeping its digits in the right tail (where 1 - erf loses
+    them): the Chebyshev pieces up to 6, then the asymptotic series (15 terms suffice)."""
+    x = np.asarray(x, dtype=np.float64)
+    out = 1.0 - erf_array(x)
+    mid = (x >= _CHEB_LO) & (x < _CHEB_HI)
+    if mid.any():
+        a = x[mid]
+        out[mid] = _erfc_scaled(a) * np.exp(-a * a)
+    far = x >= _CHEB_HI
+    if far.any():
+        a = x[far]
+        inv = 1.0 / (2.0 * a * a)
+        term = np.ones_like(a)
+        series = np.ones_like(a)
+        for k in range(1, 16):
+            term = term * -(2 * k - 1) * inv
+            series += term
+        with np.errstate(under="ignore"):
+            out[far] = np.exp(-a * a) / (a * math.sqrt(math.pi)) * series
+    return out
+
+
 def erf_array(x):
     """erf of a float array, within a few ulps of the correctly rounded float64 value."""
     if type(x) is not np.ndarray and hasattr(x, "device_spec"):
@@ -62,16 +98,7 @@ def erf_array(x):
     out[small] = xs * p
     big = ~small
     a = np.fmin(ax[big], _CHEB_HI)  # fmin maps NaN to the top: a valid index, fixed below
-    idx = np.minimum(((a - _CHEB_LO) / _CHEB_W).astype(np.intp), len(_ERFC_COEFS) - 1)
-    t = (a - (_CHEB_LO + (idx + 0.5) * _CHEB_W)) * (2.0 / _CHEB_W)
-    cf = _ERFC_COEFS[idx]
-    b1 = np.zeros_like(t)
-    b2 = np.zeros_like(t)
-    t2 = 2 * t
-    for k in range(_CHEB_DEG, 0, -1):  # Clenshaw's recurrence, one coefficient per step
-        b1, b2 = cf[:, k] + t2 * b1 - b2, b1
-    h = cf[:, 0] + t * b1 - b2
-    r = 1.0 - h * np.exp(-a * a)
+    r = 1.0 - _erfc_scaled(a) * np.exp(-a * a)
     out[big] = np.copysign(np.where(ax[big] >= _CHEB_HI, 1.0, r), x64[big])
     out[np.isnan(x64)] = np.nan
     return out.astype(x.dtype, copy=False) if x.dtype.kind == "f" else out
