@@ -31,6 +31,7 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
                         HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
                         BoolTensor)
 from ._functions import *  # noqa: F401,F403
+from ._functions_more import *  # noqa
 from ._functions import (cat, concat, concatenate, stack, hstack, vstack, where, nonzero,  # noqa
                          broadcast_tensors, broadcast_shapes, einsum, is_tensor, is_nonzero,
                          addmm, repeat_interleave, tril, triu, outer, multiply, subtract, divide)

@@ -15,6 +15,7 @@ from ._tensor_shape import ShapeMixin
 from ._tensor_inplace import InplaceMixin
 from ._tensor_convert import ConvertMixin
 from ._tensor_extra import ExtraMixin
+from ._tensor_more import MoreMixin
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
@@ -44,7 +45,7 @@ def _legacy_type_name(arr):
     return D.legacy_type_name(arr.dtype)
 
 
-class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, ExtraMixin):
+class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, ExtraMixin, MoreMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     # rarely set, so they live in the instance dict with class-level defaults

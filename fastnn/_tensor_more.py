@@ -1,0 +1,39 @@
+"""Tensor methods for the functions of fastnn._functions_more (a mixin of Tensor):
+``x.erf()``, ``x.nan_to_num_()``, ``x.addcmul_(a, b)``, ... each the module function applied
+to the tensor; the ``_`` forms write the result back into it.
+"""
+
+
+def _forward(name):
+    def method(self, *args, **kwargs):
+        from . import _functions_more as M
+        return getattr(M, name)(self, *args, **kwargs)
+    method.__name__ = name
+    method.__doc__ = f"``x.{name}(...)`` is ``fastnn.{name}(x, ...)``."
+    return method
+
+
+def _inplace(name):
+    def method(self, *args, **kwargs):
+        from . import _functions_more as M
+        return self.copy_(getattr(M, name)(self, *args, **kwargs))
+    method.__name__ = name + "_"
+    method.__doc__ = f"In-place ``x.{name}(...)``."
+    return method
+
+
+_METHODS = ("nan_to_num logaddexp xlogy hypot frac signbit heaviside erf erfc erfinv addcmul "
+            "addcdiv baddbmm addmv kron matrix_power rot90 fliplr flipud histc logcumsumexp "
+            "nansum nanmean dist cov corrcoef").split()
+_INPLACE = "nan_to_num xlogy hypot frac erf erfc erfinv addcmul addcdiv baddbmm addmv".split()
+
+
+class MoreMixin:
+    __slots__ = ()
+
+
+for _n in _METHODS:
+    setattr(MoreMixin, _n, _forward(_n))
+for _n in _INPLACE:
+    setattr(MoreMixin, _n + "_", _inplace(_n))
+del _n
