@@ -11,8 +11,22 @@ def vjp(func, inputs, v=None):
     return out.detach(), (g if isinstance(inputs, tuple) else g[0])
 
 
-def jacobian(func, inputs):
-    """Row by row: one backward per output element (fine for the small cases it serves)."""
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
+             strategy="reverse-mode"):
+    """Row by row: one backward per output element (fine for the small cases it serves).
+
+    ``vectorize`` is accepted and changes nothing; ``create_graph=True`` needs higher-order
+    gradients, which fastnn does not have."""
+    if strategy not in ("reverse-mode", "forward-mode"):  # PyTorch's exception types
+        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
+    if strategy == "forward-mode" and not vectorize:
+        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
+                                  "Hessian is only implemented for `vectorize=True`.")
+    if create_graph:
+        raise NotImplementedError("jacobian(create_graph=True) needs higher-order gradients, "
+                                  "which fastnn does not support")
+    if strict:
+        raise NotImplementedError("jacobian(strict=True) is not supported")
     from . import grad
     from ..tensor import _wrap
     single = not isinstance(inputs, tuple)
