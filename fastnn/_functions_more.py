@@ -257,19 +257,11 @@ def heaviside(input, values):
 
 def _erf_fn():
     from .autograd import Function
-    from .nn._functional.activation import erf_array
-    from .distributions._special import np_erfinv, _erfc
+    from .nn._functional.activation import erf_array, erfc_array
+    from .distributions._special import np_erfinv
 
     def wrap(arr, like):
         return _nograd(np.asarray(arr).astype(like._data.dtype, copy=False))
-
-    def erfc_array(x):
-        x64 = np.asarray(x, dtype=np.float64)
-        out = 1.0 - erf_array(x64)
-        big = x64 > 0.5  # 1 - erf loses digits here: the library erfc instead
-        if big.any():
-            out[big] = _erfc(x64[big])
-        return out
 
     class Erf(Function):
         @staticmethod

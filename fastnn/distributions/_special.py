@@ -56,10 +56,6 @@ def _out(arr, like):
     return fastnn.tensor(np.asarray(arr, dtype=np.float64), dtype=like.dtype)
 
 
-def np_erf(x):
-    return _erf(x)
-
-
 def np_erfinv(y):
     """Inverse error function: Giles' approximation refined by Newton steps in float64."""
     y = np.asarray(y, dtype=np.float64)
@@ -128,31 +124,6 @@ def np_trigamma(x):
         return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)
 
 
-class _Erf(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _out(np_erf(_np(x)), x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * (2.0 / math.sqrt(math.pi)) * fastnn.exp(-x * x)
-
-
-class _Erfinv(Function):
-    @staticmethod
-    def forward(ctx, y):
-        out = _out(np_erfinv(_np(y)), y)
-        ctx.save_for_backward(out)
-        return out
-
-    @staticmethod
-    def backward(ctx, g):
-        (out,) = ctx.saved_tensors
-        return g * (math.sqrt(math.pi) / 2.0) * fastnn.exp(out * out)
-
-
 class _Lgamma(Function):
     @staticmethod
     def forward(ctx, x):
@@ -178,11 +149,11 @@ class _Digamma(Function):
 
 
 def erf(x):
-    return _Erf.apply(x)
+    return fastnn.erf(x)  # fastnn's own op, with its gradient
 
 
 def erfinv(x):
-    return _Erfinv.apply(x)
+    return fastnn.erfinv(x)
 
 
 def lgamma(x):
