@@ -1,14 +1,41 @@
-"""fastnn.linalg: vector and matrix norms, composed of differentiable Tensor ops.
+"""fastnn.linalg: norms, inverses, determinants, solves and factorizations, with autograd.
 
-Only the norms are provided: inverses, determinants, solves and the singular-value norms
-(ord=2, -2, 'nuc') need factorizations that fastnn's autograd does not have yet.
+The norms are composed of differentiable Tensor ops (ord=2, -2 and 'nuc' of the singular
+values); the matrix functions live in fastnn._functions_linalg (forward through numpy.linalg,
+gradients in fastnn.autograd.ops_decomp). fastnn has no complex dtype, so eig and eigvals
+(complex in general) raise; use eigh for symmetric matrices.
 """
 import math
 
+import numpy as np
+
 from . import _dtype as D
+from . import _functions_linalg as _F
+from . import _linalg_checks as _C
+from ._functions_linalg import return_type as _return_type
+from .autograd.ops_decomp import LinAlgError
 from .tensor import Tensor
 
-__all__ = ["norm", "vector_norm", "matrix_norm"]
+__all__ = ["norm", "vector_norm", "matrix_norm", "LinAlgError", "inv", "inv_ex", "det",
+           "slogdet", "solve", "solve_triangular", "lstsq", "cholesky", "cholesky_ex", "qr",
+           "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "pinv", "matrix_rank",
+           "multi_dot", "cross", "vecdot", "matmul", "diagonal", "matrix_exp"]
+
+inv = _F.linalg_inv
+inv_ex = _F.linalg_inv_ex
+det = _F.linalg_det
+slogdet = _F.linalg_slogdet
+solve = _F.linalg_solve
+solve_triangular = _F.linalg_solve_triangular
+cholesky = _F.linalg_cholesky
+cholesky_ex = _F.linalg_cholesky_ex
+qr = _F.linalg_qr
+svd = _F.linalg_svd
+svdvals = _F.linalg_svdvals
+eigh = _F.linalg_eigh
+eigvalsh = _F.linalg_eigvalsh
+pinv = _F.linalg_pinv
+matrix_exp = _F.linalg_matrix_exp
 
 _INF = math.inf
 
@@ -56,7 +83,8 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
-    """Frobenius, 1, -1, inf or -inf norm of the matrices over the two dims ``dim``."""
+    """Frobenius, nuclear (sum of singular values), 2 / -2 (largest / smallest singular value),
+    1, -1, inf or -inf norm of the matrices over the two dims ``dim``."""
     if out is not None:
         raise RuntimeError("linalg.matrix_norm: out= is not supported by fastnn")
     A = _float_input("matrix_norm", A, dtype)
@@ -72,9 +100,13 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     if ord == "fro":
         return A.norm(p=2, dim=(d0, d1), keepdim=keepdim)
     if ord in ("nuc", 2, -2):
-        raise NotImplementedError(f"linalg.matrix_norm: ord={ord!r} needs singular values, "
-                                  "which fastnn does not compute; use ord='fro', 1, -1, inf "
-                                  "or -inf")
+        # the singular values of the matrices, moved to the last two dims first
+        rest = [i for i in range(A.dim()) if i not in (d0, d1)]
+        s = svdvals(A.permute(*rest, d0, d1))
+        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if keepdim:
+            out = out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
+        return out
     if ord not in (1, -1, _INF, -_INF):
         raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
     # ord +-1: extreme column sum (sum over rows d0); ord +-inf: extreme row sum
@@ -113,3 +145,175 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     if isinstance(ord, str) and ord not in ("inf", "-inf"):
         raise RuntimeError(f"linalg.vector_norm: ord must be a number, got {ord!r}")
     return vector_norm(A, ord, dim, keepdim, dtype=dtype)
+
+
+# ---- least squares, rank and products -------------------------------------------------------
+_lstsq_rt = _return_type("linalg_lstsq", ["solution", "residuals", "rank", "singular_values"])
+_DRIVERS = (None, "gels", "gelsy", "gelsd", "gelss")
+
+
+def lstsq(A, B, rcond=None, *, driver=None):
+    """argmin_X |AX - B|_F (the minimum-norm one when A is rank deficient), as A^+ B with
+    singular values <= rcond * s_max dropped. The other fields follow the driver as PyTorch's
+    CPU drivers fill them: rank unless 'gels', singular values for 'gelsd'/'gelss', squared
+    residuals (per column) when m > n, A has full rank and the driver is not 'gelsy'."""
+    fn = "torch.linalg.lstsq"
+    if driver not in _DRIVERS:
+        raise RuntimeError(f"{fn}: parameter `driver` should be one of (gels, gelsy, gelsd, "
+                           "gelss)")
+    for name, t in (("input", A), ("other", B)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg.lstsq(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    _C.check_matrix("linalg.lstsq", A, square=False)
+    if B.dim() < 1 or A._data.dtype != B._data.dtype:
+        raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got "
+                           f"input's dtype {D.scalar_type_name(A._data.dtype)} and other's "
+                           f"dtype {D.scalar_type_name(B._data.dtype)}")
+    vector = B.dim() == A.dim() - 1
+    B2 = B.unsqueeze(-1) if vector else B
+    if A.shape[-2] != B2.shape[-2]:
+        raise RuntimeError(f"{fn}: input.size(-2) should match other.size(-2)")
+    batch = _C.batch_shape(fn, tuple(A.shape[:-2]), tuple(B2.shape[:-2]))
+    m, n = A.shape[-2:]
+    driver = driver or "gelsy"
+    eps = float(np.finfo(A._data.dtype).eps)
+    rcond = eps * max(m, n) if rcond is None or rcond < 0 else rcond
+    X = pinv(A, rtol=rcond).matmul(B2)
+    s = np.linalg.svd(A._data, compute_uv=False)
+    rank_arr = (s > rcond * s.max(-1, keepdims=True, initial=0.0)).sum(-1)
+    empty = np.zeros((0,), A._data.dtype)
+    if driver != "gelsy" and m > n and (driver == "gels" or (rank_arr == n).all()):
+        residuals = (A.matmul(X) - B2).square().sum(-2)
+    else:
+        residuals = _C._wrap(empty)
+    rank = _C._wrap(np.zeros((0,), np.int64) if driver == "gels" else
+                    np.broadcast_to(rank_arr, batch).astype(np.int64))
+    sv = _C._wrap(s if driver in ("gelsd", "gelss") else empty)
+    return _lstsq_rt(X.squeeze(-1) if vector else X, residuals, rank, sv)
+
+
+def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
+    """The number of singular values (|eigenvalues| when hermitian) > max(atol, rtol s_max);
+    ``tol`` (the older spelling) is atol with rtol = 0."""
+    if out is not None:
+        raise RuntimeError("linalg.matrix_rank: out= is not supported by fastnn")
+    if not isinstance(A, Tensor):
+        raise TypeError(f"linalg.matrix_rank(): argument 'input' must be Tensor, not "
+                        f"{type(A).__name__}")
+    if A.dim() < 2:
+        raise RuntimeError("torch.linalg.matrix_rank: The input tensor input must have at "
+                           "least 2 dimensions.")
+    if A._data.dtype not in (np.float32, np.float64):
+        raise RuntimeError("This function doesn't handle types other than float and double")
+    if tol is not None:
+        atol, rtol = tol, 0.0
+    atol, rtol = _C.tolerance(A, atol, rtol)
+    a = A._data
+    s = np.abs(np.linalg.eigvalsh(a)) if hermitian else np.linalg.svd(a, compute_uv=False)
+    smax = s.max(-1, keepdims=True, initial=0.0)
+    return _C._wrap((s > np.maximum(atol, rtol * smax)).sum(-1).astype(np.int64))
+
+
+def _chain_order(dims):
+    """Cheapest parenthesisation of a chain of matrices with shapes dims[i] x dims[i+1]."""
+    k = len(dims) - 1
+    cost = [[0] * k for _ in range(k)]
+    split = [[0] * k for _ in range(k)]
+    for span in range(1, k):
+        for i in range(k - span):
+            j = i + span
+            cost[i][j], split[i][j] = min(
+                (cost[i][s] + cost[s + 1][j] + dims[i] * dims[s + 1] * dims[j + 1], s)
+                for s in range(i, j))
+    return split
+
+
+def multi_dot(tensors, *, out=None):
+    """The product of a chain of matrices (the first and last may be vectors), in the order
+    that costs the fewest multiplications."""
+    if out is not None:
+        raise RuntimeError("linalg.multi_dot: out= is not supported by fastnn")
+    ts = list(tensors)
+    if len(ts) < 2:
+        raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
+    for i, t in enumerate(ts):
+        d = t.dim()
+        if i in (0, len(ts) - 1) and d not in (1, 2):
+            which = "first" if i == 0 else "last"
+            raise RuntimeError(f"multi_dot(): the {which} tensor must be 1D or 2D but got {d}D")
+        if 0 < i < len(ts) - 1 and d != 2:
+            raise RuntimeError(f"multi_dot(): tensor {i} must be 2D but got {d}D")
+        if t._data.dtype != ts[0]._data.dtype:
+            raise RuntimeError(f"multi_dot(): all tensors must have be the same dtype but "
+                               f"tensor 0 is {D.c_type_name(ts[0]._data.dtype)} and tensor {i} "
+                               f"{D.c_type_name(t._data.dtype)}")
+    first_vec, last_vec = ts[0].dim() == 1, ts[-1].dim() == 1
+    if first_vec:
+        ts[0] = ts[0].unsqueeze(0)
+    if last_vec:
+        ts[-1] = ts[-1].unsqueeze(-1)
+    for i in range(len(ts) - 1):
+        if ts[i].shape[1] != ts[i + 1].shape[0]:
+            shapes = [list(tensors[k].shape) for k in (i, i + 1)]
+            raise RuntimeError(f"multi_dot(): tensors {i} and {i + 1} with shapes {shapes[0]} "
+                               f"and {shapes[1]} cannot be multiplied")
+    split = _chain_order([t.shape[0] for t in ts] + [ts[-1].shape[1]])
+
+    def product(i, j):
+        if i == j:
+            return ts[i]
+        s = split[i][j]
+        return product(i, s).matmul(product(s + 1, j))
+    out = product(0, len(ts) - 1)
+    if first_vec:
+        out = out.squeeze(0)
+    if last_vec:
+        out = out.squeeze(-1)
+    return out
+
+
+def cross(input, other, *, dim=-1):
+    """The cross product of 3-vectors along ``dim`` (batch dims broadcast)."""
+    if input.dim() != other.dim():
+        raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
+    d = input._dim(dim)
+    if input.shape[d] != 3 or other.shape[d] != 3:
+        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
+                           f"{input.shape[d]} and {other.shape[d]}")
+    return input.cross(other, dim=d)
+
+
+def vecdot(x, y, *, dim=-1):
+    """sum_i x_i y_i along ``dim`` (broadcast)."""
+    return (x * y).sum(dim)
+
+
+def matmul(input, other, *, out=None):
+    """input @ other (an alias of fastnn.matmul)."""
+    if out is not None:
+        raise RuntimeError("linalg.matmul: out= is not supported by fastnn")
+    return input.matmul(other)
+
+
+def diagonal(A, *, offset=0, dim1=-2, dim2=-1):
+    """The diagonals of the matrices (an alias of fastnn.diagonal over the last two dims)."""
+    return A.diagonal(offset, dim1, dim2)
+
+
+def _no_complex(fn):
+    raise RuntimeError(f"linalg.{fn}: fastnn has no complex dtype, and the eigenvalues of a "
+                       "general real matrix are complex; use linalg.eigh / linalg.eigvalsh for "
+                       "symmetric matrices, or linalg.svd")
+
+
+def eig(A, *, out=None):
+    """Not available: its results are complex (fastnn has no complex dtype)."""
+    _no_complex("eig")
+
+
+def eigvals(A, *, out=None):
+    """Not available: its results are complex (fastnn has no complex dtype)."""
+    _no_complex("eigvals")
