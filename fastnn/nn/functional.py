@@ -10,6 +10,14 @@ from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indice
                                   avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
                                   adaptive_avg_pool2d, adaptive_max_pool1d,
                                   adaptive_max_pool2d)
+from ._functional.pooling_extra import (max_pool3d, avg_pool3d, lp_pool1d,  # noqa: F401
+                                        lp_pool2d, lp_pool3d, max_unpool1d, max_unpool2d,
+                                        max_unpool3d, max_pool1d_with_indices,
+                                        max_pool3d_with_indices)
+from ._functional.activation_shrink import (hardshrink, softshrink, tanhshrink,  # noqa: F401
+                                            rrelu, rrelu_)
+from ._functional.normalization_extra import rms_norm, local_response_norm  # noqa: F401
+from ._functional.dropout_extra import alpha_dropout, feature_alpha_dropout  # noqa: F401
 from ._functional.normalization import (batch_norm, layer_norm, group_norm,  # noqa: F401
                                         instance_norm)
 from ._functional.dropout import dropout, dropout1d, dropout2d, dropout3d  # noqa: F401
@@ -34,6 +42,7 @@ except ImportError as _e:
     if _e.name != __name__.rsplit(".", 1)[0] + "._functional.linear":
         raise
 from ._functional.upsampling import (interpolate, upsample, upsample_nearest,  # noqa: F401
-                                     upsample_bilinear, pixel_shuffle, pixel_unshuffle)
+                                     upsample_bilinear, pixel_shuffle, pixel_unshuffle,
+                                     channel_shuffle)
 from ._functional.attention import (scaled_dot_product_attention,  # noqa: F401
                                     multi_head_attention_forward)

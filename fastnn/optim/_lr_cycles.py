@@ -1,11 +1,12 @@
 """Schedulers with their own stepping: ReduceLROnPlateau, CosineAnnealingWarmRestarts,
-OneCycleLR (which also cycles momentum, or Adam's beta1)."""
+OneCycleLR and CyclicLR (the last two also cycle momentum, or Adam's beta1)."""
 import math
+import types
 import warnings
 
 from ._lr_base import EPOCH_DEPRECATION_WARNING, LRScheduler, _check_optimizer, _lrs, _set
 
-__all__ = ["ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR"]
+__all__ = ["ReduceLROnPlateau", "CosineAnnealingWarmRestarts", "OneCycleLR", "CyclicLR"]
 
 
 class ReduceLROnPlateau(LRScheduler):
@@ -254,6 +255,104 @@ class OneCycleLR(LRScheduler):
                 else:
                     group["momentum"] = mom
         return lrs
+
+
+class CyclicLR(LRScheduler):
+    """lr swings linearly base_lr -> max_lr over step_size_up batches and back over
+    step_size_down, the swing scaled by scale_fn(cycle) or scale_fn(iteration); momentum
+    (or beta1) swings the opposite way between max_momentum and base_momentum."""
+
+    def __init__(self, optimizer, base_lr, max_lr, step_size_up=2000, step_size_down=None,
+                 mode="triangular", gamma=1.0, scale_fn=None, scale_mode="cycle",
+                 cycle_momentum=True, base_momentum=0.8, max_momentum=0.9, last_epoch=-1):
+        _check_optimizer(optimizer)
+        self.optimizer = optimizer
+        base_lrs = _per_group("base_lr", optimizer, base_lr)
+        if last_epoch == -1:
+            for lr, group in zip(base_lrs, optimizer.param_groups):
+                _set(group, "lr", lr)
+        self.max_lrs = _per_group("max_lr", optimizer, max_lr)
+        up = float(step_size_up)
+        down = float(step_size_down) if step_size_down is not None else up
+        self.total_size = up + down
+        self.step_ratio = up / self.total_size
+        if mode not in ("triangular", "triangular2", "exp_range") and scale_fn is None:
+            raise ValueError("mode is invalid and scale_fn is None")
+        self.mode = mode
+        self.gamma = gamma
+        self._scale_fn_custom = scale_fn
+        self.scale_mode = scale_mode
+        self._init_scale_fn()
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError("optimizer must support momentum or beta1 with "
+                                 "`cycle_momentum` option enabled")
+            self.use_beta1 = "betas" in optimizer.defaults
+            self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
+            self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
+            if last_epoch == -1:
+                for mm, bm, group in zip(self.max_momentums, self.base_momentums,
+                                         optimizer.param_groups):
+                    self._set_momentum(group, mm)
+                    group["max_momentum"] = mm
+                    group["base_momentum"] = bm
+        super().__init__(optimizer, last_epoch)
+        self.base_lrs = base_lrs
+
+    def _init_scale_fn(self):
+        # the built-in modes fix what the scale is a function of
+        if not callable(self._scale_fn_custom):
+            self.scale_mode = "iterations" if self.mode == "exp_range" else "cycle"
+
+    def scale_fn(self, x):
+        """The amplitude factor: custom, 1, 1 / 2^(cycle - 1) or gamma^iteration."""
+        custom = self._scale_fn_custom
+        if custom is not None:
+            return custom(x)
+        if self.mode == "triangular":
+            return 1.0
+        if self.mode == "triangular2":
+            return 1 / (2.0 ** (x - 1))
+        return self.gamma ** x
+
+    def _set_momentum(self, group, value):
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+    def get_lr(self):
+        self._warn_outside_step()
+        cycle = math.floor(1 + self.last_epoch / self.total_size)
+        x = 1.0 + self.last_epoch / self.total_size - cycle   # position in the cycle, [0, 1)
+        if x <= self.step_ratio:
+            frac = x / self.step_ratio
+        else:
+            frac = (x - 1) / (self.step_ratio - 1)
+        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
+        lrs = [b + (m - b) * frac * scale for b, m in zip(self.base_lrs, self.max_lrs)]
+        if self.cycle_momentum:
+            for group, b, m in zip(self.optimizer.param_groups, self.base_momentums,
+                                   self.max_momentums):
+                self._set_momentum(group, m - (m - b) * frac * scale)
+        return lrs
+
+    def state_dict(self):
+        # PyTorch's key: None for a function (not savable), a callable object's attributes
+        state = super().state_dict()
+        custom = state["_scale_fn_custom"]
+        keep = custom is not None and not isinstance(custom, types.FunctionType)
+        state["_scale_fn_custom"] = dict(vars(custom)) if keep else None
+        return state
+
+    def load_state_dict(self, state_dict):
+        attrs = state_dict.get("_scale_fn_custom")
+        super().load_state_dict({k: v for k, v in state_dict.items()
+                                 if k != "_scale_fn_custom"})
+        if attrs:
+            vars(self._scale_fn_custom).update(attrs)
+        self._init_scale_fn()
 
 
 def _per_group(name, optimizer, value):

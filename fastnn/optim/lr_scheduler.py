@@ -10,12 +10,13 @@ from collections import Counter
 
 from ._lr_base import (EPOCH_DEPRECATION_WARNING, LRScheduler, _LRScheduler,  # noqa: F401
                        _lrs, _set)
-from ._lr_cycles import CosineAnnealingWarmRestarts, OneCycleLR, ReduceLROnPlateau
+from ._lr_cycles import (CosineAnnealingWarmRestarts, CyclicLR, OneCycleLR,  # noqa: F401
+                         ReduceLROnPlateau)
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "SequentialLR", "PolynomialLR", "CosineAnnealingLR",
            "ChainedScheduler", "ReduceLROnPlateau", "CosineAnnealingWarmRestarts",
-           "OneCycleLR"]
+           "OneCycleLR", "CyclicLR"]
 
 
 def _lambdas(optimizer, lr_lambda, check_callable=False):

@@ -18,7 +18,7 @@ def _tuple(v, nd, fn, what):
             return (int(v[0]),) * nd
         if len(v) != nd:
             raise RuntimeError(f"{fn}: {what} must either be a single int, or a tuple of "
-                               f"{'two' if nd == 2 else nd} ints")
+                               f"{ {2: 'two', 3: 'three'}.get(nd, nd)} ints")
         return tuple(int(a) for a in v)
     return (int(v),) * nd
 
@@ -42,8 +42,9 @@ def _plan(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn):
     d = _tuple(dilation, nd, fn, "dilation")
     shape = input.shape
     if input.dim() not in (nd + 1, nd + 2) or any(v == 0 for v in shape[-nd - 1:]):
-        if nd == 2:
-            raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
+        if nd >= 2:
+            raise RuntimeError(f"non-empty {nd + 1}D or {nd + 2}D (batch mode) tensor expected "
+                               "for input")
         raise RuntimeError(f"{fn}: Expected 2D or 3D (batch mode) tensor with optional 0 dim "
                            f"batch size for input, but got:{list(shape)}")
     if any(v == 0 for v in s) or any(v == 0 for v in k):
@@ -52,7 +53,7 @@ def _plan(input, kernel_size, stride, padding, dilation, ceil_mode, nd, fn):
         raise RuntimeError(f"{fn}: kernel_size and stride must be positive")
     if any(v <= 0 for v in d):
         raise RuntimeError("dilation should be greater than zero, but got " +
-                           " ".join(f"dilation{a}: {v}" for a, v in zip("HW"[-nd:], d)))
+                           " ".join(f"dilation{a}: {v}" for a, v in zip("THW"[-nd:], d)))
     for kk, pp, dd in zip(k, p, d):
         if pp < 0 or pp > (dd * (kk - 1) + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "

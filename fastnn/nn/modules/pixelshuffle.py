@@ -1,8 +1,9 @@
-"""PixelShuffle and PixelUnshuffle: channels traded for spatial resolution and back."""
+"""PixelShuffle and PixelUnshuffle (channels traded for spatial resolution and back) and
+ChannelShuffle."""
 from .. import functional as F
 from .module import Module
 
-__all__ = ["PixelShuffle", "PixelUnshuffle"]
+__all__ = ["PixelShuffle", "PixelUnshuffle", "ChannelShuffle"]
 
 
 class PixelShuffle(Module):
@@ -33,3 +34,18 @@ class PixelUnshuffle(Module):
 
     def extra_repr(self):
         return f"downscale_factor={self.downscale_factor}"
+
+
+class ChannelShuffle(Module):
+    """(N, g*m, *) -> (N, m*g, *): channels interleaved across the ``groups`` groups."""
+    __constants__ = ["groups"]
+
+    def __init__(self, groups):
+        super().__init__()
+        self.groups = groups
+
+    def forward(self, input):
+        return F.channel_shuffle(input, self.groups)
+
+    def extra_repr(self):
+        return f"groups={self.groups}"
