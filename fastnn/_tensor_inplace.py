@@ -301,6 +301,11 @@ class InplaceMixin:
         return self._unary_("scatter_add", dim, index, src)
 
     def index_fill_(self, dim, index, value):
+        idx = index._data
+        if idx.ndim > 1:
+            raise RuntimeError("Index has to be a vector/scalar")
+        if idx.dtype != np.int64:
+            raise IndexError("index_fill_(): Expected dtype int64 for index.")
         self._check_inplace()
         sl = [slice(None)] * self._data.ndim
         sl[self._dim(dim)] = index._data
