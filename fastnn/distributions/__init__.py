@@ -17,9 +17,10 @@ from .gamma import Gamma
 from .independent import Independent
 from .kl import kl_divergence, register_kl
 from .laplace import Laplace
+from .multinomial import Multinomial
 from .normal import Normal
 from .uniform import Uniform
 
 __all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential",
-           "ExponentialFamily", "Gamma", "Independent", "Laplace", "Normal",
+           "ExponentialFamily", "Gamma", "Independent", "Laplace", "Multinomial", "Normal",
            "OneHotCategorical", "Uniform", "constraints", "kl_divergence", "register_kl"]

@@ -172,6 +172,10 @@ class Optimizer(StateDictMixin):
                 return arenas, loose
             for a in arenas:
                 a.release()
+            # drop the old packing before repacking: its references would make every
+            # parameter it held look shared, and keep them all out of the new arena
+            pk = old = arenas = loose = a = None
+            self._packs[gi] = None
         if group.get("fused") is False:
             arenas, loose = [], list(params)
         else:
