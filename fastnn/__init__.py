@@ -32,6 +32,9 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
                         BoolTensor)
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa
+from ._functions_linalg import *  # noqa
+from ._functions_select import *  # noqa
+from ._functions_misc import *  # noqa
 from ._functions import (cat, concat, concatenate, stack, hstack, vstack, where, nonzero,  # noqa
                          broadcast_tensors, broadcast_shapes, einsum, is_tensor, is_nonzero,
                          addmm, repeat_interleave, tril, triu, outer, multiply, subtract, divide)
@@ -57,6 +60,16 @@ short = int16
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
          "array_api", "accelerator", "distributions")
 
+# PyTorch's top level also has these layer functions; their positional arguments agree with
+# torch.nn.functional's (the loss functions and batch/instance norm, which take other
+# arguments at the top level, are left out). They load nn on first use.
+_FROM_FUNCTIONAL = frozenset((
+    "conv1d conv2d conv3d conv_transpose1d conv_transpose2d avg_pool1d max_pool1d max_pool2d "
+    "max_pool3d max_pool1d_with_indices adaptive_avg_pool1d adaptive_max_pool1d pixel_shuffle "
+    "pixel_unshuffle channel_shuffle prelu selu celu rrelu rrelu_ relu_ threshold threshold_ "
+    "hardshrink bilinear dropout alpha_dropout feature_alpha_dropout group_norm layer_norm "
+    "rms_norm").split())
+
 
 def __getattr__(name):
     if name in _LAZY:
@@ -66,6 +79,11 @@ def __getattr__(name):
     if name == "summary":
         from .utils.summary import summary
         return summary
+    if name in _FROM_FUNCTIONAL:
+        from .nn import functional
+        fn = getattr(functional, name)
+        globals()[name] = fn
+        return fn
     raise AttributeError(f"module 'fastnn' has no attribute '{name}'")
 
 

@@ -10,12 +10,16 @@ from .autograd import grad_mode
 from .autograd.engine import _edge, run_backward
 from .autograd.node import forget_grad
 from ._tensor_math import MathMixin
+from ._tensor_compare import CompareMixin
 from ._tensor_reduce import ReduceMixin
 from ._tensor_shape import ShapeMixin
 from ._tensor_inplace import InplaceMixin
 from ._tensor_convert import ConvertMixin
 from ._tensor_extra import ExtraMixin
 from ._tensor_more import MoreMixin
+from ._tensor_linalg import LinalgMixin
+from ._tensor_select import SelectMixin
+from ._tensor_misc import MiscMixin
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
@@ -45,7 +49,8 @@ def _legacy_type_name(arr):
     return D.legacy_type_name(arr.dtype)
 
 
-class Tensor(MathMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin, ExtraMixin, MoreMixin):
+class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin,
+             ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     # rarely set, so they live in the instance dict with class-level defaults

@@ -1,0 +1,112 @@
+"""Comparisons, logic, bitwise ops and closeness tests as Tensor methods (a mixin of Tensor).
+
+None of them is differentiable: each returns a bool (or integer) tensor outside the graph.
+"""
+import numpy as np
+
+from . import _dtype as D
+from . import _tensor_math as _tm
+from ._tensor_math import broadcast_error, operands
+
+
+def _nograd(arr):
+    return _tm._nograd(arr)
+
+
+class CompareMixin:
+    __slots__ = ()
+
+    def _cmp(self, other, ufunc):
+        a, b, dt = operands(self, other)
+        try:
+            return _nograd(ufunc(a._data, b._data))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
+
+    def eq(self, other):
+        return self._cmp(other, np.equal)
+
+    def ne(self, other):
+        return self._cmp(other, np.not_equal)
+
+    def __eq__(self, other):
+        # `t == None` is False and `t in [None, t]` works, as with PyTorch
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return self._cmp(other, np.equal)
+
+    def __ne__(self, other):
+        if other is None or isinstance(other, str):
+            return NotImplemented
+        return self._cmp(other, np.not_equal)
+
+    def lt(self, other):
+        return self._cmp(other, np.less)
+
+    def le(self, other):
+        return self._cmp(other, np.less_equal)
+
+    def gt(self, other):
+        return self._cmp(other, np.greater)
+
+    def ge(self, other):
+        return self._cmp(other, np.greater_equal)
+
+    __lt__ = lt
+    __le__ = le
+    __gt__ = gt
+    __ge__ = ge
+    greater, less, greater_equal, less_equal, not_equal = gt, lt, ge, le, ne
+
+    def logical_and(self, other):
+        return self._cmp(other, np.logical_and)
+
+    def logical_or(self, other):
+        return self._cmp(other, np.logical_or)
+
+    def logical_xor(self, other):
+        return self._cmp(other, np.logical_xor)
+
+    def logical_not(self):
+        return _nograd(np.logical_not(self._data))
+
+    def __and__(self, other):
+        return self._bitwise(other, np.bitwise_and, "bitwise_and_cpu")
+
+    def __or__(self, other):
+        return self._bitwise(other, np.bitwise_or, "bitwise_or_cpu")
+
+    def __xor__(self, other):
+        return self._bitwise(other, np.bitwise_xor, "bitwise_xor_cpu")
+
+    def _bitwise(self, other, fn, kernel):
+        for t in (self, other):  # integers and bools only, as in PyTorch
+            if isinstance(t, _tm.Tensor) and t._data.dtype.kind in "fc":
+                raise NotImplementedError(f'"{kernel}" not implemented for '
+                                          f"'{D.scalar_type_name(t._data.dtype)}'")
+        return self._cmp(other, fn)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return _nograd(np.invert(self._data))
+
+    def isnan(self):
+        return _nograd(np.isnan(self._data))
+
+    def isinf(self):
+        return _nograd(np.isinf(self._data))
+
+    def isfinite(self):
+        return _nograd(np.isfinite(self._data))
+
+    def equal(self, other):
+        return self._data.shape == other._data.shape and bool(np.all(
+            self._host() == other._host()))
+
+    def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        a, b, _ = operands(self, other)
+        return _nograd(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(self.isclose(other, rtol, atol, equal_nan).all())
