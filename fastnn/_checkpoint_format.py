@@ -33,8 +33,9 @@ _CODES = {dt: code for code, dt in _DTYPES.items()}
 _RANK = {code: i for i, code in enumerate(_DTYPES)}
 
 _TENSOR_FIELDS = {"dtype", "shape", "data_offsets"}
-_NODE_FIELDS = {"tensor": {"k", "name"}, "tuple": {"k", "items"}, "dict": {"k", "items"},
-                "odict": {"k", "items"}, "float": {"k", "v"}, "size": {"k", "items"}}
+_NODE_FIELDS = {"tensor": {"k", "name"}, "array": {"k", "name"}, "tuple": {"k", "items"},
+                "dict": {"k", "items"}, "odict": {"k", "items"}, "float": {"k", "v"},
+                "size": {"k", "items"}, "set": {"k", "items"}, "frozenset": {"k", "items"}}
 _SPECIAL_FLOATS = {"nan": math.nan, "inf": math.inf, "-inf": -math.inf}
 _DEVICE_RE = re.compile(r"(cpu|cuda(:[0-9]+)?)\Z")
 
@@ -141,12 +142,12 @@ def _build(node, tensors, used, depth=0):
     kind = node.get("k")  # a dict, since JSON gives nothing else
     if not isinstance(kind, str) or kind not in _NODE_FIELDS or set(node) != _NODE_FIELDS[kind]:
         raise _Bad(f"structure has an unknown node {_short(node)}")
-    if kind == "tensor":
+    if kind in ("tensor", "array"):
         name = node["name"]
         if not isinstance(name, str) or name not in tensors:
             raise _Bad(f"structure references missing tensor {_short(name)}")
         used.add(name)
-        return tensors[name]
+        return tensors[name] if kind == "tensor" else _as_ndarray(tensors[name])
     if kind == "float":
         v = node["v"]
         if not isinstance(v, str) or v not in _SPECIAL_FLOATS:
@@ -157,6 +158,12 @@ def _build(node, tensors, used, depth=0):
         raise _Bad(f"structure {kind} node items is not a list")
     if kind == "tuple":
         return tuple(_build(x, tensors, used, depth + 1) for x in items)
+    if kind in ("set", "frozenset"):
+        try:
+            return (set if kind == "set" else frozenset)(
+                _build(x, tensors, used, depth + 1) for x in items)
+        except TypeError:
+            raise _Bad(f"structure {kind} node holds an unhashable item") from None
     if kind == "size":
         if not all(_is_int(x) and x >= 0 for x in items):
             raise _Bad(f"structure size node {_short(items)} is not a list of non-negative ints")
@@ -172,6 +179,14 @@ def _build(node, tensors, used, depth=0):
             raise _Bad(f"structure dict repeats key {_short(k)}")
         out[k] = _build(pair[1], tensors, used, depth + 1)
     return out
+
+
+def _as_ndarray(v):
+    """A saved numpy array as numpy again, wherever map_location put its tensor."""
+    if v is None or isinstance(v, np.ndarray):
+        return v
+    v = v.detach()
+    return (v.cpu() if hasattr(v, "cpu") else v).numpy()
 
 
 def _size(items):

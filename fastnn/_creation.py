@@ -1,6 +1,8 @@
 """Tensor factories: tensor, zeros, rand, arange, the *_like forms and legacy constructors."""
 import numbers
 
+import math
+
 import numpy as np
 
 from . import _dtype as D
@@ -245,7 +247,16 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
         dtype = D.get_default_dtype() if any(isinstance(v, float) for v in vals) else D.int64
-    arr = np.arange(*vals).astype(D.to_dtype(dtype).np)
+    npd = D.to_dtype(dtype).np
+    if all(isinstance(v, (int, np.integer)) for v in vals):
+        arr = np.arange(*vals).astype(npd)
+    else:
+        # each value is start + i * step with the product kept exact (as a fused multiply-add
+        # does), then rounded once: numpy steps by the rounded difference of the first two
+        # values instead, which puts -8 + 80 * 0.1 below zero where PyTorch gives +4e-16
+        n = max(0, math.ceil((vals[1] - vals[0]) / vals[2]))
+        wide = np.arange(n).astype(np.longdouble) * np.longdouble(float(vals[2]))
+        arr = (wide + np.longdouble(float(vals[0]))).astype(np.float64).astype(npd)
     return _finish(arr, device, requires_grad)
 
 

@@ -117,4 +117,19 @@ def format_tensor(t, name="tensor"):
         extras.append(f"grad_fn=<{t.grad_fn.name()}>")
     elif t._rg:
         extras.append("requires_grad=True")
-    return f"{name}({body}{''.join(', ' + e for e in extras)})"
+    return _with_suffixes(f"{name}({body}", extras, len(name) + 1)
+
+
+def _with_suffixes(text, extras, indent):
+    """Append ``, dtype=...`` and the like, moving one to a new line when it would pass the
+    print width (the last line's length counts the ", " and ")" around it)."""
+    parts = [text]
+    last = len(text) - text.rfind("\n") + 1
+    for e in extras:
+        if last + len(e) + 2 > _opts["linewidth"]:
+            parts.append(",\n" + " " * indent + e)
+            last = indent + len(e)
+        else:
+            parts.append(", " + e)
+            last += len(e) + 2
+    return "".join(parts) + ")"

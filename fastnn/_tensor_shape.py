@@ -151,6 +151,13 @@ def _gather_index(t, fn, d, index, src=None):
     return idx
 
 
+def _scalar_like(t, index):
+    """PyTorch counts a 0-d input or index as 1-D in gather/scatter (a one-hot from a 0-d label)."""
+    from .tensor import Tensor
+    return (isinstance(index, Tensor) and t._data.ndim <= 1 and index._data.ndim <= 1
+            and (t._data.ndim == 0 or index._data.ndim == 0))
+
+
 def _split_int_indices(idx):
     """(ints-only index, rest) when integers mix with advanced indices, else None."""
     if not isinstance(idx, tuple) or not any(_is_int(i) for i in idx):
@@ -421,6 +428,8 @@ class ShapeMixin:
 
     def gather(self, dim, index):
         d = self._dim(dim)
+        if _scalar_like(self, index):
+            return self.reshape(-1).gather(d, index.reshape(-1)).reshape(index.shape)
         return apply(S.GatherBackward0, (self,), d, _gather_index(self, "gather", d, index))
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
@@ -431,6 +440,10 @@ class ShapeMixin:
         if src is None:
             src = value
         d = self._dim(dim)
+        if _scalar_like(self, index):
+            src1 = src.reshape(-1) if isinstance(src, Tensor) else src
+            return self.reshape(-1).scatter(d, index.reshape(-1), src1,
+                                            reduce=reduce).reshape(self.shape)
         isrc = src._data if isinstance(src, Tensor) else None
         idx = _gather_index(self, "scatter", d, index, isrc)
         if isrc is None:

@@ -174,11 +174,13 @@ class _Encoder:
         arr = _to_array(obj)
         if arr is not None:
             node = self._tensor(arr, path)
+            if arr is obj:  # a numpy array comes back as one, as with torch.load
+                node["k"] = "array"
             flags = None if arr is obj else _grad_flags(obj)
             if flags:
                 self.grad[node["name"]] = flags
             return node
-        if isinstance(obj, (dict, list, tuple)):
+        if isinstance(obj, (dict, list, tuple, set, frozenset)):
             if id(obj) in self._active:
                 raise ValueError(f"fastnn.save: container at {_key_path(path)} contains itself")
             self._active.add(id(obj))
@@ -206,6 +208,8 @@ class _Encoder:
             kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
             return {"k": kind, "items": items}
         items = [self.encode(v, path + (i,), depth + 1) for i, v in enumerate(obj)]
+        if isinstance(obj, (set, frozenset)):
+            return {"k": "frozenset" if isinstance(obj, frozenset) else "set", "items": items}
         if not isinstance(obj, tuple):
             return items
         return {"k": "size" if _instance(obj, "fastnn._dtype", "Size") else "tuple", "items": items}

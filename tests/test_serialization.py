@@ -322,8 +322,8 @@ def test_type_error_names_the_key_path():
         S.save(obj, io.BytesIO())
     assert str(info.value) == ("fastnn.save: cannot save object of type 'function' at key path "
                                "['optimizer']['param_groups'][0]['foo']")
-    with pytest.raises(TypeError, match=r"type 'set' at the top level"):
-        S.save({1, 2}, io.BytesIO())
+    with pytest.raises(TypeError, match=r"type 'object' at the top level"):
+        S.save(object(), io.BytesIO())
     with pytest.raises(TypeError, match=r"type 'bytes' at key path \[0\]\[1\]\[3\]"):
         S.save([[0, (0, 1, 2, b"x")]], io.BytesIO())
 

@@ -122,17 +122,36 @@ class FunctionCtx(Node):
         grads = self._fn_cls.backward(self, *grads_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        out = []
-        for gi, slot in zip(grads, self._tensor_slots):
-            if slot is None:
-                continue
-            out.append(None if gi is None else (gi._data if hasattr(gi._data, "device_spec") else
-                                                np.asarray(gi._data)))
-        if len(grads) < len(self._tensor_slots) and len(out) < len(self._next):
+        n_args = len(self._tensor_slots)
+        if (len(grads) < n_args and sum(s is not None for s in self._tensor_slots[:len(grads)])
+                < len(self._next)) or any(gi is not None for gi in grads[n_args:]):
+            # missing gradients, or extra ones that are not None, are a bug in the Function
             raise RuntimeError(
                 f"function {self.name()} returned an incorrect number of gradients "
-                f"(expected {len(self._tensor_slots)}, got {len(grads)})")
+                f"(expected {n_args}, got {len(grads)})")
+        out = []
+        for i, (gi, slot) in enumerate(zip(grads, self._tensor_slots)):
+            if slot is None:
+                continue
+            if gi is not None:
+                gi = gi._data if hasattr(gi._data, "device_spec") else np.asarray(gi._data)
+                if gi.shape != slot._data.shape:
+                    gi = self._fit_grad(i, gi, slot._data.shape)
+            out.append(gi)
         return tuple(out)
+
+    def _fit_grad(self, i, g, shape):
+        """A gradient the input's shape broadcasts to is summed down to it; others raise."""
+        import numpy as np
+        try:
+            if np.broadcast_shapes(shape, g.shape) != g.shape:
+                raise ValueError
+        except ValueError:
+            raise RuntimeError(f"Function {self.name()} returned an invalid gradient at index "
+                               f"{i} - got {list(g.shape)} but expected shape compatible with "
+                               f"{list(shape)}") from None
+        from .ops_math import unbroadcast
+        return unbroadcast(g, shape, g.dtype)
 
 
 def _ctx_type(cls):

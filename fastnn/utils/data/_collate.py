@@ -75,12 +75,12 @@ def default_collate(batch):
         except TypeError:
             return out
     if _is_namedtuple(elem):
-        return elem_type(*(default_collate(list(s)) for s in zip(*batch)))
+        return elem_type(*(default_collate(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        out = [default_collate(list(s)) for s in zip(*batch)]
+        out = [default_collate(s) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return out
         try:
