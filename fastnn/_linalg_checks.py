@@ -129,55 +129,47 @@ def _prefix(shape, i):
     return f"(Batch element {i}): " if len(shape) > 2 else ""
 
 
-def _inverter(fn, keep_info=None):
-    """``invert(a)`` for the inverse node: raises LinAlgError on a singular matrix, or (for
-    inv_ex) stores LAPACK-style info in ``keep_info`` and gives nan for those matrices."""
-    def invert(a):
+def _guarded(op, find_info, message, keep_info):
+    """``op`` (a batched numpy factorization) that, where a matrix fails, raises LinAlgError
+    with ``message(info, where)``, or for the ``_ex`` forms stores LAPACK-style info in
+    ``keep_info`` and gives nan for those matrices."""
+    def run(a):
         try:
-            y = np.linalg.inv(a)
+            y = op(a)
             if keep_info is not None:
                 keep_info.append(np.zeros(a.shape[:-2], np.int32))
             return y
         except np.linalg.LinAlgError:
-            info = lu_info(a)
+            info = find_info(a)
         bad = info != 0
         if keep_info is None:
             i = int(np.argmax(bad))
-            what = f"The diagonal element {info[i]} is zero, the" if info[i] else "The"
-            raise LinAlgError(f"{fn}: {_prefix(a.shape, i)}{what} inversion could not be "
-                              "completed because the input matrix is singular.")
+            raise LinAlgError(message(int(info[i]), _prefix(a.shape, i)))
         keep_info.append(info.reshape(a.shape[:-2]))
         flat = _flat(a).copy()
         flat[bad] = np.eye(a.shape[-1], dtype=a.dtype)
-        y = np.linalg.inv(flat)
+        y = op(flat)
         y[bad] = np.nan
         return y.reshape(a.shape)
-    return invert
+    return run
+
+
+def _inverter(fn, keep_info=None):
+    """``invert(a)`` for the inverse node, guarded as ``_guarded`` says."""
+    def message(k, where):
+        what = f"The diagonal element {k} is zero, the" if k else "The"
+        return (f"{fn}: {where}{what} inversion could not be completed because the input "
+                "matrix is singular.")
+    return _guarded(np.linalg.inv, lu_info, message, keep_info)
 
 
 def _factorer(fn, keep_info=None):
-    """``factor(a)`` (lower Cholesky factor) for the Cholesky node; as ``_inverter``."""
-    def factor(a):
-        try:
-            low = np.linalg.cholesky(a)
-            if keep_info is not None:
-                keep_info.append(np.zeros(a.shape[:-2], np.int32))
-            return low
-        except np.linalg.LinAlgError:
-            info = chol_info(a)
-        bad = info != 0
-        if keep_info is None:
-            i = int(np.argmax(bad))
-            raise LinAlgError(f"{fn}: {_prefix(a.shape, i)}The factorization could not be "
-                              "completed because the input is not positive-definite (the "
-                              f"leading minor of order {info[i]} is not positive-definite).")
-        keep_info.append(info.reshape(a.shape[:-2]))
-        flat = _flat(a).copy()
-        flat[bad] = np.eye(a.shape[-1], dtype=a.dtype)
-        low = np.linalg.cholesky(flat)
-        low[bad] = np.nan
-        return low.reshape(a.shape)
-    return factor
+    """``factor(a)`` (lower Cholesky factor) for the Cholesky node, guarded likewise."""
+    def message(k, where):
+        return (f"{fn}: {where}The factorization could not be completed because the input is "
+                f"not positive-definite (the leading minor of order {k} is not "
+                "positive-definite).")
+    return _guarded(np.linalg.cholesky, chol_info, message, keep_info)
 
 
 def _solver(a, b):
