@@ -131,3 +131,18 @@ def test_collate_keeps_string_fields_as_tuples():
     assert batch[0] == ("a", "b") and batch[1].tolist() == [1, 2]
     assert default_collate(["a", "b"]) == ["a", "b"]
     assert default_collate([{"s": "a"}, {"s": "b"}]) == {"s": ["a", "b"]}
+
+
+def test_graph_walk_of_the_blitz_network():
+    # the 60-minute blitz follows loss.grad_fn.next_functions back through Linear layers
+    fc1, fc2 = fastnn.nn.Linear(6, 5), fastnn.nn.Linear(5, 3, bias=False)
+    loss = fastnn.nn.MSELoss()(fc2(fastnn.relu(fc1(fastnn.randn(2, 6)))), fastnn.randn(2, 3))
+    mm = loss.grad_fn.next_functions[0][0]
+    assert mm.name() == "MmBackward0"
+    assert [n.name() for n, _ in mm.next_functions] == ["ReluBackward0", "TBackward0"]
+    addmm = mm.next_functions[0][0].next_functions[0][0]
+    assert addmm.name() == "AddmmBackward0"
+    assert [n.name() if n else None for n, _ in addmm.next_functions] == \
+        ["AccumulateGrad", None, "TBackward0"]
+    assert addmm.next_functions[2][0].next_functions[0][0].variable is fc1.weight
+    assert repr(mm.next_functions[1][0]).startswith("<TBackward0 object at 0x")

@@ -73,8 +73,9 @@ def test_graph_is_the_one_pytorch_records(fused_calls):
     ((addmm, _),) = y.grad_fn.next_functions
     assert addmm.name() == "AddmmBackward0"
     names = [n.name() if n is not None else None for n, _ in addmm.next_functions]
-    assert names == [None, "AccumulateGrad", "AccumulateGrad"]
-    assert addmm.next_functions[1][0].variable is w
+    assert names == ["AccumulateGrad", None, "TBackward0"]  # bias, input, weight.T
+    ((acc, _),) = addmm.next_functions[2][0].next_functions
+    assert acc.variable is w and acc.name() == "AccumulateGrad"
     assert y.requires_grad and not y.is_leaf
 
 

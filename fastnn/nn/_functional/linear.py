@@ -21,8 +21,34 @@ except ImportError:  # a source checkout without the compiled extension
 _ndarray = np.ndarray
 
 
+class _TransposedWeight:
+    """What PyTorch's graph shows between a linear node and its weight (``TBackward0``); the
+    fused kernel needs no such node, so it exists only when the graph is inspected."""
+
+    def __init__(self, weight_node):
+        self.next_functions = ((weight_node, 0),)
+
+    def name(self):
+        return "TBackward0"
+
+    def __repr__(self):
+        return f"<TBackward0 object at {hex(id(self))}>"
+
+
 class AddmmBackward0(Node):
     """out = x @ w.T + b for contiguous 2-D float x."""
+
+    @property
+    def next_functions(self):
+        # PyTorch's order and nodes: (bias, input, weight.T) for addmm, (input, weight.T) for mm
+        nxt = self._next or ()
+        if len(nxt) < 2:
+            return super().next_functions
+        shown = ((nxt[0], 0), (_TransposedWeight(nxt[1]), 0))
+        return ((nxt[2], 0),) + shown if len(nxt) > 2 else shown
+
+    def name(self):
+        return "AddmmBackward0" if len(self._next or ()) != 2 else "MmBackward0"
 
     def forward(self, x, w, b=None, relu=False):
         out = np.empty((x.shape[0], w.shape[0]), x.dtype)
