@@ -8,11 +8,13 @@ family: each lists its ``(bound name, comparison)`` pairs and ``check`` ANDs the
 """
 import operator
 
+import fastnn
+
 __all__ = ["Constraint", "boolean", "dependent", "dependent_property", "greater_than",
            "greater_than_eq", "independent", "integer_interval", "interval",
-           "half_open_interval", "is_dependent", "less_than", "nonnegative",
-           "nonnegative_integer", "one_hot", "positive", "positive_integer", "real",
-           "real_vector", "simplex", "unit_interval"]
+           "half_open_interval", "is_dependent", "less_than", "lower_cholesky",
+           "nonnegative", "nonnegative_integer", "one_hot", "positive", "positive_definite",
+           "positive_integer", "real", "real_vector", "simplex", "unit_interval"]
 
 
 class Constraint:
@@ -112,6 +114,36 @@ class _ProbabilityVector(Constraint):
         return (value >= 0).all(-1) & mass_is_one
 
 
+def _square_all(ok):
+    """Reduce a per-element bool over the trailing (n, n) matrix dims to one per matrix."""
+    return ok.all(-1).all(-1)
+
+
+class _TriangularFactor(Constraint):
+    """Lower-triangular matrices with a positive diagonal (Cholesky factors)."""
+    _title = "LowerCholesky"
+    event_dim = 2
+
+    def check(self, value):
+        diagonal_positive = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
+        return _square_all(value.tril() == value) & diagonal_positive
+
+
+class _SymmetricPositive(Constraint):
+    """Symmetric matrices whose Cholesky factorisation succeeds (positive definite)."""
+    _title = "PositiveDefinite"
+    event_dim = 2
+
+    def check(self, value):
+        if value.shape[-1] != value.shape[-2]:  # not square: no matrix here qualifies
+            return fastnn.zeros(tuple(value.shape[:-2]), dtype=fastnn.bool)
+        # symmetric up to rounding (atol 1e-6, rtol 1e-5): products like A A^T drift
+        gap = (value - value.mT).abs()
+        symmetric = _square_all(gap <= 1e-6 + 1e-5 * value.mT.abs())
+        factorable = fastnn.linalg.cholesky_ex(value.detach()).info == 0
+        return symmetric & factorable
+
+
 class _Lifted(Constraint):
     """``base_constraint`` applied to events that span ``reinterpreted_batch_ndims`` more
     rightmost dims: an event is valid only if every element in it is."""
@@ -203,5 +235,7 @@ simplex = _ProbabilityVector()
 positive = _Above(0.0)
 nonnegative = _AtLeast(0.0)
 unit_interval = _Closed(0.0, 1.0)
+lower_cholesky = _TriangularFactor()
+positive_definite = _SymmetricPositive()
 nonnegative_integer = _WholeAtLeast(0)
 positive_integer = _WholeAtLeast(1)

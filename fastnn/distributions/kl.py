@@ -14,13 +14,19 @@ import fastnn.nn.functional as F
 from ._special import digamma, lgamma, log_beta
 from .bernoulli import Bernoulli
 from .beta import Beta
+from .binomial import Binomial
 from .categorical import Categorical, OneHotCategorical
+from .dirichlet import Dirichlet
 from .distribution import ExponentialFamily
 from .exponential import Exponential
 from .gamma import Gamma
+from .geometric import Geometric
 from .independent import Independent
 from .laplace import Laplace
+from .log_normal import LogNormal
+from .multivariate_normal import MultivariateNormal, _half_log_det, _mahalanobis, _solve_lower
 from .normal import Normal
+from .poisson import Poisson
 from .uniform import Uniform
 from .utils import _sum_rightmost
 
@@ -166,3 +172,73 @@ def _independent_vs_independent(p, q):
     if q.reinterpreted_batch_ndims != n:
         raise NotImplementedError
     return _sum_rightmost(kl_divergence(p.base_dist, q.base_dist), n)
+
+
+# ---- pairs among the count, vector and transformed families -----------------------------
+@register_kl(Bernoulli, Poisson)
+def _bernoulli_vs_poisson(p, q):
+    # E_p[log q(x)] = p log(rate) - rate for x in {0, 1}
+    return q.rate - p.probs * q.rate.log() - p.entropy()
+
+
+@register_kl(Binomial, Binomial)
+def _binomial_vs_binomial(p, q):
+    if bool((p.total_count < q.total_count).any()):
+        raise NotImplementedError("KL between Binomials where q.total_count > "
+                                  "p.total_count is not implemented")
+    # n times the per-trial Bernoulli KL, written with the log-odds
+    per_trial = (p.probs * (p.logits - q.logits) + fastnn.log1p(-p.probs)
+                 - fastnn.log1p(-q.probs))
+    kl = p.total_count * per_trial
+    # q cannot produce p's larger counts
+    return _override(kl, inf_mask=p.total_count > q.total_count)
+
+
+@register_kl(Dirichlet, Dirichlet)
+def _dirichlet_vs_dirichlet(p, q):
+    a, b = p.concentration, q.concentration
+    a0 = a.sum(-1)
+    log_norms = lgamma(a0) - lgamma(b.sum(-1)) - (lgamma(a) - lgamma(b)).sum(-1)
+    # E_p[log x_i] = psi(a_i) - psi(a0)
+    expected_log = digamma(a) - digamma(a0).unsqueeze(-1)
+    return log_norms + ((a - b) * expected_log).sum(-1)
+
+
+@register_kl(Geometric, Geometric)
+def _geometric_vs_geometric(p, q):
+    # -H(p) - E_p[k] log(1 - q) - log q, with E_p[k] = 1/p - 1
+    return -p.entropy() - fastnn.log1p(-q.probs) / p.probs - q.logits
+
+
+@register_kl(LogNormal, LogNormal)
+def _lognormal_vs_lognormal(p, q):
+    # exp is one-to-one, so the divergence is that of the underlying Normals
+    return _normal_vs_normal(p.base_dist, q.base_dist)
+
+
+@register_kl(MultivariateNormal, MultivariateNormal)
+def _mvn_vs_mvn(p, q):
+    if p.event_shape != q.event_shape:
+        raise ValueError("KL-divergence between two Multivariate Normals with different "
+                         "event shapes cannot be computed")
+    lp, lq = p._unbroadcasted_scale_tril, q._unbroadcasted_scale_tril
+    lead = fastnn.broadcast_shapes(tuple(lp.shape[:-2]), tuple(lq.shape[:-2]))
+    square = tuple(lp.shape[-2:])
+    # tr(Sigma_q^-1 Sigma_p) = |L_q^-1 L_p|_F^2
+    trace = _solve_lower(lq.expand(lead + square), lp.expand(lead + square)).pow(2).sum((-2, -1))
+    shift = _mahalanobis(lq, q.loc - p.loc)
+    n = p.event_shape[0]
+    return _half_log_det(lq) - _half_log_det(lp) + 0.5 * (trace + shift - n)
+
+
+@register_kl(Poisson, Bernoulli)
+@register_kl(Poisson, Binomial)
+def _poisson_vs_bounded(p, q):
+    # a Poisson puts mass on counts that q can never produce
+    return fastnn.full_like(p.rate, math.inf)
+
+
+@register_kl(Poisson, Poisson)
+def _poisson_vs_poisson(p, q):
+    log_ratio = p.rate.log() - q.rate.log()
+    return q.rate - p.rate + p.rate * log_ratio

@@ -1,0 +1,78 @@
+"""The Dirichlet distribution over probability vectors."""
+import numpy as np
+
+import fastnn
+import fastnn.nn.functional as F
+
+from . import constraints
+from ._special import digamma, lgamma
+from .distribution import ExponentialFamily
+from .utils import _unit_gamma_draws, xlogy
+
+__all__ = ["Dirichlet"]
+
+
+class Dirichlet(ExponentialFamily):
+    """Dirichlet(concentration): density Gamma(a0) / prod Gamma(a_i) * prod x_i^(a_i - 1)
+    on the simplex, a0 = sum a_i; the last dim of ``concentration`` is the event.
+    ``sample`` normalises Gamma draws; fastnn has no reparameterized Gamma sampler, so
+    ``rsample`` raises NotImplementedError (as for Gamma and Beta)."""
+    arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
+    support = constraints.simplex
+    has_rsample = False
+    _tensor_params = ("concentration",)
+
+    def __init__(self, concentration, validate_args=None):
+        if concentration.dim() < 1:
+            raise ValueError("`concentration` parameter must be at least one-dimensional.")
+        self.concentration = concentration
+        shape = concentration.size()
+        super().__init__(shape[:-1], shape[-1:], validate_args=validate_args)
+
+    @property
+    def _total(self):
+        return self.concentration.sum(-1, keepdim=True)
+
+    @property
+    def mean(self):
+        return self.concentration / self._total
+
+    @property
+    def mode(self):
+        """(a - 1)+ / sum (a - 1)+; when every a_i < 1, the vertex of the first largest a_i."""
+        a = self.concentration
+        excess = (a - 1).clamp(min=0)
+        spiky = (a < 1).all(-1, keepdim=True)
+        denom = fastnn.where(spiky, fastnn.ones_like(self._total), excess.sum(-1, keepdim=True))
+        vertex = F.one_hot(a.argmax(-1), num_classes=a.shape[-1]).to(a.dtype)
+        return fastnn.where(spiky, vertex, excess / denom)
+
+    @property
+    def variance(self):
+        a, a0 = self.concentration, self._total
+        return a * (a0 - a) / (a0.pow(2) * (a0 + 1))
+
+    def rsample(self, sample_shape=()):
+        raise NotImplementedError("fastnn's Dirichlet has no reparameterized sampler: "
+                                  "use sample()")
+
+    def sample(self, sample_shape=()):
+        # independent Gamma(a_i, 1) draws divided by their sum are Dirichlet(a)
+        g = _unit_gamma_draws(self.concentration, self._extended_shape(sample_shape))
+        x = g / g.sum(-1, keepdims=True)
+        x = np.clip(x, fastnn.finfo(self.concentration.dtype).tiny, 1.0)
+        return fastnn.tensor(x, dtype=self.concentration.dtype)
+
+    def log_prob(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        a = self.concentration
+        return (xlogy(a - 1, value).sum(-1) + lgamma(a.sum(-1)) - lgamma(a).sum(-1))
+
+    def entropy(self):
+        """H = log B(a) + (a0 - k) psi(a0) - sum (a_i - 1) psi(a_i)."""
+        a = self.concentration
+        k = a.shape[-1]
+        a0 = a.sum(-1)
+        return (lgamma(a).sum(-1) - lgamma(a0) - (k - a0) * digamma(a0)
+                - ((a - 1) * digamma(a)).sum(-1))
