@@ -5,7 +5,8 @@ from ._functional.activation import (relu, relu_, leaky_relu, leaky_relu_, elu, 
                                      selu, celu, mish, hardswish, hardsigmoid, softsign,
                                      threshold, threshold_, glu)
 from ._functional.conv import conv1d, conv2d, conv3d  # noqa: F401
-from ._functional.conv_transpose import conv_transpose1d, conv_transpose2d  # noqa: F401
+from ._functional.conv_transpose import (conv_transpose1d, conv_transpose2d,  # noqa: F401
+                                         conv_transpose3d)
 from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indices,  # noqa
                                   avg_pool1d, avg_pool2d, adaptive_avg_pool1d,
                                   adaptive_avg_pool2d, adaptive_max_pool1d,

@@ -1,10 +1,11 @@
-"""interpolate (nearest, nearest-exact, linear, bilinear, area), pixel_shuffle and
-pixel_unshuffle.
+"""interpolate (nearest, nearest-exact, linear, bilinear, bicubic, area, antialiased
+bilinear/bicubic), pixel_shuffle and pixel_unshuffle.
 
-Resampling is separable: along each spatial axis every output position reads one (nearest)
-or two (linear) input positions, so the forward is one or two gathers per axis and the
-backward multiplies the gradient by the transposed (out, in) weight matrix of each axis.
-Source positions are computed as PyTorch does, in the input's float precision.
+Resampling is separable: along each spatial axis every output position reads one (nearest),
+two (linear), four (bicubic) or a few (antialiased) input positions, so the forward is one
+gather per tap and axis, and the backward multiplies the gradient by the transposed (out, in)
+weight matrix of each axis. Source positions are computed as PyTorch does, in the input's
+float precision; the bicubic and antialiased plans live in upsampling_cubic.py.
 """
 import math
 
@@ -14,6 +15,7 @@ from ...autograd.function import apply
 from ...autograd.node import Node
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .upsampling_cubic import antialias_plan, cubic_plan
 
 
 def _scale(n_in, n_out, align_corners, scale, dt):
@@ -25,8 +27,14 @@ def _scale(n_in, n_out, align_corners, scale, dt):
     return dt(n_in) / dt(n_out)
 
 
-def _axis_plan(mode, n_in, n_out, align_corners, scale, dt):
+def _axis_plan(mode, n_in, n_out, align_corners, scale, dt, antialias=False):
     """(indices, weights) along one axis: output i = sum_k w[k][i] * input[idx[k][i]]."""
+    if antialias:
+        return antialias_plan(mode, n_in, n_out, _scale(n_in, n_out, align_corners, scale, dt),
+                              dt)
+    if mode == "bicubic":
+        return cubic_plan(n_in, n_out, _scale(n_in, n_out, align_corners, scale, dt),
+                          align_corners, dt)
     dst = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
         if mode == "nearest" and n_out == n_in:    # PyTorch's shortcuts, whatever the scale
@@ -53,29 +61,34 @@ def _matrix(n_in, idx, weights, dt):
     return m
 
 
-class _UpsampleBackward(Node):
-    """One gather (nearest) or two weighted gathers (linear) per spatial axis."""
+_TAGS = {"nearest": "Nearest", "nearest-exact": "NearestExact", "bicubic": "Bicubic"}
 
-    def forward(self, x, mode, out, align_corners, scales):
-        self.tag = ("Nearest" if mode == "nearest" else "NearestExact"
-                    if mode == "nearest-exact" else "Linear" if x.ndim == 3 else "Bilinear")
+
+class _UpsampleBackward(Node):
+    """One weighted gather per tap (1 nearest, 2 linear, 4 bicubic) per spatial axis."""
+
+    def forward(self, x, mode, out, align_corners, scales, antialias=False):
+        self.tag = _TAGS.get(mode, "Linear" if x.ndim == 3 else "Bilinear")
+        self.aa = "Aa" if antialias else ""
         dt = x.dtype.type
         self.plans = []
         y = x
         for a, (n_in, n_out, sc) in enumerate(zip(x.shape[2:], out, scales)):
             ax = 2 + a
-            idx, w = _axis_plan(mode, n_in, n_out, align_corners, sc, dt)
+            idx, w = _axis_plan(mode, n_in, n_out, align_corners, sc, dt, antialias)
             self.plans.append((ax, n_in, idx, w))
             if w is None:
                 y = np.take(y, idx[0], axis=ax)
             else:
                 shape = (-1,) + (1,) * (x.ndim - 1 - ax)
-                y = np.take(y, idx[0], axis=ax) * w[0].reshape(shape) + \
-                    np.take(y, idx[1], axis=ax) * w[1].reshape(shape)
+                acc = np.take(y, idx[0], axis=ax) * w[0].reshape(shape)
+                for ix, wk in zip(idx[1:], w[1:]):
+                    acc += np.take(y, ix, axis=ax) * wk.reshape(shape)
+                y = acc
         return np.ascontiguousarray(y, dtype=x.dtype)
 
     def name(self):
-        return f"Upsample{self.tag}{len(self.plans)}DBackward0"
+        return f"Upsample{self.tag}{len(self.plans)}D{self.aa}Backward0"
 
     def backward(self, g):
         dt = g.dtype
@@ -132,12 +145,13 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         output_size = [math.floor(float(n) * s) for n, s in zip(input.shape[2:], scales)]
         if recompute_scale_factor:
             scales = None
-    if antialias:
-        raise NotImplementedError("fastnn's interpolate does not support antialias=True")
+    if antialias and not (mode in ("bilinear", "bicubic", "lanczos") and input.dim() == 4):
+        raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
+                         "modes and requires a 4-D tensor as input")
     wants = {"linear": 3, "bilinear": 4, "trilinear": 5}
     if mode in ("nearest", "nearest-exact", "area") and input.dim() in (3, 4) or \
-            wants.get(mode) == input.dim():
-        if mode != "area" and any(o <= 0 for o in output_size):
+            wants.get(mode) == input.dim() or mode == "bicubic" and input.dim() == 4:
+        if mode != "area" and any(n <= 0 for n in list(output_size) + list(input.shape[2:])):
             names = ("W",) if dim == 1 else ("H", "W")
             text = lambda sizes: ", ".join(f"{a}: {v}" for a, v in zip(names, sizes))  # noqa
             raise RuntimeError(f"Input and output sizes should be greater than 0, but got "
@@ -150,11 +164,12 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             raise NotImplementedError(f"fastnn's interpolate supports float input only, got "
                                       f"{input.dtype}")
         return apply(_UpsampleBackward, (input,), mode, tuple(output_size),
-                     bool(align_corners), tuple(scales) if scales else (None,) * dim)
+                     bool(align_corners), tuple(scales) if scales else (None,) * dim,
+                     bool(antialias))
     if mode in wants and input.dim() in (3, 4, 5):
         raise NotImplementedError(f"Got {input.dim()}D input, but {mode} mode needs "
                                   f"{wants[mode]}D input")
-    if input.dim() == 5 or mode in ("bicubic", "trilinear", "lanczos"):
+    if input.dim() == 5 and mode != "bicubic" or mode in ("trilinear", "lanczos"):
         raise NotImplementedError(f"fastnn's interpolate does not support mode '{mode}' on "
                                   f"{input.dim()}D input")
     raise NotImplementedError("Input Error: Only 3D, 4D and 5D input Tensors supported"

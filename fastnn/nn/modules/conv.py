@@ -1,4 +1,4 @@
-"""Conv1d, Conv2d and Conv3d layers, and the transposed ConvTranspose1d and ConvTranspose2d."""
+"""Conv1d, Conv2d and Conv3d layers, and the transposed ConvTranspose1d/2d/3d."""
 
 from ... import _creation
 from .. import functional as F
@@ -162,7 +162,7 @@ class _ConvTransposeNd(_ConvNd):
         return tuple(s - m for s, m in zip(output_size, min_sizes))
 
     def forward(self, input, output_size=None):
-        conv = (F.conv_transpose1d, F.conv_transpose2d)[self._nd - 1]
+        conv = (F.conv_transpose1d, F.conv_transpose2d, F.conv_transpose3d)[self._nd - 1]
         output_padding = self._output_padding(input, output_size, self.stride, self.padding,
                                               self.kernel_size, self._nd, self.dilation)
         return conv(input, self.weight, self.bias, self.stride, self.padding, output_padding,
@@ -177,3 +177,8 @@ class ConvTranspose1d(_ConvTransposeNd):
 class ConvTranspose2d(_ConvTransposeNd):
     """Transposed 2-D convolution over (N, C, H, W) or (C, H, W) input."""
     _nd = 2
+
+
+class ConvTranspose3d(_ConvTransposeNd):
+    """Transposed 3-D convolution over (N, C, D, H, W) or (C, D, H, W) input."""
+    _nd = 3
