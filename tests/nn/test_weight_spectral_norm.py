@@ -92,7 +92,7 @@ def test_weight_norm_matches_torch(layer, dim, dt):
 
 def test_weight_norm_warns_and_errors():
     m = nn.Linear(3, 2)
-    with pytest.warns(FutureWarning, match="weight_norm` is deprecated in PyTorch in favor of"):
+    with pytest.warns(FutureWarning, match="weight_norm` is deprecated in favor of"):
         nn.utils.weight_norm(m)
     with pytest.raises(RuntimeError, match="Cannot register two weight_norm hooks on the same "
                                            "parameter weight"):

@@ -57,10 +57,9 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name, dim):
-        # PyTorch deprecates this hook-based form for parametrizations.weight_norm, which
-        # fastnn does not have yet: the warning says so rather than pointing nowhere
-        warnings.warn("`fastnn.nn.utils.weight_norm` is deprecated in PyTorch in favor of "
-                      "`torch.nn.utils.parametrizations.weight_norm` (not yet in fastnn).",
+        # PyTorch deprecates this hook-based form for parametrizations.weight_norm
+        warnings.warn("`fastnn.nn.utils.weight_norm` is deprecated in favor of "
+                      "`fastnn.nn.utils.parametrizations.weight_norm`.",
                       FutureWarning,
                       stacklevel=3)
         if _find_hook(module, name) is not None:
