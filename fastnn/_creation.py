@@ -1,7 +1,7 @@
 """Tensor factories: tensor, zeros, rand, arange, the *_like forms and legacy constructors."""
-import numbers
-
 import math
+import numbers
+import warnings
 
 import numpy as np
 
@@ -20,7 +20,7 @@ def _finish(arr, device, requires_grad):
             from ._tensor_convert import _move_array
             t._data = _move_array(arr, dev)
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad_(True, _what="Only Tensors of floating point and complex dtype")
     return t
 
 
@@ -45,7 +45,7 @@ def _infer_dtype(data):
             found.add(D.int64)
         elif isinstance(x, numbers.Real):
             found.add(D.get_default_dtype())
-        elif x is data and isinstance(x, (str, bytes)):
+        elif isinstance(x, (str, bytes)):
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
@@ -99,6 +99,12 @@ def _unwrap_nested(data):
 
 def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=False):
     """Copy ``data`` (nested lists, scalars, arrays or tensors) into a new leaf tensor."""
+    from .tensor import Tensor
+    if isinstance(data, Tensor):
+        warnings.warn("To copy construct from a tensor, it is recommended to use "
+                      "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
+                      "requires_grad_(True), rather than tensor(sourceTensor).", UserWarning,
+                      stacklevel=2)
     dt = D.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
     return _finish(_to_array(data, dt), device, requires_grad)
 
@@ -127,7 +133,7 @@ def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
         if copy is False and (t._data is not getattr(obj, "_data", t._data)):
             pass
     if requires_grad:
-        t.requires_grad_(True)
+        t.requires_grad_(True, _what="Only Tensors of floating point and complex dtype")
     return t
 
 

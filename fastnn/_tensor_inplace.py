@@ -384,6 +384,9 @@ class InplaceMixin:
     def __setitem__(self, idx, value):
         from .tensor import Tensor
         idx = _index_arrays(idx)
+        if self._rg and self.grad_fn is None and _state.enabled and _writes_through_view(idx):
+            raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
+                               "an in-place operation.")
         self._check_inplace()
         split = None if S.is_basic_index(idx) else _split_int_indices(idx)
         if split is not None:  # integers first, then the advanced indices (PyTorch's order)
@@ -452,3 +455,13 @@ def _check_random_dtype(t, kernel):
     if t._data.dtype.kind != "f":
         raise NotImplementedError(f"\"{kernel}\" not implemented for "
                                   f"'{_title(t._data.dtype)}'")
+
+
+def _writes_through_view(idx):
+    """Whether ``t[idx] = v`` takes a view of ``t`` first (an int, None or a partial slice
+    anywhere in the index): PyTorch then names the view in its leaf error."""
+    for k in (idx if isinstance(idx, tuple) else (idx,)):
+        if k is None or isinstance(k, (int, np.integer)) and not isinstance(k, bool) or \
+                isinstance(k, slice) and k != slice(None):
+            return True
+    return False

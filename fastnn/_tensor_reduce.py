@@ -1,5 +1,6 @@
 """Reductions and normalising ops as Tensor methods (a mixin of Tensor)."""
 import collections
+import warnings
 
 import numpy as np
 
@@ -52,8 +53,14 @@ class ReduceMixin:
             correction = 1 if unbiased is None or unbiased else 0
         if isinstance(dim, bool):
             correction, dim = (1 if dim else 0), None
-        return apply(R.VarBackward0, (_float_input(self),), axes_of(self, dim), correction,
-                     keepdim, take_sqrt)
+        axes = axes_of(self, dim)
+        shape = self._data.shape
+        n = self._data.size if axes is None else int(np.prod([shape[i] for i in axes]))
+        if n - correction <= 0:
+            warnings.warn(f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0. "
+                          "Correction should be strictly less than the reduction factor (input "
+                          "numel divided by output numel).", UserWarning, stacklevel=3)
+        return apply(R.VarBackward0, (_float_input(self),), axes, correction, keepdim, take_sqrt)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None):

@@ -3,6 +3,8 @@
 Views share their base's storage and version counter, so an in-place change through any of
 them invalidates saved values that backward would otherwise silently misuse.
 """
+import warnings
+
 import numpy as np
 
 from . import _dtype as D
@@ -89,9 +91,10 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
 
     @requires_grad.setter
     def requires_grad(self, value):
-        self.requires_grad_(value)
+        self.requires_grad_(value, _what="only Tensors of floating point and complex dtype")
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad=True, *, _what="only Tensors of floating point dtype"):
+        # (PyTorch words the integer error differently on each path: _what carries it)
         requires_grad = bool(requires_grad)
         if self.grad_fn is not None:
             if requires_grad:
@@ -101,8 +104,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         if requires_grad and self._data.dtype.kind not in "fc":
-            raise RuntimeError("Only Tensors of floating point and complex dtype can require "
-                               "gradients")
+            raise RuntimeError(f"{_what} can require gradients")
         self._rg = requires_grad
         return self
 
@@ -284,6 +286,10 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return d if type(d) is _ndarray else d.copy_to_host()
 
     def __float__(self):
+        if self._rg:
+            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                          "unexpected behavior.\nConsider using tensor.detach() first.",
+                          UserWarning, stacklevel=2)
         return float(self._scalar())
 
     def __int__(self):

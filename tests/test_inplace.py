@@ -131,8 +131,8 @@ def test_message_names_the_tensor_and_versions():
     x = fastnn.ones(2, 3, requires_grad=True)
     y = x.exp()
     y.add_(1)
-    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2, 3\]\] is at version 1; "
-                                           r"expected version 0 instead"):
+    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2, 3\]\], which is output 0 "
+                                           r"of Exp, is at version 1; expected version 0 instead"):
         y.sum().backward()
 
 

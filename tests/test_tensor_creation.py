@@ -307,6 +307,8 @@ def test_random_ranges_and_dtypes():
     (lambda: fastnn.tensor([1], device="cuda:x"), RuntimeError, "Invalid device string: 'cuda:x'"),
     (lambda: fastnn.zeros(2, dtype=fastnn.int64, requires_grad=True), RuntimeError,
      "Only Tensors of floating point and complex dtype can require gradients"),
+    (lambda: fastnn.tensor([1]).requires_grad_(), RuntimeError,
+     "only Tensors of floating point dtype can require gradients"),
     (lambda: fastnn.tensor([1, 2], requires_grad=True), RuntimeError,
      "Only Tensors of floating point"),
     (lambda: fastnn.set_rng_state(fastnn.zeros(3, dtype=fastnn.uint8)), RuntimeError,

@@ -146,3 +146,58 @@ def test_graph_walk_of_the_blitz_network():
         ["AccumulateGrad", None, "TBackward0"]
     assert addmm.next_functions[2][0].next_functions[0][0].variable is fc1.weight
     assert repr(mm.next_functions[1][0]).startswith("<TBackward0 object at 0x")
+
+
+# ---- error wording and warnings PyTorch users see -------------------------------------------
+
+def test_inplace_error_names_the_op_that_made_the_tensor():
+    x = fastnn.randn(2, requires_grad=True)
+    y = x.sigmoid()
+    y.mul_(2)
+    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2\]\], which is output 0 of "
+                                           r"Sigmoid, is at version 1; expected version 0"):
+        y.sum().backward()
+    w = fastnn.randn(2)
+    z = x * w
+    w.add_(1)  # a leaf input: no "output of" part
+    with pytest.raises(RuntimeError, match=r"\[torch.FloatTensor \[2\]\] is at version 1"):
+        z.sum().backward()
+
+
+def test_leaf_setitem_names_the_view_as_pytorch_does():
+    w = fastnn.randn(3, 3, requires_grad=True)
+    for idx in (0, slice(0, 2), (slice(None), 0), None):
+        with pytest.raises(RuntimeError, match="^a view of a leaf Variable"):
+            w[idx] = 5.0
+    for idx in (slice(None), fastnn.tensor([0]), Ellipsis):
+        with pytest.raises(RuntimeError, match="^a leaf Variable"):
+            w[idx] = 5.0
+    with fastnn.no_grad():
+        w[0] = 1.0
+    assert w[0].tolist() == [1.0, 1.0, 1.0]
+
+
+def test_integer_requires_grad_messages_follow_each_path():
+    with pytest.raises(RuntimeError, match="^Only Tensors of floating point and complex dtype"):
+        fastnn.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError, match="^only Tensors of floating point dtype can"):
+        fastnn.tensor([1]).requires_grad_()
+    with pytest.raises(RuntimeError, match="^only Tensors of floating point and complex dtype"):
+        fastnn.tensor([1]).requires_grad = True
+
+
+def test_strings_in_tensor_data_raise_type_error():
+    with pytest.raises(TypeError, match=r"new\(\): invalid data type 'str'"):
+        fastnn.tensor([1, "a"])
+
+
+def test_pytorch_user_warnings():
+    with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a "
+                                         "scalar"):
+        float(fastnn.ones(1, requires_grad=True))
+    with pytest.warns(UserWarning, match="To copy construct from a tensor"):
+        fastnn.tensor(fastnn.ones(2))
+    with pytest.warns(UserWarning, match=r"std\(\): degrees of freedom is <= 0"):
+        assert fastnn.ones(1).std().isnan()
+    with pytest.warns(UserWarning, match=r"var\(\): degrees of freedom is <= 0"):
+        assert fastnn.empty(0, 3).var(0).isnan().all()

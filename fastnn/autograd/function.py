@@ -55,11 +55,11 @@ def apply_node(cls, inputs, *args):
         vcs = []
         for s in node.saved:
             if s is out_arr:
-                vcs.append((out._vc, 0, s))
+                vcs.append((out._vc, 0, s, True))  # True: this node's own output
                 continue
             for t in inputs:
                 if t._data is s:
-                    vcs.append((t._vc, t._vc[0], s))
+                    vcs.append((t._vc, t._vc[0], s, t.grad_fn))
                     break
         node._vcs = vcs
     if anomaly.enabled:
@@ -85,7 +85,7 @@ class FunctionCtx(Node):
     def save_for_backward(self, *tensors):
         self._saved_tensors = tensors
         self.saved = tuple(t._data for t in tensors if t is not None)
-        self._vcs = [(t._vc, t._vc[0], t._data) for t in tensors if t is not None]
+        self._vcs = [(t._vc, t._vc[0], t._data, t.grad_fn) for t in tensors if t is not None]
 
     @property
     def saved_tensors(self):

@@ -4,6 +4,7 @@ An op's ``forward(*arrays, *args)`` computes its output array and saves what its
 needs with ``self.save(...)``; ``backward(grad)`` returns one gradient array (or None) per
 tensor input, computing only those that ``self.needs(i)`` says an edge will receive.
 """
+import re
 import weakref
 from itertools import count
 from sys import getrefcount
@@ -84,13 +85,18 @@ class Node:
                 "graph are freed when you call .backward() or autograd.grad(). Specify "
                 "retain_graph=True if you need to backward through the graph a second time or "
                 "if you need to access saved tensors after calling backward.")
-        for vc, expected, arr in self._vcs:
+        for vc, expected, arr, producer in self._vcs:
             if vc[0] != expected:
                 from ..tensor import _legacy_type_name
+                if producer is True:
+                    producer = self
+                # PyTorch names the op whose output was modified, without "Backward0"
+                made = "" if producer is None or type(producer) is AccumulateGrad else \
+                    f", which is output 0 of {re.sub(r'Backward[0-9]*$', '', producer.name())},"
                 raise RuntimeError(
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{_legacy_type_name(arr)} "
-                    f"[{', '.join(map(str, arr.shape))}]] is at version {vc[0]}; expected "
+                    f"[{', '.join(map(str, arr.shape))}]]{made} is at version {vc[0]}; expected "
                     f"version {expected} instead. Hint: the backtrace further above can point "
                     "at the operation that failed to compute its gradient. Use "
                     "fastnn.autograd.set_detect_anomaly(True) to find the forward op.")

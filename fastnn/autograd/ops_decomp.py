@@ -64,7 +64,7 @@ def apply_multi(cls, inputs, *args):
             owners = [t for t in inputs if t._data is s] + [o for o in outs if o._data is s]
             if owners:
                 t = owners[0]
-                vcs.append((t._vc, t._vc[0], s))
+                vcs.append((t._vc, t._vc[0], s, t.grad_fn))
         node._vcs = vcs
         if anomaly.enabled:
             record_trace(node)

@@ -56,7 +56,11 @@ class VarBackward0(Node):
         self.meta = (a.shape, axes, keepdim)
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.denom = max(n - correction, 0)
-        mean = np.mean(a, axis=axes, keepdims=True)
+        if a.size == 0:  # numpy warns "Mean of empty slice"; the result is nan as in PyTorch
+            mean = np.full([1 if axes is None or i in axes else s for i, s in enumerate(a.shape)],
+                           np.nan, a.dtype)
+        else:
+            mean = np.mean(a, axis=axes, keepdims=True)
         centred = a - mean
         with np.errstate(divide="ignore", invalid="ignore"):
             v = np.sum(centred * centred, axis=axes, keepdims=keepdim) / self.denom
