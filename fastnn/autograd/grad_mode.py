@@ -1,5 +1,6 @@
 """Grad mode: thread-local switch read by every op before it records a graph node."""
 import functools
+import inspect
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
@@ -37,16 +38,44 @@ class _Mode:
 
     def __call__(self, fn):
         # Used as @no_grad() (instance) or @no_grad (class): both wrap fn.
-        mode = type(self)
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with mode():
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(self.clone, fn)
 
     def clone(self):
         return type(self)()
+
+
+def _decorate(make_mode, fn):
+    """fn run under a fresh ``make_mode()`` context; a generator function gets the mode each
+    time it runs (from each resume to its next yield), never while its caller runs."""
+    if not inspect.isgeneratorfunction(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with make_mode():
+                return fn(*args, **kwargs)
+        return wrapper
+
+    @functools.wraps(fn)
+    def generator(*args, **kwargs):
+        gen = fn(*args, **kwargs)
+        try:
+            with make_mode():
+                out = next(gen)
+            while True:
+                try:
+                    sent = yield out
+                except GeneratorExit:
+                    with make_mode():
+                        gen.close()
+                    raise
+                except BaseException as exc:  # thrown in by the caller: pass it on
+                    with make_mode():
+                        out = gen.throw(exc)
+                else:
+                    with make_mode():
+                        out = gen.send(sent)
+        except StopIteration as stop:
+            return stop.value
+    return generator
 
 
 class _ModeMeta(type):
@@ -87,12 +116,7 @@ class set_grad_enabled(_Mode):
         # as a decorator, the mode applies inside fn only: undo the immediate switch
         state.enabled = self._prev
         target = self._target
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with set_grad_enabled(target):
-                return fn(*args, **kwargs)
-        return wrapper
+        return _decorate(lambda: set_grad_enabled(target), fn)
 
     def clone(self):
         return set_grad_enabled(self._target)
@@ -116,3 +140,6 @@ class inference_mode(_Mode, metaclass=_ModeMeta):
         state.enabled = self._prev
         state.inference = self._prev_inf
         return False
+
+    def clone(self):
+        return inference_mode(self._mode)

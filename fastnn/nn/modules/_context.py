@@ -46,7 +46,10 @@ def current_module_path():
 
 
 def add_context(exc, module):
-    """Extend ``exc``'s message with the module's path and repr (once: innermost wins)."""
+    """Add a note naming the module's path and repr to ``exc`` (once: innermost wins).
+
+    A note (shown under the message in tracebacks) leaves ``str(exc)`` and ``exc.args``
+    exactly as raised, so code that inspects them sees what PyTorch would give it."""
     if getattr(exc, "_fastnn_module", None) is not None or isinstance(exc, RecursionError):
         return
     try:
@@ -57,10 +60,10 @@ def add_context(exc, module):
         text = repr(module)
         if "\n" in text:
             text = module._get_name()
-        where = f" in module '{_path(mods)}' ({text})"
-        if exc.args and isinstance(exc.args[0], str):
-            exc.args = (exc.args[0] + where,) + exc.args[1:]
-        else:
-            exc.args = (str(exc) + where,)
+        note = f"in module '{_path(mods)}' ({text})"
+        if hasattr(exc, "add_note"):
+            exc.add_note(note)
+        else:  # Python 3.10: the same attribute, though tracebacks do not print it there
+            exc.__notes__ = [*getattr(exc, "__notes__", ()), note]
     except Exception:  # the context is a courtesy: never mask the user's error
         pass
