@@ -364,6 +364,8 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
             run_backward([fn], [seed], bool(retain_graph))
             return
         from .autograd import backward
+        if inputs is not None and not isinstance(inputs, Tensor) and len(inputs) == 0:
+            raise RuntimeError("`inputs` argument to `backward()` cannot be empty.")
         if gradient is not None and not isinstance(gradient, Tensor):
             raise TypeError(f"gradients can be either Tensors or None, but got "
                             f"{type(gradient).__name__}")
@@ -398,7 +400,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
                     t._grad = _wrap(g._data.copy())
                 else:
                     t._grad = _wrap(t._grad._data + g._data)
-        self._retain = self.grad_fn.register_prehook(keep)
+        self._retain = self.grad_fn._register_grad_hook(keep)
 
     @property
     def retains_grad(self):
@@ -410,7 +412,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
                                "gradient")
         from .utils.hooks import RemovableHandle
         if self.grad_fn is not None:
-            handle = self.grad_fn.register_prehook(hook)
+            handle = self.grad_fn._register_grad_hook(hook)
             if self._retain is not None:  # retain_grad sees the gradient after every hook
                 hooks = self.grad_fn._pre_hooks
                 hooks[self._retain.id] = hooks.pop(self._retain.id)

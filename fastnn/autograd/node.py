@@ -72,6 +72,11 @@ class Node:
         return RemovableHandle(self._post_hooks, hook)
 
     def register_prehook(self, hook):
+        """hook(grad_outputs) -> new grad_outputs or None, before this node's backward."""
+        return self._register_grad_hook(_grad_fn_prehook(hook))
+
+    def _register_grad_hook(self, hook):
+        """A tensor hook (one gradient in, one or None out) on the gradient into this node."""
         from ..utils.hooks import RemovableHandle
         if self._pre_hooks is None:
             self._pre_hooks = {}
@@ -203,12 +208,37 @@ def forget_grad(t):
 
 
 def run_tensor_hooks(hooks, g):
-    from ..tensor import _wrap
+    from ..tensor import Tensor, _wrap
     for hook in list(hooks.values()):
         r = hook(_wrap(g))
         if r is not None:
+            if not isinstance(r, Tensor):
+                raise TypeError(f"expected Variable, but hook returned '{type(r).__name__}'")
+            if r._data.shape != g.shape:
+                raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
             g = r._data
     return g
+
+
+def _hook_name(hook):
+    return getattr(getattr(hook, "_user_hook", hook), "__name__", type(hook).__name__)
+
+
+def _grad_fn_prehook(hook):
+    """A ``grad_fn.register_prehook`` hook (tuple of output grads in, tuple or None out) as
+    the one-gradient tensor hook the engine runs."""
+    def tensor_hook(g):
+        out = hook((g,))
+        if out is None:
+            return None
+        if not isinstance(out, tuple):
+            raise TypeError(f"expected tuple, but hook returned '{type(out).__name__}'")
+        if len(out) != 1:
+            raise RuntimeError(f"hook '{_hook_name(hook)}' has returned an incorrect number of "
+                               f"values (got {len(out)}, but expected 1)")
+        return out[0] if out[0] is not None else g
+    tensor_hook._user_hook = hook
+    return tensor_hook
 
 
 def capture_trace():
