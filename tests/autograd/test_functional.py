@@ -63,3 +63,53 @@ def test_vjp_matches_torch():
     (fo, fg), (to, tg) = _both(run)
     np.testing.assert_allclose(fo.numpy(), to.numpy(), rtol=1e-12)
     np.testing.assert_allclose(fg.numpy(), tg.numpy(), rtol=1e-12)
+
+
+_X = [1.0, 2.0, 3.0]
+_Y = [0.5, -1.0]
+_CASES = {
+    "tuple_out": lambda lib, F: F.jacobian(lambda a: (a * 2, a.sum()), lib.tensor(_X)),
+    "const_out": lambda lib, F: F.jacobian(lambda a: lib.ones(2), lib.tensor(_X)),
+    "two_in": lambda lib, F: F.jacobian(lambda a, b: a[:2] * b, (lib.tensor(_X), lib.tensor(_Y))),
+    "two_in_two_out": lambda lib, F: F.jacobian(lambda a, b: (a[:2] * b, b.exp()),
+                                                (lib.tensor(_X), lib.tensor(_Y))),
+    "jvp": lambda lib, F: F.jvp(lambda a: a ** 2, lib.tensor(_X), lib.ones(3)),
+    "jvp_tuple": lambda lib, F: F.jvp(lambda a, b: (a[:2] * b, b.exp()),
+                                      (lib.tensor(_X), lib.tensor(_Y)), (lib.ones(3), lib.ones(2))),
+    "vjp_tuple": lambda lib, F: F.vjp(lambda a, b: (a[:2] * b, b.exp()),
+                                      (lib.tensor(_X), lib.tensor(_Y)), (lib.ones(2), lib.ones(2))),
+}
+
+
+def _flat(x):
+    return [v for item in x for v in _flat(item)] if isinstance(x, tuple) else [x.numpy()]
+
+
+@pytest.mark.parametrize("name", sorted(_CASES))
+def test_functional_tuples_and_jvp_match_torch(name):
+    ours = _flat(_CASES[name](fastnn, fastnn.autograd.functional))
+    want = _flat(_CASES[name](torch, torch.autograd.functional))
+    assert len(ours) == len(want)
+    for a, b in zip(ours, want):
+        assert a.shape == b.shape
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.autograd.functional.jacobian(lambda a: lib.ones(2), lib.ones(3), strict=True),
+    lambda lib: lib.autograd.functional.jacobian(lambda a, b: a * 2, (lib.ones(2), lib.ones(2)),
+                                                 strict=True),
+    lambda lib: lib.autograd.functional.jvp(lambda a: a ** 2, lib.ones(3)),
+    lambda lib: lib.autograd.functional.vjp(lambda a: a ** 2, lib.ones(3)),
+])
+def test_functional_errors_match_torch(call):
+    with pytest.raises(Exception) as want:
+        call(torch)
+    with pytest.raises(type(want.value)) as got:
+        call(fastnn)
+    assert str(got.value) == str(want.value)
+
+
+def test_second_order_helpers_name_the_limit():
+    with pytest.raises(NotImplementedError, match="higher-order gradients"):
+        fastnn.autograd.functional.hessian(lambda a: (a ** 3).sum(), fastnn.ones(2))
