@@ -239,8 +239,8 @@ def _zero_flat(default_mask, idx):
     return _wrap(mask)
 
 
-class RandomUnstructured(BasePruningMethod):
-    """Prunes ``amount`` entries (a fraction or a count) chosen uniformly at random."""
+class _Unstructured(BasePruningMethod):
+    """Prunes the ``amount`` entries (a fraction or a count) of lowest ``_scores(t)``."""
     PRUNING_TYPE = "unstructured"
 
     def __init__(self, amount):
@@ -251,28 +251,25 @@ class RandomUnstructured(BasePruningMethod):
         k = _count(self.amount, t.numel())
         if k == 0:
             return default_mask.clone()
-        score = _host(_creation.rand(t.numel()))
-        return _zero_flat(default_mask, np.argsort(-score, kind="stable")[:k])
+        return _zero_flat(default_mask, np.argsort(self._scores(t), kind="stable")[:k])
+
+
+class RandomUnstructured(_Unstructured):
+    """Prunes ``amount`` entries (a fraction or a count) chosen uniformly at random."""
+
+    def _scores(self, t):
+        return _host(_creation.rand(t.numel()))
 
     @classmethod
     def apply(cls, module, name, amount):
         return super().apply(module, name, amount=amount)
 
 
-class L1Unstructured(BasePruningMethod):
+class L1Unstructured(_Unstructured):
     """Prunes the ``amount`` entries of smallest absolute value."""
-    PRUNING_TYPE = "unstructured"
 
-    def __init__(self, amount):
-        _check_amount(amount)
-        self.amount = amount
-
-    def compute_mask(self, t, default_mask):
-        k = _count(self.amount, t.numel())
-        if k == 0:
-            return default_mask.clone()
-        score = np.abs(_host(t)).reshape(-1)
-        return _zero_flat(default_mask, np.argsort(score, kind="stable")[:k])
+    def _scores(self, t):
+        return np.abs(_host(t)).reshape(-1)
 
     @classmethod
     def apply(cls, module, name, amount, importance_scores=None):
