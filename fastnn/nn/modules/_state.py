@@ -1,9 +1,11 @@
 """state_dict / load_state_dict for Module."""
 from collections import OrderedDict
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import List, NamedTuple
 
 from ...autograd import grad_mode
+from ._hooks import ModuleHookHandle
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -24,6 +26,9 @@ def _quoted(keys):
 
 
 class StateDictMixin:
+    # shared empty defaults until a hook is registered on the instance (see module._own)
+    _state_dict_pre_hooks = _load_state_dict_pre_hooks = MappingProxyType({})
+    _state_dict_hooks_public = _load_state_dict_pre_hooks_with_module = frozenset()
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
@@ -48,35 +53,77 @@ class StateDictMixin:
         if destination is None:
             destination = OrderedDict()
             destination._metadata = OrderedDict()
+        # one dict, both stored in the metadata and handed to the post-hooks, so a hook's
+        # additions to it are saved
+        local_metadata = {"version": self._version}
         meta = getattr(destination, "_metadata", None)
         if meta is not None:
-            meta[prefix[:-1]] = {"version": self._version}
+            meta[prefix[:-1]] = local_metadata
+        for hook in self._state_dict_pre_hooks.values():
+            hook(self, prefix, keep_vars)
         self._save_to_state_dict(destination, prefix, keep_vars)
         for name, module in self._modules.items():
             if module is not None:
                 module.state_dict(destination=destination, prefix=prefix + name + ".",
                                   keep_vars=keep_vars)
-        for hook in self._state_dict_hooks.values():
-            r = hook(self, destination, prefix, {"version": self._version})
-            if r is not None:
-                destination = r
+        public = self._state_dict_hooks_public
+        for hid, hook in self._state_dict_hooks.items():
+            r = hook(self, destination, prefix, local_metadata)
+            if r is None:
+                continue
+            if hid in public:
+                raise RuntimeError("state_dict post-hook must return None")
+            destination = r  # the private hook form may swap in a new destination
         return destination
 
-    def _register_state_dict_hook(self, hook):
-        from ...utils.hooks import RemovableHandle
+    def _state_hook(self, hooks, hook, extra=()):
         from .module import _own
-        return RemovableHandle(_own(self, "_state_dict_hooks", OrderedDict), hook)
+        return ModuleHookHandle(_own(self, hooks, OrderedDict), hook, self,
+                                tuple(_own(self, e, set) for e in extra))
+
+    def _register_state_dict_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)``; a returned dict replaces it."""
+        if any(h is hook and hid in self._state_dict_hooks_public
+               for hid, h in self._state_dict_hooks.items()):
+            raise RuntimeError("Cannot register the same function as the state dict post hook "
+                               "that was previously registered via "
+                               "register_state_dict_post_hook")
+        return self._state_hook("_state_dict_hooks", hook)
+
+    def register_state_dict_post_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata)``, editing state_dict in place."""
+        return self._state_hook("_state_dict_hooks", hook, ("_state_dict_hooks_public",))
+
+    def register_state_dict_pre_hook(self, hook):
+        """``hook(module, prefix, keep_vars)`` before this module's state_dict is gathered."""
+        return self._state_hook("_state_dict_pre_hooks", hook)
+
+    def _register_load_state_dict_pre_hook(self, hook, with_module=False):
+        """Like register_load_state_dict_pre_hook; the module is passed only with_module."""
+        extra = ("_load_state_dict_pre_hooks_with_module",) if with_module else ()
+        return self._state_hook("_load_state_dict_pre_hooks", hook, extra)
+
+    def register_load_state_dict_pre_hook(self, hook):
+        """``hook(module, state_dict, prefix, local_metadata, strict, *key_and_error_lists)``."""
+        return self._register_load_state_dict_pre_hook(hook, with_module=True)
 
     def register_load_state_dict_post_hook(self, hook):
         """``hook(module, incompatible_keys)`` after this module's load_state_dict."""
-        from ...utils.hooks import RemovableHandle
-        from .module import _own
-        return RemovableHandle(_own(self, "_load_state_dict_post_hooks", OrderedDict), hook)
+        return self._state_hook("_load_state_dict_post_hooks", hook)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
+                              unexpected_keys, error_msgs):
+        """Load this module's own tensors, assigning them if local_metadata asks to."""
         from ...tensor import Tensor
-        from ..parameter import Parameter
+        assign = local_metadata.get("assign_to_params_buffers", False)
+        with_module = self._load_state_dict_pre_hooks_with_module
+        args = (state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                error_msgs)
+        for hid, hook in self._load_state_dict_pre_hooks.items():
+            if hid in with_module:
+                hook(self, *args)
+            else:
+                hook(*args)
         skip = self._non_persistent_buffers_set
         local = {k: v for k, v in self._parameters.items() if v is not None}
         local.update((k, v) for k, v in self._buffers.items() if v is not None and k not in skip)
@@ -139,12 +186,17 @@ class StateDictMixin:
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
         missing, unexpected, errors = [], [], []
-        metadata = getattr(state_dict, "_metadata", None) or {}
+        metadata = getattr(state_dict, "_metadata", None)
         state_dict = OrderedDict(state_dict)
+        if metadata is not None:
+            state_dict._metadata = metadata  # load pre-hooks may read it
 
         def load(module, local_sd, prefix):
-            module._load_from_state_dict(local_sd, prefix, metadata.get(prefix[:-1], {}),
-                                         True, missing, unexpected, errors, assign)
+            local_metadata = {} if metadata is None else metadata.get(prefix[:-1], {})
+            if assign:
+                local_metadata["assign_to_params_buffers"] = assign
+            module._load_from_state_dict(local_sd, prefix, local_metadata, True, missing,
+                                         unexpected, errors)
             for name, child in module._modules.items():
                 if child is not None:
                     child_prefix = prefix + name + "."
@@ -152,7 +204,11 @@ class StateDictMixin:
                                  if k.startswith(child_prefix)}, child_prefix)
             keys = _IncompatibleKeys(missing, unexpected)
             for hook in module._load_state_dict_post_hooks.values():
-                hook(module, keys)
+                if hook(module, keys) is not None:
+                    raise AssertionError("Hooks registered with "
+                                         "``register_load_state_dict_post_hook`` are not "
+                                         "expected to return new values, if incompatible_keys "
+                                         "need to be modified, it should be done inplace.")
 
         load(self, state_dict, "")
         if strict:

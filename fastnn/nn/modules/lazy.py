@@ -69,7 +69,7 @@ class LazyModuleMixin:
                 destination[prefix + name] = reg[name]
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
+                              unexpected_keys, error_msgs):
         skipped = set()
         for reg, name in self._lazy_names():
             key = prefix + name
@@ -84,7 +84,7 @@ class LazyModuleMixin:
         if skipped:
             state_dict = {k: v for k, v in state_dict.items() if k not in skipped}
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs, assign)
+                                      unexpected_keys, error_msgs)
         if skipped:
             missing_keys[:] = [k for k in missing_keys if k not in skipped]
 

@@ -298,13 +298,19 @@ class Module(StateDictMixin, ConvertMixin):
                 raise AttributeError(f"`{item}` is not an nn.Module")
         return mod
 
-    def set_submodule(self, target, module):
+    def set_submodule(self, target, module, strict=False):
+        """Put ``module`` at dotted ``target``; ``strict`` requires the name to exist."""
         if target == "":
             raise ValueError("Cannot set the submodule without a target name!")
-        parent_path, _, name = target.rpartition(".")
-        parent = self.get_submodule(parent_path)
         if not isinstance(module, Module):
             raise ValueError(f"`module` is not an nn.Module, found {type(module)}")
+        parent_path, _, name = target.rpartition(".")
+        parent = self.get_submodule(parent_path)
+        if not hasattr(parent, name):
+            if strict:
+                raise AttributeError(f"{parent._get_name()} has no attribute `{name}`")
+        elif not isinstance(getattr(parent, name), Module):
+            raise AttributeError(f"`{name}` is not an nn.Module")
         setattr(parent, name, module)
 
     def get_parameter(self, target):

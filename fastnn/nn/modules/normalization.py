@@ -62,7 +62,7 @@ class _BatchNorm(Module):
                 init.zeros_(self.bias)
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys,
-                              unexpected_keys, error_msgs, assign=False):
+                              unexpected_keys, error_msgs):
         version = local_metadata.get("version", None)
         if (version is None or version < 2) and self.track_running_stats:
             key = prefix + "num_batches_tracked"
@@ -70,7 +70,7 @@ class _BatchNorm(Module):
                 state_dict[key] = (self.num_batches_tracked if self.num_batches_tracked
                                    is not None else _creation.tensor(0, dtype=D.int64))
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys,
-                                      unexpected_keys, error_msgs, assign)
+                                      unexpected_keys, error_msgs)
 
     def _check_input_dim(self, input):
         if input.dim() not in self._dims:
