@@ -42,6 +42,17 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
     def get_device(self):
         return -1 if self.device.type == "cpu" else (self.device.index or 0)
 
+    def is_pinned(self, device=None):
+        """Always False: fastnn has no page-locked host memory."""
+        return False
+
+    def pin_memory(self, device=None):
+        """Self for a CPU tensor: fastnn has no page-locked memory to move it into."""
+        if self.device.type != "cpu":
+            raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be "
+                               "pinned")
+        return self
+
     def storage_offset(self):
         """Elements between the start of the storage this tensor views and its first element."""
         root = self._base if self._base is not None else self

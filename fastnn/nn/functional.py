@@ -14,7 +14,10 @@ from ._functional.pooling import (max_pool1d, max_pool2d, max_pool2d_with_indice
 from ._functional.pooling_extra import (max_pool3d, avg_pool3d, lp_pool1d,  # noqa: F401
                                         lp_pool2d, lp_pool3d, max_unpool1d, max_unpool2d,
                                         max_unpool3d, max_pool1d_with_indices,
-                                        max_pool3d_with_indices)
+                                        max_pool3d_with_indices, adaptive_avg_pool3d,
+                                        adaptive_max_pool3d, adaptive_max_pool1d_with_indices,
+                                        adaptive_max_pool2d_with_indices,
+                                        adaptive_max_pool3d_with_indices)
 from ._functional.activation_shrink import (hardshrink, softshrink, tanhshrink,  # noqa: F401
                                             rrelu, rrelu_)
 from ._functional.normalization_extra import rms_norm, local_response_norm  # noqa: F401

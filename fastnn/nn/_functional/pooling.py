@@ -1,11 +1,14 @@
-"""Max, average and adaptive average pooling over 1 or 2 spatial dims.
+"""Max and average pooling over 1 or 2 spatial dims, adaptive pooling over 1 to 3.
 
 Pooling walks the kernel offsets (K of them, e.g. 4 for 2x2), each a strided view of the
 padded input covering every window at once, so the work is K vectorized passes over the
 output, never a loop over samples or pixels.
 """
+import math
+
 import numpy as np
 
+from ..._dtype import scalar_type_name
 from ...autograd.function import apply, apply_node
 from ...autograd.node import Node
 from ...tensor import Tensor
@@ -301,59 +304,91 @@ def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
                      1, "avg_pool1d")
 
 
-# ---- adaptive average pooling ---------------------------------------------------------------
-def _bin_matrix(n, o, dtype):
-    """(o, n) matrix averaging PyTorch's adaptive bins [floor(i*n/o), ceil((i+1)*n/o))."""
+# ---- adaptive pooling (1, 2 or 3 spatial dims) -----------------------------------------------
+def _bins(n, o):
+    """Start and end of PyTorch's o adaptive bins over n: [floor(i*n/o), ceil((i+1)*n/o))."""
     i = np.arange(o)
-    start = (i * n) // o
-    end = -((-(i + 1) * n) // o)
+    return (i * n) // o, -((-(i + 1) * n) // o)
+
+
+def _bin_matrix(n, o, dtype):
+    """(o, n) matrix averaging each adaptive bin."""
+    start, end = _bins(n, o)
     cols = np.arange(n)
     inside = (cols[None, :] >= start[:, None]) & (cols[None, :] < end[:, None])
     return (inside / (end - start)[:, None]).astype(dtype)
 
 
+def _along(y, m, axis):
+    """y with dimension ``axis`` mapped through the matrix m: (..., n, ...) -> (..., o, ...)."""
+    if axis == y.ndim - 1:
+        return np.matmul(y, m.T)
+    lead, rest = y.shape[:axis], y.shape[axis + 1:]
+    flat = y.reshape(lead + (y.shape[axis], math.prod(rest)))
+    return np.matmul(m, flat).reshape(lead + (m.shape[0],) + rest)
+
+
 class AdaptiveAvgPoolBackward(_PoolNode):
-    """Bins are separable, so the pooling is P_h @ x @ P_w.T over the last two dims."""
+    """Bins are separable, so the pooling is one bin-averaging matrix per spatial dim."""
 
     def _fwd(self, x, out):
         dt = x.dtype if x.dtype.kind == "f" else np.float64
         self.mats = [_bin_matrix(n, o, dt) for n, o in zip(x.shape[2:], out)]
         self.dt = x.dtype
         y = x
-        if len(out) == 2:
-            y = np.matmul(self.mats[0], y)
-        y = np.matmul(y, self.mats[-1].T)
+        for a, m in enumerate(self.mats):
+            y = _along(y, m, 2 + a)
         return y.astype(x.dtype, copy=False)
 
     def name(self):
         return f"AdaptiveAvgPool{len(self.mats)}DBackward0"
 
     def _bwd(self, g):
-        gx = np.matmul(g, self.mats[-1])
-        if len(self.mats) == 2:
-            gx = np.matmul(self.mats[0].T, gx)
+        gx = g
+        for a, m in enumerate(self.mats):
+            gx = _along(gx, m.T, 2 + a)
         if type(gx) is not np.ndarray:  # a CUDA array, already contiguous
             return gx.astype(self.dt, copy=False)
         return np.ascontiguousarray(gx, dtype=self.dt)
 
 
+def _output_sizes(output_size, nd, bad_len):
+    if not isinstance(output_size, (list, tuple)):
+        return (output_size,) * nd
+    if len(output_size) != nd:
+        raise RuntimeError(bad_len(len(output_size)))
+    return tuple(output_size)
+
+
+def _check_planes(input, first, fn):
+    shape = input.shape
+    for i in range(first, input.dim()):
+        if shape[i] == 0:
+            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
+                               f"dimensions, but input has sizes {list(shape)} with dimension "
+                               f"{i} being empty")
+
+
 def _adaptive_avg(input, output_size, nd, fn):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if isinstance(output_size, (list, tuple)):
-        if len(output_size) != nd:
-            raise RuntimeError(f"{fn}: output_size must be {nd}")
-        sizes = tuple(output_size)
-    else:
-        sizes = (output_size,) * nd
+    sizes = _output_sizes(output_size, nd, lambda n: f"{fn}: output_size must be {nd}")
     shape = input.shape
     if input.dim() not in (nd + 1, nd + 2):
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got "
                            f"{list(shape)}")
+    # PyTorch runs 1-d through its 2-d kernel, and its 3-d kernel also rejects empty channels
+    kernel = "adaptive_avg_pool3d" if nd == 3 else "adaptive_avg_pool2d"
+    _check_planes(input, input.dim() - nd - (nd == 3), fn)
+    if input._data.dtype.kind not in "fc":
+        raise NotImplementedError(f'"{kernel}{"_cpu" if nd == 3 else ""}" not implemented for '
+                                  f"'{scalar_type_name(input._data.dtype)}'")
     out = tuple(shape[-nd + a] if v is None else int(v) for a, v in enumerate(sizes))
     if any(o < 0 for o in out):
-        raise RuntimeError(f"{fn}: elements of output_size must be greater than or equal to 0 "
-                           f"but received {list(out)}")
+        shown = ((1,) + out) if nd == 1 else out
+        listed = f"{shown[0]}, {shown[1]}" + "".join(f",{o}" for o in shown[2:])
+        raise RuntimeError(f"{kernel}: elements of output_size must be greater than or equal "
+                           f"to 0 but received {{{listed}}}")
     return apply(AdaptiveAvgPoolBackward, (input,), input.dim() == nd + 1, out)
 
 
@@ -365,12 +400,9 @@ def adaptive_avg_pool1d(input, output_size):
     return _adaptive_avg(input, output_size, 1, "adaptive_avg_pool1d")
 
 
-# ---- adaptive max pooling -------------------------------------------------------------------
 def _bin_reads(n, o):
-    """(o, kmax) input positions of PyTorch's adaptive bins, short bins repeating their last."""
-    i = np.arange(o)
-    start = (i * n) // o
-    end = -((-(i + 1) * n) // o)
+    """(o, kmax) input positions of each adaptive bin, short bins repeating their last."""
+    start, end = _bins(n, o)
     kmax = int((end - start).max()) if o else 1
     return np.minimum(start[:, None] + np.arange(kmax), end[:, None] - 1)
 
@@ -379,22 +411,22 @@ class AdaptiveMaxPoolBackward(_PoolNode):
     """Each bin's values gathered into a trailing axis; the max and its flat plane index."""
 
     def _fwd(self, x, out):
+        nd = len(out)
         reads = [_bin_reads(n, o) for n, o in zip(x.shape[2:], out)]
-        if len(out) == 2:
-            (rh, rw), kw = reads, reads[1].shape[1]
-            v = x[:, :, rh[:, :, None, None], rw[None, None, :, :]]   # (N, C, oh, kh, ow, kw)
-            v = v.transpose(0, 1, 2, 4, 3, 5).reshape(x.shape[:2] + tuple(out) +
-                                                      (rh.shape[1] * kw,))
-        else:
-            v = x[:, :, reads[0]]
+        ks = tuple(r.shape[1] for r in reads)
+        # (N, C, *out, *ks), then one trailing axis per bin in row-major order, so argmax
+        # keeps the first maximum in scan order
+        v = x[(slice(None), slice(None)) + tuple(
+            r.reshape((r.shape[0],) + (1,) * (nd - 1) + (r.shape[1],) + (1,) * (nd - 1 - a))
+            for a, r in enumerate(reads))]
+        v = v.reshape(x.shape[:2] + tuple(out) + (math.prod(ks),))
         arg = v.argmax(axis=-1)
         best = np.take_along_axis(v, arg[..., None], axis=-1)[..., 0]
-        if len(out) == 2:
-            flat = rh[np.arange(out[0])[:, None], arg // kw] * x.shape[3] + \
-                rw[np.arange(out[1]), arg % kw]
-        else:
-            flat = reads[0][np.arange(out[0]), arg]
-        self.flat = flat.astype(np.int64)
+        flat = 0
+        for a, (r, k) in enumerate(zip(reads, np.unravel_index(arg, ks))):
+            bin_no = np.arange(out[a]).reshape((-1,) + (1,) * (nd - 1 - a))
+            flat = flat * x.shape[2 + a] + r[bin_no, k]
+        self.flat = np.asarray(flat, np.int64)
         self.meta = (x.shape, x.dtype)
         return np.ascontiguousarray(best)
 
@@ -413,15 +445,9 @@ class AdaptiveMaxPoolBackward(_PoolNode):
 def _adaptive_max(input, output_size, return_indices, nd, fn):
     if not isinstance(input, Tensor):
         raise TypeError(f"{fn}(): argument 'input' must be Tensor, not {type(input).__name__}")
-    if isinstance(output_size, (list, tuple)):
-        if len(output_size) != nd:
-            if nd == 1:
-                raise RuntimeError(f"{fn}() argument 'output_size' should contain one int (got "
-                                   f"{len(output_size)})")
-            raise RuntimeError(f"{fn}(): internal error: output_size.size() must be {nd}")
-        sizes = tuple(output_size)
-    else:
-        sizes = (output_size,) * nd
+    sizes = _output_sizes(output_size, nd, lambda n: (
+        f"{fn}(): internal error: output_size.size() must be {nd}" if nd > 1 else
+        f"{fn}() argument 'output_size' should contain one int (got {n})"))
     shape = input.shape
     if input.dim() not in (nd + 1, nd + 2):
         if nd == 1:
@@ -430,20 +456,15 @@ def _adaptive_max(input, output_size, return_indices, nd, fn):
                                f"{fn})")
         raise RuntimeError(f"{fn}(): Expected {nd + 1}D or {nd + 2}D tensor, but got: "
                            f"{list(shape)}")
-    for i in range(input.dim() - nd - 1, input.dim()):
-        if shape[i] == 0:
-            raise RuntimeError(f"{fn}(): Expected input to have non-zero size for non-batch "
-                               f"dimensions, but input has sizes {list(shape)} with dimension "
-                               f"{i} being empty")
+    _check_planes(input, input.dim() - nd - 1, fn)
     if input._data.dtype.kind != "f":
-        from ..._dtype import scalar_type_name
-        raise NotImplementedError(f'"{fn}" not implemented for '
+        raise NotImplementedError(f'"{fn}{"_cpu" if nd == 3 else ""}" not implemented for '
                                   f"'{scalar_type_name(input._data.dtype)}'")
     out = tuple(shape[-nd + a] if v is None else int(v) for a, v in enumerate(sizes))
     if any(o < 0 for o in out):
         full = list(shape[:-nd]) + list(out)
         raise RuntimeError(f"Trying to create tensor with negative dimension "
-                           f"{min(out)}: {full}")
+                           f"{next(o for o in out if o < 0)}: {full}")
     y, node = apply_node(AdaptiveMaxPoolBackward, (input,), input.dim() == nd + 1, out)
     if not return_indices:
         return y

@@ -1,4 +1,4 @@
-"""3-d max/average pooling, power-average (Lp) pooling and max unpooling.
+"""3-d max/average/adaptive pooling, power-average (Lp) pooling and max unpooling.
 
 3-d pooling runs through the N-d helpers of ``pooling``; Lp pooling is composed of
 differentiable ops; unpooling scatters each value to the flat plane index max pooling
@@ -63,6 +63,29 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
     _check_3d(input, kernel_size, stride, padding, "avg_pool3d", True)
     return P._avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
                        divisor_override, 3, "avg_pool3d")
+
+
+def adaptive_avg_pool3d(input, output_size):
+    """Mean over each of PyTorch's adaptive bins of (N, C, D, H, W) or (C, D, H, W) input."""
+    return P._adaptive_avg(input, output_size, 3, "adaptive_avg_pool3d")
+
+
+def adaptive_max_pool3d(input, output_size, return_indices=False):
+    """Max over each adaptive bin; indices are flat in each D*H*W plane."""
+    return P._adaptive_max(input, output_size, return_indices, 3, "adaptive_max_pool3d")
+
+
+def adaptive_max_pool3d_with_indices(input, output_size, return_indices=False):
+    """Always (values, indices), as in PyTorch."""
+    return adaptive_max_pool3d(input, output_size, True)
+
+
+def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    return P.adaptive_max_pool2d(input, output_size, True)
+
+
+def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    return P.adaptive_max_pool1d(input, output_size, True)
 
 
 # ---- Lp pooling -----------------------------------------------------------------------------
