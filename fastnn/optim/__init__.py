@@ -19,4 +19,12 @@ from .rprop import Rprop  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "ASGD", "LBFGS", "Rprop", "lr_scheduler"]
+           "NAdam", "RAdam", "ASGD", "LBFGS", "Rprop", "lr_scheduler", "swa_utils"]
+
+
+def __getattr__(name):
+    # swa_utils builds on fastnn.nn, which `import fastnn.optim` alone should not load
+    if name == "swa_utils":
+        import importlib
+        return importlib.import_module(".swa_utils", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

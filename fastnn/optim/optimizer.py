@@ -19,14 +19,17 @@ from .. import _dtype as D
 from ..autograd import grad_mode
 from ..tensor import Tensor, _wrap
 from . import _arena
-from ._state_dict import StateDictMixin
+from ._state_dict import (StateDictMixin, register_optimizer_step_post_hook,  # noqa: F401
+                          register_optimizer_step_pre_hook, run_step)
+from ..utils.hooks import RemovableHandle
 
 try:
     from .. import _core
 except ImportError:  # the numpy path covers every update
     _core = None
 
-__all__ = ["Optimizer", "required"]
+__all__ = ["Optimizer", "required", "register_optimizer_step_pre_hook",
+           "register_optimizer_step_post_hook"]
 
 
 def kernels_for(arr):
@@ -59,18 +62,6 @@ def _check_lr(lr):
 
 def _typename(obj):
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
-
-
-class _Handle:
-    _next_id = 0
-
-    def __init__(self, hooks):
-        self.hooks = hooks
-        self.id = _Handle._next_id
-        _Handle._next_id += 1
-
-    def remove(self):
-        self.hooks.pop(self.id, None)
 
 
 class Optimizer(StateDictMixin):
@@ -396,14 +387,10 @@ class Optimizer(StateDictMixin):
 
     # ---- hooks ----------------------------------------------------------------------
     def register_step_pre_hook(self, hook):
-        h = _Handle(self._optimizer_step_pre_hooks)
-        self._optimizer_step_pre_hooks[h.id] = hook
-        return h
+        return RemovableHandle(self._optimizer_step_pre_hooks, hook)
 
     def register_step_post_hook(self, hook):
-        h = _Handle(self._optimizer_step_post_hooks)
-        self._optimizer_step_post_hooks[h.id] = hook
-        return h
+        return RemovableHandle(self._optimizer_step_post_hooks, hook)
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -449,15 +436,6 @@ def _with_hooks(step):
 
     @functools.wraps(step)
     def wrapper(self, *args, **kwargs):
-        if self._optimizer_step_pre_hooks:
-            for hook in list(self._optimizer_step_pre_hooks.values()):
-                r = hook(self, args, kwargs)
-                if r is not None:
-                    args, kwargs = r
-        out = step(self, *args, **kwargs)
-        self._opt_called = True
-        if self._optimizer_step_post_hooks:
-            for hook in list(self._optimizer_step_post_hooks.values()):
-                hook(self, args, kwargs)
-        return out
+        # hooks see (and may replace) PyTorch's args, which start with the optimizer itself
+        return run_step(step, self, (self,) + args, kwargs)
     return wrapper
