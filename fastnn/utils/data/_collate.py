@@ -22,7 +22,16 @@ def _is_namedtuple(obj):
     return isinstance(obj, tuple) and hasattr(obj, "_fields")
 
 
+def _typename(obj):
+    t = type(obj)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__qualname__}"
+
+
 def _stack(tensors):
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{_typename(t)}")
     first = tensors[0]
     if type(first._data) is np.ndarray and not any(t._rg for t in tensors):
         shape, dtype = first._data.shape, first._data.dtype
@@ -52,11 +61,22 @@ def default_collate(batch):
         if isinstance(elem, np.ndarray) or elem_type.__name__ == "memmap":
             if _NP_STR_OBJ.search(elem.dtype.str) is not None:
                 raise TypeError(_ERR.format(elem.dtype))
-            return _wrap(np.stack([np.asarray(b) for b in batch]))
+            shape = elem.shape
+            if all(isinstance(b, np.ndarray) and b.shape == shape and
+                   _NP_STR_OBJ.search(b.dtype.str) is None for b in batch):
+                return _wrap(np.stack(batch))
+            # anything irregular goes the slow way, for PyTorch's errors (shape mismatch,
+            # an element no tensor can be made of) and its dtype promotion
+            from ..._creation import as_tensor
+            return _stack([as_tensor(b) for b in batch])
         if elem.shape == ():  # numpy scalar
-            return _wrap(np.asarray(batch))
+            if all(type(b) is elem_type for b in batch):
+                return _wrap(np.asarray(batch))
+            return _scalars(batch)
     if isinstance(elem, float):
-        return _wrap(np.asarray(batch, dtype=np.float64))
+        if all(type(b) is float for b in batch):
+            return _wrap(np.asarray(batch, dtype=np.float64))
+        return _wrap(np.asarray([_real(b) for b in batch], dtype=np.float64))
     if isinstance(elem, int):
         # PyTorch's tensor(batch) inference: all bools -> bool, any float -> default dtype
         from ..._creation import tensor
@@ -93,6 +113,23 @@ def default_collate(batch):
         except TypeError:
             return out
     raise TypeError(_ERR.format(elem_type))
+
+
+def _scalars(batch):
+    """Mixed numpy scalars (and numbers): one tensor, with fastnn.tensor's dtype inference."""
+    for b in batch:
+        if isinstance(b, np.ndarray) and b.ndim:
+            raise TypeError("only 0-dimensional arrays can be converted to Python scalars")
+    from ..._creation import tensor
+    return tensor(batch)
+
+
+def _real(b):
+    """One element of a float batch as a Python float, refusing what is not a real number."""
+    if isinstance(b, (int, float, np.integer, np.floating, np.bool_)) or \
+            (isinstance(b, Tensor) and b.numel() == 1):
+        return float(b)
+    raise TypeError(f"must be real number, not {type(b).__name__}")
 
 
 def default_convert(data):

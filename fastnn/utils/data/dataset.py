@@ -23,6 +23,7 @@ __all__ = [
     "ConcatDataset",
     "Dataset",
     "IterableDataset",
+    "StackDataset",
     "Subset",
     "TensorDataset",
     "random_split",
@@ -175,6 +176,66 @@ class Subset(Dataset):
 
     def __len__(self):
         return len(self.indices)
+
+
+class StackDataset(Dataset):
+    """Datasets of one length side by side: sample ``i`` is the tuple (positional datasets)
+    or dict (keyword datasets) of their samples ``i``."""
+
+    def __init__(self, *args, **kwargs):
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        if not args and not kwargs:
+            raise ValueError("At least one dataset should be passed")
+        parts = args or list(kwargs.values())
+        self._length = len(parts[0])
+        if any(len(d) != self._length for d in parts):
+            raise ValueError("Size mismatch between datasets")
+        self.datasets = args or kwargs
+
+    def __getitem__(self, index):
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __getitems__(self, indices):
+        if overrides_getitem(self, StackDataset):
+            return [self[i] for i in indices]
+        keyed = isinstance(self.datasets, dict)
+        names = list(self.datasets) if keyed else range(len(self.datasets))
+        parts = [self._part(self.datasets[k], indices) for k in names]
+        if all(type(p) is BatchedSamples for p in parts):
+            # every part came pre-batched: the stack is too, collated as default_collate
+            # would (a dict of batches, or a list of them for tuple samples)
+            if keyed:
+                return BatchedSamples(dict(zip(names, (p.collated for p in parts))),
+                                      len(indices),
+                                      lambda i: {k: p[i] for k, p in zip(names, parts)})
+            return BatchedSamples([p.collated for p in parts], len(indices),
+                                  lambda i: tuple(p[i] for p in parts))
+        cols = [list(p) for p in parts]
+        if keyed:
+            return [dict(zip(names, row)) for row in zip(*cols)]
+        return [tuple(row) for row in zip(*cols)]
+
+    @staticmethod
+    def _part(d, indices):
+        """One dataset's samples at ``indices``: batched where it can fetch them so."""
+        if isinstance(d, Tensor):
+            rows = take_rows(d, _index_array(indices, len(d)))
+            return BatchedSamples(rows, len(indices), rows.__getitem__)
+        getitems = getattr(d, "__getitems__", None)
+        if not callable(getitems):
+            return [d[i] for i in indices]
+        items = getitems(indices)
+        if len(items) != len(indices):
+            raise ValueError(f"Nested dataset's output size mismatch. Expected {len(indices)}, "
+                             f"got {len(items)}")
+        return items
+
+    def __len__(self):
+        return self._length
 
 
 class ConcatDataset(Dataset):
