@@ -229,8 +229,12 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
         raise RuntimeError(f"Found dtype {type_title(target._data.dtype)} but expected "
                            f"{type_title(input._data.dtype)}")
     x = input._data
-    if x.size and (x.min() < 0 or x.max() > 1):
+    # written so that NaN fails the range checks too, as in PyTorch
+    if x.size and not (x.min() >= 0 and x.max() <= 1):
         raise RuntimeError("all elements of input should be between 0 and 1")
+    t = target._data
+    if t.size and not (t.min() >= 0 and t.max() <= 1):
+        raise RuntimeError("all elements of target should be between 0 and 1")
     w = None if weight is None else _aligned(weight._data, x)
     return apply(BinaryCrossEntropyBackward0, (input, target), w, reduction)
 

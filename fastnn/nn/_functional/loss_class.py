@@ -63,7 +63,8 @@ class NllLossBackward0(Node):
         self.save(lp if fused else None)
         if reduction == "none":
             return loss.astype(x.dtype, copy=False).reshape(tgt.shape)
-        total = loss.sum() / (self.denom if reduction == "mean" else 1)
+        with np.errstate(divide="ignore", invalid="ignore"):  # every target ignored: NaN
+            total = loss.sum() / (self.denom if reduction == "mean" else 1)
         return np.asarray(total, x.dtype)
 
     def _soft(self, x2, q, weight, reduction, eps):
@@ -84,15 +85,17 @@ class NllLossBackward0(Node):
         shape, dt, reduction, eps, fused, weight = self.meta
         lp = self.saved[0]
         # per-row scale of the gradient: the upstream value, divided for a mean
-        s = g.reshape(-1, 1).astype(dt, copy=False) if reduction == "none" else \
-            np.full((1, 1), g.reshape(()).item() / (self.denom if reduction == "mean" else 1),
-                    dt)
+        with np.errstate(divide="ignore", invalid="ignore"):  # a mean over no target
+            s = g.reshape(-1, 1).astype(dt, copy=False) if reduction == "none" else \
+                np.full((1, 1), g.reshape(()).item() / (self.denom if reduction == "mean"
+                                                         else 1), dt)
         if hasattr(self, "wq"):
             return self._soft_backward(s, lp)
         m, c = self.t_safe.shape[0], (shape[1] if len(shape) > 1 else shape[0])
         # an ignored row gets no gradient at all, even when every row is ignored and the mean
         # divides by zero (PyTorch never writes those rows)
-        scale = np.where(self.valid, s[:, 0] * self.w_row, 0).astype(dt, copy=False)
+        with np.errstate(invalid="ignore"):  # inf * 0 on ignored rows, dropped by the where
+            scale = np.where(self.valid, s[:, 0] * self.w_row, 0).astype(dt, copy=False)
         k = core()
         if fused and eps == 0 and k is not None and dt in (np.float32, np.float64) and m * c:
             out = np.empty((m, c), dt)
@@ -223,6 +226,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     float_check(input, "log_softmax_lastdim_kernel_impl")
     dt = input._data.dtype
     if target._data.shape == input._data.shape and target._data.dtype.kind == "f":
+        if ignore_index >= 0:  # a negative one (the default -100) names no class
+            raise RuntimeError("ignore_index is not supported for floating point target")
         _check_class_weight(input, weight)
         tgt = target if target._data.dtype == dt else target.to(input.dtype)
         if type(input._data) is not np.ndarray:

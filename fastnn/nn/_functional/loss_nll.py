@@ -1,6 +1,8 @@
 """Poisson and Gaussian negative log-likelihood losses, composed of differentiable Tensor ops."""
 import math
 
+import numpy as np
+
 from .loss import _broadcastable, _reduction
 from .loss_margin import _reduced
 
@@ -14,9 +16,12 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     if log_input:
         loss = input.exp() - target * input
     else:
-        loss = input - target * (input + eps).log()
+        with np.errstate(divide="ignore", invalid="ignore"):  # log of inputs <= -eps
+            loss = input - target * (input + eps).log()
     if full:
-        stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
+        # log(0) and 0 * -inf for targets <= 1, which the masked_fill then drops
+        with np.errstate(divide="ignore", invalid="ignore"):
+            stirling = target * target.log() - target + 0.5 * (2 * math.pi * target).log()
         loss = loss + stirling.masked_fill(target <= 1, 0)
     return _reduced(loss, reduction)
 
