@@ -23,11 +23,11 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
              grad_variables=None, inputs=None):
     """Accumulate d(tensors)/d(leaf) into each leaf's ``.grad``."""
     from ..tensor import run_root_backward
-    if create_graph:
-        raise NotImplementedError("fastnn's backward works on arrays: create_graph=True "
-                                  "(higher-order gradients) is not supported")
     tensors = _as_list(tensors)
     grads = _check_grads(_as_list(grad_tensors) or [None] * len(tensors), tensors)
+    if create_graph:
+        _graph_backward(tensors, grads, inputs)
+        return
     retain = bool(retain_graph)
     roots, root_grads, run = run_root_backward(tensors, grads, retain)
     if inputs is not None:
@@ -69,20 +69,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into ``.grad``)."""
     from ..tensor import run_root_backward, _wrap
     from .engine import _edge
-    if create_graph:
-        raise NotImplementedError("fastnn's backward works on arrays: create_graph=True "
-                                  "(higher-order gradients) is not supported")
     outs = _as_list(outputs)
     ins = _as_list(inputs)
     if not ins:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     gos = _check_grads(_as_list(grad_outputs) or [None] * len(outs), outs)
+    if is_grads_batched:
+        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by "
+                                  "fastnn: call grad once per row of grad_outputs")
     roots, root_grads, run = run_root_backward(outs, gos, bool(retain_graph))
     for t in ins:
         if not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
     nodes = [_edge(t) for t in ins]
-    captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
+    if create_graph:
+        from .higher_order import run_graph_backward
+        captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes))
+    else:
+        captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
     result = []
     for i, (t, node) in enumerate(zip(ins, nodes)):
         g = captured.get(node)
@@ -95,9 +99,40 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
             result.append(None)
+        elif create_graph:
+            from .higher_order import _fit
+            result.append(_fit(g, t._data.shape, t._data.dtype))
         else:
             result.append(_wrap(np.broadcast_to(g, t._data.shape).astype(t._data.dtype)))
     return tuple(result)
+
+
+def _root_tensors(outs, gos):
+    """The seeds of a graph-recording pass: the given grad_outputs, or ones."""
+    from .._creation import ones_like
+    return [ones_like(o.detach()) if g is None else g for o, g in zip(outs, gos)]
+
+
+def _graph_backward(tensors, grads, inputs):
+    """backward(create_graph=True): leaves get gradients that carry a graph."""
+    from ..tensor import run_root_backward
+    from .engine import _edge
+    from .higher_order import run_graph_backward, _accumulate
+    roots, _, _ = run_root_backward(tensors, grads, True)  # checks shapes and scalars
+    seeds = _root_tensors(tensors, grads)
+    if inputs is None:
+        run_graph_backward(roots, seeds)
+        return
+    ins = _as_list(inputs)
+    captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins})
+    for t in ins:
+        g = captured.get(_edge(t))
+        if g is not None:
+            node = _edge(t)
+            if hasattr(node, "variable"):
+                _accumulate(node, g)
+            else:
+                t._grad = g if t._grad is None else t._grad + g
 
 
 def Variable(data, requires_grad=False, volatile=False):

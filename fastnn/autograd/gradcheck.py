@@ -78,5 +78,30 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     return True
 
 
-def gradgradcheck(*args, **kwargs):
-    raise NotImplementedError("fastnn computes first-order gradients only")
+def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
+                  gen_non_contig_grad_outputs=False, raise_exception=True, **kwargs):
+    """gradcheck of the first-order gradients (computed with create_graph=True): compares
+    second derivatives with finite differences of the gradients."""
+    from ..tensor import Tensor
+    from .._creation import randn_like
+    from .._functions import cat
+    from . import grad
+    from .grad_mode import enable_grad
+    inputs = tuple(inputs) if isinstance(inputs, (list, tuple)) else (inputs,)
+    outs = func(*inputs)
+    outs = outs if isinstance(outs, tuple) else (outs,)
+    if grad_outputs is None:  # fixed random weights for the outputs, as PyTorch draws them
+        grad_outputs = tuple(randn_like(o.detach()) for o in outs)
+    gos = tuple(grad_outputs) if isinstance(grad_outputs, (list, tuple)) else (grad_outputs,)
+
+    def first_grads(*xs):
+        with enable_grad():  # the finite differences call this under no_grad
+            ys = func(*xs)
+            ys = ys if isinstance(ys, tuple) else (ys,)
+            diff = [x for x in xs if isinstance(x, Tensor) and x.requires_grad]
+            gs = grad(ys, diff, gos, create_graph=True, allow_unused=True,
+                      materialize_grads=True)
+            return cat([g.reshape(-1) for g in gs])
+
+    return gradcheck(first_grads, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception)

@@ -1,0 +1,141 @@
+"""Higher-order gradients: a backward pass that records its own graph (``create_graph=True``).
+
+The ordinary engine runs each node's ``backward`` on arrays. Here each node's gradient is
+computed again from differentiable Tensor ops (its rule below), so the resulting gradients
+carry a graph and can be differentiated once more: gradient penalties, Hessian-vector
+products, physics-informed losses. A value a node saved becomes a Tensor linked to the node
+it came from: an input's gradient edge, or the node itself for a saved output. Nodes without
+a rule raise, naming the op, rather than returning a gradient that silently lacks a graph.
+"""
+from .engine import _dependencies, _useful
+from .grad_mode import enable_grad
+from .node import AccumulateGrad
+
+_RULES = {}
+
+
+def rule(*classes):
+    def register(fn):
+        for cls in classes:
+            _RULES[cls] = fn
+        return fn
+    return register
+
+
+def run_graph_backward(roots, root_grads, capture=None):
+    """Like the engine's dependency-ordered pass, on Tensors; leaves accumulate graph grads
+    unless ``capture`` (autograd.grad's nodes) is given, which returns them instead."""
+    deps = _dependencies(roots)
+    useful = _useful(roots, capture) if capture is not None else None
+    pending, ready, captured = {}, [], {}
+    for node, g in zip(roots, root_grads):
+        pending[node] = g if node not in pending else pending[node] + g
+        if deps.get(node, 0) == 0 and node not in ready:
+            ready.append(node)
+    with enable_grad():
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is not None and node._pre_hooks:
+                g = _run_hooks(node._pre_hooks, g)
+            if capture is not None and node in capture:
+                captured[node] = g
+            if type(node) is AccumulateGrad:
+                if capture is None and g is not None:
+                    _accumulate(node, g)
+                continue
+            nexts = node._next
+            if g is None or (useful is not None and node not in useful):
+                grads = (None,) * len(nexts)
+            else:
+                if node._vcs or node._freed:
+                    node.check_saved()
+                grads = _rule_for(node)(node, g)
+            for nxt, gi in zip(nexts, grads):
+                if nxt is None:
+                    continue
+                if gi is not None:
+                    prev = pending.get(nxt)
+                    pending[nxt] = gi if prev is None else prev + gi
+                deps[nxt] -= 1
+                if deps[nxt] == 0:
+                    ready.append(nxt)
+    return captured
+
+
+def _rule_for(node):
+    for cls in type(node).__mro__:
+        fn = _RULES.get(cls)
+        if fn is not None:
+            return fn
+    raise NotImplementedError(
+        f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
+        "(higher-order gradients cover elementwise math, matrix products, linear layers, "
+        "sums, means, softmax, shape ops, indexing and the pointwise losses)")
+
+
+def _run_hooks(hooks, g):
+    for hook in list(hooks.values()):
+        r = hook(g)
+        if r is not None:
+            g = r
+    return g
+
+
+def _accumulate(node, g):
+    leaf = node.variable
+    if node.tensor_hooks:
+        g = _run_hooks(node.tensor_hooks, g)
+    g = _fit(g, leaf._data.shape, leaf._data.dtype)
+    leaf._grad = g if leaf._grad is None else leaf._grad + g
+
+
+# ---- saved values as Tensors linked into the graph -------------------------------------------
+
+def _const(arr):
+    from ..tensor import _wrap
+    return _wrap(arr)
+
+
+def _input(node, i, arr):
+    """``arr`` (what node saved of input i) as a Tensor whose gradient flows to input i."""
+    from ..tensor import _wrap
+    return _wrap(arr, node._next[i]) if node._next[i] is not None else _wrap(arr)
+
+
+def _output(node, arr):
+    """node's own saved output as a Tensor: its gradient flows back through node."""
+    from ..tensor import _wrap
+    return _wrap(arr, node)
+
+
+def _fit(g, shape, dtype):
+    """Sum a broadcast gradient back to ``shape`` (differentiably) and cast it."""
+    if tuple(g.shape) != tuple(shape):
+        lead = g.dim() - len(shape)
+        if lead:
+            g = g.sum(dim=tuple(range(lead)))
+        axes = tuple(i for i, s in enumerate(shape) if s == 1 and g.shape[i] != 1)
+        if axes:
+            g = g.sum(dim=axes, keepdim=True)
+    if g._data.dtype != dtype:
+        g = g.to(_dtype_of(dtype))
+    return g
+
+
+def _dtype_of(npd):
+    from .._dtype import _FROM_NP
+    return _FROM_NP[npd]
+
+
+def _expand_back(g, shape, axes, keepdim):
+    """A reduced gradient broadcast back over the reduced axes."""
+    if axes is None:
+        g = g.reshape((1,) * len(shape))
+    elif not keepdim:
+        for a in sorted(a % len(shape) for a in axes):
+            g = g.unsqueeze(a)
+    return g.expand(shape)
+
+
+from . import higher_order_rules  # noqa: E402,F401  (registers the rules)
