@@ -38,6 +38,12 @@ CASES = {
                                                    x[:, :2].sin()), (4, 3), (2, 3), (2,)),
     "addmm": (lambda i, m1, m2: (fastnn.addmm(i, m1, m2, beta=0.5, alpha=2.0) ** 2).sum(),
               (2, 2), (2, 3), (3, 2)),
+    "conv2d_strided": (lambda x, w, b: (F.conv2d(x, w, b, stride=(2, 1), padding=1,
+                                                 dilation=(1, 2)) ** 2).sum(),
+                       (2, 2, 5, 6), (3, 2, 3, 2), (3,)),
+    "conv2d_same_leaky": (lambda x, w: F.leaky_relu(F.conv2d(x, w, padding="same"),
+                                                    0.2).pow(2).sum(), (1, 2, 4, 4), (2, 2, 2, 2)),
+    "cross_entropy": (lambda z: F.cross_entropy(z * z, fastnn.tensor([0, 3, 1, 4])), (4, 5)),
 }
 
 
@@ -79,10 +85,10 @@ def test_float32_works_too():
 
 
 def test_unsupported_op_names_itself():
-    x = fastnn.randn(1, 1, 5, 5, requires_grad=True)
-    w = fastnn.randn(1, 1, 3, 3)
-    with pytest.raises(NotImplementedError, match="cannot yet differentiate the gradient of"):
-        fastnn.autograd.grad(F.conv2d(x, w).sum(), x, create_graph=True)
+    x = fastnn.randn(1, 1, 4, 4, requires_grad=True)
+    with pytest.raises(NotImplementedError, match="cannot yet differentiate the gradient of "
+                                                  "MaxPool2DWithIndicesBackward0"):
+        fastnn.autograd.grad(F.max_pool2d(x, 2).sum(), x, create_graph=True)
 
 
 def test_is_grads_batched_says_it_is_unsupported():
@@ -123,17 +129,36 @@ def _penalty(lib, weights, x):
             for p in net.parameters()]
 
 
-@pytest.mark.parametrize("case", ["pinn", "penalty"])
+def _conv_penalty(lib, weights, x):
+    nn = lib.nn
+    net = nn.Sequential(nn.Conv2d(1, 3, 3, stride=2, padding=1), nn.LeakyReLU(0.2),
+                        nn.Conv2d(3, 2, 3), nn.LeakyReLU(0.2), nn.Flatten(),
+                        nn.Linear(2, 1)).double()
+    with lib.no_grad():
+        for p, w in zip(net.parameters(), weights):
+            p.copy_(lib.tensor(w))
+    x = lib.tensor(x, requires_grad=True)
+    (gp,) = lib.autograd.grad(net(x).sum(), x, create_graph=True)
+    (((gp * gp).sum((1, 2, 3)).sqrt() - 1) ** 2).mean().backward()
+    return [p.grad.numpy() if p.grad is not None else np.zeros(p.shape)
+            for p in net.parameters()]
+
+
+@pytest.mark.parametrize("case", ["pinn", "penalty", "conv_penalty"])
 def test_matches_torch(case):
     torch = pytest.importorskip("torch")
     if case == "pinn":
         shapes = [(8, 1), (8,), (8, 8), (8,), (1, 8), (1,)]
         data = np.linspace(0, 1, 5).reshape(-1, 1)
         run = _pinn
-    else:
+    elif case == "penalty":
         shapes = [(4, 3), (4,), (1, 4), (1,)]
         data = _rng.standard_normal((5, 3))
         run = _penalty
+    else:  # a WGAN-GP-style convolutional critic
+        shapes = [(3, 1, 3, 3), (3,), (2, 3, 3, 3), (2,), (1, 2), (1,)]
+        data = _rng.standard_normal((2, 1, 6, 6))
+        run = _conv_penalty
     weights = [_rng.standard_normal(s) for s in shapes]
     for ours, want in zip(run(fastnn, weights, data), run(torch, weights, data)):
         np.testing.assert_allclose(ours, want, rtol=1e-9, atol=1e-12)

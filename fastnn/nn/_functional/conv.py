@@ -82,7 +82,7 @@ class ConvolutionBackward0(Node):
             if b is not None:
                 y += b.reshape(1, o, 1)
         self.meta = (x.shape, xp.shape, pads, stride, dilation, groups, out, b is not None, last)
-        self.save(cols, w)
+        self.save(cols, w, x)  # x: for create_graph, which needs the input itself
         return y.reshape((n, o) + out)
 
     @staticmethod
@@ -91,7 +91,7 @@ class ConvolutionBackward0(Node):
         return cols.reshape(cols.shape[:2] + (n, L)).transpose(2, 0, 1, 3)
 
     def backward(self, g):
-        cols, w = self.saved
+        cols, w, _ = self.saved
         x_shape, xp_shape, pads, stride, dilation, groups, out, has_b, last = self.meta
         n, c = x_shape[:2]
         o = w.shape[0]
@@ -164,11 +164,11 @@ class Conv2dColumnsBackward(Node):
         else:
             np.copyto(y, src)
         self.meta = (x.shape, window, groups, b is not None)
-        self.save(cols, w)
+        self.save(cols, w, x)  # x: for create_graph, which needs the input itself
         return y.reshape(n, o, oh, ow)
 
     def backward(self, g):
-        cols, w = self.saved
+        cols, w, _ = self.saved
         x_shape, window, groups, has_b = self.meta
         n, o, oh, ow = g.shape
         g2 = np.ascontiguousarray(g.reshape(n, o, oh * ow).swapaxes(0, 1))
