@@ -70,8 +70,9 @@ def _rule_for(node):
             return fn
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
-        "(higher-order gradients cover elementwise math, matrix products, linear layers, 2-d "
-        "convolutions, sums, means, softmax, shape ops, indexing, mse_loss and cross_entropy)")
+        "(higher-order gradients cover elementwise math and activations, matrix products, "
+        "linear layers, 2-d convolutions, pooling, sums, means, softmax, shape ops, indexing, "
+        "mse_loss and cross_entropy)")
 
 
 def _run_hooks(hooks, g):

@@ -129,9 +129,16 @@ def _sigmoid(node, g):
 
 
 # piecewise-linear ops: the mask is constant, so their second derivative is zero
+def _select(keep, g):
+    """g where ``keep`` (an array mask), else 0: a selection, so a nan or inf in g at a
+    cut-off position gives 0 rather than nan (as the array backward does)."""
+    from .. import where
+    return where(_const(keep), g, _const(np.zeros((), g._data.dtype)))
+
+
 @rule(M.ReluBackward0)
 def _relu(node, g):
-    return (g * _const((node.saved[0] > 0).astype(node.saved[0].dtype)),)
+    return (_select(node.saved[0] > 0, g),)
 
 
 @rule(M.AbsBackward0)
@@ -147,7 +154,7 @@ def _clamp(node, g):
         keep &= a >= node.lo
     if node.hi is not None:
         keep &= a <= node.hi
-    return (g * _const(keep.astype(a.dtype)),)
+    return (_select(keep, g),)
 
 
 # ---- reductions and softmax ---------------------------------------------------------------
@@ -278,6 +285,94 @@ def _register_more_layer_rules():
     def _leaky_relu(node, g):
         a = node.saved[0]
         return (g * _const(np.where(a > 0, 1.0, node.slope).astype(a.dtype)),)
+
+    from .. import where
+
+    def _mask(cond, a):
+        return _const(cond.astype(a.dtype))
+
+    @rule(act_mod.HardtanhBackward0)
+    def _hardtanh(node, g):
+        a = node.saved[0]
+        return (_select((a > node.lo) & (a < node.hi), g),)
+
+    @rule(act_mod.ThresholdBackward0)
+    def _threshold(node, g):
+        return (_select(node.saved[0] > node.threshold, g),)
+
+    @rule(act_mod.HardsigmoidBackward0)
+    def _hardsigmoid(node, g):
+        a = node.saved[0]
+        return (_select((a > -3) & (a < 3), g) / 6,)
+
+    @rule(act_mod.HardswishBackward0)
+    def _hardswish(node, g):
+        a = node.saved[0]
+        inside = _mask((a > -3) & (a < 3), a)
+        return (g * (inside * (_input(node, 0, a) / 3 + 0.5) + _mask(a >= 3, a)),)
+
+    @rule(act_mod.EluBackward0)
+    def _elu(node, g):
+        a = node.saved[0]
+        neg = node.alpha * _input(node, 0, a).clamp(max=0).exp()
+        return (g * where(_const(a > 0), _const(np.ones((), a.dtype)), neg),)
+
+    @rule(act_mod.SiluBackward0)
+    def _silu(node, g):
+        a = node.saved[0]
+        x = _input(node, 0, a)
+        s = x.sigmoid()
+        return (g * (s * (1 + x * (1 - s))),)
+
+    @rule(act_mod.SoftplusBackward0)
+    def _softplus(node, g):
+        a = node.saved[0]
+        z = a * node.beta
+        slope = (_input(node, 0, a) * node.beta).sigmoid()
+        return (g * where(_const(z > node.threshold), _const(np.ones((), a.dtype)), slope),)
+
+    @rule(act_mod.GeluBackward0)
+    def _gelu(node, g):
+        a = node.saved[0]
+        x = _input(node, 0, a)
+        if node.approximate == "tanh":
+            k = act_mod._GELU_K
+            th = (k * (x + 0.044715 * x * x * x)).tanh()
+            d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * k * (1 + 3 * 0.044715 * x * x)
+        else:  # Phi(x) + x phi(x)
+            d = 0.5 * (1 + (x / np.sqrt(2.0)).erf()) + x * (-0.5 * x * x).exp() / np.sqrt(
+                2 * np.pi)
+        return (g * d,)
+
+    from ..nn._functional import pooling as pool_mod
+
+    # pooling's gradient is linear in g with a fixed routing (the argmax, or the averaging
+    # weights), so its own gradient goes through g alone
+    @rule(pool_mod.MaxPoolWithIndicesBackward)
+    def _max_pool(node, g):
+        from .. import zeros
+        x_shape = node.meta[0]
+        n, c = x_shape[:2]
+        flat = _const(node.flat_indices().reshape(n, c, -1))
+        gb = g.unsqueeze(0) if node.unbatched else g
+        gx = zeros((n, c, int(np.prod(x_shape[2:]))), dtype=gb.dtype).scatter_add(
+            2, flat, gb.reshape(n, c, -1)).reshape(x_shape)
+        return (gx[0] if node.unbatched else gx,)
+
+    @rule(pool_mod.AvgPoolBackward)
+    def _avg_pool(node, g):
+        x_shape, dt, xp_shape, k, s, p, out = node.meta
+        if len(k) != 2:
+            raise NotImplementedError("create_graph=True: fastnn differentiates the gradient of "
+                                      "2-d average pooling only")
+        gb = g.unsqueeze(0) if node.unbatched else g
+        n, c = x_shape[:2]
+        share = (gb / _const(node.div)).reshape(n, c, 1, -1)
+        kk = k[0] * k[1]
+        cols = share.expand(n, c, kk, share.shape[-1]).reshape(n, c * kk, -1)
+        full = F.fold(cols, tuple(xp_shape[2:]), k, stride=s)
+        gx = full[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
+        return (gx[0] if node.unbatched else gx,)
 
     @rule(ce_mod.CrossEntropyMeanBackward)
     def _cross_entropy(node, g):
