@@ -26,7 +26,9 @@ def run_graph_backward(roots, root_grads, capture=None):
     """Like the engine's dependency-ordered pass, on Tensors; leaves accumulate graph grads
     unless ``capture`` (autograd.grad's nodes) is given, which returns them instead."""
     deps = _dependencies(roots)
-    useful = _useful(roots, capture) if capture is not None else None
+    # with capture, a node runs only when a target lies below it: a captured node's own
+    # backward is not needed (and may lead into graph parts without rules)
+    reach = _useful(roots, capture) if capture is not None else None
     pending, ready, captured = {}, [], {}
     for node, g in zip(roots, root_grads):
         pending[node] = g if node not in pending else pending[node] + g
@@ -45,7 +47,8 @@ def run_graph_backward(roots, root_grads, capture=None):
                     _accumulate(node, g)
                 continue
             nexts = node._next
-            if g is None or (useful is not None and node not in useful):
+            if g is None or (reach is not None and
+                             not any(n in reach for n in nexts if n is not None)):
                 grads = (None,) * len(nexts)
             else:
                 if node._vcs or node._freed:
@@ -63,6 +66,19 @@ def run_graph_backward(roots, root_grads, capture=None):
     return captured
 
 
+def recompute(node, g, tensors, fn):
+    """Gradients of ``fn(*tensors)`` (the node's forward redone in differentiable ops on its
+    inputs as linked Tensors), with a graph: a rule for nodes whose formulas are long."""
+    from . import grad
+    want = [i for i, t in enumerate(tensors) if node._next[i] is not None]
+    got = grad(fn(*tensors), [tensors[i] for i in want], g, create_graph=True,
+               allow_unused=True)
+    out = [None] * len(tensors)
+    for i, gi in zip(want, got):
+        out[i] = gi
+    return tuple(out)
+
+
 def _rule_for(node):
     for cls in type(node).__mro__:
         fn = _RULES.get(cls)
@@ -71,8 +87,8 @@ def _rule_for(node):
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
         "(higher-order gradients cover elementwise math and activations, matrix products, "
-        "linear layers, 2-d convolutions, pooling, sums, means, softmax, shape ops, indexing, "
-        "mse_loss and cross_entropy)")
+        "linear layers, 2-d convolutions, pooling, batch and layer norm, sums, means, softmax, "
+        "shape ops, indexing, mse_loss and cross_entropy)")
 
 
 def _run_hooks(hooks, g):

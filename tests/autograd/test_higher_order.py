@@ -51,6 +51,15 @@ CASES = {
                             ).sum() + (F.max_pool1d(a[0] * a[0], 2) ** 2).sum(), (2, 2, 6, 5)),
     "avg_pool": (lambda a: (F.avg_pool2d(a.cos(), 3, stride=2, padding=1, ceil_mode=True,
                                          count_include_pad=False) ** 2).sum(), (2, 2, 6, 5)),
+    "layer_norm": (lambda x, w, b: (F.layer_norm(x, (4,), w, b) ** 3).sum()
+                   + (F.layer_norm(x, (4,), None, b) ** 3).sum(), (3, 4), (4,), (4,)),
+    "batch_norm_train": (lambda x, w, b: (F.batch_norm(x, None, None, w, b, training=True) ** 3
+                                          ).sum() + (F.batch_norm(x, None, None, None, b,
+                                                                  training=True) ** 3).sum(),
+                         (3, 2, 2, 2), (2,), (2,)),
+    "batch_norm_eval": (lambda x, w: (F.batch_norm(x, fastnn.zeros(2, dtype=fastnn.float64) + 0.3,
+                                                   fastnn.ones(2, dtype=fastnn.float64) * 1.7, w,
+                                                   training=False) ** 3).sum(), (3, 2, 4), (2,)),
     "piecewise_activations": (lambda a: ((F.hardtanh(a) + F.hardswish(a) + F.hardsigmoid(a)
                                           + F.threshold(a, 0.1, 2.0)) * a).sum(), (7,)),
 }
@@ -94,10 +103,10 @@ def test_float32_works_too():
 
 
 def test_unsupported_op_names_itself():
-    x = fastnn.randn(2, 3, requires_grad=True)
+    x = fastnn.randn(2, 4, 3, requires_grad=True)
     with pytest.raises(NotImplementedError, match="cannot yet differentiate the gradient of "
-                                                  "NativeLayerNormBackward0"):
-        fastnn.autograd.grad(F.layer_norm(x, (3,)).pow(2).sum(), x, create_graph=True)
+                                                  "NativeGroupNormBackward0"):
+        fastnn.autograd.grad(F.group_norm(x, 2).pow(2).sum(), x, create_graph=True)
 
 
 def test_is_grads_batched_says_it_is_unsupported():

@@ -25,6 +25,7 @@ class NativeBatchNormBackward0(Node):
             y = xhat.copy()
         self.training = training
         self.has = (has_w, has_b)
+        self.eps = eps
         self.axes = (0,) + tuple(range(2, x.ndim))
         self.shape = shape
         self.invstd = invstd
@@ -132,7 +133,7 @@ class NativeLayerNormBackward0(Node):
             y = y + b
         elif y is xhat:
             y = xhat.copy()
-        self.axes, self.invstd, self.has = axes, invstd, (has_w, has_b)
+        self.axes, self.invstd, self.has, self.eps = axes, invstd, (has_w, has_b), eps
         self.save(xhat, w)
         return y
 
