@@ -293,8 +293,8 @@ def _channel_mask(t, dim, keep, default_mask):
     return _wrap(mask * _host(default_mask))
 
 
-class RandomStructured(BasePruningMethod):
-    """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
+class _Structured(BasePruningMethod):
+    """Prunes the ``amount`` channels along ``dim`` of lowest ``_scores(t)``."""
     PRUNING_TYPE = "structured"
 
     def __init__(self, amount, dim=-1):
@@ -308,38 +308,32 @@ class RandomStructured(BasePruningMethod):
         k = _count(self.amount, size)
         if k == 0:
             return default_mask
-        score = _host(_creation.rand(size))
         keep = np.ones(size, bool)
-        keep[np.argsort(score, kind="stable")[:k]] = False
-        return _channel_mask(t, self.dim, keep, default_mask)
+        keep[np.argsort(self._scores(t), kind="stable")[:k]] = False
+        return _channel_mask(t, self.dim % t.dim(), keep, default_mask)
+
+
+class RandomStructured(_Structured):
+    """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
+
+    def _scores(self, t):
+        return _host(_creation.rand(t.shape[self.dim]))
 
     @classmethod
     def apply(cls, module, name, amount, dim=-1):
         return super().apply(module, name, amount=amount, dim=dim)
 
 
-class LnStructured(BasePruningMethod):
+class LnStructured(_Structured):
     """Prunes the ``amount`` channels along ``dim`` of smallest ``n``-norm."""
-    PRUNING_TYPE = "structured"
 
     def __init__(self, amount, n, dim=-1):
-        _check_amount(amount)
-        self.amount = amount
+        super().__init__(amount, dim)
         self.n = n
-        self.dim = dim
 
-    def compute_mask(self, t, default_mask):
-        _check_structured(t, self.dim)
-        size = t.shape[self.dim]
-        k = _count(self.amount, size)
-        if k == 0:
-            return default_mask
+    def _scores(self, t):
         dim = self.dim % t.dim()
-        others = tuple(d for d in range(t.dim()) if d != dim)
-        norms = _host(t.norm(p=self.n, dim=others))
-        keep = np.ones(size, bool)
-        keep[np.argsort(norms, kind="stable")[:k]] = False
-        return _channel_mask(t, dim, keep, default_mask)
+        return _host(t.norm(p=self.n, dim=tuple(d for d in range(t.dim()) if d != dim)))
 
     @classmethod
     def apply(cls, module, name, amount, n, dim, importance_scores=None):
