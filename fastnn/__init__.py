@@ -59,7 +59,7 @@ short = int16
 
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
-         "array_api", "accelerator", "distributions")
+         "array_api", "accelerator", "distributions", "amp", "cpu")
 
 # PyTorch's top level also has these layer functions; their positional arguments agree with
 # torch.nn.functional's (the loss functions and batch/instance norm, which take other
@@ -80,6 +80,11 @@ def __getattr__(name):
     if name == "summary":
         from .utils.summary import summary
         return summary
+    if name in ("autocast", "is_autocast_enabled", "get_autocast_dtype"):
+        from .amp import autocast_mode
+        value = getattr(autocast_mode, name)
+        globals()[name] = value
+        return value
     if name in _FROM_FUNCTIONAL:
         from .nn import functional
         fn = getattr(functional, name)

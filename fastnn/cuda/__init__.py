@@ -179,3 +179,11 @@ class device:
 
     def __exit__(self, *exc):
         return False
+
+
+def __getattr__(name):
+    # fastnn.cuda.amp loads on first use; it needs no numba, but keeps this module's import small
+    if name == "amp":
+        import importlib  # not "from . import amp": that would ask this hook again
+        return importlib.import_module(".amp", __name__)
+    raise AttributeError(f"module 'fastnn.cuda' has no attribute '{name}'")
