@@ -6,6 +6,7 @@ import numpy as np
 
 from .autograd.function import apply
 from .autograd import ops_shape as S
+from ._tensor_scatter import _index_tensor
 from ._dtype import scalar_type_name as _title
 
 _ndarray = np.ndarray
@@ -132,30 +133,6 @@ def _int_sizes(fn, arg, sizes):
             raise TypeError(f"{fn}(): argument '{arg}' (position 1) must be tuple of ints, not "
                             f"{type(s).__name__}") from None
     return tuple(out)
-
-
-def _index_tensor(fn, index):
-    from .tensor import Tensor
-    if not isinstance(index, Tensor):
-        raise TypeError(f"{fn}(): argument 'index' (position 2) must be Tensor, not "
-                        f"{type(index).__name__}")
-    return index
-
-
-def _gather_index(t, fn, d, index, src=None):
-    """gather/scatter's index array, checked as PyTorch does: its own shape is the region."""
-    idx = _index_tensor(fn, index)._data
-    if idx.dtype.kind not in "iu":
-        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index")
-    S.check_gather_index(fn, t._data.shape, d, idx, src)
-    return idx
-
-
-def _scalar_like(t, index):
-    """PyTorch counts a 0-d input or index as 1-D in gather/scatter (a one-hot from a 0-d label)."""
-    from .tensor import Tensor
-    return (isinstance(index, Tensor) and t._data.ndim <= 1 and index._data.ndim <= 1
-            and (t._data.ndim == 0 or index._data.ndim == 0))
 
 
 def _split_int_indices(idx):
@@ -425,39 +402,6 @@ class ShapeMixin:
         if idx.size and (idx.min() < -size or idx.max() >= size):
             raise IndexError("index out of range in self")
         return apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1))
-
-    def gather(self, dim, index):
-        d = self._dim(dim)
-        if _scalar_like(self, index):
-            return self.reshape(-1).gather(d, index.reshape(-1)).reshape(index.shape)
-        return apply(S.GatherBackward0, (self,), d, _gather_index(self, "gather", d, index))
-
-    def scatter(self, dim, index, src=None, *, value=None, reduce=None):
-        from .tensor import Tensor
-        from ._creation import full
-        if reduce not in (None, "add", "multiply"):
-            raise RuntimeError("reduce argument must be either add or multiply.")
-        if src is None:
-            src = value
-        d = self._dim(dim)
-        if _scalar_like(self, index):
-            src1 = src.reshape(-1) if isinstance(src, Tensor) else src
-            return self.reshape(-1).scatter(d, index.reshape(-1), src1,
-                                            reduce=reduce).reshape(self.shape)
-        isrc = src._data if isinstance(src, Tensor) else None
-        idx = _gather_index(self, "scatter", d, index, isrc)
-        if isrc is None:
-            src = full(idx.shape, src, dtype=self.dtype)
-        elif src._data.dtype != self._data.dtype:
-            raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-        return apply(S.ScatterBackward0, (self, src), d, idx, reduce)
-
-    def scatter_add(self, dim, index, src):
-        from .tensor import Tensor
-        if not isinstance(src, Tensor):
-            raise TypeError("scatter_add(): argument 'src' (position 3) must be Tensor, not "
-                            f"{type(src).__name__}")
-        return self.scatter(dim, index, src, reduce="add")
 
     def masked_fill(self, mask, value):
         from .tensor import Tensor

@@ -22,6 +22,8 @@ from ._tensor_more import MoreMixin
 from ._tensor_linalg import LinalgMixin
 from ._tensor_select import SelectMixin
 from ._tensor_misc import MiscMixin
+from ._tensor_hooks import HooksMixin
+from ._tensor_scatter import ScatterMixin
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
@@ -52,7 +54,8 @@ def _legacy_type_name(arr):
 
 
 class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin,
-             ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin):
+             ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin, HooksMixin,
+             ScatterMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     # rarely set, so they live in the instance dict with class-level defaults
@@ -382,56 +385,6 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         self.grad_fn = None
         self._rg = False
         return self
-
-    def retain_grad(self):
-        if self.grad_fn is None:
-            if not self._rg:
-                raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
-            return
-        if self._retain is not None:
-            return
-        import weakref
-        ref = weakref.ref(self)
-
-        def keep(g):
-            t = ref()
-            if t is not None:
-                if t._grad is None:
-                    t._grad = _wrap(g._data.copy())
-                else:
-                    t._grad = _wrap(t._grad._data + g._data)
-        self._retain = self.grad_fn._register_grad_hook(keep)
-
-    @property
-    def retains_grad(self):
-        return self._retain is not None
-
-    def register_hook(self, hook):
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
-                               "gradient")
-        from .utils.hooks import RemovableHandle
-        if self.grad_fn is not None:
-            handle = self.grad_fn._register_grad_hook(hook)
-            if self._retain is not None:  # retain_grad sees the gradient after every hook
-                hooks = self.grad_fn._pre_hooks
-                hooks[self._retain.id] = hooks.pop(self._retain.id)
-            return handle
-        acc = _edge(self)
-        if acc.tensor_hooks is None:
-            acc.tensor_hooks = {}
-        return RemovableHandle(acc.tensor_hooks, hook)
-
-    def register_post_accumulate_grad_hook(self, hook):
-        """``hook(self)`` runs each time a backward pass has accumulated into ``self.grad``."""
-        if not self._rg:
-            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
-                               "gradient")
-        if self.grad_fn is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
-                               "tensors")
-        from .utils.hooks import RemovableHandle
-        return RemovableHandle(self.__dict__.setdefault("_post_acc_hooks", {}), hook)
 
     # ---- in-place bookkeeping -------------------------------------------------------
     def _check_inplace(self):
