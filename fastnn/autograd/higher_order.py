@@ -87,8 +87,8 @@ def _rule_for(node):
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
         "(higher-order gradients cover elementwise math and activations, matrix products, "
-        "linear layers, 2-d convolutions, pooling, batch and layer norm, sums, means, softmax, "
-        "shape ops, indexing, mse_loss and cross_entropy)")
+        "linear layers, 2-d convolutions, pooling, batch/layer/group/instance norm, sums, means, "
+        "softmax, shape ops, indexing, mse_loss and cross_entropy)")
 
 
 def _run_hooks(hooks, g):
@@ -155,4 +155,4 @@ def _expand_back(g, shape, axes, keepdim):
     return g.expand(shape)
 
 
-from . import higher_order_rules  # noqa: E402,F401  (registers the rules)
+from . import higher_order_rules, higher_order_norm  # noqa: E402,F401  (register the rules)

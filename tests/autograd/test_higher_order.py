@@ -60,6 +60,9 @@ CASES = {
     "batch_norm_eval": (lambda x, w: (F.batch_norm(x, fastnn.zeros(2, dtype=fastnn.float64) + 0.3,
                                                    fastnn.ones(2, dtype=fastnn.float64) * 1.7, w,
                                                    training=False) ** 3).sum(), (3, 2, 4), (2,)),
+    "group_instance_norm": (lambda x, w, b: (F.group_norm(x, 2, w, b) ** 3).sum()
+                            + (F.instance_norm(x, weight=w, bias=b) ** 3).sum(),
+                            (2, 4, 3), (4,), (4,)),
     "piecewise_activations": (lambda a: ((F.hardtanh(a) + F.hardswish(a) + F.hardsigmoid(a)
                                           + F.threshold(a, 0.1, 2.0)) * a).sum(), (7,)),
 }
@@ -103,10 +106,13 @@ def test_float32_works_too():
 
 
 def test_unsupported_op_names_itself():
-    x = fastnn.randn(2, 4, 3, requires_grad=True)
+    x = fastnn.randn(2, 4, requires_grad=True)
     with pytest.raises(NotImplementedError, match="cannot yet differentiate the gradient of "
-                                                  "NativeGroupNormBackward0"):
-        fastnn.autograd.grad(F.group_norm(x, 2).pow(2).sum(), x, create_graph=True)
+                                                  "CumsumBackward0"):
+        fastnn.autograd.grad(x.cumsum(1).pow(2).sum(), x, create_graph=True)
+    with pytest.raises(NotImplementedError, match="2-d convolutions with groups=1 only"):
+        fastnn.autograd.grad(F.conv1d(x.reshape(1, 2, 4), fastnn.randn(1, 2, 2)).sum(), x,
+                             create_graph=True)
 
 
 def test_is_grads_batched_says_it_is_unsupported():

@@ -198,7 +198,7 @@ class NativeGroupNormBackward0(Node):
         elif y is xhat:
             y = xhat.copy()
         self.meta = (groups, shape, (0,) + tuple(range(2, x.ndim)), has_w, has_b)
-        self.invstd = invstd
+        self.invstd, self.has, self.eps = invstd, (has_w, has_b), eps
         self.save(xhat, w)
         return y
 
