@@ -1,0 +1,102 @@
+"""fastnn.special: PyTorch's special-function namespace (``torch.special``).
+
+Most names are the top-level functions under their SciPy-style spellings (``expit`` is
+``sigmoid``, ``gammaln`` is ``lgamma``); ``entr``, ``ndtr``, ``ndtri`` and ``xlog1py`` are
+built from differentiable ops. Bessel, zeta and orthogonal-polynomial functions are not here.
+"""
+import math
+
+from .tensor import Tensor
+
+__all__ = ["digamma", "psi", "erf", "erfc", "erfinv", "exp2", "expm1", "expit", "gammaln",
+           "i0", "log1p", "log_softmax", "softmax", "logit", "logsumexp", "multigammaln",
+           "polygamma", "round", "sinc", "xlogy", "xlog1py", "entr", "ndtr", "ndtri"]
+
+
+def _fn(name):
+    import fastnn
+    return getattr(fastnn, name)
+
+
+def _tensor(x, fn):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"special_{fn}(): argument 'input' (position 1) must be Tensor, not "
+                        f"{type(x).__name__}")
+    return x
+
+
+def _alias(name, target):
+    def special(input, *args, **kwargs):
+        return _fn(target)(_tensor(input, name), *args, **kwargs)
+    special.__name__ = name
+    special.__doc__ = f"``fastnn.special.{name}`` is ``fastnn.{target}``."
+    return special
+
+
+digamma = psi = _alias("digamma", "digamma")
+erf = _alias("erf", "erf")
+erfc = _alias("erfc", "erfc")
+erfinv = _alias("erfinv", "erfinv")
+exp2 = _alias("exp2", "exp2")
+expm1 = _alias("expm1", "expm1")
+expit = _alias("expit", "sigmoid")
+gammaln = _alias("gammaln", "lgamma")
+i0 = _alias("i0", "i0")
+log1p = _alias("log1p", "log1p")
+logit = _alias("logit", "logit")
+logsumexp = _alias("logsumexp", "logsumexp")
+multigammaln = _alias("multigammaln", "mvlgamma")
+round = _alias("round", "round")
+sinc = _alias("sinc", "sinc")
+xlogy = _alias("xlogy", "xlogy")
+
+
+def polygamma(n, input):
+    """The n-th derivative of digamma."""
+    return _fn("polygamma")(n, _tensor(input, "polygamma"))
+
+
+def softmax(input, dim, *, dtype=None):
+    x = _tensor(input, "softmax")
+    return (x if dtype is None else x.to(dtype)).softmax(dim)
+
+
+def log_softmax(input, dim, *, dtype=None):
+    x = _tensor(input, "log_softmax")
+    return (x if dtype is None else x.to(dtype)).log_softmax(dim)
+
+
+def entr(input):
+    """-x log x elementwise: 0 at 0 and -inf for x < 0, as the entropy integrand."""
+    x = _tensor(input, "entr")
+    if not x.is_floating_point():
+        x = x.to(_fn("get_default_dtype")())
+    inner = -x * x.clamp(min=math.ulp(0.0)).log()
+    return _fn("where")(x > 0, inner, _fn("where")(x == 0, x * 0, x * 0 - math.inf))
+
+
+def ndtr(input):
+    """The standard normal CDF: erfc(-x / sqrt 2) / 2 (accurate in the lower tail)."""
+    x = _tensor(input, "ndtr")
+    if not x.is_floating_point():
+        x = x.to(_fn("get_default_dtype")())
+    return 0.5 * (-x / math.sqrt(2.0)).erfc()
+
+
+def ndtri(input):
+    """The inverse of the standard normal CDF: sqrt 2 * erfinv(2p - 1)."""
+    p = _tensor(input, "ndtri")
+    if not p.is_floating_point():
+        p = p.to(_fn("get_default_dtype")())
+    return math.sqrt(2.0) * (2 * p - 1).erfinv()
+
+
+def xlog1py(input, other):
+    """x * log1p(y), 0 where x == 0 (even for y = -1)."""
+    import fastnn
+    x = input if isinstance(input, Tensor) else fastnn.tensor(input)
+    y = other if isinstance(other, Tensor) else fastnn.tensor(other, dtype=x.dtype)
+    zero = x == 0
+    safe = fastnn.where(zero, y * 0, y)  # no log1p(-1) where x is 0: its value is unused
+    return fastnn.where(zero, x * 0, x * safe.log1p())
+
