@@ -71,7 +71,7 @@ def entr(input):
     x = _tensor(input, "entr")
     if not x.is_floating_point():
         x = x.to(_fn("get_default_dtype")())
-    inner = -x * x.clamp(min=math.ulp(0.0)).log()
+    inner = -x * x.clamp(min=_fn("finfo")(x.dtype).tiny).log()  # log never sees 0 or below
     return _fn("where")(x > 0, inner, _fn("where")(x == 0, x * 0, x * 0 - math.inf))
 
 
