@@ -344,9 +344,32 @@ def test_iterable_dataset():
     assert len(dl) == 3 and [b.tolist() for b in dl] == [[0, 1, 2], [3, 4, 5], [6]]
     dl = DataLoader(Stream(7), batch_size=3, drop_last=True)
     assert len(dl) == 2 and [b.tolist() for b in dl] == [[0, 1, 2], [3, 4, 5]]
-    # Read once in the main thread even when workers are asked for.
+    # With workers, each worker replays a dataset that does not shard itself, as in PyTorch
     dl = DataLoader(Stream(5), batch_size=2, num_workers=2)
-    assert [b.tolist() for b in dl] == [[0, 1], [2, 3], [4]]
+    assert [b.tolist() for b in dl] == [[0, 1], [0, 1], [2, 3], [2, 3], [4], [4]]
+
+
+class Sharded(fastnn.utils.data.IterableDataset):
+    def __init__(self, n):
+        self.n = n
+
+    def __iter__(self):
+        info = fastnn.utils.data.get_worker_info()
+        if info is None:
+            return iter(range(self.n))
+        return iter(range(info.id, self.n, info.num_workers))
+
+
+def test_iterable_dataset_shards_by_worker_as_in_pytorch():
+    started = []
+    dl = DataLoader(Sharded(7), batch_size=2, num_workers=2, worker_init_fn=started.append)
+    assert [b.tolist() for b in dl] == [[0, 2], [1, 3], [4, 6], [5]]
+    assert started == [0, 1]
+    dl = DataLoader(Sharded(7), batch_size=2, num_workers=3, drop_last=True)
+    assert [b.tolist() for b in dl] == [[0, 3], [1, 4], [2, 5]]
+    assert [int(b) for b in DataLoader(Sharded(5), batch_size=None, num_workers=2)] == \
+        [0, 1, 2, 3, 4]
+    assert fastnn.utils.data.get_worker_info() is None  # restored in the main thread
 
 
 def test_workers_match_in_process_order():

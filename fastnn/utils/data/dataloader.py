@@ -10,8 +10,10 @@ worker processes: the heavy work (numpy indexing, decompression, BLAS) releases 
 nothing has to be pickled, and a failing or finished worker can never leave the loader
 waiting. Batches still arrive in sampler order; an exception raised while fetching is
 re-raised, with its own type and traceback, from the ``next()`` that would have returned
-that batch. Iterable datasets are read in the main thread whatever ``num_workers`` says,
-since threads would each replay the whole stream.
+that batch. An iterable dataset with ``num_workers = N > 0`` is read as PyTorch reads it:
+N streams, each started and advanced with ``get_worker_info()`` naming its worker (so a
+dataset can shard itself), their batches taken in turn; a dataset that does not shard is
+replayed by every worker, as in PyTorch. Those streams are advanced in the main thread.
 """
 import itertools
 import threading
@@ -156,6 +158,8 @@ class DataLoader:
         return self.batch_sampler if self.batch_sampler is not None else self.sampler
 
     def __iter__(self):
+        if self._dataset_kind == "iterable" and self.num_workers > 0:
+            return _ShardedIterableIter(self)
         if self._dataset_kind == "iterable" or self.num_workers == 0:
             return _SingleProcessDataLoaderIter(self)
         return _ThreadedDataLoaderIter(self)
@@ -220,6 +224,58 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
             batch = loader.collate_fn(items)
         self._num_yielded += 1
         return batch
+
+
+class _ShardedIterableIter(_BaseDataLoaderIter):
+    """An iterable dataset read by ``num_workers`` streams in turn, each under its own
+    ``WorkerInfo``: worker 0's first batch, worker 1's first, ..., then the second ones;
+    a finished stream drops out of the rotation."""
+
+    def __init__(self, loader):
+        super().__init__(loader)
+        from ... import random as _random
+        base = _random.get_generator(loader.generator).initial_seed()
+        self._infos = [WorkerInfo(w, loader.num_workers, base + w, loader.dataset)
+                       for w in range(loader.num_workers)]
+        self._streams = []
+        for info in self._infos:
+            self._streams.append(self._as(info, lambda: (
+                loader.worker_init_fn(info.id) if loader.worker_init_fn is not None else None,
+                iter(loader.dataset))[1]))
+        self._live = list(range(loader.num_workers))
+        self._turn = 0
+
+    @staticmethod
+    def _as(info, fn):
+        prev = getattr(_worker, "info", None)
+        _worker.info = info
+        try:
+            return fn()
+        finally:
+            _worker.info = prev
+
+    def _batch(self, w):
+        loader, stream = self._loader, self._streams[w]
+        if not loader._auto_collation:
+            return loader.collate_fn(next(stream))
+        items = list(itertools.islice(stream, loader.batch_size))
+        if not items or (loader.drop_last and len(items) < loader.batch_size):
+            raise StopIteration
+        return loader.collate_fn(items)
+
+    def __next__(self):
+        while self._live:
+            self._turn %= len(self._live)
+            w = self._live[self._turn]
+            try:
+                batch = self._as(self._infos[w], lambda: self._batch(w))
+            except StopIteration:
+                self._live.pop(self._turn)
+                continue
+            self._turn += 1
+            self._num_yielded += 1
+            return batch
+        raise StopIteration
 
 
 class _ThreadedDataLoaderIter(_BaseDataLoaderIter):
