@@ -226,3 +226,13 @@ def test_container_rejects_other_tensor():
         TPr.PruningContainer(ta).add_pruning_method(tb)
     with pytest.raises(TypeError):
         FPr.PruningContainer(a).add_pruning_method(3)
+
+
+def test_misuse_raises_assertion_error_even_under_optimize():
+    # raised explicitly (not with assert), so python -O keeps the checks
+    m = fastnn.nn.Linear(3, 2)
+    with pytest.raises(AssertionError, match="importance_scores should have the same shape"):
+        fastnn.nn.utils.prune.l1_unstructured(m, "weight", 1, importance_scores=fastnn.ones(5))
+    with pytest.raises(AssertionError, match=r"mask of shape \(3,\) does not match"):
+        fastnn.nn.utils.prune.custom_from_mask(m, "bias", fastnn.ones(3))
+    assert not fastnn.nn.utils.prune.is_pruned(m)

@@ -22,6 +22,13 @@ __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructu
            "global_unstructured", "custom_from_mask", "remove", "is_pruned"]
 
 
+def _require(ok, message):
+    """PyTorch's AssertionError for misuse, raised even under ``python -O``; ``message`` is
+    a callable, so the happy path (every forward runs apply_mask) formats nothing."""
+    if not ok:
+        raise AssertionError(message())
+
+
 def _host(t):
     return np.asarray(t.detach().numpy())
 
@@ -39,7 +46,7 @@ class BasePruningMethod(ABC):
 
     def apply_mask(self, module):
         """``<name>_orig * <name>_mask`` of ``module``, differentiable in ``<name>_orig``."""
-        assert self._tensor_name is not None, f"Module {module} has to be pruned"
+        _require(self._tensor_name is not None, lambda: f"Module {module} has to be pruned")
         orig = getattr(module, self._tensor_name + "_orig")
         mask = getattr(module, self._tensor_name + "_mask")
         return mask.to(dtype=orig.dtype) * orig
@@ -50,8 +57,9 @@ class BasePruningMethod(ABC):
         method = _composite_method(cls, module, name, *args, **kwargs)
         orig = getattr(module, name)
         if importance_scores is not None:
-            assert importance_scores.shape == orig.shape, \
-                f"importance_scores should have the same shape as parameter {name} of {module}"
+            _require(importance_scores.shape == orig.shape,
+                     lambda: "importance_scores should have the same shape as parameter "
+                             f"{name} of {module}")
         else:
             importance_scores = orig
         first = not isinstance(method, PruningContainer)
@@ -79,8 +87,8 @@ class BasePruningMethod(ABC):
     def prune(self, t, default_mask=None, importance_scores=None):
         """``t`` times its mask, without touching any module."""
         if importance_scores is not None:
-            assert importance_scores.shape == t.shape, \
-                "importance_scores should have the same shape as tensor t"
+            _require(importance_scores.shape == t.shape,
+                     lambda: "importance_scores should have the same shape as tensor t")
         else:
             importance_scores = t
         if default_mask is None:
@@ -89,8 +97,8 @@ class BasePruningMethod(ABC):
 
     def remove(self, module):
         """Make the pruned values permanent: ``<name>`` becomes a parameter again."""
-        assert self._tensor_name is not None, \
-            f"Module {module} has to be pruned before pruning can be removed"
+        _require(self._tensor_name is not None,
+                 lambda: f"Module {module} has to be pruned before pruning can be removed")
         name = self._tensor_name
         weight = self.apply_mask(module)
         _drop_attr(module, name)
@@ -115,8 +123,8 @@ def _pre_hooks_of(module, name):
 def _composite_method(cls, module, name, *args, **kwargs):
     """The new method, merged with the one already pruning ``name`` into a container."""
     found = _pre_hooks_of(module, name)
-    assert len(found) <= 1, (f"Avoid adding multiple pruning hooks to the same tensor {name} "
-                             f"of module {module}. Use a PruningContainer.")
+    _require(len(found) <= 1, lambda: "Avoid adding multiple pruning hooks to the same tensor "
+                                      f"{name} of module {module}. Use a PruningContainer.")
     for key, _ in found:
         del module._forward_pre_hooks[key]
     refresh_module(module)
@@ -349,7 +357,9 @@ class CustomFromMask(BasePruningMethod):
         self.mask = mask
 
     def compute_mask(self, t, default_mask):
-        assert default_mask.shape == self.mask.shape
+        _require(default_mask.shape == self.mask.shape,
+                 lambda: f"mask of shape {tuple(self.mask.shape)} does not match the tensor's "
+                         f"{tuple(default_mask.shape)}")
         return default_mask * self.mask.to(dtype=default_mask.dtype)
 
     @classmethod
