@@ -364,11 +364,6 @@ class ExtraMixin:
         return (a.index_select(d, i1) * b.index_select(d, i2) -
                 a.index_select(d, i2) * b.index_select(d, i1))
 
-    # ---- bookkeeping ---------------------------------------------------------------
-    def is_inference(self):
-        """False: fastnn does not mark the tensors made under inference_mode."""
-        return False
-
     # ---- bit shifts of integers ------------------------------------------------------
     def bitwise_left_shift(self, other):
         return self._shift(other, np.left_shift, "lshift_cpu")

@@ -378,6 +378,7 @@ class InplaceMixin:
         from .random import get_generator
         if high is None:
             low, high = 0, low if low else 2 ** 24
+        self._check_inplace()
         self._data[...] = get_generator(generator).np.integers(low, high, self._data.shape)
         return self._bump()
 

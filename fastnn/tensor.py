@@ -27,6 +27,7 @@ from ._tensor_scatter import ScatterMixin
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
+InferenceVersion = grad_mode.InferenceVersion
 _new = object.__new__
 _ndarray = np.ndarray
 
@@ -41,6 +42,26 @@ def _wrap(arr, fn=None):
     t._grad = None
     t._vc = [0]
     return t
+
+
+def _wrap_inference(arr, fn=None):
+    # _wrap's code while some thread is in inference mode (see grad_mode._set_inference)
+    if type(arr) is not _ndarray and isinstance(arr, np.generic):
+        arr = np.asarray(arr)
+    t = _new(Tensor)
+    t._data = arr
+    t._rg = fn is not None
+    t.grad_fn = fn
+    t._grad = None
+    t._vc = InferenceVersion((0,)) if _state.inference else [0]
+    return t
+
+
+grad_mode.register_inference_variant(_wrap, _wrap_inference)
+
+_INPLACE_INFERENCE = ("Inplace update to inference tensor outside InferenceMode is not allowed."
+                      "You can make a clone to get a normal tensor before doing inplace update."
+                      "See https://github.com/pytorch/rfcs/pull/17 for more details.")
 
 
 def _ctype(npd):
@@ -77,6 +98,8 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
     @property
     def data(self):
         t = _wrap(self._data)
+        if self._vc.__class__ is InferenceVersion:
+            t._vc = InferenceVersion((0,))
         return t
 
     @data.setter
@@ -86,7 +109,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         if value._data is not self._data:
             self.__dict__.pop("_grad_slot", None)  # new storage leaves the optimizer's arena
         self._data = value._data
-        self._vc = [0]
+        self._vc = InferenceVersion((0,)) if self._vc.__class__ is InferenceVersion else [0]
 
     @property
     def requires_grad(self):
@@ -108,6 +131,9 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
                 "var_no_grad = var.detach().")
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(f"{_what} can require gradients")
+        if requires_grad and self.is_inference() and not _state.inference:
+            raise RuntimeError("Setting requires_grad=True on inference tensor outside "
+                               "InferenceMode is not allowed.")
         self._rg = requires_grad
         return self
 
@@ -154,7 +180,13 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
 
     @property
     def _version(self):
-        return self._vc[0]
+        vc = self._vc
+        if vc.__class__ is InferenceVersion:
+            raise RuntimeError("Inference tensors do not track version counter.")
+        return vc[0]
+
+    def is_inference(self):
+        return self._vc.__class__ is InferenceVersion
 
     @property
     def dtype(self):
@@ -388,6 +420,8 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
 
     # ---- in-place bookkeeping -------------------------------------------------------
     def _check_inplace(self):
+        if self._vc.__class__ is InferenceVersion and not _state.inference:
+            raise RuntimeError(_INPLACE_INFERENCE)
         if _state.enabled:
             if self.grad_fn is None and self._rg:
                 raise RuntimeError("a leaf Variable that requires grad is being used in an "

@@ -5,6 +5,7 @@ from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
 
 _state = grad_mode.state
+_InferenceVersion = grad_mode.InferenceVersion
 _wrap = None  # fastnn.tensor sets this (the modules import each other)
 
 
@@ -59,7 +60,10 @@ def apply_node(cls, inputs, *args):
                 continue
             for t in inputs:
                 if t._data is s:
-                    vcs.append((t._vc, t._vc[0], s, t.grad_fn))
+                    vc = t._vc
+                    if vc.__class__ is _InferenceVersion:
+                        raise RuntimeError(grad_mode.SAVED_INFERENCE)
+                    vcs.append((vc, vc[0], s, t.grad_fn))
                     break
         node._vcs = vcs
     if anomaly.enabled:
@@ -211,6 +215,9 @@ class Function:
                 out = cls.forward(ctx, *args, **kwargs)
         if not record:
             return out
+        for t in ctx._saved_tensors:
+            if t is not None and t._vc.__class__ is _InferenceVersion:
+                raise RuntimeError(grad_mode.SAVED_INFERENCE)
         many = isinstance(out, tuple)
         outs = list(out) if many else [out]
         diff = [isinstance(o, Tensor) and id(o) not in ctx._non_diff and

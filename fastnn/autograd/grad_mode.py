@@ -16,6 +16,47 @@ class _State(threading.local):
 state = _State()
 
 
+class InferenceVersion(list):
+    """The version counter of an inference tensor: its type is the mark, and views share the
+    counter, so they are inference tensors too at no cost to anything else."""
+    __slots__ = ()
+
+
+SAVED_INFERENCE = (
+    "Inference tensors cannot be saved for backward. Please do not use Tensors created in "
+    "inference mode in computation tracked by autograd. To work around this, you can make a "
+    "clone to get a normal tensor and use it in autograd, or use `torch.no_grad()` instead of "
+    "`torch.inference_mode()`.")
+
+# Tensors made in inference mode are marked at creation. Rather than have the tensor
+# constructor test the mode on every op, the constructor's code is exchanged for a variant
+# that tests it while some thread is in inference mode, and exchanged back when none is.
+_swaps = []  # [function, (everyday code, inference-mode code)]
+_threads_inside = 0
+_swap_lock = threading.Lock()
+
+
+def register_inference_variant(fn, variant):
+    """Run ``variant``'s code as ``fn`` while any thread is in inference mode."""
+    codes = (fn.__code__, variant.__code__)
+    _swaps.append((fn, codes))
+    fn.__code__ = codes[_threads_inside > 0]
+
+
+def _set_inference(on):
+    """Set this thread's inference flag; returns the previous value for restoring."""
+    global _threads_inside
+    prev = state.inference
+    if on != prev:
+        state.inference = on
+        with _swap_lock:
+            _threads_inside += 1 if on else -1
+            pick = _threads_inside > 0
+            for fn, codes in _swaps:
+                fn.__code__ = codes[pick]
+    return prev
+
+
 def is_grad_enabled():
     return state.enabled
 
@@ -123,7 +164,9 @@ class set_grad_enabled(_Mode):
 
 
 class inference_mode(_Mode, metaclass=_ModeMeta):
-    """Like no_grad (fastnn tensors carry no extra inference bookkeeping to skip)."""
+    """No graph recording, and the tensors made inside are inference tensors: they cannot
+    later be saved for backward, updated in place or made to require grad outside the mode.
+    ``inference_mode(False)`` inside restores normal behaviour."""
     _accepts_fn_bare = True
 
     def __init__(self, mode=True):
@@ -132,13 +175,12 @@ class inference_mode(_Mode, metaclass=_ModeMeta):
 
     def __enter__(self):
         self._prev = state.enabled
-        self._prev_inf = state.inference
         state.enabled = self._target
-        state.inference = self._mode
+        self._prev_inf = _set_inference(bool(self._mode))
 
     def __exit__(self, *exc):
         state.enabled = self._prev
-        state.inference = self._prev_inf
+        _set_inference(self._prev_inf)
         return False
 
     def clone(self):

@@ -5,6 +5,7 @@ import warnings
 import numpy as np
 
 from ... import _dtype as D
+from ...autograd import grad_mode
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...autograd.ops_math import sigmoid_array, unbroadcast
@@ -126,6 +127,10 @@ class HuberLossBackward0(_Pointwise):
 
 
 def _pointwise(cls, input, target, reduction, param=None, weight=None, by_weight=True):
+    if (input._rg or target._rg) and grad_mode.state.enabled and \
+            (input.is_inference() or target.is_inference()):
+        # the node keeps only input - target, where PyTorch's keeps both operands
+        raise RuntimeError(grad_mode.SAVED_INFERENCE)
     _warn_shape(input, target)
     _broadcastable(input._data, target._data)
     input, target = _common_dtype(input, target, cls is HuberLossBackward0)
