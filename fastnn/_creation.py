@@ -1,6 +1,7 @@
 """Tensor factories: tensor, zeros, rand, arange, the *_like forms and legacy constructors."""
 import math
 import numbers
+import threading
 import warnings
 
 import numpy as np
@@ -11,9 +12,37 @@ from .random import draw_normal, draw_uniform, get_generator
 _ndarray = np.ndarray
 
 
+class _DefaultDevice(threading.local):
+    device = None  # per thread, as in PyTorch
+
+
+_default = _DefaultDevice()
+_default_set = False  # until some thread sets a default, factories skip the lookup
+
+
+def set_default_device(device):
+    """Where factories called without ``device=`` create tensors (None: the CPU)."""
+    global _default_set
+    if device is not None and not isinstance(device, D.device):
+        device = D.device(device)
+    _default.device = device
+    _default_set = True
+
+
+def get_default_device():
+    dev = _default.device if _default_set else None
+    if dev is None:
+        return D.CPU
+    if dev.index is None and dev.type != "cpu":
+        return tensor([]).device  # resolves the index, or raises as a factory would
+    return dev
+
+
 def _finish(arr, device, requires_grad):
     from .tensor import _wrap
     t = _wrap(arr)
+    if device is None and _default_set:
+        device = _default.device
     if device is not None:
         dev = D.device(device) if not isinstance(device, D.device) else device
         if dev.type != "cpu":
@@ -114,8 +143,10 @@ def as_tensor(data, dtype=None, device=None):
     from .tensor import Tensor
     if isinstance(data, Tensor):
         return data.to(dtype=dtype, device=device) if (dtype or device) else data
+    if device is None and _default_set:
+        device = _default.device
     if isinstance(data, _ndarray) and (dtype is None or D.to_dtype(dtype).np == data.dtype) \
-            and (device is None or str(device) == "cpu"):
+            and (device is None or D.device(device).type == "cpu"):
         return from_numpy(data)
     return tensor(data, dtype=dtype, device=device)
 
@@ -334,14 +365,14 @@ def normal(mean, std, size=None, *, generator=None):
         shape = np.broadcast_shapes(m._data.shape, s._data.shape)
         z = draw_normal(shape, m._data.dtype if m._data.dtype.kind == "f" else np.float32,
                         generator)
-        return _finish(z * s._host() + m._host(), None, False)
+        return _finish(z * s._host() + m._host(), D.CPU, False)
     return randn(size, generator=generator) * std + mean
 
 
 def bernoulli(input, p=None, *, generator=None):
     probs = input._host() if p is None else np.full(input._data.shape, p)
     u = draw_uniform(input._data.shape, input._data.dtype, generator)
-    return _finish((u < probs).astype(input._data.dtype), None, False)
+    return _finish((u < probs).astype(input._data.dtype), D.CPU, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
@@ -357,7 +388,8 @@ def multinomial(input, num_samples, replacement=False, *, generator=None):
                            "replacement")
     out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
                     for r in rows])
-    return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), None, False)
+    return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), D.CPU,
+                   False)
 
 
 def legacy_new(cls, dtype, args, kwargs):

@@ -1,0 +1,85 @@
+"""set_default_device / get_default_device: factories without device= use the default."""
+import threading
+
+import numpy as np
+import pytest
+
+import fastnn
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    yield
+    fastnn.set_default_device(None)
+
+
+def _cuda_error():
+    try:
+        fastnn.zeros(2, device="cuda")
+    except Exception as e:  # noqa: BLE001 - whichever error this machine gives
+        return type(e), str(e)
+    return None
+
+
+def test_default_is_cpu():
+    assert repr(fastnn.get_default_device()) == "device(type='cpu')"
+    assert fastnn.zeros(2).device == fastnn.device("cpu")
+
+
+@pytest.mark.parametrize("spec", ["cpu", fastnn.device("cpu"), None])
+def test_cpu_and_none(spec):
+    fastnn.set_default_device(spec)
+    assert fastnn.get_default_device() == fastnn.device("cpu")
+    for t in (fastnn.zeros(2), fastnn.ones(1), fastnn.randn(2), fastnn.arange(3),
+              fastnn.tensor([1.0]), fastnn.full((2,), 1.0), fastnn.eye(2)):
+        assert t.device.type == "cpu"
+
+
+def test_indexed_cpu_is_kept_as_given():
+    fastnn.set_default_device("cpu:0")
+    assert repr(fastnn.get_default_device()) == "device(type='cpu', index=0)"
+    assert fastnn.zeros(1).device.type == "cpu"
+
+
+def test_bad_device_string():
+    with pytest.raises(RuntimeError, match="device type at start of device string: foo"):
+        fastnn.set_default_device("foo")
+
+
+def test_cuda_default_raises_as_an_explicit_cuda_device_does():
+    expected = _cuda_error()
+    if expected is None:
+        pytest.skip("a GPU is available")
+    fastnn.set_default_device("cuda")  # accepted, as in PyTorch; using it raises
+    for make in (lambda: fastnn.zeros(2), lambda: fastnn.tensor([1.0]), lambda: fastnn.randn(2),
+                 lambda: fastnn.as_tensor(np.ones(2)), fastnn.get_default_device):
+        with pytest.raises(expected[0]) as info:
+            make()
+        assert str(info.value) == expected[1]
+    # from_numpy shares memory and stays on the CPU; *_like follow their input
+    assert fastnn.from_numpy(np.ones(2)).device.type == "cpu"
+    fastnn.set_default_device(None)
+    x = fastnn.ones(2)
+    fastnn.set_default_device("cuda")
+    assert fastnn.zeros_like(x).device.type == "cpu"
+
+
+def test_default_is_per_thread():
+    fastnn.set_default_device("cpu:0")
+    seen = []
+    th = threading.Thread(target=lambda: seen.append(fastnn.get_default_device()))
+    th.start()
+    th.join()
+    assert seen == [fastnn.device("cpu")]
+    assert fastnn.get_default_device() == fastnn.device("cpu:0")
+
+
+def test_matches_torch():
+    torch = pytest.importorskip("torch")
+    for spec in ("cpu", "cpu:0", None):
+        fastnn.set_default_device(spec)
+        torch.set_default_device(spec)
+        try:
+            assert repr(fastnn.get_default_device()) == repr(torch.get_default_device())
+        finally:
+            torch.set_default_device(None)
