@@ -408,17 +408,17 @@ class MathMixin:
         return self.clamp(max=max)
 
     def floor(self):
-        return apply(M.RoundingBackward0, (self,), np.floor, "FloorBackward0")
+        return apply(M.ROUNDING["FloorBackward0"], (self,), np.floor, "FloorBackward0")
 
     def ceil(self):
-        return apply(M.RoundingBackward0, (self,), np.ceil, "CeilBackward0")
+        return apply(M.ROUNDING["CeilBackward0"], (self,), np.ceil, "CeilBackward0")
 
     def round(self, decimals=0):
         name = "RoundBackward1" if decimals else "RoundBackward0"
-        return apply(M.RoundingBackward0, (self,), np.round, name, decimals)
+        return apply(M.ROUNDING[name], (self,), np.round, name, decimals)
 
     def trunc(self):
-        return apply(M.RoundingBackward0, (self,), np.trunc, "TruncBackward0")
+        return apply(M.ROUNDING["TruncBackward0"], (self,), np.trunc, "TruncBackward0")
 
     def lerp(self, end, weight):
         return self + (end - self) * weight

@@ -31,11 +31,13 @@ class ReduceMixin:
     def sum(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
         if dim is None and dtype is None and axis is None and keepdims is None and \
                 self._data.dtype.kind == "f":
-            return apply(R.SumBackward1, (self,), None, keepdim, None)  # loss.sum(), x.sum()
+            return apply(R.SumBackward0, (self,), None, keepdim, None)  # loss.sum(), x.sum()
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         dt = D.to_dtype(dtype).np if dtype is not None else (
             np.int64 if self._data.dtype.kind in "biu" else None)
-        return apply(R.SumBackward1, (self,), axes_of(self, dim), keepdim, dt)
+        axes = axes_of(self, dim)
+        return apply(R.SumBackward0 if axes is None else R.SumBackward1, (self,), axes, keepdim,
+                     dt)
 
     def mean(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
@@ -44,7 +46,8 @@ class ReduceMixin:
             raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
                                f"a floating point or complex dtype. Got: "
                                f"{_short(src._data.dtype).capitalize()}")
-        return apply(R.MeanBackward1, (src,), axes_of(src, dim), keepdim)
+        axes = axes_of(src, dim)
+        return apply(R.MeanBackward0 if axes is None else R.MeanBackward1, (src,), axes, keepdim)
 
     def _var(self, dim, unbiased, keepdim, correction, take_sqrt):
         if self._data.dtype.kind != "f":
@@ -60,7 +63,8 @@ class ReduceMixin:
             warnings.warn(f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0. "
                           "Correction should be strictly less than the reduction factor (input "
                           "numel divided by output numel).", UserWarning, stacklevel=3)
-        return apply(R.VarBackward0, (_float_input(self),), axes, correction, keepdim, take_sqrt)
+        return apply(R.StdBackward0 if take_sqrt else R.VarBackward0, (_float_input(self),), axes,
+                     correction, keepdim, take_sqrt)
 
     def var(self, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
             keepdims=None):
@@ -75,7 +79,9 @@ class ReduceMixin:
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         src = self if dtype is None else self.to(dtype)
-        return apply(R.ProdBackward1, (src,), None if dim is None else self._dim(dim), keepdim)
+        if dim is None:
+            return apply(R.ProdBackward0, (src,), None, keepdim)
+        return apply(R.ProdBackward1, (src,), self._dim(dim), keepdim)
 
     def _extreme(self, dim, keepdim, use_max):
         from .tensor import Tensor
@@ -86,12 +92,14 @@ class ReduceMixin:
                 raise RuntimeError(f"{'max' if use_max else 'min'}(): Expected reduction dim to "
                                    "be specified for input.numel() == 0. Specify the reduction "
                                    "dim with the 'dim' argument.")
-            return apply(R.MaxBackward1, (self,), use_max)
+            return apply(R.MaxBackward1 if use_max else R.MinBackward1, (self,), use_max)
         if self._data.ndim == 0:
             self._dim(dim)
             kind = values_indices_max if use_max else values_indices_min
-            return kind(apply(R.MaxBackward1, (self,), use_max), _nograd(np.zeros((), np.int64)))
-        out, node = apply_node(R.MaxBackward0, (self,), self._dim(dim), keepdim, use_max)
+            node = R.MaxBackward1 if use_max else R.MinBackward1
+            return kind(apply(node, (self,), use_max), _nograd(np.zeros((), np.int64)))
+        out, node = apply_node(R.MaxBackward0 if use_max else R.MinBackward0, (self,),
+                               self._dim(dim), keepdim, use_max)
         kind = values_indices_max if use_max else values_indices_min
         return kind(out, _nograd(node.indices))
 
@@ -149,7 +157,7 @@ class ReduceMixin:
         if not 0 <= k <= (self._data.shape[d] if self._data.ndim else 1):
             raise RuntimeError("selected index k out of range")
         # sorted=False may return any order; the sorted one is as good
-        out, node = apply_node(R.SortBackward0, (self,), d, bool(largest), int(k))
+        out, node = apply_node(R.TopkBackward0, (self,), d, bool(largest), int(k))
         return values_indices_topk(out, _nograd(node.indices))
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):

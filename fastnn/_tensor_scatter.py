@@ -55,7 +55,8 @@ class ScatterMixin:
             src = full(idx.shape, src, dtype=self.dtype)
         elif src._data.dtype != self._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
-        return apply(S.ScatterBackward0, (self, src), d, idx, reduce)
+        node = S.ScatterAddBackward0 if reduce == "add" else S.ScatterBackward0
+        return apply(node, (self, src), d, idx, reduce)
 
     def scatter_add(self, dim, index, src):
         from .tensor import Tensor

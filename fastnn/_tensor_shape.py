@@ -240,7 +240,8 @@ class ShapeMixin:
         else:
             dims = {self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
             new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
-        return _named(self.view(new), "SqueezeBackward0" if dim is None else "SqueezeBackward1")
+        node = S.SqueezeBackward0 if dim is None else S.SqueezeBackward1
+        return _as_view(apply(node, (self,), new), self)
 
     def unsqueeze(self, dim=None, *, axis=None):
         if dim is None:
@@ -249,7 +250,7 @@ class ShapeMixin:
             dim = axis
         d = self._dim(dim, self._data.ndim + 1)
         shp = self._data.shape
-        return _named(self.view(shp[:d] + (1,) + shp[d:]), "UnsqueezeBackward0")
+        return _as_view(apply(S.UnsqueezeBackward0, (self,), shp[:d] + (1,) + shp[d:]), self)
 
     def permute(self, *dims):
         dims = _sizes(dims)
@@ -270,7 +271,7 @@ class ShapeMixin:
         perm = list(range(nd))
         a, b = self._dim(dim0), self._dim(dim1)
         perm[a], perm[b] = perm[b], perm[a]
-        return _named(self.permute(perm), "TransposeBackward0")
+        return _as_view(apply(S.TransposeBackward0, (self,), tuple(perm)), self)
 
     swapaxes = swapdims = transpose
 
@@ -278,7 +279,9 @@ class ShapeMixin:
         if self._data.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self._data.ndim}D")
-        return _named(self.transpose(0, 1), "TBackward0") if self._data.ndim == 2 else self
+        if self._data.ndim < 2:
+            return self
+        return _as_view(apply(S.TBackward0, (self,), (1, 0)), self)
 
     @property
     def T(self):
@@ -380,7 +383,8 @@ class ShapeMixin:
         basic = S.is_basic_index(idx)
         if basic:
             _check_index(self, idx)
-            return _as_view(apply(S.IndexBackward0, (self,), idx, True), self)
+            node = S.basic_index_node(idx) if self._rg else S.IndexBackward0
+            return _as_view(apply(node, (self,), idx, True), self)
         _check_index_types(idx)
         split = _split_int_indices(idx)
         if split is not None:  # PyTorch applies integers first, then the advanced indices
@@ -446,13 +450,14 @@ def _tri(t, k, upper):
     if t._data.ndim < 2:
         raise RuntimeError(f"{'triu' if upper else 'tril'}: input tensor must have at least 2 "
                            "dimensions")
-    return apply(S.TriuBackward0, (t,), int(k), upper)
+    return apply(S.TriuBackward0 if upper else S.TrilBackward0, (t,), int(k), upper)
 
 
 def _named(out, name):
     """Give a composite's node PyTorch's name for the op (it shows in ``grad_fn=<...>``)."""
     if out.grad_fn is not None:
         out.grad_fn.alias = name
+        S.name_by_use(out.grad_fn)
     return out
 
 

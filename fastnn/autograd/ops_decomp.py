@@ -10,9 +10,9 @@ import numpy as np
 
 from . import grad_mode, node as _node
 from .engine import _edge, record_trace
-from .fan import route, unpack
+from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
-from .ops_math import unbroadcast
+from .ops_math import renamed, unbroadcast
 
 _state = grad_mode.state
 
@@ -58,12 +58,16 @@ def apply_multi(cls, inputs, *args):
     wrap = _node._wrap
     outs = [wrap(a) for a in arrs]
     if record:
-        route(node, [o if d else None for o, d in zip(outs, node.diff)])
+        # each output's node takes the op's class name, as PyTorch shows it
+        route(node, [o if d else None for o, d in zip(outs, node.diff)],
+              renamed(SlotBackward, node.name()))
         vcs = []
         for s in node.saved:
             owners = [t for t in inputs if t._data is s] + [o for o in outs if o._data is s]
             if owners:
                 t = owners[0]
+                if t._vc.__class__ is grad_mode.InferenceVersion:
+                    raise RuntimeError(grad_mode.SAVED_INFERENCE)
                 vcs.append((t._vc, t._vc[0], s, t.grad_fn))
         node._vcs = vcs
         if anomaly.enabled:

@@ -4,7 +4,7 @@ import math
 import numpy as np
 
 from .node import Node
-from .ops_math import _Binary, unbroadcast, zeros_on
+from .ops_math import _Binary, name_by_use, unbroadcast, zeros_on
 
 
 # ---- elementwise ---------------------------------------------------------------------
@@ -148,6 +148,8 @@ class DiagonalBackward0(Node):
     def forward(self, a, offset, d1, d2, copy=False):
         self.meta = (a.shape, a.dtype)
         self.args, self.copy = (offset, d1, d2), copy
+        if copy:
+            name_by_use(self)
         v = diagonal_view(a, offset, d1, d2)
         return v.copy() if copy else v
 

@@ -3,6 +3,28 @@ import numpy as np
 
 from .node import Node
 
+_RENAMED = {}
+
+
+def renamed(cls, name):
+    """``cls`` under the class name ``name``: a subclass, so that what is registered for
+    ``cls`` (higher-order rules, isinstance checks) holds for it too."""
+    sub = _RENAMED.get((cls, name))
+    if sub is None:
+        sub = type(name, (cls,), {"__module__": cls.__module__, "__qualname__": name})
+        _RENAMED[(cls, name)] = sub
+    return sub
+
+
+def name_by_use(node):
+    """Give a node class that serves several PyTorch ops the class name of the one it stands
+    for here (``type(grad_fn).__name__`` then agrees with ``grad_fn.name()``). Only recorded
+    nodes, the ones users can see, pay for it."""
+    if node._next is not None:
+        name = node.name()
+        if type(node).__name__ != name:
+            node.__class__ = renamed(type(node), name)
+
 
 def unbroadcast(g, shape, dt):
     """Sum a broadcast gradient back to ``shape`` and cast it to the input's dtype."""
@@ -120,6 +142,7 @@ class RemainderBackward0(_Binary):
     def forward(self, a, b, dt, trunc=False):
         self.remember(a, b)
         self.trunc = trunc
+        name_by_use(self)
         if self._next and self._next[1] is not None:
             self.save(a, b)
         ufunc = np.fmod if trunc else np.remainder
@@ -173,6 +196,11 @@ class RoundingBackward0(Node):
 
     def name(self):
         return self.alias
+
+
+# the class each rounding op records (its name is passed to forward too)
+ROUNDING = {n: renamed(RoundingBackward0, n) for n in (
+    "FloorBackward0", "CeilBackward0", "RoundBackward0", "RoundBackward1", "TruncBackward0")}
 
 
 def _int_pow(a, b, dt):

@@ -32,6 +32,10 @@ class SumBackward1(Node):
         return "SumBackward0" if self.meta[1] is None else "SumBackward1"
 
 
+class SumBackward0(SumBackward1):
+    """A sum over all elements (PyTorch names the overloads apart)."""
+
+
 class MeanBackward1(Node):
     def forward(self, a, axes, keepdim):
         self.meta = (a.shape, axes, keepdim)
@@ -49,6 +53,10 @@ class MeanBackward1(Node):
 
     def name(self):
         return "MeanBackward0" if self.meta[1] is None else "MeanBackward1"
+
+
+class MeanBackward0(MeanBackward1):
+    """A mean over all elements."""
 
 
 class VarBackward0(Node):
@@ -80,6 +88,10 @@ class VarBackward0(Node):
         return "StdBackward0" if self.take_sqrt else "VarBackward0"
 
 
+class StdBackward0(VarBackward0):
+    """std: the square root of the variance, through the same node."""
+
+
 class ProdBackward1(Node):
     def forward(self, a, axis, keepdim):
         self.meta = (a.shape, axis, keepdim)
@@ -109,6 +121,10 @@ class ProdBackward1(Node):
         return "ProdBackward0" if self.meta[1] is None else "ProdBackward1"
 
 
+class ProdBackward0(ProdBackward1):
+    """A product over all elements."""
+
+
 class MaxBackward1(Node):
     """max()/min() over all elements: ties share the gradient evenly."""
 
@@ -125,6 +141,10 @@ class MaxBackward1(Node):
 
     def name(self):
         return "MaxBackward1" if self.use_max else "MinBackward1"
+
+
+class MinBackward1(MaxBackward1):
+    """min() over all elements."""
 
 
 class MaxBackward0(Node):
@@ -160,6 +180,10 @@ class MaxBackward0(Node):
         return "MaxBackward0" if self.use_max else "MinBackward0"
 
 
+class MinBackward0(MaxBackward0):
+    """min(dim)."""
+
+
 def sort_indices(a, axis, descending):
     """Stable argsort along ``axis``; nan counts as the largest value, as in PyTorch."""
     if not descending:
@@ -192,6 +216,10 @@ class SortBackward0(Node):
 
     def name(self):
         return "SortBackward0" if self.k is None else "TopkBackward0"
+
+
+class TopkBackward0(SortBackward0):
+    """topk: the first k of a sort."""
 
 
 class LogsumexpBackward0(Node):

@@ -3,7 +3,7 @@ a few elementwise ops (logit, sinc, copysign) whose gradients need special cases
 import numpy as np
 
 from .node import Node
-from .ops_math import _Binary, zeros_on
+from .ops_math import _Binary, name_by_use, zeros_on
 
 
 def scatter_add(g, idx, axis, shape, dt):
@@ -25,6 +25,7 @@ class TakeAlongBackward(Node):
     def forward(self, a, idx, axis, squeeze, label, repeats=False):
         self.meta = (a.shape, a.dtype, axis, squeeze)
         self.idx, self.label, self.repeats = idx, label, repeats
+        name_by_use(self)
         out = np.take_along_axis(a, idx, axis=axis)
         return out.squeeze(axis) if squeeze else out
 
@@ -50,6 +51,7 @@ class EvenlyBackward(Node):
         # value has the reduced axes kept (size 1)
         self.meta = (axes, keepdim)
         self.label, self.value = label, value
+        name_by_use(self)
         self.save(a)
         return value if keepdim else value.reshape(
             tuple(s for i, s in enumerate(value.shape) if axes is not None and i not in axes))
@@ -132,6 +134,7 @@ class NoDerivative(Node):
     def forward(self, *args):
         *arrays, fn, label = args
         self.label = label
+        name_by_use(self)
         return fn(*arrays)
 
     def backward(self, g):

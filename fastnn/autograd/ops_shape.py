@@ -2,7 +2,7 @@
 import numpy as np
 
 from .node import Node
-from .ops_math import unbroadcast, zeros_on
+from .ops_math import name_by_use, renamed, unbroadcast, zeros_on
 
 
 class _Aliased(Node):
@@ -32,6 +32,11 @@ class ReshapeAliasBackward0(ViewBackward0):
         return np.reshape(a, shape)
 
 
+# a reshape that can alias is what PyTorch calls a view (the copying one, UnsafeViewBackward0,
+# is renamed by its caller); other modules import the class by its identifier
+ReshapeAliasBackward0.__name__ = ReshapeAliasBackward0.__qualname__ = "ViewBackward0"
+
+
 class PermuteBackward0(_Aliased):
     def forward(self, a, dims):
         self.inv = tuple(np.argsort(dims))
@@ -39,6 +44,15 @@ class PermuteBackward0(_Aliased):
 
     def backward(self, g):
         return (np.transpose(g, self.inv),)
+
+
+# the views PyTorch names after the op that made them: chosen by the caller, so the node is
+# of the right class from the start
+SqueezeBackward0 = renamed(ViewBackward0, "SqueezeBackward0")  # every size-1 dim
+SqueezeBackward1 = renamed(ViewBackward0, "SqueezeBackward1")  # the given dims
+UnsqueezeBackward0 = renamed(ViewBackward0, "UnsqueezeBackward0")
+TransposeBackward0 = renamed(PermuteBackward0, "TransposeBackward0")
+TBackward0 = renamed(PermuteBackward0, "TBackward0")
 
 
 class ExpandBackward0(Node):
@@ -107,18 +121,35 @@ class IndexBackward0(Node):
         return (out,)
 
     def name(self):
-        if not self.basic:
-            return "IndexBackward0"
-        name = "AliasBackward0"  # PyTorch names the view after the last step it took
-        for i in (self.idx if isinstance(self.idx, tuple) else (self.idx,)):
-            if i is None:
-                name = "UnsqueezeBackward0"
-            elif isinstance(i, slice):
-                if i != slice(None):
-                    name = "SliceBackward0"
-            elif i is not Ellipsis:
-                name = "SelectBackward0"
-        return name
+        return basic_index_name(self.idx) if self.basic else "IndexBackward0"
+
+
+_EVERYTHING = slice(None)
+
+
+def basic_index_name(idx):
+    # PyTorch names the view after the last step that changed anything
+    for i in reversed(idx) if type(idx) is tuple else (idx,):
+        if i is None:
+            return "UnsqueezeBackward0"
+        if type(i) is slice:
+            if i != _EVERYTHING:
+                return "SliceBackward0"
+        elif i is not Ellipsis:
+            return "SelectBackward0"
+    return "AliasBackward0"
+
+
+_BASIC_INDEX = {n: renamed(IndexBackward0, n) for n in (
+    "AliasBackward0", "UnsqueezeBackward0", "SliceBackward0", "SelectBackward0")}
+_SELECT = _BASIC_INDEX["SelectBackward0"]
+
+
+def basic_index_node(idx):
+    """The node class of ``a[idx]`` for a basic index, named as PyTorch names that view."""
+    if type(idx) is int:  # x[0], the common case
+        return _SELECT
+    return _BASIC_INDEX[basic_index_name(idx)]
 
 
 class IndexPutBackward0(Node):
@@ -128,6 +159,7 @@ class IndexPutBackward0(Node):
         self.idx = idx
         self.v_meta = (v.shape, v.dtype)
         self.accumulate = accumulate
+        name_by_use(self)
         if accumulate:
             np.add.at(x, idx, v)
         else:
@@ -283,6 +315,9 @@ class ScatterBackward0(Node):
         return "ScatterAddBackward0" if self.reduce == "add" else "ScatterBackward0"
 
 
+ScatterAddBackward0 = renamed(ScatterBackward0, "ScatterAddBackward0")
+
+
 class TriuBackward0(Node):
     """triu/tril select (never multiply): -inf or nan outside the kept triangle must become 0."""
 
@@ -295,6 +330,9 @@ class TriuBackward0(Node):
 
     def name(self):
         return "TriuBackward0" if self.upper else "TrilBackward0"
+
+
+TrilBackward0 = renamed(TriuBackward0, "TrilBackward0")
 
 
 class MaskedFillBackward0(Node):

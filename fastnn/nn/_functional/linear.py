@@ -8,7 +8,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import AccumulateGrad, Node
-from ...autograd.ops_math import ReluBackward0
+from ...autograd.ops_math import ReluBackward0, renamed
 from ...tensor import Tensor
 from ..._dtype import scalar_type_name as _title
 from ..._tensor_math import check_same_device
@@ -21,7 +21,7 @@ except ImportError:  # a source checkout without the compiled extension
 _ndarray = np.ndarray
 
 
-class _TransposedWeight:
+class TBackward0:
     """What PyTorch's graph shows between a linear node and its weight (``TBackward0``); the
     fused kernel needs no such node, so it exists only when the graph is inspected."""
 
@@ -44,7 +44,7 @@ class AddmmBackward0(Node):
         nxt = self._next or ()
         if len(nxt) < 2:
             return super().next_functions
-        shown = ((nxt[0], 0), (_TransposedWeight(nxt[1]), 0))
+        shown = ((nxt[0], 0), (TBackward0(nxt[1]), 0))
         return ((nxt[2], 0),) + shown if len(nxt) > 2 else shown
 
     def name(self):
@@ -84,6 +84,10 @@ class AddmmBackward0(Node):
             nxt[2].commit(gb, acc_b)
             gb = None
         return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)
+
+
+# linear without a bias: PyTorch records a plain matrix product
+MmBackward0 = renamed(AddmmBackward0, "MmBackward0")
 
 
 def _check(input, weight, bias):
@@ -134,7 +138,7 @@ def linear(input, weight, bias=None):
         # the training-loop case first: everything the checks below would accept
         if bias is None:
             if _addmm_ready(input._data, weight._data, None):
-                return apply(AddmmBackward0, (input, weight))
+                return apply(MmBackward0, (input, weight))
         elif isinstance(bias, Tensor) and _addmm_ready(input._data, weight._data, bias._data):
             return apply(AddmmBackward0, (input, weight, bias))
     _check(input, weight, bias)
@@ -149,14 +153,15 @@ def linear(input, weight, bias=None):
         return out if bias is None else out + bias
     if x.ndim == 2 and x.flags.c_contiguous and w.flags.c_contiguous:
         if bias is None:
-            return apply(AddmmBackward0, (input, weight))
+            return apply(MmBackward0, (input, weight))
         return apply(AddmmBackward0, (input, weight, bias))
     lead = x.shape[:-1]
     flat = input.reshape(-1, x.shape[-1]) if x.ndim != 2 else input
     if not flat._data.flags.c_contiguous:
         flat = flat.contiguous()
     wt = weight if w.flags.c_contiguous else weight.contiguous()
-    out = apply(AddmmBackward0, (flat, wt) if bias is None else (flat, wt, bias))
+    out = apply(MmBackward0, (flat, wt)) if bias is None else \
+        apply(AddmmBackward0, (flat, wt, bias))
     return out.reshape(lead + (w.shape[0],)) if x.ndim != 2 else out
 
 

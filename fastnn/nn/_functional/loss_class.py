@@ -184,9 +184,6 @@ class CrossEntropyMeanBackward(NllLossBackward0):
         self.save(p)
         return loss
 
-    def name(self):
-        return "NllLossBackward0"  # PyTorch's name for the node of cross_entropy
-
     def backward(self, g):
         if self.general:
             return NllLossBackward0.backward(self, g)
@@ -194,6 +191,10 @@ class CrossEntropyMeanBackward(NllLossBackward0):
         out = np.empty(p.shape, p.dtype)
         core().softmax_cross_entropy_backward(p, self.t, float(g) / p.shape[0], out)
         return (out,)
+
+
+# PyTorch's name for the node of cross_entropy; modules import the class by its identifier
+CrossEntropyMeanBackward.__name__ = CrossEntropyMeanBackward.__qualname__ = "NllLossBackward0"
 
 
 def _fast_ce(input, target, weight, reduction, label_smoothing):

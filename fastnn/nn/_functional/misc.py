@@ -8,6 +8,7 @@ from numpy.lib.stride_tricks import as_strided
 from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node
+from ...autograd.ops_math import name_by_use
 from ...autograd import grad_mode
 from ..._dtype import scalar_type_name as type_title
 
@@ -110,6 +111,7 @@ class _IndexPadBackward(Node):
 
     def forward(self, a, pads, mode):
         self.mode_name = f"{_PAD_NAME[mode]}{len(pads)}DBackward0"
+        name_by_use(self)
         lead = a.ndim - len(pads)
         self.maps = []
         out = a

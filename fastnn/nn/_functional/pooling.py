@@ -11,6 +11,7 @@ import numpy as np
 from ..._dtype import scalar_type_name
 from ...autograd.function import apply, apply_node
 from ...autograd.node import Node
+from ...autograd.ops_math import name_by_use
 from ...tensor import Tensor
 from .misc import core, kernel_slices, nodes_dtype, wrap
 
@@ -123,6 +124,7 @@ class _PoolNode(Node):
     def forward(self, x, unbatched, *args):
         self.unbatched = unbatched
         y = self._fwd(x[None] if unbatched else x, *args)
+        name_by_use(self)  # MaxPool2DWithIndicesBackward0, AvgPool1DBackward0, ...
         return y[0] if unbatched else y
 
     def backward(self, g):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
+from ...autograd.ops_math import name_by_use
 from ...tensor import Tensor
 from . import pooling as P
 from .activation import relu
@@ -136,6 +137,7 @@ class _UnpoolBackward(Node):
         y = np.zeros(lead + (size,), x.dtype)
         np.put_along_axis(y, flat_idx, x.reshape(lead + (-1,)), axis=-1)
         self.idx, self.x_shape, self.nd = flat_idx, x.shape, len(out)
+        name_by_use(self)
         y = y.reshape(lead + tuple(out))
         return y[0] if unbatched else y
 

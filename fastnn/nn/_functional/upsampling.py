@@ -13,6 +13,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
+from ...autograd.ops_math import name_by_use
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .upsampling_cubic import antialias_plan, cubic_plan
@@ -85,6 +86,7 @@ class _UpsampleBackward(Node):
                 for ix, wk in zip(idx[1:], w[1:]):
                     acc += np.take(y, ix, axis=ax) * wk.reshape(shape)
                 y = acc
+        name_by_use(self)
         return np.ascontiguousarray(y, dtype=x.dtype)
 
     def name(self):
