@@ -87,8 +87,13 @@ def _rule_for(node):
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
         "(higher-order gradients cover elementwise math and activations, matrix products, "
-        "linear layers, 2-d convolutions, pooling, batch/layer/group/instance norm, sums, means, "
-        "softmax, shape ops, indexing, mse_loss and cross_entropy)")
+        "inverse, det, slogdet and solve, linear layers, 1/2/3-d convolutions (grouped, depthwise, "
+        "transposed), max/average/adaptive pooling, interpolate, fold/unfold, "
+        "batch/layer/group/instance norm, sums, means, products, cumsum/cumprod, max/min, sort, "
+        "median, var/std, norms, logsumexp, softmax, shape ops, cat/stack/split, pad, "
+        "embedding, indexing, gather/scatter/index_add/scatter_reduce, masked_fill, where, "
+        "in-place writes, custom Functions, and the losses: mse, l1, smooth_l1, huber, "
+        "nll, cross_entropy, binary_cross_entropy (with logits), kl_div)")
 
 
 def _run_hooks(hooks, g):
@@ -156,3 +161,5 @@ def _expand_back(g, shape, axes, keepdim):
 
 
 from . import higher_order_rules, higher_order_norm  # noqa: E402,F401  (register the rules)
+from . import higher_order_shape, higher_order_more, higher_order_loss  # noqa: E402,F401
+from . import higher_order_conv, higher_order_extra  # noqa: E402,F401

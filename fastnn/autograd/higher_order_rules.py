@@ -276,10 +276,7 @@ _register_layer_rules()
 
 
 def _register_more_layer_rules():
-    from ..nn import functional as F
     from ..nn._functional import activation as act_mod
-    from ..nn._functional import conv as conv_mod
-    from ..nn._functional import loss_class as ce_mod
 
     @rule(act_mod.LeakyReluBackward0)
     def _leaky_relu(node, g):
@@ -343,87 +340,6 @@ def _register_more_layer_rules():
             d = 0.5 * (1 + (x / np.sqrt(2.0)).erf()) + x * (-0.5 * x * x).exp() / np.sqrt(
                 2 * np.pi)
         return (g * d,)
-
-    from ..nn._functional import pooling as pool_mod
-
-    # pooling's gradient is linear in g with a fixed routing (the argmax, or the averaging
-    # weights), so its own gradient goes through g alone
-    @rule(pool_mod.MaxPoolWithIndicesBackward)
-    def _max_pool(node, g):
-        from .. import zeros
-        x_shape = node.meta[0]
-        n, c = x_shape[:2]
-        flat = _const(node.flat_indices().reshape(n, c, -1))
-        gb = g.unsqueeze(0) if node.unbatched else g
-        gx = zeros((n, c, int(np.prod(x_shape[2:]))), dtype=gb.dtype).scatter_add(
-            2, flat, gb.reshape(n, c, -1)).reshape(x_shape)
-        return (gx[0] if node.unbatched else gx,)
-
-    @rule(pool_mod.AvgPoolBackward)
-    def _avg_pool(node, g):
-        x_shape, dt, xp_shape, k, s, p, out = node.meta
-        if len(k) != 2:
-            raise NotImplementedError("create_graph=True: fastnn differentiates the gradient of "
-                                      "2-d average pooling only")
-        gb = g.unsqueeze(0) if node.unbatched else g
-        n, c = x_shape[:2]
-        share = (gb / _const(node.div)).reshape(n, c, 1, -1)
-        kk = k[0] * k[1]
-        cols = share.expand(n, c, kk, share.shape[-1]).reshape(n, c * kk, -1)
-        full = F.fold(cols, tuple(xp_shape[2:]), k, stride=s)
-        gx = full[:, :, p[0]:p[0] + x_shape[2], p[1]:p[1] + x_shape[3]]
-        return (gx[0] if node.unbatched else gx,)
-
-    @rule(ce_mod.CrossEntropyMeanBackward)
-    def _cross_entropy(node, g):
-        if node.general:
-            raise NotImplementedError("create_graph=True: fastnn differentiates the gradient of "
-                                      "cross_entropy with class targets and no ignored rows only")
-        p = node.saved[0]
-        # log p differs from the logits by a per-row constant, which softmax ignores: the
-        # softmax of this tensor is p, with the logits' derivatives
-        with np.errstate(divide="ignore"):
-            logits = _input(node, 0, np.log(p))
-        onehot = np.zeros(p.shape, p.dtype)
-        onehot[np.arange(p.shape[0]), node.t] = 1
-        return ((logits.softmax(1) - _const(onehot)) * (g / p.shape[0]),)
-
-    def _conv2d_rule(node, g, x, w, stride, pads, dilation, groups, has_b):
-        if w.ndim != 4 or groups != 1:
-            raise NotImplementedError("create_graph=True: fastnn differentiates the gradient of "
-                                      "2-d convolutions with groups=1 only")
-        n, c, h, wd = x.shape
-        o = w.shape[0]
-        ksize = tuple(w.shape[2:])
-        (pt, pb), (pl, pr) = pads
-        X, W = _input(node, 0, x), _input(node, 1, w)
-        Xp = F.pad(X, (pl, pr, pt, pb)) if pt or pb or pl or pr else X
-        g3 = g.reshape(n, o, -1)
-        gx = gw = gb = None
-        if _need(node, 1):
-            cols = F.unfold(Xp, ksize, dilation=dilation, stride=stride)     # (N, C*K, L)
-            gw = g3.matmul(cols.transpose(1, 2)).sum(0).reshape(tuple(w.shape))
-        if _need(node, 0):
-            gcols = W.reshape(o, -1).t().matmul(g3)                            # (N, C*K, L)
-            full = F.fold(gcols, (h + pt + pb, wd + pl + pr), ksize, dilation=dilation,
-                          stride=stride)
-            gx = full[:, :, pt:pt + h, pl:pl + wd]
-        if has_b and _need(node, 2):
-            gb = g.sum((0, 2, 3))
-        return (gx, gw, gb) if has_b else (gx, gw)
-
-    @rule(conv_mod.ConvolutionBackward0)
-    def _conv_nd(node, g):
-        x_shape, xp_shape, pads, stride, dilation, groups, out, has_b, last = node.meta
-        _, w, x = node.saved
-        return _conv2d_rule(node, g, x, w, stride, pads, dilation, groups, has_b)
-
-    @rule(conv_mod.Conv2dColumnsBackward)
-    def _conv_columns(node, g):
-        x_shape, (kh, kw, sh, sw, ph, pw, dh, dw), groups, has_b = node.meta
-        _, w, x = node.saved
-        return _conv2d_rule(node, g, x, w, (sh, sw), ((ph, ph), (pw, pw)), (dh, dw), groups,
-                            has_b)
 
 
 _register_more_layer_rules()
