@@ -1,139 +1,249 @@
-"""Jacobian-style helpers built on ``autograd.grad``: vjp, jvp and jacobian.
+"""Jacobian-style helpers built on ``autograd.grad``: vjp, jvp, jacobian, hessian, vhp, hvp.
 
-fastnn has first-order gradients only, so ``jvp`` is the Jacobian times ``v`` (one backward
-per output element, fine for the small functions these helpers serve) and the helpers that
-need second derivatives (hessian, hvp, vhp) raise.
+Every helper works on Tensors, so with ``create_graph=True`` its result carries a graph
+(through the higher-order rules) and can be differentiated again; hessian is the Jacobian of
+the Jacobian, hvp uses the double-backward trick. ``vectorize=True`` is accepted and
+computes the same result one ``autograd.grad`` call per row, as ``vectorize=False`` does.
 """
-import numpy as np
+from ._functional_utils import (as_tuple, grad_preprocess, grad_postprocess, autograd_grad,
+                                check_requires_grad, fill_in_zeros, jvp_by_rows,
+                                lacks_graph_rule, tuple_postprocess, validate_v)
+from .grad_mode import enable_grad, set_grad_enabled, is_grad_enabled
+
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+
+_STRATEGY_HINT = ('Expected strategy to be either "forward-mode" or "reverse-mode". Hint: If '
+                  'your function has more outputs than inputs, "forward-mode" tends to be more '
+                  'performant. Otherwise, prefer to use "reverse-mode".')
 
 
-def _as_tuple(x):
-    return (x, False) if isinstance(x, tuple) else ((x,), True)
+def _zeros_like(t, requires_grad=False):
+    from .._creation import zeros_like
+    return zeros_like(t, requires_grad=requires_grad)
 
 
-def _prepare(inputs):
-    ins, single = _as_tuple(inputs)
-    return tuple(t.detach().requires_grad_(True) for t in ins), single
+def _ones_like(t):
+    from .._creation import ones_like
+    return ones_like(t)
 
 
-def _check_strict(outs, ins, strict):
-    """PyTorch's strict mode: every output must depend differentiably on the inputs."""
-    if not strict:
-        return
-    for i, o in enumerate(outs):
-        if not o.requires_grad:
-            raise RuntimeError(f"Output {i} of the user-provided function does not require "
-                               "gradients. The outputs must be computed in a differentiable "
-                               "manner from the input when running in strict mode.")
-
-
-def _grads(out, ins, seed=None, retain=False, strict=False, who="The output"):
-    """d(out . seed)/d(ins), zeros for inputs out does not depend on (raises under strict)."""
-    from . import grad
-    if not out.requires_grad:
-        return [np.zeros(t.shape, t._data.dtype) for t in ins]
-    gs = grad(out, ins, seed, retain_graph=retain, allow_unused=True)
-    for k, g in enumerate(gs):
-        if g is None and strict:
-            raise RuntimeError(f"{who} of the user-provided function is independent of "
-                               f"input {k}. This is not allowed in strict mode.")
-    return [np.zeros(t.shape, t._data.dtype) if g is None else g._data for g, t in zip(gs, ins)]
+def _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name):
+    """v checked against the inputs' shapes, or the scalar-input default (None -> 1)."""
+    if v is not None:
+        _, v = as_tuple(v, "v", fn_name)
+        v = grad_preprocess(v, create_graph=create_graph, need_graph=False)
+        validate_v(v, inputs, is_inputs_tuple)
+        return v
+    if len(inputs) != 1 or inputs[0].numel() != 1:
+        raise RuntimeError("The vector v can only be None if the input to the user-provided "
+                           "function is a single Tensor with a single element.")
+    return None
 
 
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), v^T J): the vector-Jacobian product for each input."""
-    from ..tensor import _wrap
-    if create_graph:
-        raise NotImplementedError("vjp(create_graph=True) needs higher-order gradients, which "
-                                  "fastnn does not support")
-    ins, single = _prepare(inputs)
-    outs, single_out = _as_tuple(func(*ins))
-    _check_strict(outs, ins, strict)
-    vs = (None,) * len(outs) if v is None else _as_tuple(v)[0]
-    for o, s in zip(outs, vs):
-        if s is None and o.numel() != 1:
+    """(func(inputs), v^T J): the vector-Jacobian product, shaped like the inputs."""
+    with enable_grad():
+        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "vjp")
+        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+        is_outputs_tuple, outputs = as_tuple(func(*inputs),
+                                             "outputs of the user-provided function", "vjp")
+        check_requires_grad(outputs, "outputs", strict)
+        if v is not None:
+            _, v = as_tuple(v, "v", "vjp")
+            v = grad_preprocess(v, create_graph=create_graph, need_graph=False)
+            validate_v(v, outputs, is_outputs_tuple)
+        elif len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError("The vector v can only be None if the user-provided function "
                                "returns a single Tensor with a single element.")
-    total = [np.zeros(t.shape, t._data.dtype) for t in ins]
-    for o, s in zip(outs, vs):
-        for k, g in enumerate(_grads(o, ins, s, retain=True, strict=strict)):
-            total[k] = total[k] + g
-    res = tuple(_wrap(g) for g in total)
-    detached = tuple(o.detach() for o in outs)
-    return (detached[0] if single_out else detached), (res[0] if single else res)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = autograd_grad(outputs, inputs, v, create_graph=create_graph)
+        res = fill_in_zeros(res, inputs, strict, create_graph, "back")
+    return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), J v): the Jacobian-vector product, shaped like the outputs.
+
+    Computed by the double-backward trick: the vjp with a dummy cotangent u is linear in u,
+    and differentiating it with respect to u, seeded with v, gives J v. Without
+    ``create_graph`` or ``strict``, a function using an op that has no second-order rule
+    falls back to one first-order backward per output element."""
+    with enable_grad():
+        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jvp")
+        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+        v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "jvp")
+        is_outputs_tuple, outputs = as_tuple(func(*inputs),
+                                             "outputs of the user-provided function", "jvp")
+        check_requires_grad(outputs, "outputs", strict)
+        dummy = tuple(_zeros_like(o, requires_grad=True) for o in outputs)
+        try:
+            grad_inputs = autograd_grad(outputs, inputs, dummy, create_graph=True)
+        except NotImplementedError as e:
+            if create_graph or strict or not lacks_graph_rule(e):
+                raise
+            grad_inputs = None  # an op without a second-order rule: use first-order rows
+        check_requires_grad(grad_inputs or (), "grad_inputs", strict)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        if grad_inputs is None:
+            res = jvp_by_rows(outputs, inputs, v or tuple(_ones_like(t) for t in inputs))
+        else:
+            res = autograd_grad(grad_inputs, dummy, v, create_graph=create_graph)
+        res = fill_in_zeros(res, outputs, strict, create_graph, "back_trick")
+    return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            tuple_postprocess(grad_postprocess(res, create_graph), is_outputs_tuple))
+
+
+def _check_jacobian_args(create_graph, strict, vectorize, strategy):
+    if strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError(_STRATEGY_HINT)
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                "fastnn.autograd.functional.jacobian: `create_graph=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either '
+                'set `create_graph=False` or `strategy="reverse-mode"`.')
+        if strict:
+            raise RuntimeError(
+                "fastnn.autograd.functional.jacobian: `strict=True` and "
+                '`strategy="forward-mode"` are not supported together (yet). Please either '
+                'set `strict=False` or `strategy="reverse-mode"`.')
+        if not vectorize:
+            raise NotImplementedError("Computing Jacobian using forward-AD or "
+                                      "forward-over-reverse Hessian is only implemented for "
+                                      "`vectorize=True`.")
 
 
 def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
              strategy="reverse-mode"):
     """d func(inputs) / d inputs, nested by output then input as PyTorch nests it.
 
-    ``vectorize`` is accepted and changes nothing; ``create_graph=True`` needs higher-order
-    gradients, which fastnn does not have."""
-    from ..tensor import _wrap
-    if strategy not in ("reverse-mode", "forward-mode"):  # PyTorch's exception types
-        raise AssertionError('Expected strategy to be either "forward-mode" or "reverse-mode".')
-    if strategy == "forward-mode" and not vectorize:
-        raise NotImplementedError("Computing Jacobian using forward-AD or forward-over-reverse "
-                                  "Hessian is only implemented for `vectorize=True`.")
-    if create_graph:
-        raise NotImplementedError("jacobian(create_graph=True) needs higher-order gradients, "
-                                  "which fastnn does not support")
-    ins, single = _prepare(inputs)
-    outs, single_out = _as_tuple(func(*ins))
-    _check_strict(outs, ins, strict)
-    per_output = []
-    for j, out in enumerate(outs):
-        rows = [[] for _ in ins]
-        flat = out.reshape(-1)
-        for i in range(flat.numel()):
-            for k, g in enumerate(_grads(flat[i], ins, retain=True, strict=strict,
-                                         who=f"Output {j}")):
-                rows[k].append(g.reshape(-1))
-        jac = tuple(_wrap(np.stack(r).reshape(out.shape + t.shape) if r else
-                          np.zeros(out.shape + t.shape, t._data.dtype))
-                    for r, t in zip(rows, ins))
-        per_output.append(jac[0] if single else jac)
-    return per_output[0] if single_out else tuple(per_output)
+    Always computed in reverse mode, one ``autograd.grad`` per output element:
+    ``vectorize=True`` and ``strategy="forward-mode"`` (which PyTorch allows only with
+    ``vectorize=True``) give the same values without vectorizing."""
+    _check_jacobian_args(create_graph, strict, vectorize, strategy)
+    with enable_grad():
+        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jacobian")
+        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+        is_outputs_tuple, outputs = as_tuple(func(*inputs),
+                                             "outputs of the user-provided function", "jacobian")
+        check_requires_grad(outputs, "outputs", strict)
+        if vectorize and strict and strategy == "reverse-mode":
+            raise RuntimeError("fastnn.autograd.functional.jacobian: `strict=True` and "
+                               "`vectorized=True` are not supported together. Please either "
+                               "set `strict=False` or `vectorize=False`.")
+        jac = tuple(_jacobian_of_output(i, out, inputs, create_graph, strict)
+                    for i, out in enumerate(outputs))
+        jac = grad_postprocess(jac, create_graph)
+    return tuple_postprocess(jac, (is_outputs_tuple, is_inputs_tuple))
 
 
-def jvp(func, inputs, v=None, create_graph=False, strict=False):
-    """(func(inputs), J v): the Jacobian-vector product, through the Jacobian."""
-    from ..tensor import _wrap
-    ins, single = _prepare(inputs)
-    vs = _as_tuple(v)[0] if v is not None else None
-    if vs is None:
-        if any(t.numel() != 1 for t in ins):
-            raise RuntimeError("The vector v can only be None if the input to the "
-                               "user-provided function is a single Tensor with a single "
-                               "element.")
-        vs = tuple(_wrap(np.ones(t.shape, t._data.dtype)) for t in ins)
-    for t, s in zip(ins, vs):
-        if tuple(s.shape) != tuple(t.shape):
-            raise RuntimeError(f"Mismatch in shape: expected v of shape {list(t.shape)} but "
-                               f"got {list(s.shape)}")
-    outs, single_out = _as_tuple(func(*ins))
-    jac = jacobian(func, inputs, create_graph=create_graph, strict=strict)
-    jac = (jac,) if single_out else jac
-    res = []
-    for o, j in zip(outs, jac):
-        j = (j,) if single else j
-        total = np.zeros(o.shape, o._data.dtype)
-        for jk, s in zip(j, vs):
-            flat = jk._data.reshape(o.numel(), -1)
-            total = total + (flat @ s._data.reshape(-1)).reshape(o.shape)
-        res.append(_wrap(total))
-    detached = tuple(o.detach() for o in outs)
-    return (detached[0] if single_out else detached), (res[0] if single_out else tuple(res))
+def _jacobian_of_output(i, out, inputs, create_graph, strict):
+    """The Jacobians of output ``i`` with respect to every input, one row per element."""
+    rows = tuple([] for _ in inputs)
+    flat = out.reshape(-1)
+    for j in range(out.numel()):
+        vj = autograd_grad((flat[j],), inputs, retain_graph=True, create_graph=create_graph)
+        for k, (g, inp) in enumerate(zip(vj, inputs)):
+            if g is None:
+                if strict:
+                    raise RuntimeError(f"Output {i} of the user-provided function is "
+                                       f"independent of input {k}. This is not allowed in "
+                                       "strict mode.")
+                g = _zeros_like(inp)
+            elif strict and create_graph and not g.requires_grad:
+                # PyTorch names the output index here
+                raise RuntimeError("The jacobian of the user-provided function is independent "
+                                   f"of input {i}. This is not allowed in strict mode when "
+                                   "create_graph=True.")
+            rows[k].append(g)
+    return tuple(_assemble(r, out, inp) for r, inp in zip(rows, inputs))
 
 
-def _second_order(name):
-    def unsupported(*args, **kwargs):
-        raise NotImplementedError(f"autograd.functional.{name} needs second derivatives "
-                                  "(higher-order gradients), which fastnn does not support")
-    unsupported.__name__ = name
-    return unsupported
+def _assemble(rows, out, inp):
+    from .. import stack
+    from .._creation import zeros
+    shape = tuple(out.shape) + tuple(inp.shape)
+    return stack(rows).reshape(shape) if rows else zeros(shape, dtype=inp.dtype)
 
 
-hessian = _second_order("hessian")
-hvp = _second_order("hvp")
-vhp = _second_order("vhp")
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
+            outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of a scalar function: the Jacobian of its (graph-carrying) Jacobian.
+
+    A single input gives one Tensor of shape ``input.shape * 2``; a tuple of inputs gives
+    ``H[i][j]`` of shape ``inputs[i].shape + inputs[j].shape``. ``vectorize=True`` and the
+    "forward-mode" outer strategy compute the same values in reverse mode, row by row."""
+    is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "hessian")
+    if outer_jacobian_strategy not in ("forward-mode", "reverse-mode"):
+        raise AssertionError('Expected strategy to be either "forward-mode" or '
+                             '"reverse-mode".')
+
+    def single_output(*inp):
+        out = func(*inp)
+        is_out_tuple, t_out = as_tuple(out, "outputs of the user-provided function", "hessian")
+        check_requires_grad(t_out, "outputs", strict)
+        if is_out_tuple:
+            raise RuntimeError("The function given to hessian should return a single Tensor")
+        if out.numel() != 1:
+            raise RuntimeError("The Tensor returned by the function given to hessian should "
+                               "contain a single element")
+        return out.squeeze()
+
+    def jac_func(*inp):
+        if outer_jacobian_strategy == "forward-mode":
+            inp = tuple(t.requires_grad_(True) for t in inp)
+        jac = jacobian(single_output, inp, create_graph=True)
+        check_requires_grad(jac, "jacobian", strict)
+        return jac
+
+    res = jacobian(jac_func, inputs, create_graph=create_graph, strict=strict,
+                   vectorize=vectorize, strategy=outer_jacobian_strategy)
+    return tuple_postprocess(res, (is_inputs_tuple, is_inputs_tuple))
+
+
+def _first_backward(func, inputs, v, create_graph, strict, fn_name):
+    """Shared start of vhp and hvp: checked inputs and v, the output, and its gradient
+    computed with a graph (so it can be differentiated again)."""
+    is_inputs_tuple, inputs = as_tuple(inputs, "inputs", fn_name)
+    inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name)
+    out = func(*inputs)
+    is_outputs_tuple, outputs = as_tuple(out, "outputs of the user-provided function", fn_name)
+    check_requires_grad(outputs, "outputs", strict)
+    if is_outputs_tuple:
+        raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
+    if outputs[0].numel() != 1:
+        raise RuntimeError(f"The Tensor returned by the function given to {fn_name} should "
+                           "contain a single element")
+    jac = autograd_grad(outputs, inputs, create_graph=True)
+    check_requires_grad(jac, "jacobian", strict)
+    return is_inputs_tuple, inputs, v, outputs, is_outputs_tuple, jac
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), v^T H) for a scalar function: one backward through its gradient."""
+    with enable_grad():
+        is_inputs_tuple, inputs, v, outputs, is_outputs_tuple, jac = _first_backward(
+            func, inputs, v, create_graph, strict, "vhp")
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = autograd_grad(jac, inputs, v, create_graph=create_graph)
+        res = fill_in_zeros(res, inputs, strict, create_graph, "double_back")
+    return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """(func(inputs), H v) for a scalar function, by the double-backward trick (for a twice
+    continuously differentiable function it equals vhp, which needs one backward less)."""
+    with enable_grad():
+        is_inputs_tuple, inputs, v, outputs, is_outputs_tuple, jac = _first_backward(
+            func, inputs, v, create_graph, strict, "hvp")
+        dummy = tuple(_zeros_like(t, requires_grad=True) for t in inputs)
+        double_back = autograd_grad(jac, inputs, dummy, create_graph=True)
+        check_requires_grad(jac, "hessian", strict)
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = autograd_grad(double_back, dummy, v, create_graph=create_graph)
+        res = fill_in_zeros(res, inputs, strict, create_graph, "double_back_trick")
+    return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
+            tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))

@@ -50,9 +50,16 @@ def test_jacobian_argument_errors_match_torch(kwargs):
         fastnn.autograd.functional.jacobian(lambda a: a * 2, fastnn.ones(2), **kwargs)
 
 
-def test_jacobian_create_graph_names_the_limit():
-    with pytest.raises(NotImplementedError, match="higher-order gradients"):
-        fastnn.autograd.functional.jacobian(lambda a: a * 2, fastnn.ones(2), create_graph=True)
+def test_jacobian_create_graph_is_differentiable():
+    def run(lib):
+        x = lib.tensor(X, requires_grad=True)
+        jac = lib.autograd.functional.jacobian(lambda a: a.sin() * a, x, create_graph=True)
+        assert jac.requires_grad
+        (g,) = lib.autograd.grad((jac * jac).sum(), x)
+        return jac.detach(), g
+    (fj, fg), (tj, tg) = _both(run)
+    np.testing.assert_allclose(fj.numpy(), tj.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(fg.numpy(), tg.numpy(), rtol=1e-12)
 
 
 def test_vjp_matches_torch():
@@ -76,6 +83,9 @@ _CASES = {
     "jvp": lambda lib, F: F.jvp(lambda a: a ** 2, lib.tensor(_X), lib.ones(3)),
     "jvp_tuple": lambda lib, F: F.jvp(lambda a, b: (a[:2] * b, b.exp()),
                                       (lib.tensor(_X), lib.tensor(_Y)), (lib.ones(3), lib.ones(2))),
+    # prod and where: the first-order fallback while they lack second-order rules
+    "jvp_prod_where": lambda lib, F: F.jvp(lambda a: (a.prod() * a, lib.where(a > 1.5, a, a * a)),
+                                           lib.tensor(_X), lib.tensor([1.0, 0.5, -1.0])),
     "vjp_tuple": lambda lib, F: F.vjp(lambda a, b: (a[:2] * b, b.exp()),
                                       (lib.tensor(_X), lib.tensor(_Y)), (lib.ones(2), lib.ones(2))),
 }
@@ -110,6 +120,60 @@ def test_functional_errors_match_torch(call):
     assert str(got.value) == str(want.value)
 
 
-def test_second_order_helpers_name_the_limit():
-    with pytest.raises(NotImplementedError, match="higher-order gradients"):
-        fastnn.autograd.functional.hessian(lambda a: (a ** 3).sum(), fastnn.ones(2))
+def test_forward_mode_with_create_graph_or_strict_matches_torch():
+    for kwargs in ({"create_graph": True}, {"strict": True}):
+        call = (lambda lib: lib.autograd.functional.jacobian(
+            lambda a: a * 2, lib.ones(2), vectorize=True, strategy="forward-mode", **kwargs))
+        with pytest.raises(Exception) as want:
+            call(torch)
+        with pytest.raises(type(want.value)) as got:
+            call(fastnn)
+        assert str(got.value) == str(want.value).replace("torch.", "fastnn.")
+
+
+@pytest.mark.parametrize("helper", ["vjp", "jvp"])
+def test_vjp_and_jvp_create_graph_are_differentiable(helper):
+    def run(lib):
+        x = lib.tensor(X, requires_grad=True)
+        out, res = getattr(lib.autograd.functional, helper)(
+            lambda a: a.sin() * a.exp(), x, lib.tensor([1.0, -2.0, 0.5], dtype=lib.float64),
+            create_graph=True)
+        assert out.requires_grad and res.requires_grad
+        (g,) = lib.autograd.grad((res * res).sum(), x)
+        return res.detach(), g
+    (fr, fg), (tr, tg) = _both(run)
+    np.testing.assert_allclose(fr.numpy(), tr.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(fg.numpy(), tg.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda lib: lib.autograd.functional.jvp(lambda a: lib.ones(2), lib.ones(3), lib.ones(3),
+                                            strict=True),
+    lambda lib: lib.autograd.functional.vjp(lambda a, b: a * 2, (lib.ones(2), lib.ones(2)),
+                                            lib.ones(2), strict=True),
+    lambda lib: lib.autograd.functional.jacobian(lambda a: a * 2, lib.ones(2), strict=True,
+                                                 vectorize=True),
+    lambda lib: lib.autograd.functional.jvp(lambda a: a * 2, lib.ones(2), lib.ones(3)),
+])
+def test_strict_and_v_errors_match_torch(call):
+    with pytest.raises(Exception) as want:
+        call(torch)
+    with pytest.raises(type(want.value)) as got:
+        call(fastnn)
+    assert str(got.value) == str(want.value).replace("torch.", "fastnn.")
+
+
+def test_jvp_falls_back_to_first_order_for_an_op_without_a_second_order_rule(monkeypatch):
+    from fastnn.autograd import higher_order, ops_math
+    monkeypatch.delitem(higher_order._RULES, ops_math.SinBackward0)
+
+    def run(lib):
+        return lib.autograd.functional.jvp(lambda a: (a.sin() * a, a.sin().sum()),
+                                           lib.tensor(X), lib.tensor([1.0, -2.0, 0.5],
+                                                                     dtype=lib.float64))
+    ours, want = _both(run)
+    for a, b in zip(_flat(ours), _flat(want)):
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    with pytest.raises(NotImplementedError, match="SinBackward0"):
+        fastnn.autograd.functional.jvp(lambda a: a.sin(), fastnn.tensor(X), fastnn.tensor(X),
+                                       create_graph=True)

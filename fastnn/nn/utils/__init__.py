@@ -4,7 +4,7 @@ import importlib as _importlib
 from . import rnn  # noqa: F401  (pad_sequence, pack_padded_sequence, PackedSequence, ...)
 from .weight_norm import weight_norm, remove_weight_norm  # noqa: F401
 from .spectral_norm import spectral_norm, remove_spectral_norm  # noqa: F401
-from . import parametrize, parametrizations, prune  # noqa: F401
+from . import parametrize, parametrizations, prune, stateless  # noqa: F401
 
 __all__ = ["parameters_to_vector", "vector_to_parameters", "weight_norm", "remove_weight_norm",
            "spectral_norm", "remove_spectral_norm"]

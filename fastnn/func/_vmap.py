@@ -1,0 +1,155 @@
+"""vmap as a loop: ``func`` runs once per batch element and the results are stacked.
+
+This gives vmap's results (and its argument checking and error messages) for any function
+fastnn can run, including per-sample gradients (``vmap(grad(f), in_dims=(None, 0))``) and
+nested vmaps, but it is not vectorized: the cost is ``batch_size`` calls of ``func``.
+``chunk_size`` therefore changes nothing, and since no batched tensors exist, random ops are
+not detected: ``randomness="error"`` behaves like "different" (each element draws its own
+numbers), while "same" replays one random state for every element.
+"""
+from ._pytree import broadcast_to_and_flatten, tree_flatten, tree_unflatten, tree_map
+
+
+def _name(func):
+    if hasattr(func, "__name__"):
+        return func.__name__
+    import functools
+    if isinstance(func, functools.partial):
+        return f"functools.partial({_name(func.func)}, ...)"
+    return repr(func)
+
+
+def _tensor_type():
+    from ..tensor import Tensor
+    return Tensor
+
+
+def _check_out_dims(out_dims, func):
+    def check(x):
+        if x is not None and not isinstance(x, int):
+            raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims}): `out_dims` must "
+                             "be an int, None or a python collection of ints representing "
+                             "where in the outputs the vmapped dimension should appear.")
+        return x
+    if not isinstance(out_dims, int):
+        tree_map(check, out_dims)
+
+
+def _process_inputs(in_dims, args, func):
+    """(batch size, flat in_dims, flat args, args spec), with PyTorch's checks."""
+    head = f"vmap({_name(func)}, in_dims={in_dims}, ...)(<inputs>): "
+    if not isinstance(in_dims, (int, tuple)):
+        raise ValueError(head + "expected `in_dims` to be int or a (potentially nested) tuple "
+                         f"matching the structure of inputs, got: {type(in_dims)}.")
+    if not args:
+        raise ValueError(f"vmap({_name(func)})(<inputs>): got no inputs. Maybe you forgot to "
+                         "add inputs, or you are trying to vmap over a function with no "
+                         "inputs. The latter is unsupported.")
+    flat_args, spec = tree_flatten(args)
+    flat_dims = broadcast_to_and_flatten(in_dims, spec)
+    if flat_dims is None:
+        raise ValueError(head + "in_dims is not compatible with the structure of `inputs`. "
+                         f"in_dims has structure {tree_flatten(in_dims)[1]} but inputs has "
+                         f"structure {spec}.")
+    for i, (arg, d) in enumerate(zip(flat_args, flat_dims)):
+        if d is None:
+            continue
+        if not isinstance(d, int):
+            raise ValueError(head + f"Got in_dim={d} for an input but in_dim must be either an "
+                             "integer dimension or None.")
+        if not isinstance(arg, _tensor_type()):
+            raise ValueError(head + f"Got in_dim={d} for an input but the input is of type "
+                             f"{type(arg)}. We cannot vmap over non-Tensor arguments, please "
+                             "use None as the respective in_dim")
+        if not -arg.dim() <= d < arg.dim():
+            raise ValueError(head + f"Got in_dim={d} for some input, but that input is a Tensor "
+                             f"of dimensionality {arg.dim()} so expected in_dim to satisfy "
+                             f"-{arg.dim()} <= in_dim < {arg.dim()}.")
+        flat_dims[i] = d % arg.dim()
+    sizes = [a.shape[d] for a, d in zip(flat_args, flat_dims) if d is not None]
+    if not sizes:
+        raise ValueError("vmap: Expected at least one Tensor to vmap over")
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    return sizes[0], flat_dims, flat_args, spec
+
+
+def _flat_out_dims(first, out_dims, func):
+    flat, spec = tree_flatten(first)
+    if isinstance(first, _tensor_type()):
+        if isinstance(out_dims, tuple) and len(out_dims) == 1:
+            return list(out_dims)
+        if out_dims is None or isinstance(out_dims, int):
+            return [out_dims]
+        dims = None
+    else:
+        dims = broadcast_to_and_flatten(out_dims, spec)
+    if dims is None:
+        raise ValueError(f"vmap({_name(func)}, ..., out_dims={out_dims})(<inputs>): out_dims is "
+                         "not compatible with the structure of `outputs`. out_dims has "
+                         f"structure {tree_flatten(out_dims)[1]} but outputs has structure "
+                         f"{spec}.")
+    return dims
+
+
+def _combine(results, out_dims, func):
+    """The per-element outputs stacked along each output's out_dim."""
+    from .. import stack
+    flat0, spec = tree_flatten(results[0])
+    dims = _flat_out_dims(results[0], out_dims, func)
+    columns = [tree_flatten(r)[0] for r in results]
+    out = []
+    for k, d in enumerate(dims):
+        if d is None:
+            out.append(flat0[k])  # unbatched: every element returned the same value
+            continue
+        if not isinstance(flat0[k], _tensor_type()):
+            raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                             f"Tensors, got type {type(flat0[k])}. Did you mean to set "
+                             "out_dims= to None for output?")
+        items = [c[k] for c in columns]
+        out.append(stack(items, dim=d if d >= 0 else d + items[0].dim() + 1))
+    return tree_unflatten(out, spec)
+
+
+def _select(arg, dim, index):
+    return arg[(slice(None),) * dim + (index,)]
+
+
+def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
+    """``func`` mapped over dimension ``in_dims`` of its inputs (int, None, or a nested tuple
+    matching the arguments), results stacked at ``out_dims``. A loop, not vectorized: see
+    the module notes for what that means for ``chunk_size`` and ``randomness``. Keyword
+    arguments are passed to every call unbatched."""
+    if randomness not in ("error", "different", "same"):
+        raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
+                           f"'same'. Got {randomness}")
+    if not (chunk_size is None or chunk_size > 0):
+        raise ValueError(f"vmap: chunk_size should be None or greater than 0. (got {chunk_size})")
+
+    def wrapped(*args, **kwargs):
+        _check_out_dims(out_dims, func)
+        size, dims, flat, spec = _process_inputs(in_dims, args, func)
+        results = []
+        state = _rng_state() if randomness == "same" else None
+        for b in range(size):
+            if state is not None:
+                _set_rng_state(state)
+            sliced = [a if d is None else _select(a, d, b) for a, d in zip(flat, dims)]
+            results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+        return _combine(results, out_dims, func)
+
+    wrapped.__name__ = _name(func)
+    wrapped.__doc__ = getattr(func, "__doc__", None)
+    return wrapped
+
+
+def _rng_state():
+    from ..random import get_rng_state
+    return get_rng_state()
+
+
+def _set_rng_state(state):
+    from ..random import set_rng_state
+    set_rng_state(state)
