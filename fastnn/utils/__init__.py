@@ -1,7 +1,7 @@
 """``fastnn.utils``: ``data`` (datasets and the DataLoader) and ``hooks``, loaded on first use."""
 import importlib as _importlib
 
-_LAZY = ("data", "hooks")
+_LAZY = ("data", "hooks", "checkpoint")
 
 
 def __getattr__(name):
