@@ -34,3 +34,32 @@ def matches_torch(fn, arrays, rtol=1e-9, atol=1e-11):
     for a, b in zip(ours, want):
         np.testing.assert_allclose(a, b, rtol=rtol, atol=atol)
     return True
+
+
+def case_tests(cases, arrays, seeds, rtol=1e-9, no_torch=()):
+    """The three checks of every entry of ``cases`` ({name: (fn(lib, *xs), *shapes)}) as
+    test functions: finite differences, the engine's first gradients, PyTorch's double
+    backward. ``arrays(name, seed)`` draws an entry's inputs; ``seeds`` are (ours, torch's)."""
+    from fastnn.autograd import gradgradcheck
+
+    def tensors(name):
+        return [fastnn.tensor(a, requires_grad=True) for a in arrays(name, seeds[0])]
+
+    def ours(name):
+        fn = cases[name][0]
+        return lambda *xs: fn(fastnn, *xs)
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_second_derivatives_match_finite_differences(name):
+        assert gradgradcheck(ours(name), tensors(name))
+
+    @pytest.mark.parametrize("name", sorted(cases))
+    def test_first_derivatives_match_the_engine(name):
+        assert first_grads_agree(ours(name), tensors(name))
+
+    @pytest.mark.parametrize("name", sorted(set(cases) - set(no_torch)))
+    def test_double_backward_matches_torch(name):
+        assert matches_torch(cases[name][0], arrays(name, seeds[1]), rtol=rtol)
+
+    return (test_second_derivatives_match_finite_differences,
+            test_first_derivatives_match_the_engine, test_double_backward_matches_torch)

@@ -6,7 +6,6 @@ import importlib.util
 import pathlib
 
 import numpy as np
-import pytest
 
 import fastnn
 from fastnn.autograd import gradgradcheck
@@ -73,25 +72,8 @@ def _arrays(name, seed):
             for s in CASES[name][1:]]
 
 
-def _tensors(name):
-    return [fastnn.tensor(a, requires_grad=True) for a in _arrays(name, 12)]
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_second_derivatives_match_finite_differences(name):
-    fn = CASES[name][0]
-    assert gradgradcheck(lambda *xs: fn(fastnn, *xs), _tensors(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_first_derivatives_match_the_engine(name):
-    fn = CASES[name][0]
-    assert _checks.first_grads_agree(lambda *xs: fn(fastnn, *xs), _tensors(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_double_backward_matches_torch(name):
-    assert _checks.matches_torch(CASES[name][0], _arrays(name, 14), rtol=1e-8)
+(test_second_derivatives_match_finite_differences, test_first_derivatives_match_the_engine,
+ test_double_backward_matches_torch) = _checks.case_tests(CASES, _arrays, (12, 14), rtol=1e-8)
 
 
 # ---- custom Functions: their backward, written in Tensor ops, is differentiated ---------

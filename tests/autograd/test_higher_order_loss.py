@@ -4,10 +4,6 @@ import importlib.util
 import pathlib
 
 import numpy as np
-import pytest
-
-import fastnn
-from fastnn.autograd import gradgradcheck
 
 _spec = importlib.util.spec_from_file_location(
     "higher_order_checks", pathlib.Path(__file__).with_name("higher_order_checks.py"))
@@ -104,22 +100,5 @@ def _arrays(name, seed):
     return [_draw(rng, s) for s in CASES[name][1:]]
 
 
-def _tensors(name):
-    return [fastnn.tensor(a, requires_grad=True) for a in _arrays(name, 2)]
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_second_derivatives_match_finite_differences(name):
-    fn = CASES[name][0]
-    assert gradgradcheck(lambda *xs: fn(fastnn, *xs), _tensors(name))
-
-
-@pytest.mark.parametrize("name", sorted(CASES))
-def test_first_derivatives_match_the_engine(name):
-    fn = CASES[name][0]
-    assert _checks.first_grads_agree(lambda *xs: fn(fastnn, *xs), _tensors(name))
-
-
-@pytest.mark.parametrize("name", sorted(set(CASES) - _NO_TORCH_DOUBLE_BACKWARD))
-def test_double_backward_matches_torch(name):
-    assert _checks.matches_torch(CASES[name][0], _arrays(name, 4))
+(test_second_derivatives_match_finite_differences, test_first_derivatives_match_the_engine,
+ test_double_backward_matches_torch) = _checks.case_tests(CASES, _arrays, (2, 4), no_torch=_NO_TORCH_DOUBLE_BACKWARD)
