@@ -1,5 +1,7 @@
 """fastnn.func.vmap (a loop over the batch) against torch.func.vmap: results and errors."""
 import functools
+import importlib.util
+import pathlib
 
 import numpy as np
 import pytest
@@ -7,6 +9,11 @@ import pytest
 import fastnn
 
 torch = pytest.importorskip("torch")
+
+_spec = importlib.util.spec_from_file_location(
+    "func_checks", pathlib.Path(__file__).with_name("func_checks.py"))
+_checks = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_checks)
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
@@ -20,17 +27,11 @@ def _t(lib, arr):
     return lib.tensor(arr, dtype=lib.float64)
 
 
-def _flat(t):
-    if isinstance(t, (tuple, list)):
-        return [u for e in t for u in _flat(e)]
-    if isinstance(t, dict):
-        return [u for k in sorted(t) for u in _flat(t[k])]
-    return [t.detach().numpy() if hasattr(t, "detach") else np.asarray(t)]
 
 
 def _compare(run):
     ours, want = run(fastnn), run(torch)
-    a, b = _flat(ours), _flat(want)
+    a, b = _checks.flat(ours), _checks.flat(want)
     assert len(a) == len(b)
     for x, y in zip(a, b):
         assert x.shape == y.shape
@@ -124,13 +125,7 @@ ERRORS = {
 }
 
 
-@pytest.mark.parametrize("name", sorted(ERRORS))
-def test_errors_match_torch(name):
-    with pytest.raises(Exception) as want:
-        ERRORS[name](torch)
-    with pytest.raises(type(want.value)) as got:
-        ERRORS[name](fastnn)
-    assert str(got.value) == str(want.value).replace("torch.", "fastnn.")
+test_errors_match_torch = _checks.errors_test(ERRORS)
 
 
 def test_ensemble_with_stack_module_state_matches_torch():
