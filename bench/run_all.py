@@ -7,7 +7,8 @@ import subprocess
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-SCRIPTS = ["bench_ops.py", "bench_init.py", "bench_linear.py", "bench_mlp.py", "bench_conv.py", "bench_optim.py"]
+SCRIPTS = ["bench_ops.py", "bench_init.py", "bench_linear.py", "bench_mlp.py", "bench_conv.py",
+           "bench_optim.py", "bench_rnn.py"]
 
 
 def main(argv=None):

@@ -1,9 +1,12 @@
 """Recurrent layers: RNN, LSTM and GRU (their one-step cells are in rnn_cell.py).
 
-Every step is composed of differentiable Tensor ops (``F.linear``, ``sigmoid``, ``tanh``,
-``relu``, slicing and ``cat``), so autograd needs no dedicated nodes. A sequence layer
-computes the input projections of all time steps with one matmul per layer and direction,
-then loops over time in Python for the recurrent part.
+A sequence layer computes the input projections of all time steps with one matmul per layer
+and direction; the recurrent part then runs, for CPU float32/float64 without projections, as
+one fused graph node per layer and direction (``_functional/rnn_fused.py``, compiled loop
+over time). Everything else takes the composite path, ``_run_direction``: every step
+composed of differentiable Tensor ops (``F.linear``, ``sigmoid``, ``tanh``, ``relu``,
+slicing and ``cat``), a Python loop over time. The composite path is the reference the
+fused one is tested against.
 
 Internally a sequence is always in the packed layout of ``PackedSequence``: the steps one
 after another, ``batch_sizes[t]`` rows at step ``t``, the longest sequences first. A padded
@@ -17,6 +20,7 @@ import warnings
 from ... import _creation
 from .. import functional as F
 from .. import init
+from .._functional import rnn_fused
 from ..parameter import Parameter
 from ..utils.rnn import PackedSequence
 from .module import Module
@@ -272,8 +276,13 @@ class RNNBase(Module):
                 w_ih, w_hh, w_hr = p["weight_ih"], p["weight_hh"], p.get("weight_hr")
                 b_ih, b_hh = p.get("bias_ih"), p.get("bias_hh")
                 gi = F.linear(layer_input, w_ih, b_ih)
-                out, final = _run_direction(step, (w_hh, b_hh, w_hr), gi, batch_sizes, offsets,
-                                            tuple(h[index] for h in hx), direction == 1)
+                state0 = tuple(h[index] for h in hx)
+                if w_hr is None and rnn_fused.usable(gi, state0, w_hh, b_hh):
+                    out, final = rnn_fused.run(self.mode, gi, state0, w_hh, b_hh, batch_sizes,
+                                               direction == 1)
+                else:
+                    out, final = _run_direction(step, (w_hh, b_hh, w_hr), gi, batch_sizes,
+                                                offsets, state0, direction == 1)
                 outs.append(out)
                 for k, f in enumerate(final):
                     finals[k].append(f)

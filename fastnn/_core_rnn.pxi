@@ -1,0 +1,500 @@
+# Recurrent layer kernels: the time loop of one RNN/LSTM/GRU layer and direction over packed
+# steps, forward and backpropagation through time; included by _core.pyx.
+#
+# Packed layout: step t owns rows [off_t, off_t + bs_t) of every (N, *) array, batch sizes
+# non-increasing, so the rows alive at a step are always a prefix of the state buffers.
+# Rows of finished sequences simply stop being updated, which keeps their final state.
+
+from libc.math cimport tanh
+from libc.string cimport memcpy
+
+cdef enum:
+    RNN_TANH = 0
+    RNN_RELU = 1
+    RNN_LSTM = 2
+    RNN_GRU = 3
+
+_RNN_MODES = {"RNN_TANH": RNN_TANH, "RNN_RELU": RNN_RELU, "LSTM": RNN_LSTM, "GRU": RNN_GRU}
+_RNN_GATES = {RNN_TANH: 1, RNN_RELU: 1, RNN_LSTM: 4, RNN_GRU: 3}
+
+
+cdef extern from *:
+    """
+    #include <stdint.h>
+    #include <string.h>
+    /* float32 exp, sigmoid and tanh that the compiler vectorizes (libm's expf and tanhf are
+       opaque calls): Cody-Waite range reduction and Cephes' polynomials, within 2 ulp, NaN
+       kept. Every select is on integers or an arithmetic blend: with a float select in the
+       loop, GCC (without -fno-trapping-math) leaves it scalar. */
+    static inline int32_t fastnn_fbits(float x) { int32_t i; memcpy(&i, &x, 4); return i; }
+    static inline float fastnn_bitsf(int32_t i) { float x; memcpy(&x, &i, 4); return x; }
+    static inline float fastnn_expf(float x) {
+        int32_t xi = fastnn_fbits(x), ax = xi & 0x7fffffff, n;
+        float s, r, p;
+        /* |x| > 87 (not NaN) becomes +-87, so 2^n stays a normal float */
+        xi = (ax > 0x42ae0000 && ax <= 0x7f800000) ?
+             ((xi & (int32_t)0x80000000) | 0x42ae0000) : xi;
+        x = fastnn_bitsf(xi);
+        s = x * 1.44269504088896341f + 12582912.0f;
+        n = fastnn_fbits(s) - 0x4b400000;  /* round(x / ln 2), in s's low mantissa bits */
+        s = s - 12582912.0f;
+        r = x - s * 0.693359375f;
+        r = r + s * 2.12194440e-4f;
+        p = (((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r +
+             4.1665795894e-2f) * r + 1.6666665459e-1f;
+        p = (p * r + 5.0000001201e-1f) * (r * r) + r + 1.0f;
+        return p * fastnn_bitsf((n + 127) << 23);
+    }
+    static inline float fastnn_sigmoidf(float x) { return 1.0f / (1.0f + fastnn_expf(-x)); }
+    static inline float fastnn_tanhf(float x) {
+        /* |x| < 0.625: Cephes' odd polynomial; else sign(x) (1 - 2 / (exp(2|x|) + 1)); blended
+           arithmetically (m is 0 or 1), with the polynomial's argument clamped to stay finite */
+        int32_t xi = fastnn_fbits(x), sign = xi & (int32_t)0x80000000, ai = xi & 0x7fffffff;
+        float m = (float)(ai < 0x3f200000), a = fastnn_bitsf(ai), big, z, p;
+        float xs = fastnn_bitsf((ai < 0x3f200000 ? ai : 0x3f200000) | sign);
+        z = xs * xs;
+        p = (((-5.70498872745e-3f * z + 2.06390887954e-2f) * z - 5.37397155531e-2f) * z +
+             1.33314422036e-1f) * z - 3.33332819422e-1f;
+        p = xs + xs * z * p;
+        big = fastnn_bitsf(fastnn_fbits(1.0f - 2.0f / (fastnn_expf(2.0f * a) + 1.0f)) | sign);
+        return m * p + (1.0f - m) * big;
+    }
+
+    """
+    float fastnn_sigmoidf(float x) noexcept nogil
+    float fastnn_tanhf(float x) noexcept nogil
+
+
+cdef inline floating _sig(floating x) noexcept nogil:
+    if floating is float:
+        return fastnn_sigmoidf(x)
+    else:
+        return 1 / (1 + exp(-x))
+
+
+cdef inline floating _th(floating x) noexcept nogil:
+    if floating is float:
+        return fastnn_tanhf(x)
+    else:
+        return tanh(x)
+
+
+# ---- one step's gate math; ``a`` holds h_prev @ w_hh.T for the step's rows
+
+cdef inline void _copy(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    memcpy(dst, src, <size_t>n * sizeof(floating))
+
+
+# Each loop touches few arrays: past a few possibly aliasing pointers GCC stops vectorizing.
+
+cdef void _gate(int kind, floating* a, const floating* gi, const floating* b,
+                Py_ssize_t n) noexcept nogil:
+    """a = f(gi + (a + b)) for f sigmoid (0), tanh (1) or relu (2)."""
+    cdef Py_ssize_t j
+    cdef floating v
+    if kind == 0:
+        for j in range(n):
+            a[j] = _sig(gi[j] + (a[j] + b[j]))
+    elif kind == 1:
+        for j in range(n):
+            a[j] = _th(gi[j] + (a[j] + b[j]))
+    else:
+        for j in range(n):
+            v = gi[j] + (a[j] + b[j])
+            a[j] = 0 if v < 0 else v
+
+
+cdef void _simple_fwd(bint relu, floating* a, const floating* gi, const floating* b,
+                      floating* h, floating* hp, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """y = act(gi + a + b) written over a; hp = h; h = y."""
+    cdef Py_ssize_t r
+    for r in range(bs):
+        _gate(2 if relu else 1, a + r * H, gi + r * H, b, H)
+    _copy(hp, h, bs * H)
+    _copy(h, a, bs * H)
+
+
+cdef void _lstm_fwd(floating* a, const floating* gi, const floating* b, floating* h,
+                    floating* c, floating* hp, floating* cp, floating* tc, floating* y,
+                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """a = [s(i), s(f), tanh(g), s(o)]; c' = f c + i g; h' = o tanh(c'); saves h, c, tanh(c')."""
+    cdef Py_ssize_t r, j, G = 4 * H
+    cdef floating* ar
+    cdef floating* cr
+    cdef floating* tr
+    cdef floating* hr
+    _copy(hp, h, bs * H)
+    _copy(cp, c, bs * H)
+    for r in range(bs):
+        ar = a + r * G
+        _gate(0, ar, gi + r * G, b, 2 * H)
+        _gate(1, ar + 2 * H, gi + r * G + 2 * H, b + 2 * H, H)
+        _gate(0, ar + 3 * H, gi + r * G + 3 * H, b + 3 * H, H)
+        cr, tr, hr = c + r * H, tc + r * H, h + r * H
+        for j in range(H):
+            cr[j] = ar[H + j] * cr[j] + ar[j] * ar[2 * H + j]
+        for j in range(H):
+            tr[j] = _th(cr[j])
+        for j in range(H):
+            hr[j] = ar[3 * H + j] * tr[j]
+    _copy(y, h, bs * H)
+
+
+cdef void _gru_fwd(const floating* a, const floating* gi, const floating* b, floating* h,
+                   floating* hp, floating* act, floating* y, Py_ssize_t bs,
+                   Py_ssize_t H) noexcept nogil:
+    """r, z = s(gi + a + b); hn = a_n + b_n; n = tanh(gi_n + r hn); h' = n + z (h - n).
+    act rows hold [r, z, n, hn]."""
+    cdef Py_ssize_t r, j, G = 3 * H
+    cdef const floating* ar
+    cdef const floating* gr
+    cdef floating* sr
+    cdef floating* hr
+    _copy(hp, h, bs * H)
+    for r in range(bs):
+        ar, gr, sr, hr = a + r * G, gi + r * G, act + r * 4 * H, h + r * H
+        _copy(sr, ar, 2 * H)
+        _gate(0, sr, gr, b, 2 * H)
+        for j in range(H):
+            sr[3 * H + j] = ar[2 * H + j] + b[2 * H + j]
+        for j in range(H):
+            sr[2 * H + j] = _th(gr[2 * H + j] + sr[j] * sr[3 * H + j])
+        for j in range(H):
+            hr[j] = sr[2 * H + j] + sr[H + j] * (hr[j] - sr[2 * H + j])
+    _copy(y, h, bs * H)
+
+
+# ---- one step's gate gradients; dh holds the gradient reaching the step's new state
+
+cdef inline void _add_to(floating* dst, const floating* src, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t k
+    for k in range(n):
+        dst[k] = dst[k] + src[k]
+
+
+cdef void _simple_bwd(bint relu, const floating* y, const floating* gy, floating* dh,
+                      floating* da, Py_ssize_t n) noexcept nogil:
+    """da = (dh + gy) * act'(y); dh is left holding dh + gy."""
+    cdef Py_ssize_t k
+    cdef floating v
+    _add_to(dh, gy, n)
+    if relu:
+        for k in range(n):
+            da[k] = dh[k] if y[k] > 0 else 0
+    else:
+        for k in range(n):
+            v = y[k]
+            da[k] = dh[k] * (1 - v * v)
+
+
+cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
+                    const floating* gy, floating* dh, floating* dc, floating* da,
+                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """Gate pre-activation grads da from dh (+ gy) and dc; dc becomes the grad of c_prev
+    and dh is left holding dh + gy."""
+    cdef Py_ssize_t r, j, G = 4 * H
+    cdef floating t, vo
+    cdef const floating* ar
+    cdef floating* dr
+    cdef floating* dcr
+    cdef const floating* tr
+    cdef const floating* dhr
+    cdef const floating* cpr
+    _add_to(dh, gy, bs * H)
+    for r in range(bs):
+        ar, dr, dcr = act + r * G, da + r * G, dc + r * H
+        tr, dhr, cpr = tc + r * H, dh + r * H, cp + r * H
+        for j in range(H):
+            t, vo = tr[j], ar[3 * H + j]
+            dr[3 * H + j] = dhr[j] * t * vo * (1 - vo)
+            dcr[j] = dcr[j] + dhr[j] * vo * (1 - t * t)
+        for j in range(H):
+            dr[j] = dcr[j] * ar[2 * H + j] * ar[j] * (1 - ar[j])
+            dr[H + j] = dcr[j] * cpr[j] * ar[H + j] * (1 - ar[H + j])
+            dr[2 * H + j] = dcr[j] * ar[j] * (1 - ar[2 * H + j] * ar[2 * H + j])
+        for j in range(H):
+            dcr[j] = dcr[j] * ar[H + j]
+
+
+cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, floating* dh,
+                   floating* dgi, floating* dgh, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """Grads of the input gates (dgi) and of h_prev @ w_hh.T + b_hh (dgh); dh becomes the
+    direct part dh * z of the grad of h_prev (the matrix part is added by the caller)."""
+    cdef Py_ssize_t r, j, G = 3 * H
+    cdef floating vz, vn, vr
+    cdef const floating* sr
+    cdef const floating* hpr
+    cdef floating* gir
+    cdef floating* ghr
+    cdef floating* dhr
+    _add_to(dh, gy, bs * H)
+    for r in range(bs):
+        sr, hpr, dhr = act + r * 4 * H, hp + r * H, dh + r * H
+        gir, ghr = dgi + r * G, dgh + r * G
+        for j in range(H):
+            vz, vn = sr[H + j], sr[2 * H + j]
+            gir[2 * H + j] = dhr[j] * (1 - vz) * (1 - vn * vn)
+            gir[H + j] = dhr[j] * (hpr[j] - vn) * vz * (1 - vz)
+        for j in range(H):
+            vr = sr[j]
+            gir[j] = gir[2 * H + j] * sr[3 * H + j] * vr * (1 - vr)
+            ghr[2 * H + j] = gir[2 * H + j] * vr
+        _copy(ghr, gir, 2 * H)
+        for j in range(H):
+            dhr[j] = dhr[j] * sr[H + j]
+
+
+# ---- the time loops
+
+ctypedef void* _ptr_t
+
+
+cdef struct _Rnn:
+    # one layer and direction: sizes, step sizes and every array (NULL where unused)
+    int mode
+    bint reverse
+    Py_ssize_t T, N, H, G
+    const int64_t* bsz
+    _ptr_t gi, w, b, h, c, y, hp, cp, tc, act, tmp, gy, dh, dc, dgi, dgh
+
+
+cdef void _step(_Rnn* r, bint forward, Py_ssize_t off, Py_ssize_t bs, bint gemm,
+                floating* kind) noexcept nogil:
+    """One step of the forward pass (its GEMM, then the gates) or of backpropagation through
+    time (the gate gradients, then dh_prev (+)= dgates @ w_hh); ``gemm`` False leaves the
+    product to the caller. ``kind`` (a NULL pointer) only picks float or double."""
+    cdef Py_ssize_t H = r.H, G = r.G, oh = off * r.H
+    cdef const floating* w = <const floating*>r.w
+    cdef floating* a
+    cdef floating* dh = <floating*>r.dh
+    cdef const floating* gy
+    cdef floating* dgh
+    if forward:
+        a = <floating*>r.act + off * G if r.mode == RNN_LSTM else (
+            <floating*>r.tmp if r.mode == RNN_GRU else <floating*>r.y + oh)
+        if gemm:
+            _gemm(False, True, bs, G, H, <const floating*>r.h, w, <floating>0, a)
+        if r.mode == RNN_LSTM:
+            _lstm_fwd(a, <floating*>r.gi + off * G, <floating*>r.b, <floating*>r.h,
+                      <floating*>r.c, <floating*>r.hp + oh, <floating*>r.cp + oh,
+                      <floating*>r.tc + oh, <floating*>r.y + oh, bs, H)
+        elif r.mode == RNN_GRU:
+            _gru_fwd(a, <floating*>r.gi + off * G, <floating*>r.b, <floating*>r.h,
+                     <floating*>r.hp + oh, <floating*>r.act + off * 4 * H,
+                     <floating*>r.y + oh, bs, H)
+        else:
+            _simple_fwd(r.mode == RNN_RELU, a, <floating*>r.gi + off * G, <floating*>r.b,
+                        <floating*>r.h, <floating*>r.hp + oh, bs, H)
+        return
+    gy = <const floating*>r.gy + oh
+    dgh = <floating*>r.dgh + off * G
+    if r.mode == RNN_LSTM:
+        _lstm_bwd(<floating*>r.act + off * G, <floating*>r.cp + oh, <floating*>r.tc + oh, gy,
+                  dh, <floating*>r.dc, <floating*>r.dgi + off * G, bs, H)
+    elif r.mode == RNN_GRU:
+        _gru_bwd(<floating*>r.act + off * 4 * H, <floating*>r.hp + oh, gy, dh,
+                 <floating*>r.dgi + off * G, dgh, bs, H)
+    else:
+        _simple_bwd(r.mode == RNN_RELU, <floating*>r.y + oh, gy, dh,
+                    <floating*>r.dgi + off * G, bs * H)
+    if gemm:  # GRU's kernel left the direct term dh * z in dh
+        _gemm(False, False, bs, H, G, <const floating*>dgh, w,
+              <floating>(1 if r.mode == RNN_GRU else 0), dh)
+
+
+cdef void _loop(_Rnn* r, bint forward, floating* kind) noexcept nogil:
+    cdef Py_ssize_t s, t, bs
+    cdef bint up = forward != r.reverse  # steps in increasing t
+    cdef Py_ssize_t off = 0 if up else r.N
+    for s in range(r.T):
+        t = s if up else r.T - 1 - s
+        bs = r.bsz[t]
+        if not up:
+            off -= bs
+        _step(r, forward, off, bs, True, kind)
+        if up:
+            off += bs
+
+
+cdef int _run(_Rnn* r, bint forward, bint f32, list arrays) except -1:
+    """The loop through the direct BLAS pointers, or else with numpy's product per step
+    (``arrays``: the state, w_hh, and the forward destination / backward grad arrays)."""
+    cdef Py_ssize_t s, t, bs, off
+    cdef bint up = forward != r.reverse
+    if _gemm_ready(max(r.N, r.G), max(r.G, r.H), max(r.N, r.G)):
+        with nogil:
+            if f32:
+                _loop(r, forward, <float*>NULL)
+            else:
+                _loop(r, forward, <double*>NULL)
+        return 0
+    state, W, dest = arrays
+    off = 0 if up else r.N
+    for s in range(r.T):
+        t = s if up else r.T - 1 - s
+        bs = r.bsz[t]
+        if not up:
+            off -= bs
+        if forward:
+            if r.mode == RNN_LSTM:
+                PyArray_MatrixProduct2(state[:bs], W.T, dest[off:off + bs])
+            else:
+                PyArray_MatrixProduct2(state[:bs], W.T, dest[:bs] if r.mode == RNN_GRU
+                                       else dest[off:off + bs])
+        if f32:
+            _step(r, forward, off, bs, False, <float*>NULL)
+        else:
+            _step(r, forward, off, bs, False, <double*>NULL)
+        if not forward:
+            _np_mm_into(dest[off:off + bs], W, state[:bs], r.mode == RNN_GRU)
+        if up:
+            off += bs
+    return 0
+
+
+# ---- checked wrappers
+
+cdef int _rnn_mode(object mode) except -1:
+    m = _RNN_MODES.get(mode)
+    if m is None:
+        raise ValueError(f"rnn kernels: unknown mode {mode!r}; expected one of "
+                         f"{', '.join(_RNN_MODES)}")
+    return m
+
+
+cdef Py_ssize_t _rnn_sizes(object batch_sizes, str fn, Py_ssize_t B, _Rnn* r) except -1:
+    """Validate the packed step sizes into ``r``; returns the total row count N."""
+    cdef cnp.ndarray S
+    cdef const int64_t* p
+    cdef Py_ssize_t t, T, n = 0
+    if not cnp.PyArray_Check(batch_sizes):
+        raise TypeError(f"{fn}: argument 'batch_sizes' must be a numpy.ndarray, not "
+                        f"{type(batch_sizes).__name__}")
+    S = <cnp.ndarray>batch_sizes
+    if cnp.PyArray_TYPE(S) != cnp.NPY_INT64 or cnp.PyArray_NDIM(S) != 1:
+        raise TypeError(f"{fn}: expected 'batch_sizes' to be a 1-D int64 array, but got "
+                        f"{S.ndim}-D {S.dtype}")
+    _layout(S, fn, "batch_sizes", False)
+    T = cnp.PyArray_DIM(S, 0)
+    if T == 0:
+        raise ValueError(f"{fn}: 'batch_sizes' is empty")
+    p = <const int64_t*>cnp.PyArray_DATA(S)
+    for t in range(T):
+        if p[t] < 1 or p[t] > B or (t > 0 and p[t] > p[t - 1]):
+            raise ValueError(f"{fn}: 'batch_sizes' must be non-increasing, each in [1, {B}], "
+                             f"but got {batch_sizes.tolist()}")
+        n += p[t]
+    r.T, r.bsz = T, p
+    return n
+
+
+cdef cnp.ndarray _rnn_opt(object a, str fn, str name, bint need, cnp.ndarray ref,
+                          Py_ssize_t d0, Py_ssize_t d1, bint out, void** ptr):
+    """A 2-D (d0, d1) array of ref's dtype, or None where the mode does not use it; its data
+    pointer goes to ``ptr``."""
+    cdef cnp.ndarray arr
+    ptr[0] = NULL
+    if not need:
+        return None
+    if a is None:
+        raise TypeError(f"{fn}: argument '{name}' is required for this mode, not None")
+    arr = _arg(a, fn, name, 2, ref, "w_hh", out)
+    _dims2(arr, fn, name, d0, d1)
+    ptr[0] = cnp.PyArray_DATA(arr)
+    return arr
+
+
+cdef int _rnn_disjoint(str fn, list outs, list ins) except -1:
+    for i, (O, oname) in enumerate(outs):
+        for other, other_name in ins + outs[i + 1:]:
+            _disjoint(O, fn, oname, other, other_name, False)
+    return 0
+
+
+cdef cnp.ndarray _rnn_weight(object w_hh, str fn, int m, _Rnn* r):
+    cdef cnp.ndarray W = _arg(w_hh, fn, "w_hh", 2, None, None, False)
+    r.mode, r.H = m, cnp.PyArray_DIM(W, 1)
+    r.G = _RNN_GATES[m] * r.H
+    _dims2(W, fn, "w_hh", r.G, r.H)
+    r.w = cnp.PyArray_DATA(W)
+    return W
+
+
+def rnn_forward(mode, gi, w_hh, b_hh, batch_sizes, bint reverse, h, c, y, hp, cp, tc, act,
+                tmp):
+    """One layer and direction over packed steps: a_t = gi_t + h_{t-1} @ w_hh.T + b_hh, then
+    the cell's gates; h (B, H) and c (LSTM) hold h0/c0 on entry and the final states on exit.
+
+    Writes y (N, H) and the saved values: hp (N, H) every h_{t-1}; LSTM: act (N, 4H) gates
+    [i, f, g, o], cp (N, H) c_{t-1}, tc (N, H) tanh(c_t); GRU: act (N, 4H) [r, z, n, hn] and
+    the scratch tmp (B, 3H). Arrays a mode does not use may be None. ``reverse`` runs the
+    steps last to first."""
+    cdef str fn = "rnn_forward"
+    cdef _Rnn r
+    cdef int m = _rnn_mode(mode)
+    cdef cnp.ndarray W = _rnn_weight(w_hh, fn, m, &r)
+    cdef cnp.ndarray B_, Hs, GI
+    cdef bint lstm = m == RNN_LSTM, gru = m == RNN_GRU
+    r.reverse = reverse
+    Hs = _arg(h, fn, "h", 2, W, "w_hh", True)
+    _dims2(Hs, fn, "h", cnp.PyArray_DIM(Hs, 0), r.H)
+    r.h = cnp.PyArray_DATA(Hs)
+    r.N = _rnn_sizes(batch_sizes, fn, cnp.PyArray_DIM(Hs, 0), &r)
+    GI = _rnn_opt(gi, fn, "gi", True, W, r.N, r.G, False, &r.gi)
+    if b_hh is None:  # the kernels always add a bias: branch-free loops vectorize
+        B_ = np.zeros(r.G, W.dtype)
+    else:
+        B_ = _arg(b_hh, fn, "b_hh", 1, W, "w_hh", False)
+        _dims1(B_, fn, "b_hh", r.G)
+    r.b = cnp.PyArray_DATA(B_)
+    outs = [(Hs, "h"), (_rnn_opt(c, fn, "c", lstm, W, Hs.shape[0], r.H, True, &r.c), "c"),
+            (_rnn_opt(y, fn, "y", True, W, r.N, r.H, True, &r.y), "y"),
+            (_rnn_opt(hp, fn, "hp", True, W, r.N, r.H, True, &r.hp), "hp"),
+            (_rnn_opt(cp, fn, "cp", lstm, W, r.N, r.H, True, &r.cp), "cp"),
+            (_rnn_opt(tc, fn, "tc", lstm, W, r.N, r.H, True, &r.tc), "tc"),
+            (_rnn_opt(act, fn, "act", lstm or gru, W, r.N, 4 * r.H, True, &r.act), "act"),
+            (_rnn_opt(tmp, fn, "tmp", gru, W, Hs.shape[0], 3 * r.H, True, &r.tmp), "tmp")]
+    _rnn_disjoint(fn, outs, [(GI, "gi"), (W, "w_hh"), (B_, "b_hh")])
+    dest = outs[6][0] if lstm else (outs[7][0] if gru else outs[2][0])
+    _run(&r, True, cnp.PyArray_TYPE(W) == cnp.NPY_FLOAT, [Hs, W, dest])
+    return y
+
+
+def rnn_backward(mode, w_hh, batch_sizes, bint reverse, y, hp, cp, tc, act, gy, dh, dc, dgi,
+                 dgh):
+    """Backpropagation through time of ``rnn_forward`` (same mode, sizes and saved arrays).
+
+    y is read by the RNN modes only (None for LSTM and GRU); gy (N, H) is the grad of y or
+    None; dh (B, H) and dc (LSTM) hold the grads of the final states on entry and those of
+    h0/c0 on exit. Writes dgi (N, G*H), the grad of gi, and for GRU dgh (N, 3H), the grad of
+    h_{t-1} @ w_hh.T + b_hh (for the others that is dgi)."""
+    cdef str fn = "rnn_backward"
+    cdef _Rnn r
+    cdef int m = _rnn_mode(mode)
+    cdef cnp.ndarray W = _rnn_weight(w_hh, fn, m, &r)
+    cdef cnp.ndarray DH, DGI, DGH, GY
+    cdef bint lstm = m == RNN_LSTM, gru = m == RNN_GRU
+    r.reverse = reverse
+    DH = _arg(dh, fn, "dh", 2, W, "w_hh", True)
+    _dims2(DH, fn, "dh", cnp.PyArray_DIM(DH, 0), r.H)
+    r.dh = cnp.PyArray_DATA(DH)
+    r.N = _rnn_sizes(batch_sizes, fn, cnp.PyArray_DIM(DH, 0), &r)
+    ins = [(W, "w_hh"), (_rnn_opt(y, fn, "y", not (lstm or gru), W, r.N, r.H, False, &r.y), "y"),
+           (_rnn_opt(hp, fn, "hp", True, W, r.N, r.H, False, &r.hp), "hp"),
+           (_rnn_opt(cp, fn, "cp", lstm, W, r.N, r.H, False, &r.cp), "cp"),
+           (_rnn_opt(tc, fn, "tc", lstm, W, r.N, r.H, False, &r.tc), "tc"),
+           (_rnn_opt(act, fn, "act", lstm or gru, W, r.N, 4 * r.H, False, &r.act), "act")]
+    GY = _rnn_opt(gy, fn, "gy", gy is not None, W, r.N, r.H, False, &r.gy)
+    if GY is None:
+        GY = np.zeros((r.N, r.H), W.dtype)
+        r.gy = cnp.PyArray_DATA(GY)
+    ins.append((GY, "gy"))
+    DGI = _rnn_opt(dgi, fn, "dgi", True, W, r.N, r.G, True, &r.dgi)
+    DGH = _rnn_opt(dgh, fn, "dgh", gru, W, r.N, r.G, True, &r.dgh) if gru else DGI
+    if not gru:
+        r.dgh = r.dgi
+    outs = [(DH, "dh"), (_rnn_opt(dc, fn, "dc", lstm, W, DH.shape[0], r.H, True, &r.dc), "dc"),
+            (DGI, "dgi")] + ([(DGH, "dgh")] if gru else [])
+    _rnn_disjoint(fn, outs, ins)
+    _run(&r, False, cnp.PyArray_TYPE(W) == cnp.NPY_FLOAT, [DH, W, DGH])
+    return dgi
