@@ -55,9 +55,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
         elif len(outputs) != 1 or outputs[0].numel() != 1:
             raise RuntimeError("The vector v can only be None if the user-provided function "
                                "returns a single Tensor with a single element.")
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = autograd_grad(outputs, inputs, v, create_graph=create_graph)
-        res = fill_in_zeros(res, inputs, strict, create_graph, "back")
+    res = _backward((outputs, inputs, v), inputs, create_graph, strict, "back")
     return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
             tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))
 
@@ -226,9 +224,7 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs, v, outputs, is_outputs_tuple, jac = _first_backward(
             func, inputs, v, create_graph, strict, "vhp")
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = autograd_grad(jac, inputs, v, create_graph=create_graph)
-        res = fill_in_zeros(res, inputs, strict, create_graph, "double_back")
+    res = _backward((jac, inputs, v), inputs, create_graph, strict, "double_back")
     return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
             tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))
 
@@ -242,8 +238,14 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
         dummy = tuple(_zeros_like(t, requires_grad=True) for t in inputs)
         double_back = autograd_grad(jac, inputs, dummy, create_graph=True)
         check_requires_grad(jac, "hessian", strict)
-    with set_grad_enabled(True if create_graph else is_grad_enabled()):
-        res = autograd_grad(double_back, dummy, v, create_graph=create_graph)
-        res = fill_in_zeros(res, inputs, strict, create_graph, "double_back_trick")
+    res = _backward((double_back, dummy, v), inputs, create_graph, strict, "double_back_trick")
     return (tuple_postprocess(grad_postprocess(outputs, create_graph), is_outputs_tuple),
             tuple_postprocess(grad_postprocess(res, create_graph), is_inputs_tuple))
+
+
+def _backward(grad_args, inputs, create_graph, strict, stage):
+    """autograd.grad(*grad_args), a graph kept only when asked for, zeros for unused inputs."""
+    outputs, wrt, v = grad_args
+    with set_grad_enabled(True if create_graph else is_grad_enabled()):
+        res = autograd_grad(outputs, wrt, v, create_graph=create_graph)
+        return fill_in_zeros(res, inputs, strict, create_graph, stage)
