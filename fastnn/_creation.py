@@ -15,6 +15,9 @@ _ndarray = np.ndarray
 class _DefaultDevice(threading.local):
     device = None  # per thread, as in PyTorch
 
+    def __init__(self):
+        self.outer = []  # the defaults that enclosing ``with device(...)`` blocks replaced
+
 
 _default = _DefaultDevice()
 _default_set = False  # until some thread sets a default, factories skip the lookup
@@ -27,6 +30,18 @@ def set_default_device(device):
         device = D.device(device)
     _default.device = device
     _default_set = True
+
+
+def _enter_default_device(dev):
+    global _default_set
+    _default.outer.append(_default.device)
+    _default.device = dev
+    _default_set = True
+
+
+def _exit_default_device():
+    if _default.outer:
+        _default.device = _default.outer.pop()
 
 
 def get_default_device():

@@ -209,6 +209,17 @@ class device:
     def __reduce__(self):
         return (device, (str(self),))
 
+    # ``with fastnn.device("cuda"):`` makes it the default device until the block ends
+    def __enter__(self):
+        from ._creation import _enter_default_device
+        _enter_default_device(self)
+        return self
+
+    def __exit__(self, *exc):
+        from ._creation import _exit_default_device
+        _exit_default_device()
+        return False
+
 
 CPU = device("cpu")
 

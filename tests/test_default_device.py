@@ -83,3 +83,46 @@ def test_matches_torch():
             assert repr(fastnn.get_default_device()) == repr(torch.get_default_device())
         finally:
             torch.set_default_device(None)
+
+
+def _context_trace(lib):
+    seen = [repr(lib.get_default_device())]
+    with lib.device("cpu:0") as d:
+        seen.append(repr(d))
+        seen.append(repr(lib.get_default_device()))
+        seen.append([p.device.type for p in lib.nn.Linear(2, 2).parameters()])
+        seen.append(lib.arange(3).tolist())
+        with lib.device("cpu"):
+            seen.append(repr(lib.get_default_device()))
+        seen.append(repr(lib.get_default_device()))
+    seen.append(repr(lib.get_default_device()))
+    try:
+        with lib.device("cpu:0"):
+            raise KeyError("inside")
+    except KeyError:
+        pass
+    seen.append(repr(lib.get_default_device()))
+    lib.set_default_device("cpu")
+    with lib.device("cpu:0"):
+        seen.append(lib.tensor([1.0, 2.0]).device.type)
+    seen.append(repr(lib.get_default_device()))
+    lib.set_default_device(None)
+    return seen
+
+
+def test_device_as_context_manager_matches_torch():
+    torch = pytest.importorskip("torch")
+    try:
+        expected = _context_trace(torch)
+    finally:
+        torch.set_default_device(None)
+    assert _context_trace(fastnn) == expected
+
+
+def test_device_context_is_per_thread():
+    seen = []
+    with fastnn.device("cpu:0"):
+        th = threading.Thread(target=lambda: seen.append(fastnn.get_default_device()))
+        th.start()
+        th.join()
+    assert seen == [fastnn.device("cpu")]

@@ -2,11 +2,11 @@
 import warnings
 
 from ..profiler import _record
-from ..profiler._events import EventList, FunctionEvent, FunctionEventAvg  # noqa: F401
+from ..profiler._events import DeviceType, EventList, FunctionEvent, FunctionEventAvg  # noqa: F401
 from ..profiler.profiler import record_function  # noqa: F401
 
 __all__ = ["profile", "record_function", "EventList", "FunctionEvent", "FunctionEventAvg",
-           "emit_nvtx", "emit_itt"]
+           "DeviceType", "emit_nvtx", "emit_itt"]
 
 
 class profile:

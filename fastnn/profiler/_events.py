@@ -2,12 +2,19 @@
 
 Times are microseconds (floats), as in PyTorch's ``FunctionEvent``.
 """
+import enum
 import gzip
 import json
 import os
 import socket
 
-__all__ = ["FunctionEvent", "FunctionEventAvg", "EventList"]
+__all__ = ["FunctionEvent", "FunctionEventAvg", "EventList", "DeviceType"]
+
+
+class DeviceType(enum.Enum):
+    """Where an event ran (``evt.device_type == DeviceType.CPU``): always the CPU here."""
+    CPU = 0
+    CUDA = 1
 
 
 class Interval:
@@ -28,7 +35,7 @@ class _DeviceTimes:
     node_id = -1
     use_device = None
     overload_name = ""
-    device_type = "cpu"
+    device_type = DeviceType.CPU
 
     @property
     def cuda_time_total(self):
@@ -146,7 +153,9 @@ class FunctionEventAvg(_DeviceTimes):
 
     def __repr__(self):
         return (f"<FunctionEventAvg key={self.key} self_cpu_time={self.self_cpu_time_total_str} "
-                f"cpu_time={self.cpu_time_str} input_shapes={self.input_shapes}>")
+                f"cpu_time={self.cpu_time_str}  self_cuda_time=0.000us cuda_time=0.000us "
+                f"input_shapes={self.input_shapes} cpu_memory_usage={self.cpu_memory_usage} "
+                f"cuda_memory_usage=0>")
 
 
 def format_time(us):
@@ -164,10 +173,10 @@ def _format_share(part, whole):
 
 
 def _format_memory(n):
-    for size, unit in ((1024 ** 3, "Gb"), (1024 ** 2, "Mb"), (1024, "Kb")):
+    for size, unit in ((1024 ** 3, "GB"), (1024 ** 2, "MB"), (1024, "KB")):
         if abs(n) >= size:
             return f"{n / size:.2f} {unit}"
-    return f"{n} b"
+    return f"{n} B"
 
 
 def _in_unit(us, unit):

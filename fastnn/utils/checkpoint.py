@@ -268,9 +268,21 @@ class CheckpointBackward(Node):
                 edge = _engine._edge(orig)
                 if edge in where:
                     where[_engine._edge(d)] = where[edge]
+        roots, seeds, start = self.recompute(detached, grads)
+        captured = _run_inner(roots, seeds, start)
+        result = [None] * len(self._next)
+        for node, gi in captured.items():
+            i = where.get(node)
+            if i is not None:
+                result[i] = gi if result[i] is None else result[i] + gi
+        return tuple(result)
+
+    def recompute(self, args, grads):
+        """Rerun the segment on ``args``: the recomputed output nodes that get a gradient,
+        those gradients, and the sequence number the recomputed nodes come after."""
         start = new_sequence_number()
         with _rng_as_in_forward(self.rng_state), grad_mode.enable_grad(), self.recompute_ctx:
-            out = self.function(*detached, **self.kwargs)
+            out = self.function(*args, **self.kwargs)
         outs = _flat_tensors(out, [])
         every, roots, seeds = [], [], []
         for k, i in enumerate(self.rooted):
@@ -281,14 +293,45 @@ class CheckpointBackward(Node):
                     seeds.append(grads[k])
         if self.check:
             _check_metadata(self.meta, _metadata(_inner_nodes(every, start)[0]))
-        del every
-        captured = _run_inner(roots, seeds, start)
-        result = [None] * len(self._next)
-        for node, gi in captured.items():
-            i = where.get(node)
-            if i is not None:
-                result[i] = gi if result[i] is None else result[i] + gi
-        return tuple(result)
+        return roots, seeds, start
+
+
+def _differentiable_backward(node, g):
+    """create_graph=True through a non-reentrant checkpoint: the segment is recomputed on its
+    original inputs, so the recomputed nodes lead straight to the segment's edges, and each
+    recomputed node's gradient is taken in differentiable ops (its higher-order rule)."""
+    from ..autograd.higher_order import _rule_for
+    roots, seeds, start = node.recompute(node.args, unpack(g, node.n_out))
+    pending, heap, captured = {}, [], {}
+
+    def send(n, gi):
+        if n is None or gi is None:
+            return
+        into = pending if _inner(n, start) else captured
+        prev = into.get(n)
+        if prev is None and into is pending:
+            heapq.heappush(heap, (-n._seq, id(n), n))
+        into[n] = gi if prev is None else prev + gi
+
+    for r, s in zip(roots, seeds):
+        send(r, s)
+    with grad_mode.enable_grad():
+        while heap:
+            n = heapq.heappop(heap)[2]
+            gi = pending.pop(n)
+            if n._pre_hooks:
+                gi = run_tensor_hooks(n._pre_hooks, gi)
+            for nxt, gn in zip(n._next, _rule_for(n)(n, gi)):
+                send(nxt, gn)
+    return tuple(captured.get(b) for b in node._next)
+
+
+def _register_differentiable_backward():
+    from ..autograd.higher_order import rule
+    rule(CheckpointBackward)(_differentiable_backward)
+
+
+_register_differentiable_backward()
 
 
 def _run_inner(roots, seeds, start):
