@@ -79,6 +79,9 @@ def __getattr__(name):
         mod = _importlib.import_module(f".{name}", __name__)
         globals()[name] = mod
         return mod
+    if name == "vmap":  # PyTorch exposes func.vmap at the top level too
+        from .func import vmap
+        return vmap
     if name == "summary":
         from .utils.summary import summary
         return summary

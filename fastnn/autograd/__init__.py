@@ -14,9 +14,14 @@ __all__ = ["backward", "grad", "Variable", "Function", "no_grad", "enable_grad",
 
 
 def _as_list(x):
+    from ..tensor import Tensor
     if x is None:
         return None
-    return list(x) if isinstance(x, (list, tuple)) else [x]
+    if isinstance(x, (list, tuple)):
+        return list(x)
+    if isinstance(x, Tensor) or not hasattr(x, "__iter__"):
+        return [x]
+    return list(x)  # any other iterable: model.parameters(), dict.values()
 
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
@@ -74,9 +79,10 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     if not ins:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
     gos = _check_grads(_as_list(grad_outputs) or [None] * len(outs), outs)
-    if is_grads_batched:
-        raise NotImplementedError("autograd.grad(is_grads_batched=True) is not supported by "
-                                  "fastnn: call grad once per row of grad_outputs")
+    if is_grads_batched:  # one backward per row of grad_outputs
+        from ._functional_utils import batched_grad
+        return batched_grad(grad, outs, ins, gos, retain_graph, create_graph,
+                            allow_unused=allow_unused, materialize_grads=materialize_grads)
     roots, root_grads, run = run_root_backward(outs, gos, bool(retain_graph))
     for t in ins:
         if not t._rg:
@@ -149,4 +155,7 @@ def __getattr__(name):
     if name == "profiler":  # loaded on first use
         import importlib
         return importlib.import_module(".profiler", __name__)
+    if name == "DeviceType":
+        from ..profiler._events import DeviceType
+        return DeviceType
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

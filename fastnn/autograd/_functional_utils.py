@@ -162,3 +162,40 @@ def jvp_by_rows(outputs, inputs, tangents):
             vals.append(sum(terms[1:], terms[0]) if terms else o.new_zeros(()))
         res.append(stack(vals).reshape(o.shape).detach() if used and vals else None)
     return tuple(res)
+
+
+def batched_grad(grad, outputs, inputs, grad_outputs, retain_graph, create_graph,
+                 allow_unused, materialize_grads):
+    """``autograd.grad(..., is_grads_batched=True)``: one backward per row of the
+    grad_outputs (their first dimension is the batch), the results stacked along dim 0. As
+    in PyTorch, a materialized gradient of an unused input is unbatched zeros."""
+    from .. import stack
+    from .._creation import zeros_like
+    for i, (o, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None or g.dim() == 0:
+            raise RuntimeError("vmap(vjp, in_dims=0, ...)(<inputs>): Got in_dim=0 for some "
+                               "input, but that input is a Tensor of dimensionality 0 so "
+                               "expected in_dim to satisfy 0 <= in_dim < 0.")
+        if tuple(g.shape[1:]) != tuple(o.shape):
+            raise RuntimeError(
+                "If `is_grads_batched=True`, we interpret the first dimension of each "
+                "grad_output as the batch dimension. The sizes of the remaining dimensions are "
+                "expected to match the shape of corresponding output, but a mismatch was "
+                f"detected: grad_output[{i}] has a shape of {g.shape[1:]} and output[{i}] has "
+                f"a shape of {o.shape}. If you only want some tensors in `grad_output` to be "
+                "considered batched, consider using vmap.")
+    sizes = [g.shape[0] for g in grad_outputs]
+    if any(s != sizes[0] for s in sizes):
+        raise ValueError("vmap: Expected all tensors to have the same size in the mapped "
+                         f"dimension, got sizes {sizes} for the mapped dimension")
+    if retain_graph is None:
+        retain_graph = create_graph
+    rows = [grad(outputs, inputs, [g[b] for g in grad_outputs],
+                 retain_graph=retain_graph or b < sizes[0] - 1, create_graph=create_graph,
+                 allow_unused=allow_unused or materialize_grads)
+            for b in range(sizes[0])]
+    res = [None if col[0] is None else stack(col) for col in zip(*rows)]
+    if materialize_grads:
+        res = [zeros_like(t, requires_grad=create_graph) if r is None else r
+               for r, t in zip(res, inputs)]
+    return tuple(res)

@@ -163,3 +163,4 @@ def _expand_back(g, shape, axes, keepdim):
 from . import higher_order_rules, higher_order_norm  # noqa: E402,F401  (register the rules)
 from . import higher_order_shape, higher_order_more, higher_order_loss  # noqa: E402,F401
 from . import higher_order_conv, higher_order_extra  # noqa: E402,F401
+from . import higher_order_func  # noqa: E402,F401

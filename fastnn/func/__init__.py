@@ -3,14 +3,17 @@
 ``grad``, ``grad_and_value``, ``vjp``, ``jacrev`` and ``hessian`` compute what PyTorch's do and
 nest (``grad(grad(f))``) through higher-order gradients. Where PyTorch uses forward mode or
 batching, fastnn computes the same values another way: ``jvp`` by the double-vjp trick,
-``jacfwd`` in reverse mode, and ``vmap`` as a loop over the batch (see each docstring).
+``jacfwd`` in reverse mode, ``linearize`` from one recorded double-vjp graph, and ``vmap`` as
+a loop over the batch (see each docstring).
 """
 from ._transforms import grad, grad_and_value, vjp
 from ._jacobians import jvp, jacrev, jacfwd, hessian
 from ._vmap import vmap
+from ._extras import linearize, functionalize, debug_unwrap, replace_all_batch_norm_modules_
 
 __all__ = ["functional_call", "stack_module_state", "grad", "grad_and_value", "vjp", "jvp",
-           "jacrev", "jacfwd", "hessian", "vmap"]
+           "jacrev", "jacfwd", "hessian", "vmap", "linearize", "functionalize", "debug_unwrap",
+           "replace_all_batch_norm_modules_"]
 
 
 def functional_call(module, parameter_and_buffer_dicts, args=None, kwargs=None, *,

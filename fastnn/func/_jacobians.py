@@ -59,8 +59,14 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
                 raise RuntimeError(f"{api}: expected f(*args) to return only tensors, got "
                                    f"unsupported type {type(o)}")
         keep = level.needs_graph(flat_out) or any(t.requires_grad for t in flat_t)
-        got = _double_vjp(flat_out, diff, flat_t, keep, strict)
-    if strict and any(r is None for r in got):
+        # integer outputs have zero tangents, as in PyTorch's forward mode
+        real = [k for k, o in enumerate(flat_out) if o.is_floating_point() or o.is_complex()]
+        got = [None] * len(flat_out)
+        if real:
+            part = _double_vjp([flat_out[k] for k in real], diff, flat_t, keep, strict)
+            for k, r in zip(real, part):
+                got[k] = r
+    if strict and any(got[k] is None for k in real):
         raise RuntimeError("jvp(f, primals, tangents, strict=True): The output of f is "
                            "independent of the inputs. This is not allowed with strict=True.")
     res = [zeros_like(o) if r is None else r for r, o in zip(got, flat_out)]
@@ -133,11 +139,25 @@ def _differentiable_args(level, args, argnums):
 
 def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
     """The Jacobian as ``jacrev`` computes it (fastnn has no forward mode, so this is the
-    same reverse-mode computation; the values and structure match PyTorch's jacfwd)."""
+    same reverse-mode computation; the values and structure match PyTorch's jacfwd).
+    ``func`` runs once, so random ops draw the same numbers for every column (PyTorch's
+    "same"); "error", the default, raises if ``func`` draws any."""
     if randomness not in ("error", "different", "same"):
         raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
-    return jacrev(func, argnums, has_aux=has_aux)
+    inner = jacrev(func, argnums, has_aux=has_aux)
+    if randomness != "error":
+        return inner
+
+    def wrapper(*args):
+        from ._vmap import _RANDOM_IN_ERROR_MODE, _draws, _restore_draws
+        before = _draws()
+        out = inner(*args)
+        if _draws() != before:  # PyTorch's forward mode runs under vmap, which would refuse
+            _restore_draws(before)
+            raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        return out
+    return _named(wrapper, func)
 
 
 def hessian(func, argnums=0):

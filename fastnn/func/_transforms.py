@@ -64,7 +64,10 @@ class _Level:
             raise ValueError(f"Thing passed to transform API must be Tensor, got {type(t)}")
         if self.link and t.requires_grad:
             return t.view_as(t)
-        leaf = t.detach().requires_grad_(True)
+        leaf = t.detach()
+        if leaf.is_inference():  # made under inference_mode: a normal copy can require grad
+            leaf = leaf.clone()
+        leaf = leaf.requires_grad_(True)
         self.fresh.add(id(leaf))
         return leaf
 
@@ -110,6 +113,9 @@ def _split_aux(out, has_aux, api):
     if not (isinstance(out, tuple) and len(out) == 2):
         raise RuntimeError(f"{api}: output of function f should be a tuple: (output, aux) "
                            "if has_aux is True")
+    for leaf in tree_flatten(out[1])[0]:
+        if not isinstance(leaf, _tensor_type()):  # PyTorch unwraps aux as Tensors only
+            raise RuntimeError(f"Expected tensors, got unsupported type {type(leaf)}")
     return out
 
 
@@ -154,8 +160,15 @@ def grad(func, argnums=0, has_aux=False):
 
 
 def _named(wrapper, func):
-    wrapper.__name__ = getattr(func, "__name__", type(func).__name__)
-    wrapper.__doc__ = getattr(func, "__doc__", None)
+    """``wrapper`` carrying ``func``'s name, qualified name and docstring (so a TypeError
+    about its arguments names ``func``)."""
+    import functools
+    try:
+        functools.update_wrapper(wrapper, func)
+    except (AttributeError, TypeError):
+        pass
+    if not hasattr(func, "__name__"):
+        wrapper.__name__ = wrapper.__qualname__ = type(func).__name__
     return wrapper
 
 
@@ -183,7 +196,7 @@ def vjp(func, *primals, has_aux=False):
         flat_in, in_spec = tree_flatten(diff)
         keep = level.needs_graph(flat_out)
 
-    def vjp_fn(cotangents, *, retain_graph=True, create_graph=None):
+    def vjp_fn(cotangents, retain_graph=True, create_graph=None):
         flat_cot, cot_spec = tree_flatten(cotangents)
         if cot_spec != out_spec:
             raise RuntimeError("Expected pytree structure of cotangents to be the same as "

@@ -3,9 +3,9 @@
 This gives vmap's results (and its argument checking and error messages) for any function
 fastnn can run, including per-sample gradients (``vmap(grad(f), in_dims=(None, 0))``) and
 nested vmaps, but it is not vectorized: the cost is ``batch_size`` calls of ``func``.
-``chunk_size`` therefore changes nothing, and since no batched tensors exist, random ops are
-not detected: ``randomness="error"`` behaves like "different" (each element draws its own
-numbers), while "same" replays one random state for every element.
+``chunk_size`` therefore changes nothing. Random ops are caught by the generator moving:
+``randomness="error"`` raises once a call has drawn numbers, "different" lets each element
+draw its own, and "same" replays one random state for every element.
 """
 from ._pytree import broadcast_to_and_flatten, tree_flatten, tree_unflatten, tree_map
 
@@ -102,7 +102,10 @@ def _combine(results, out_dims, func):
     out = []
     for k, d in enumerate(dims):
         if d is None:
-            out.append(flat0[k])  # unbatched: every element returned the same value
+            if not all(_same(flat0[k], c[k]) for c in columns[1:]):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` can not return a "
+                                 "BatchedTensor when out_dim is None")
+            out.append(flat0[k])
             continue
         if not isinstance(flat0[k], _tensor_type()):
             raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
@@ -111,6 +114,23 @@ def _combine(results, out_dims, func):
         items = [c[k] for c in columns]
         out.append(stack(items, dim=d if d >= 0 else d + items[0].dim() + 1))
     return tree_unflatten(out, spec)
+
+
+def _same(a, b):
+    """Whether two elements' results for an unbatched output agree: PyTorch refuses an output
+    that depends on the mapped inputs, which shows here as values differing between them."""
+    if a is b:
+        return True
+    T = _tensor_type()
+    if isinstance(a, T) and isinstance(b, T):
+        import numpy as np
+        return a.shape == b.shape and bool(np.array_equal(a.detach().numpy(), b.detach().numpy()))
+    if isinstance(a, T) or isinstance(b, T):
+        return False
+    try:
+        return bool(a == b)
+    except Exception:  # values without a plain truth of equality: leave them be
+        return True
 
 
 def _select(arg, dim, index):
@@ -136,13 +156,35 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         for b in range(size):
             if state is not None:
                 _set_rng_state(state)
+            before = _draws() if randomness == "error" else None
             sliced = [a if d is None else _select(a, d, b) for a, d in zip(flat, dims)]
             results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+            if before is not None and _draws() != before:
+                _restore_draws(before)
+                raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         return _combine(results, out_dims, func)
 
     wrapped.__name__ = _name(func)
     wrapped.__doc__ = getattr(func, "__doc__", None)
     return wrapped
+
+
+_RANDOM_IN_ERROR_MODE = (
+    "vmap: called random operation while in randomness error mode. Please either use the "
+    "'same' or 'different' randomness flags on vmap or perform the randomness operation out "
+    "of vmap")
+
+
+def _draws():
+    """The generator's position: every random op fastnn runs advances it, which is how a
+    random op is caught after the fact in randomness="error" mode."""
+    from ..random import default_generator
+    return default_generator.bitgen.state
+
+
+def _restore_draws(state):
+    from ..random import default_generator
+    default_generator.bitgen.state = state
 
 
 def _rng_state():
