@@ -40,8 +40,9 @@ def set_enabled(flag):
 
 
 def usable(gi, states, w_hh, b_hh):
-    """Whether the fused loop takes these tensors: CPU float32/float64 of one dtype."""
-    if not _enabled[0] or not _KERNELS:
+    """Whether the fused loop takes these tensors: CPU float32/float64 of one dtype, and a
+    non-empty batch (an empty one has nothing to loop over)."""
+    if not _enabled[0] or not _KERNELS or states[0].shape[0] == 0:
         return False
     dt = gi._data.dtype
     if dt not in _FAST_DT:
@@ -58,6 +59,7 @@ class RnnSlotBackward(SlotBackward):
 
 class FusedRnnBackward0(Node):
     """(y, h_n[, c_n]) = the cell's loop over packed steps from gi, h0[, c0], w_hh[, b_hh]."""
+    _late_vcs = ()  # saved inputs that only the create_graph rule reads
 
     def forward(self, arrays, mode, sizes, reverse):
         lstm, gru = mode == "LSTM", mode == "GRU"
@@ -153,13 +155,15 @@ def run(mode, gi, states, w_hh, b_hh, batch_sizes, reverse):
     outs = [_node._wrap(a) for a in arrs]
     if record:
         route(node, outs, RnnSlotBackward)
-        vcs = []
+        vcs, late = [], []
         for s in node.saved:
             for t in inputs + outs:
                 if s is not None and t._data is s:
-                    vcs.append((t._vc, t._vc[0], s, t.grad_fn))
+                    # backward never reads b_hh (as in PyTorch, changing it in place
+                    # afterwards is allowed); only the create_graph rule, recomputing, does
+                    (late if t is b_hh else vcs).append((t._vc, t._vc[0], s, t.grad_fn))
                     break
-        node._vcs = vcs
+        node._vcs, node._late_vcs = vcs, late
         if anomaly.enabled:
             record_trace(node)
     return outs[0], tuple(outs[1:])
@@ -177,6 +181,12 @@ def _fused_rule(node, g):
     from ..modules.rnn import _run_direction
     from ..modules.rnn_cell import _STEPS
     lstm = node.mode == "LSTM"
+    if node._late_vcs:
+        kept, node._vcs = node._vcs, node._late_vcs
+        try:
+            node.check_saved()
+        finally:
+            node._vcs = kept
     n_in = len(node.saved) - 6
     grads = unpack(g, 3 if lstm else 2)
     keep = [k for k, gk in enumerate(grads) if gk is not None]

@@ -134,6 +134,10 @@ class RNNBase(Module):
         for weight in self.parameters():
             init.uniform_(weight, -stdv, stdv)
 
+    def flatten_parameters(self):
+        """Nothing to do: the CPU kernels read each weight where it lives (kept so that
+        code written for cuDNN runs unchanged)."""
+
     @property
     def all_weights(self):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
@@ -242,6 +246,8 @@ class RNNBase(Module):
             self.check_forward_args(input, hx, None)
             x = input.transpose(0, 1) if self.batch_first else input
             steps, batch = x.shape[0], x.shape[1]
+            if steps == 0:
+                raise RuntimeError("Expected sequence length to be larger than 0 in RNN")
             sizes = [batch] * steps
             data = x.reshape(steps * batch, x.shape[2])
         out, hidden = self._run(data, sizes, hx if states == 2 else (hx,))
