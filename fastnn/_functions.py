@@ -283,15 +283,39 @@ def broadcast_shapes(*shapes):
     return D.Size(out)
 
 
-@_takes_out
-def einsum(equation, *operands_):
-    from .tensor import _wrap
-    if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
-        operands_ = operands_[0]
-    if _builtins.any(t._rg for t in operands_):
-        raise NotImplementedError("fastnn.einsum does not record gradients; use matmul and "
-                                  "friends for differentiable contractions")
-    return _wrap(np.einsum(equation, *(t._data for t in operands_)))
+def einsum(*args):
+    """``einsum(equation, *operands)``, ``einsum(equation, [operands])`` or the sublist form
+    ``einsum(op0, sub0, op1, sub1, ..., [out])``; differentiable in every operand."""
+    from .autograd.ops_einsum import EinsumBackward0, cached_plan, sublist_equation
+    Tensor = _tensor_cls()
+    if len(args) < 2:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
+    if isinstance(args[0], Tensor):
+        equation, operands_ = sublist_equation(args)
+    else:
+        equation, operands_ = args[0], args[1:]
+        if not isinstance(equation, str):
+            raise TypeError("einsum(): argument 'equation' (position 1) must be str, not "
+                            f"{type(equation).__name__}")
+        if len(operands_) == 1 and isinstance(operands_[0], (list, tuple)):
+            operands_ = operands_[0]
+    operands_ = tuple(operands_)
+    for i, t in enumerate(operands_):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 1, but got "
+                            f"{type(t).__name__}")
+    if not operands_:
+        raise ValueError("einsum(): must specify the equation string and at least one operand, "
+                         "or at least one operand and its subscripts list")
+    p = cached_plan(equation, tuple(t._data.shape for t in operands_))
+    first = operands_[0]
+    for t in operands_[1:]:
+        check_same_device(first, t)
+        if t._data.dtype != first._data.dtype:
+            raise RuntimeError(f"expected scalar type {_title(first._data.dtype)} but found "
+                               f"{_title(t._data.dtype)}")
+    return apply(EinsumBackward0, operands_, p)
 
 
 def is_tensor(obj):

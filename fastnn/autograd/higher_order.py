@@ -87,7 +87,8 @@ def _rule_for(node):
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
         "(higher-order gradients cover elementwise math and activations, matrix products, "
-        "inverse, det, slogdet and solve, linear layers, 1/2/3-d convolutions (grouped, depthwise, "
+        "inverse, det, slogdet and solve, einsum, cholesky, qr, svd, svdvals, eigh, pinv and "
+        "matrix_exp, linear layers, 1/2/3-d convolutions (grouped, depthwise, "
         "transposed), max/average/adaptive pooling, interpolate, fold/unfold, "
         "batch/layer/group/instance norm, sums, means, products, cumsum/cumprod, max/min, sort, "
         "median, var/std, norms, logsumexp, softmax, shape ops, cat/stack/split, pad, "
@@ -164,3 +165,4 @@ from . import higher_order_rules, higher_order_norm  # noqa: E402,F401  (registe
 from . import higher_order_shape, higher_order_more, higher_order_loss  # noqa: E402,F401
 from . import higher_order_conv, higher_order_extra  # noqa: E402,F401
 from . import higher_order_func  # noqa: E402,F401
+from . import higher_order_einsum  # noqa: E402,F401

@@ -1,5 +1,6 @@
 """Second-order rules of the matrix functions and factorizations (matrix_exp, pinv, eigh,
-cholesky, qr, svd), for ``create_graph=True`` and so for Hessians of losses that use them.
+cholesky, qr, svd, svdvals), for ``create_graph=True`` and so for Hessians of losses that use
+them.
 
 Each rule writes the node's first-order formula in differentiable Tensor ops. Where that
 formula needs factors the node saved only as arrays (singular and eigen vectors, Q and R), the rule
@@ -152,3 +153,11 @@ def _svd(node, g):
             out = extra if out is None else out + extra
     ga = u.matmul(mid).matmul(vh)
     return (ga if out is None else ga + out,)
+
+
+@rule(D.LinalgSvdvalsBackward0)
+def _svdvals(node, g):
+    u_arr, s_arr, vh_arr = node.saved
+    # gA = U diag(g) V^T, with U and V^T recomputed so that their own gradients reach A
+    u, _, vh = _aligned_svd(node, u_arr, s_arr, vh_arr)
+    return ((u * g.unsqueeze(-2)).matmul(vh),)

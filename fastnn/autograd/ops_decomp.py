@@ -323,11 +323,11 @@ class LinalgSvdvalsBackward0(Node):
         if self._next is None:
             return np.linalg.svd(a, compute_uv=False)
         u, s, vh = np.linalg.svd(a, full_matrices=False)
-        self.save(u, vh)
+        self.save(u, s, vh)  # S too: the second-order rule rebuilds A from all three
         return s
 
     def backward(self, g):
-        u, vh = self.saved
+        u, _, vh = self.saved
         return ((u * g[..., None, :]) @ vh,)
 
 
