@@ -37,12 +37,15 @@ def _outputs(fn, inputs):
 def _analytical(fn, inputs, diff_idx):
     from . import grad
     out = fn(*inputs)
-    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if o.requires_grad]
+    outs = [o for o in (out if isinstance(out, (tuple, list)) else (out,)) if hasattr(o, "_data")]
     flat = [o.reshape(-1) for o in outs]
     n_out = sum(f.numel() for f in flat)
     jac = [np.zeros((n_out, inputs[k].numel())) for k in diff_idx]
     row = 0
     for f in flat:
+        if not f.requires_grad:  # constant in the inputs (a linear function's gradient)
+            row += f.numel()
+            continue
         for i in range(f.numel()):
             gs = grad(f[i], [inputs[k] for k in diff_idx], retain_graph=True, allow_unused=True,
                       materialize_grads=True)

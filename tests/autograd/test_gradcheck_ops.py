@@ -60,3 +60,11 @@ def test_gradcheck_warns_on_single_precision():
     x = fastnn.rand(2, requires_grad=True)
     with pytest.warns(UserWarning, match="not a double precision floating point"):
         gradcheck(lambda t: t * 2, (x,), atol=1e-2, rtol=1e-2, eps=1e-3)
+
+
+def test_gradgradcheck_of_a_linear_function():
+    # the first gradient is constant in the input: its Jacobian is zero, not missing
+    x = fastnn.randn(3, 3, dtype=fastnn.float64, requires_grad=True)
+    assert fastnn.autograd.gradgradcheck(lambda t: t * 2 + 1, x)
+    assert fastnn.autograd.gradgradcheck(lambda t: fastnn.einsum("ii->i", t), x)
+    assert fastnn.autograd.gradgradcheck(lambda t: (t * t, t * 3), x)
