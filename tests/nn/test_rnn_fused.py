@@ -17,19 +17,6 @@ CONFIGS = [dict(), dict(batch_first=True), dict(num_layers=2, bidirectional=True
 INPUTS = ["padded", "padded_hx", "unbatched", "packed", "packed_hx"]
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Counts the recurrent loops that took the fused node."""
-    seen = []
-    real = rnn_fused.run
-
-    def counting(*args):
-        seen.append(args[0])
-        return real(*args)
-    monkeypatch.setattr(rnn_fused, "run", counting)
-    return seen
-
-
 def _run(m, x, hx, packed, lengths, batch_first):
     if packed:
         x = rnn_utils.pack_padded_sequence(x, lengths, batch_first=batch_first,

@@ -21,19 +21,6 @@ def _layer(lib, kind, *args, **kw):
     return getattr(lib.nn, kind)(*args, **kw)
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    """Counts the recurrent loops that took the fused node."""
-    seen = []
-    real = rnn_fused.run
-
-    def counting(*args):
-        seen.append(args[0])
-        return real(*args)
-    monkeypatch.setattr(rnn_fused, "run", counting)
-    return seen
-
-
 def _pair(lib, kind, dt, *args, **kw):
     """The same randomly initialized layer in PyTorch or (weights copied) in fastnn."""
     torch.manual_seed(3)
