@@ -65,25 +65,37 @@ class AddmmBackward0(Node):
             g = np.ascontiguousarray(g)
         nxt = self._next
         gx = np.empty(x.shape, x.dtype) if nxt[0] is not None else None
-        gw = gb = None
-        acc_w = acc_b = False
-        w_direct = b_direct = None
-        if nxt[1] is not None:
-            if type(nxt[1]) is AccumulateGrad:
-                w_direct = nxt[1].direct_target(w.shape, w.dtype)
-            gw, acc_w = w_direct if w_direct else (np.empty(w.shape, w.dtype), False)
-        if len(nxt) > 2 and nxt[2] is not None:
-            if type(nxt[2]) is AccumulateGrad:
-                b_direct = nxt[2].direct_target((w.shape[0],), w.dtype)
-            gb, acc_b = b_direct if b_direct else (np.empty(w.shape[0], w.dtype), False)
-        _core.linear_backward(g, x, w, gx, gw, gb, acc_w, acc_b)
-        if w_direct:
-            nxt[1].commit(gw, acc_w)
-            gw = None
-        if b_direct:
-            nxt[2].commit(gb, acc_b)
-            gb = None
+        gw, gb = linear_grads(g, x, w, gx, nxt[1], nxt[2] if len(nxt) > 2 else None)
         return (gx, gw, gb) if len(nxt) > 2 else (gx, gw)
+
+
+def _grad_target(nxt, shape, dt):
+    """(array, accumulate, direct): the leaf's own ``.grad`` (or arena slot) when it may be
+    written in place, else a fresh array for the engine."""
+    direct = nxt.direct_target(shape, dt) if type(nxt) is AccumulateGrad else None
+    if direct:
+        return direct[0], direct[1], True
+    return np.empty(shape, dt), False, False
+
+
+def linear_grads(g, x, w, gx, w_next, b_next):
+    """gx = g @ w (into ``gx`` when given), gw = g.T @ x, gb = g.sum(0) for the edges that
+    want them, written straight into the leaves' ``.grad`` where they allow it (BLAS
+    ``beta=1`` accumulation). Returns (gw, gb), None for what was written in place."""
+    gw = gb = None
+    acc_w = acc_b = w_direct = b_direct = False
+    if w_next is not None:
+        gw, acc_w, w_direct = _grad_target(w_next, w.shape, w.dtype)
+    if b_next is not None:
+        gb, acc_b, b_direct = _grad_target(b_next, (w.shape[0],), w.dtype)
+    _core.linear_backward(g, x, w, gx, gw, gb, acc_w, acc_b)
+    if w_direct:
+        w_next.commit(gw, acc_w)
+        gw = None
+    if b_direct:
+        b_next.commit(gb, acc_b)
+        gb = None
+    return gw, gb
 
 
 # linear without a bias: PyTorch records a plain matrix product

@@ -16,7 +16,8 @@ from ...autograd import grad_mode, node as _node
 from ...autograd.engine import _edge, record_trace
 from ...autograd.fan import Pack, SlotBackward, route, unpack
 from ...autograd.higher_order import _input, recompute, rule
-from ...autograd.node import AccumulateGrad, Node, anomaly, new_sequence_number
+from ...autograd.node import Node, anomaly, new_sequence_number
+from .linear import linear_grads
 
 try:
     from ... import _core
@@ -115,30 +116,10 @@ def _state_grad(g, batch, hidden, dt):
 
 
 def _weight_grads(w_next, b_next, dg, hp, wc):
-    """dW_hh = dg.T @ hp and db_hh = dg.sum(0), written straight into ``.grad`` where the
-    leaf allows it (as ``linear``'s backward does)."""
+    """dW_hh = dg.T @ hp and db_hh = dg.sum(0), written as ``linear``'s backward writes them."""
     if w_next is None and b_next is None:
         return [None, None]
-    dt, shape = wc.dtype, wc.shape
-    gw = gb = None
-    acc_w = acc_b = False
-    w_direct = b_direct = None
-    if w_next is not None:
-        if type(w_next) is AccumulateGrad:
-            w_direct = w_next.direct_target(shape, dt)
-        gw, acc_w = w_direct if w_direct else (np.empty(shape, dt), False)
-    if b_next is not None:
-        if type(b_next) is AccumulateGrad:
-            b_direct = b_next.direct_target((shape[0],), dt)
-        gb, acc_b = b_direct if b_direct else (np.empty(shape[0], dt), False)
-    _core.linear_backward(dg, hp, wc, None, gw, gb, acc_w, acc_b)
-    if w_direct:
-        w_next.commit(gw, acc_w)
-        gw = None
-    if b_direct:
-        b_next.commit(gb, acc_b)
-        gb = None
-    return [gw, gb]
+    return list(linear_grads(dg, hp, wc, None, w_next, b_next))
 
 
 def run(mode, gi, states, w_hh, b_hh, batch_sizes, reverse):
