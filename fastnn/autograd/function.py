@@ -59,7 +59,7 @@ def apply_node(cls, inputs, *args):
                 vcs.append((out._vc, 0, s, True))  # True: this node's own output
                 continue
             for t in inputs:
-                if t._data is s:
+                if t._data is s:  # node.saved_version, inlined: every op passes here
                     vc = t._vc
                     if vc.__class__ is _InferenceVersion:
                         raise RuntimeError(grad_mode.SAVED_INFERENCE)

@@ -115,6 +115,15 @@ class Node:
         return f"<{self.name()} object at {hex(id(self))}>"
 
 
+def saved_version(t, arr):
+    """The entry ``check_saved`` compares for ``arr``, saved from tensor ``t``: its version
+    counter, the version now, the array and its producer. Inference tensors cannot be saved."""
+    vc = t._vc
+    if vc.__class__ is grad_mode.InferenceVersion:
+        raise RuntimeError(grad_mode.SAVED_INFERENCE)
+    return (vc, vc[0], arr, t.grad_fn)
+
+
 class AccumulateGrad(Node):
     """Sink node of a leaf: adds the incoming gradient into ``leaf.grad``."""
 

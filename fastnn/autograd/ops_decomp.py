@@ -65,10 +65,7 @@ def apply_multi(cls, inputs, *args):
         for s in node.saved:
             owners = [t for t in inputs if t._data is s] + [o for o in outs if o._data is s]
             if owners:
-                t = owners[0]
-                if t._vc.__class__ is grad_mode.InferenceVersion:
-                    raise RuntimeError(grad_mode.SAVED_INFERENCE)
-                vcs.append((t._vc, t._vc[0], s, t.grad_fn))
+                vcs.append(_node.saved_version(owners[0], s))
         node._vcs = vcs
         if anomaly.enabled:
             record_trace(node)

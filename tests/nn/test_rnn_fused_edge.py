@@ -307,3 +307,16 @@ def test_training_a_small_model_matches_pytorch(kind, dt, tol, calls):
     want, got = train(torch), train(fastnn)
     assert calls
     np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+
+
+@pytest.mark.parametrize("mode", ["LSTM", "GRU"])
+def test_inference_state_cannot_be_saved(mode, calls):
+    # PyTorch refuses an initial state made in inference mode once the layer records a graph
+    layer = getattr(fastnn.nn, mode)(3, 4)
+    x = fastnn.randn(5, 2, 3)
+    with fastnn.inference_mode():
+        h0 = fastnn.zeros(1, 2, 4)
+    hx = (h0, fastnn.zeros(1, 2, 4)) if mode == "LSTM" else h0
+    with pytest.raises(RuntimeError, match="Inference tensors cannot be saved for backward"):
+        layer(x, hx)
+    assert calls

@@ -142,7 +142,7 @@ def run(mode, gi, states, w_hh, b_hh, batch_sizes, reverse):
                 if s is not None and t._data is s:
                     # backward never reads b_hh (as in PyTorch, changing it in place
                     # afterwards is allowed); only the create_graph rule, recomputing, does
-                    (late if t is b_hh else vcs).append((t._vc, t._vc[0], s, t.grad_fn))
+                    (late if t is b_hh else vcs).append(_node.saved_version(t, s))
                     break
         node._vcs, node._late_vcs = vcs, late
         if anomaly.enabled:
