@@ -34,6 +34,7 @@ from ._functional.loss_margin import (margin_ranking_loss, hinge_embedding_loss,
                                       multilabel_margin_loss, triplet_margin_loss,
                                       triplet_margin_with_distance_loss)
 from ._functional.loss_nll import poisson_nll_loss, gaussian_nll_loss  # noqa: F401
+from ._functional.loss_ctc import ctc_loss  # noqa: F401
 from ._functional.fold import fold, unfold  # noqa: F401
 from ._functional.grid_sample import affine_grid, grid_sample  # noqa: F401
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
