@@ -14,6 +14,7 @@ import numpy as np
 from . import _dtype as D
 from . import _functions as F
 from ._tensor_math import _float_input, _nograd
+from .autograd.ops_math import relabel
 from ._dtype import scalar_type_name as _title
 
 __all__ = [
@@ -91,8 +92,8 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         return F.where(pos, F.where(pos, d2, 1.0).sqrt(), 0.0)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
     if p == 0:
-        return (diff != 0).sum(-1).to(x1.dtype) + diff.sum(-1) * 0.0
-    return diff.norm(p, dim=-1)
+        return relabel((diff != 0).sum(-1).to(x1.dtype) + diff.sum(-1) * 0.0, "CdistBackward0")
+    return relabel(diff.norm(p, dim=-1), "CdistBackward0")
 
 
 def pdist(input, p=2):
@@ -166,6 +167,10 @@ def _moments(fn, input, dim, unbiased, keepdim, correction, take_sqrt):
             m = m.reshape((1,) * input.dim())
     else:
         m = input.mean(dim, keepdim)
+    if v.grad_fn is not None:  # both outputs show the fused op, as in PyTorch
+        name = "StdMeanBackward0" if take_sqrt else "VarMeanBackward0"
+        relabel(v, name)
+        relabel(m, name)
     return v, m
 
 
@@ -184,7 +189,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     x = input if dtype is None else input.to(dtype)
     if x.is_floating_point():
         x = F.where(x.isnan(), 0.0, x)
-    return x.sum() if dim is None and not keepdim else x.sum(dim, keepdim)
+    out = x.sum() if dim is None and not keepdim else x.sum(dim, keepdim)
+    return relabel(out, "NansumBackward0")
 
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
@@ -217,7 +223,7 @@ def logaddexp(input, other):
     _need_float(a, "logaddexp_cpu")
     m = F.maximum(a, b).detach()
     m = F.where(m.isinf(), 0.0, m)
-    return ((a - m).exp() + (b - m).exp()).log() + m
+    return relabel(((a - m).exp() + (b - m).exp()).log() + m, "LogaddexpBackward0")
 
 
 def xlogy(input, other):
@@ -225,14 +231,18 @@ def xlogy(input, other):
     x, y = _float_pair(input, other)
     # 0 * log(0) and 0 * log(inf) are 0 here: those entries take log(1) instead
     bad = (x == 0) & ((y == 0) | (y == math.inf))
-    return x * F.where(bad, 1.0, y).log()
+    # PyTorch's overloads: tensor-tensor 0, scalar self 1, scalar other 2
+    Tensor = _T()
+    name = "XlogyBackward0" if isinstance(input, Tensor) == isinstance(other, Tensor) else \
+        "XlogyBackward2" if isinstance(input, Tensor) else "XlogyBackward1"
+    return relabel(x * F.where(bad, 1.0, y).log(), name)
 
 
 def hypot(input, other):
     """sqrt(input**2 + other**2)."""
     a, b = _pair(input, other)
     _need_float(a, "hypot_cpu")
-    return (a * a + b * b).sqrt()
+    return relabel((a * a + b * b).sqrt(), "HypotBackward0")
 
 
 def frac(input):
@@ -301,12 +311,13 @@ def _erf_fn():
 
 
 _ERF = {}
+_ERF_NODES = {"erf": "ErfBackward0", "erfc": "ErfcBackward0", "erfinv": "ErfinvBackward0"}
 
 
 def _special(name, input):
     if not _ERF:
         _erf_fn()
-    return _ERF[name].apply(_float_input(input))
+    return relabel(_ERF[name].apply(_float_input(input)), _ERF_NODES[name])
 
 
 def erf(input):
@@ -327,7 +338,7 @@ def erfinv(input):
 # ---- fused multiply-adds ---------------------------------------------------------------------
 def addcmul(input, tensor1, tensor2, *, value=1):
     """input + value * tensor1 * tensor2."""
-    return input + value * (tensor1 * tensor2)
+    return relabel(input + value * (tensor1 * tensor2), "AddcmulBackward0")
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -340,7 +351,7 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
             "for float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes.")
-    return input + value * (tensor1 / tensor2)
+    return relabel(input + value * (tensor1 / tensor2), "AddcdivBackward0")
 
 
 def _beta_add(input, prod, beta, alpha):
@@ -359,7 +370,7 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
     if tuple(batch2.shape[:2]) != (b, m):
         raise RuntimeError(f"Expected size for first two dimensions of batch2 tensor to be: "
                            f"[{b}, {m}] but got: [{batch2.shape[0]}, {batch2.shape[1]}].")
-    return _beta_add(input, batch1.bmm(batch2), beta, alpha)
+    return relabel(_beta_add(input, batch1.bmm(batch2), beta, alpha), "BaddbmmBackward0")
 
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
@@ -368,7 +379,7 @@ def addmv(input, mat, vec, *, beta=1, alpha=1):
         raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.dim() else 1}),"
                            f" mat ({'x'.join(str(s) for s in mat.shape)}), vec "
                            f"({'x'.join(str(s) for s in vec.shape)})")
-    return _beta_add(input, mat.mv(vec), beta, alpha)
+    return relabel(_beta_add(input, mat.mv(vec), beta, alpha), "AddmvBackward0")
 
 
 def kron(input, other):
@@ -379,7 +390,8 @@ def kron(input, other):
     a_sh, b_sh = tuple(a.shape), tuple(b.shape)
     a = a.reshape(tuple(s for d in a_sh for s in (d, 1)))
     b = b.reshape(tuple(s for d in b_sh for s in (1, d)))
-    return (a * b).reshape(tuple(x * y for x, y in zip(a_sh, b_sh)))
+    return relabel((a * b).reshape(tuple(x * y for x, y in zip(a_sh, b_sh))),
+                   "UnsafeViewBackward0")
 
 
 def matrix_power(input, n):

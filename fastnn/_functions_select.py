@@ -12,6 +12,7 @@ from . import _functions as F
 from .autograd.function import apply
 from .autograd import ops_select as S
 from ._tensor_math import _float_input, _nograd
+from .autograd.ops_math import relabel
 from ._functions_more import _pair, _float_pair, _need_float
 from ._dtype import scalar_type_name as _title
 
@@ -245,7 +246,7 @@ def logaddexp2(input, other):
     _need_float(a, "logaddexp2_cpu")
     m = F.maximum(a, b).detach()
     m = F.where(m.isinf(), 0.0, m)
-    return (2.0 ** (a - m) + 2.0 ** (b - m)).log2() + m
+    return relabel((2.0 ** (a - m) + 2.0 ** (b - m)).log2() + m, "Logaddexp2Backward0")
 
 
 def nextafter(input, other):

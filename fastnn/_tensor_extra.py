@@ -11,6 +11,7 @@ import numpy as np
 from . import _dtype as D
 from .autograd.function import apply
 from .autograd import ops_extra as E
+from .autograd.ops_math import relabel
 from ._tensor_math import _float_input, _nograd, operands, check_same_device, broadcast_error
 from ._tensor_shape import _sizes, _int_sizes, _as_view
 from ._dtype import scalar_type_name as _title
@@ -149,7 +150,7 @@ class ExtraMixin:
         if self._data.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim "
                                f"{self._data.ndim}")
-        return self.diagonal().sum()
+        return relabel(self.diagonal().sum(), "TraceBackward0")
 
     # ---- counting ------------------------------------------------------------------
     def unique(self, sorted=True, return_inverse=False, return_counts=False, dim=None):
@@ -328,7 +329,7 @@ class ExtraMixin:
         if m.dtype != v.dtype:
             raise RuntimeError(f"addmv input tensors must have the same dtype, but got "
                                f"{_title(v.dtype)}, {_title(m.dtype)}, and {_title(v.dtype)}")
-        return self.matmul(vec)
+        return relabel(self.matmul(vec), "MvBackward0")
 
     def outer(self, vec2):
         _tensor_arg("outer", "vec2", 1, vec2)

@@ -197,7 +197,10 @@ class MathMixin:
 
     def __rpow__(self, base):
         a, b, dt = operands(self, base)
-        return _pow(b, a, dt)
+        out = _pow(b, a, dt)
+        if out.grad_fn is not None:  # scalar ** tensor: PyTorch's pow overload 2
+            M.relabel(out, "PowBackward2")
+        return out
 
     def maximum(self, other):
         a, b, dt = operands(self, other)
@@ -272,7 +275,7 @@ class MathMixin:
             raise RuntimeError("batch1 must be a 3D tensor")
         if mat2._data.ndim != 3:
             raise RuntimeError("batch2 must be a 3D tensor")
-        return self.matmul(mat2)
+        return M.relabel(self.matmul(mat2), "BmmBackward0")
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         mat1.mm(mat2) if mat1._data.shape[-1] != mat2._data.shape[0] else None
@@ -282,7 +285,7 @@ class MathMixin:
         if self._data.ndim != 1 or other._data.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self._data.ndim}D and "
                                f"{other._data.ndim}D tensors")
-        return self.matmul(other)
+        return M.relabel(self.matmul(other), "DotBackward0")
 
     __add__ = add
     __radd__ = add
@@ -299,7 +302,10 @@ class MathMixin:
         a, b, dt = operands(self, other)
         if a._data.dtype.kind == "b" or b._data.dtype.kind == "b" or type(other) is bool:
             _bool_sub_error(a, b)
-        return apply(M.SubBackward0, (b, a), dt, 1)
+        out = apply(M.SubBackward0, (b, a), dt, 1)
+        if out.grad_fn is not None:  # scalar - tensor: PyTorch's rsub overload 1
+            M.relabel(out, "RsubBackward1")
+        return out
 
     def __rtruediv__(self, other):
         a, b, dt = operands(self, other)
@@ -377,7 +383,7 @@ class MathMixin:
         return self.pow(2)
 
     def reciprocal(self):
-        return 1.0 / _float_input(self)
+        return M.relabel(1.0 / _float_input(self), "ReciprocalBackward0")
 
     def clamp(self, min=None, max=None):
         if min is None and max is None:
@@ -389,7 +395,7 @@ class MathMixin:
                 out = out.maximum(min)
             if max is not None:
                 out = out.minimum(max)
-            return out
+            return out if out is self else M.relabel(out, "ClampBackward0")
         src = self
         if self._data.dtype.kind != "f":  # a float bound makes an integer tensor float
             fd = rd = D._FROM_NP[self._data.dtype]
@@ -402,10 +408,16 @@ class MathMixin:
     clip = clamp
 
     def clamp_min(self, min):
-        return self.clamp(min=min)
+        out = self.clamp(min=min)
+        if out.grad_fn is not None and not isinstance(min, (int, float)):
+            M.relabel(out, "ClampMinBackward1")  # PyTorch's overload for a tensor bound
+        return out
 
     def clamp_max(self, max):
-        return self.clamp(max=max)
+        out = self.clamp(max=max)
+        if out.grad_fn is not None and not isinstance(max, (int, float)):
+            M.relabel(out, "ClampMaxBackward1")
+        return out
 
     def floor(self):
         return apply(M.ROUNDING["FloorBackward0"], (self,), np.floor, "FloorBackward0")
@@ -421,7 +433,9 @@ class MathMixin:
         return apply(M.ROUNDING["TruncBackward0"], (self,), np.trunc, "TruncBackward0")
 
     def lerp(self, end, weight):
-        return self + (end - self) * weight
+        from .tensor import Tensor
+        return M.relabel(self + (end - self) * weight,
+                         "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
 
 def _bool_sub_error(a, b):
     if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":

@@ -121,23 +121,25 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
         for name, b in (("batch1", batch1), ("batch2", batch2)):
             if b.dim() != 3:
                 raise RuntimeError(f"{name} must be a 3D tensor")
+        from .autograd.ops_math import relabel
         prod = (batch1 @ batch2).sum(0)
         if alpha != 1:
             prod = prod * alpha
-        if beta == 0:  # self is ignored, NaN and inf included
-            return prod
-        return (self * beta if beta != 1 else self) + prod
+        if beta != 0:  # else self is ignored, NaN and inf included
+            prod = (self * beta if beta != 1 else self) + prod
+        return relabel(prod, "AddbmmBackward0")
 
     def addr(self, vec1, vec2, *, beta=1, alpha=1):
         for name, v in (("vec1", vec1), ("vec2", vec2)):
             if v.dim() != 1:
                 raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
+        from .autograd.ops_math import relabel
         prod = vec1.outer(vec2)
         if alpha != 1:
             prod = prod * alpha
-        if beta == 0:
-            return prod
-        return (self * beta if beta != 1 else self) + prod
+        if beta != 0:
+            prod = (self * beta if beta != 1 else self) + prod
+        return relabel(prod, "AddrBackward0")
 
     # ---- diagonals --------------------------------------------------------------------
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):

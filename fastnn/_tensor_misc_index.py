@@ -4,6 +4,7 @@ import numpy as np
 
 from .autograd.function import apply
 from .autograd import ops_misc as M
+from .autograd.ops_math import relabel
 from ._tensor_shape import _as_view
 from ._dtype import scalar_type_name as _title
 
@@ -110,7 +111,7 @@ class MiscIndexMixin:
         n = self._data.size
         _flat_positions(self, idx)  # bounds check with PyTorch's message
         from .tensor import _wrap
-        return self.reshape(-1)[_wrap(np.where(idx < 0, idx + n, idx))]
+        return relabel(self.reshape(-1)[_wrap(np.where(idx < 0, idx + n, idx))], "TakeBackward0")
 
     def take_along_dim(self, indices, dim=None):
         from .tensor import Tensor

@@ -8,6 +8,7 @@ from . import _dtype as D
 from ._dtype import scalar_type_name as _type_title
 from .autograd.function import apply, apply_node
 from .autograd import ops_reduce as R
+from .autograd.ops_math import relabel
 from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd, _short
 
 
@@ -204,13 +205,17 @@ def _amax(t, dim, keepdim, use_max):
     axes = axes_of(t, dim if dim != () else None)
     if axes is None:
         out = t.max() if use_max else t.min()
-        return out.reshape((1,) * t.dim()) if keepdim else out
-    out = t
-    for ax in sorted(axes, reverse=True):
-        out = out._extreme(ax, True, use_max).values
-    if not keepdim:
-        out = out.squeeze(axes)
-    return out
+        if keepdim:
+            out = out.reshape((1,) * t.dim())
+    else:
+        out = t
+        for ax in sorted(axes, reverse=True):
+            out = out._extreme(ax, True, use_max).values
+        if not keepdim:
+            out = out.squeeze(axes)
+        if out is t:
+            return out
+    return relabel(out, "AmaxBackward0" if use_max else "AminBackward0")
 
 
 def _softmax_input_check(t, dim, dtype, name):

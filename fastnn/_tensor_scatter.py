@@ -2,6 +2,7 @@
 index checks: the index's own shape is the region read or written."""
 from .autograd.function import apply
 from .autograd import ops_shape as S
+from .autograd.ops_math import relabel
 
 
 def _index_tensor(fn, index):
@@ -56,7 +57,10 @@ class ScatterMixin:
         elif src._data.dtype != self._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         node = S.ScatterAddBackward0 if reduce == "add" else S.ScatterBackward0
-        return apply(node, (self, src), d, idx, reduce)
+        out = apply(node, (self, src), d, idx, reduce)
+        if isrc is None and reduce is None and out.grad_fn is not None:
+            relabel(out, "ScatterBackward1")  # PyTorch's overload for a scalar value
+        return out
 
     def scatter_add(self, dim, index, src):
         from .tensor import Tensor

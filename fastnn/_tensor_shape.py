@@ -6,6 +6,7 @@ import numpy as np
 
 from .autograd.function import apply
 from .autograd import ops_shape as S
+from .autograd.ops_math import relabel
 from ._tensor_scatter import _index_tensor
 from ._dtype import scalar_type_name as _title
 
@@ -371,12 +372,22 @@ class ShapeMixin:
             starts = np.cumsum([0] + secs[:-1])
             bounds = [(int(s), int(s) + n) for s, n in zip(starts, secs)]
         pre = (slice(None),) * d
-        return tuple(self[pre + (slice(a, b),)] for a, b in bounds)
+        pieces = tuple(self[pre + (slice(a, b),)] for a, b in bounds)
+        if pieces[0].grad_fn is not None:  # each piece shows the split, as in PyTorch
+            name = "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer)) \
+                else "SplitWithSizesBackward0"
+            for p in pieces:
+                relabel(p, name)
+        return pieces
 
     def unbind(self, dim=0):
         d = self._dim(dim)
         pre = (slice(None),) * d
-        return tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
+        pieces = tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
+        if pieces and pieces[0].grad_fn is not None:
+            for p in pieces:
+                relabel(p, "UnbindBackward0")
+        return pieces
 
     def __getitem__(self, idx):
         idx = _index_arrays(idx)

@@ -15,12 +15,8 @@ import fastnn
 torch = pytest.importorskip("torch")
 
 DIFFERENT = set("""
-    rsub rdiv rpow bmm mv dot amax norm split chunk unbind scatter take mish selu celu
-    logsigmoid glu prelu linear_3d linear_1d max_pool1d avg_pool1d adaptive_avg_pool2d
-    adaptive_max_pool1d cross_entropy_smooth cross_entropy_probs kl_div pixel_shuffle sdpa
-    trace cdist lerp addcmul reciprocal setitem nansum all_reduce_amin logaddexp hypot xlogy
-    clamp_tensor std_mean var_mean baddbmm addmv addr kron embedding_bag instance_norm
-    soft_margin multi_margin conv_transpose1d erf
+    rdiv norm max_pool1d avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d cross_entropy_smooth
+    cross_entropy_probs kl_div sdpa setitem instance_norm conv_transpose1d
 """.split())
 MISSING = {"einsum", "as_strided"}  # fastnn records no graph for these (yet)
 
@@ -230,6 +226,75 @@ _MULTI = {  # ops with several outputs: each output's node carries the op's name
     "max_dim": lambda lib, x: x.max(0)[0], "sort": lambda lib, x: x.sort(0)[0],
     "aminmax": lambda lib, x: lib.aminmax(x)[0], "mode": lambda lib, x: x.mode(0)[0],
 }
+
+
+# more argument forms of the ops whose composite node is relabelled as PyTorch's fused one
+_VARIANTS = {
+    "rsub_int": lambda lib, x: 2 - x, "rpow_float": lambda lib, x: 2.5 ** x,
+    "erfc": lambda lib, x: x.erfc(), "erfinv": lambda lib, x: (x / 10).erfinv(),
+    "mv_method": lambda lib, x: x.mv(x[0]), "split_sizes": lambda lib, x: x.split([1, 2])[1],
+    "split_fn": lambda lib, x: lib.split(x, 2)[1], "chunk_dim1": lambda lib, x: x.chunk(3, 1)[2],
+    "tensor_split": lambda lib, x: x.tensor_split(3)[0],
+    "unbind_dim1": lambda lib, x: x.unbind(1)[2],
+    "trace_rect": lambda lib, x: x[:2].trace(), "nansum_dim": lambda lib, x: x.nansum(0),
+    "amax_all": lambda lib, x: x.amax(), "amax_keep": lambda lib, x: x.amax((0, 1), keepdim=True),
+    "amin_dim": lambda lib, x: lib.amin(x, 1),
+    "std_mean_mean": lambda lib, x: lib.std_mean(x, 0)[1],
+    "var_mean_var": lambda lib, x: lib.var_mean(x, 1, keepdim=True)[0],
+    "clamp_min_tensor": lambda lib, x: x.clamp(min=x * 0),
+    "clamp_min_t": lambda lib, x: x.clamp_min(x * 0), "clamp_max_t": lambda lib, x: x.clamp_max(x),
+    "scatter_value_kw": lambda lib, x: x.scatter(1, lib.tensor([[0], [1], [2]]), value=2.0),
+    "selu_module": lambda lib, x: lib.nn.SELU()(x), "celu_alpha": lambda lib, x: lib.celu(x, 2.0),
+    "glu_last": lambda lib, x: lib.nn.functional.glu(x.repeat(1, 2)),
+    "prelu_module": lambda lib, x: (lib.manual_seed(0), lib.nn.PReLU()(x))[1],
+    "xlogy_scalar_other": lambda lib, x: lib.xlogy(x, 2.0),
+    "xlogy_scalar_self": lambda lib, x: lib.xlogy(2.0, x + 5),
+    "lerp_tensor_weight": lambda lib, x: lib.lerp(x, x * 2, x),
+    "addcdiv": lambda lib, x: lib.addcdiv(x, x, x + 5),
+    "addcmul_value": lambda lib, x: x.addcmul(x, x, value=2),
+    "addmv_beta0": lambda lib, x: lib.addmv(x[0], x, x[1], beta=0),
+    "addr_beta0": lambda lib, x: lib.addr(x, x[0], x[1], beta=0),
+    "baddbmm_beta0": lambda lib, x: lib.baddbmm(x[None], x[None], x[None], beta=0),
+    "addbmm": lambda lib, x: lib.addbmm(x, x[None], x[None]),
+    "logaddexp2": lambda lib, x: lib.logaddexp2(x, x),
+    "hypot_method": lambda lib, x: x.hypot(x + 1),
+    "cdist_p1": lambda lib, x: lib.cdist(x, x * 2, p=1),
+    "cdist_p0": lambda lib, x: lib.cdist(x, x, p=0),
+    "embedding_bag_max":
+        lambda lib, x: lib.nn.functional.embedding_bag(lib.tensor([0, 1, 2]), x,
+                                                        lib.tensor([0, 1]), mode="max"),
+    "embedding_bag_2d": lambda lib, x: lib.nn.functional.embedding_bag(lib.tensor([[0, 1]]), x),
+    "soft_margin_none":
+        lambda lib, x: lib.nn.functional.soft_margin_loss(x, x.detach().sign(), reduction="none"),
+    "multi_margin_p2":
+        lambda lib, x: lib.nn.functional.multi_margin_loss(x, lib.tensor([0, 1, 2]), p=2),
+    "pixel_unshuffle":
+        lambda lib, x: lib.nn.functional.pixel_unshuffle(x.repeat(2, 2)[None, None], 2),
+    "kron_1d": lambda lib, x: lib.kron(x[0], x[1]),
+    "linear_4d": lambda lib, x: lib.nn.functional.linear(x[None, None], x),
+    "linear_1d_module":
+        lambda lib, x: (lib.manual_seed(0), lib.nn.Linear(3, 2, bias=False)(x[0]))[1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(_VARIANTS))
+def test_relabelled_op_variants(name):
+    got = []
+    for lib in (fastnn, torch):
+        x = lib.tensor(_BASE.copy(), requires_grad=True)
+        g = _VARIANTS[name](lib, x).grad_fn
+        got.append((type(g).__name__, g.name()))
+    assert got[0] == got[1]
+
+
+def test_split_pieces_and_both_moments_are_relabelled():
+    x = fastnn.tensor(_BASE.copy(), requires_grad=True)
+    assert {type(p.grad_fn).__name__ for p in x.chunk(3)} == {"SplitBackward0"}
+    assert {p.grad_fn.name() for p in x.unbind(1)} == {"UnbindBackward0"}
+    assert [type(t.grad_fn).__name__ for t in fastnn.var_mean(x, 0)] == ["VarMeanBackward0"] * 2
+    assert fastnn.tensor(_BASE.copy()).split(1)[0].grad_fn is None
+    with fastnn.no_grad():
+        assert (1 - x).grad_fn is None
 
 
 @pytest.mark.parametrize("name", sorted(_MULTI))

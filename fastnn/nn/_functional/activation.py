@@ -6,7 +6,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
-from ...autograd.ops_math import ReluBackward0, sigmoid_array
+from ...autograd.ops_math import ReluBackward0, relabel, sigmoid_array
 from .misc import float_check, inplace, type_title
 
 _SQRT_2 = math.sqrt(2.0)
@@ -297,7 +297,7 @@ def prelu(input, weight):
     # a single slope broadcasts as a scalar (0-d input stays 0-d); else along dim 1
     w = weight.reshape(()) if n == 1 else weight.reshape((n,) + (1,) * (input.dim() - 2))
     # x == 0 takes the weight * x branch: gradient weight there, as in PyTorch
-    return _functions.where(input > 0, input, w * input)
+    return relabel(_functions.where(input > 0, input, w * input), "PreluKernelBackward0")
 
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
@@ -306,7 +306,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 def selu(input, inplace=False):
     fn = lambda t: apply(EluBackward0, (t,), _SELU_ALPHA) * _SELU_SCALE  # noqa: E731
-    return _maybe_inplace(input, fn, inplace)
+    return _maybe_inplace(input, fn, inplace, "EluBackward0")
 
 
 def celu(input, alpha=1.0, inplace=False):
@@ -315,11 +315,11 @@ def celu(input, alpha=1.0, inplace=False):
     alpha = float(alpha)
     # celu(x) = alpha * elu(x / alpha): the same curve, rescaled
     fn = lambda t: apply(EluBackward0, (t / alpha,), 1.0) * alpha  # noqa: E731
-    return _maybe_inplace(input, fn, inplace)
+    return _maybe_inplace(input, fn, inplace, "CeluBackward0")
 
 
 def mish(input, inplace=False):
-    return _maybe_inplace(input, lambda t: t * softplus(t).tanh(), inplace)
+    return _maybe_inplace(input, lambda t: t * softplus(t).tanh(), inplace, "MishBackward0")
 
 
 def hardswish(input, inplace=False):
@@ -353,7 +353,8 @@ def glu(input, dim=-1):
     n = input.shape[d]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
-    return input.narrow(d, 0, n // 2) * input.narrow(d, n // 2, n // 2).sigmoid()
+    return relabel(input.narrow(d, 0, n // 2) * input.narrow(d, n // 2, n // 2).sigmoid(),
+                   "GluBackward0")
 
 
 def sigmoid(input):
@@ -365,11 +366,18 @@ def tanh(input):
 
 
 def logsigmoid(input):
-    return -softplus(-input)
+    return relabel(-softplus(-input), "LogSigmoidBackward0")
 
 
-def _maybe_inplace(input, fn, do_inplace):
-    return inplace(input, fn) if do_inplace else fn(input)
+def _maybe_inplace(input, fn, do_inplace, name=None):
+    """``fn(input)``, or written into ``input`` when ``do_inplace``; ``name`` relabels the
+    out-of-place result's node as PyTorch's fused op (when a graph was recorded)."""
+    if do_inplace:
+        return inplace(input, fn)
+    out = fn(input)
+    if name is not None and out.grad_fn is not None:
+        relabel(out, name)
+    return out
 
 
 def _get_softmax_dim(name, ndim, stacklevel):

@@ -9,6 +9,7 @@ import warnings
 import numpy as np
 
 from ... import _dtype as D
+from ...autograd.ops_math import relabel
 from .misc import _check_indices, embedding_renorm_, wrap
 
 
@@ -143,7 +144,7 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         out = grid.max(dim=1).values
         if (counts == 0).any():                          # an empty bag gives zeros
             out = out.masked_fill(wrap((counts == 0)[:, None]), 0.0)
-        return out
+        return relabel(out, "EmbeddingBagBackward0")
 
     if per_sample_weights is not None:
         psw = per_sample_weights
@@ -154,4 +155,4 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
     out = zeros.index_add(0, wrap(bag_of), rows)
     if mode == "mean":
         out = out / wrap(np.maximum(counts, 1).astype(w.dtype)[:, None])
-    return out
+    return relabel(out, "EmbeddingBagBackward0")

@@ -8,7 +8,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import AccumulateGrad, Node
-from ...autograd.ops_math import ReluBackward0, renamed
+from ...autograd.ops_math import ReluBackward0, relabel, renamed
 from ...tensor import Tensor
 from ..._dtype import scalar_type_name as _title
 from ..._tensor_math import check_same_device
@@ -174,7 +174,12 @@ def linear(input, weight, bias=None):
     wt = weight if w.flags.c_contiguous else weight.contiguous()
     out = apply(MmBackward0, (flat, wt)) if bias is None else \
         apply(AddmmBackward0, (flat, wt, bias))
-    return out.reshape(lead + (w.shape[0],)) if x.ndim != 2 else out
+    if x.ndim == 2:
+        return out
+    out = out.reshape(lead + (w.shape[0],))
+    if bias is None and out.grad_fn is not None:  # the node PyTorch's matmul ends with
+        relabel(out, "UnsafeViewBackward0" if x.ndim > 2 else "SqueezeBackward4")
+    return out
 
 
 def linear_relu(input, weight, bias):

@@ -3,6 +3,7 @@
 import numpy as np
 
 from ... import _dtype as D
+from ...autograd.ops_math import relabel
 from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _broadcastable, _reduction, _size
@@ -76,7 +77,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     loss = (-input * target).exp().log1p()
     if loss.dtype != input.dtype:
         loss = loss.to(input.dtype)
-    return _reduced(loss, reduction)
+    return relabel(_reduced(loss, reduction), "SoftMarginLossBackward0")
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
@@ -166,8 +167,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     other = fastnn.tensor(np.arange(dim)[None, :] != y[:, None])
     loss = (z * other).sum(1) / dim
     if reduction == "none":
-        return loss if target.dim() > 0 else loss.reshape(())
-    return _reduced(loss, reduction)
+        loss = loss if target.dim() > 0 else loss.reshape(())
+    else:
+        loss = _reduced(loss, reduction)
+    return relabel(loss, "MultiMarginLossBackward0")
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

@@ -13,7 +13,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
-from ...autograd.ops_math import name_by_use
+from ...autograd.ops_math import name_by_use, relabel
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .upsampling_cubic import antialias_plan, cubic_plan
@@ -209,7 +209,7 @@ def pixel_shuffle(input, upscale_factor):
     k = len(lead)
     y = input.reshape(*lead, c // (r * r), r, r, h, w)
     y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
-    return y.reshape(*lead, c // (r * r), h * r, w * r)
+    return relabel(y.reshape(*lead, c // (r * r), h * r, w * r), "PixelShuffleBackward0")
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -230,7 +230,7 @@ def pixel_unshuffle(input, downscale_factor):
     k = len(lead)
     y = input.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
-    return y.reshape(*lead, c * r * r, h // r, w // r)
+    return relabel(y.reshape(*lead, c * r * r, h // r, w // r), "PixelUnshuffleBackward0")
 
 
 def channel_shuffle(input, groups):
