@@ -9,6 +9,7 @@ import numpy as np
 
 from . import _dtype as D
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from .autograd import ops_math as M
 from ._tensor_math import operands, check_same_device
@@ -206,7 +207,7 @@ def where(condition, input=None, other=None):
         from .tensor import _wrap
         b = _wrap(np.asarray(b._data, a._data.dtype))
     _check_broadcast(cond.shape, a._data.shape, b._data.shape)
-    return apply(M.WhereBackward0, (a, b), cond)
+    return keep_saved(apply(M.WhereBackward0, (a, b), cond), condition)
 
 
 def _check_broadcast(*shapes):

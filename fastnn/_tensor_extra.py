@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _dtype as D
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_extra as E
 from .autograd.ops_math import relabel
 from ._tensor_math import _float_input, _nograd, operands, check_same_device, broadcast_error
@@ -126,7 +127,7 @@ class ExtraMixin:
         check_same_device(self, mask)
         _cpu_only(self, "masked_select")
         try:
-            return apply(E.MaskedSelectBackward0, (self,), mask._data)
+            return keep_saved(apply(E.MaskedSelectBackward0, (self,), mask._data), mask)
         except ValueError as e:
             raise broadcast_error(mask, self, e) from None  # PyTorch names the mask a
 
@@ -311,7 +312,7 @@ class ExtraMixin:
         size = shape[d] if shape else 1
         if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise IndexError("index out of range in self")
-        return apply(E.IndexAddBackward0, (self, source), d, idx, alpha)
+        return keep_saved(apply(E.IndexAddBackward0, (self, source), d, idx, alpha), index)
 
     def index_add_(self, dim, index, source, *, alpha=1):
         return self._unary_("index_add", dim, index, source, alpha=alpha)

@@ -4,6 +4,7 @@ import numpy as np
 from . import _dtype as D
 from .autograd import grad_mode
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from ._tensor_math import operands, broadcast_error, Const
 from ._tensor_shape import _index_arrays, _split_int_indices
@@ -58,8 +59,12 @@ def _record(self, compute):
     The copy keeps values that the new node saved intact when self's storage is overwritten.
     """
     base = self._base
-    if base is not None and base._rg:
-        return _record_view(self, base, compute)
+    if base is not None and (base._rg or not self._rg):
+        # a view of a tensor with history, or one that takes a grad only now: either way
+        # the base must see the new values' history
+        done = _record_view(self, base, compute)
+        if done is not None:
+            return done
     from .tensor import _wrap
     alias = _wrap(self._data.copy(), self.grad_fn)
     alias._rg = self._rg
@@ -90,7 +95,7 @@ def _record_view(self, base, compute):
     and, through the op, the overwritten ones.
     """
     from .tensor import _wrap
-    if self.grad_fn is None:
+    if self.grad_fn is None and base._rg:
         raise RuntimeError("A view was created in no_grad mode and is being modified inplace "
                            "with grad mode enabled. Given that this use case is ambiguous and "
                            "error-prone, it is forbidden. You can clarify your code by moving "
@@ -98,17 +103,21 @@ def _record_view(self, base, compute):
                            "(if you don't want the inplace to be tracked) or both outside (if "
                            "you want the inplace to be tracked).")
     pos = _view_positions(self, base)
+    if pos is None and not base._rg:
+        return None  # a layout the base cannot follow: only the view records the op
     if pos is None:
         raise RuntimeError("fastnn cannot record this in-place operation on a view of a tensor "
                            "that requires grad; clone() the view first")
     old = _wrap(np.ascontiguousarray(base._data).copy(), base.grad_fn)
-    old._rg = True
+    old._rg = base._rg
     res = compute(old.reshape(-1)[pos])
     res = res if res._data.dtype == base._data.dtype else res.to(base.dtype)
     new = apply(S.CopySlices, (old, res), pos)
     _write(self, res._data)
     base.grad_fn = new.grad_fn
+    base._rg = True
     self.grad_fn = res.grad_fn
+    self._rg = True
     return self._bump()
 
 
@@ -382,9 +391,9 @@ class InplaceMixin:
         self._data[...] = get_generator(generator).np.integers(low, high, self._data.shape)
         return self._bump()
 
-    def __setitem__(self, idx, value):
+    def __setitem__(self, index, value):
         from .tensor import Tensor
-        idx = _index_arrays(idx)
+        idx = _index_arrays(index)
         if self._rg and self.grad_fn is None and _state.enabled and _writes_through_view(idx):
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
@@ -401,7 +410,8 @@ class InplaceMixin:
                 value = tensor(value, dtype=self.dtype)
             v = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
             try:
-                _record(self, lambda a: apply(S.IndexPutBackward0, (a, v), idx, False))
+                _record(self, lambda a: keep_saved(apply(S.IndexPutBackward0, (a, v), idx, False),
+                                                   index))
             except ValueError as e:
                 raise _setitem_error(self, idx, v, e) from None
             return
@@ -419,10 +429,11 @@ class InplaceMixin:
         if accumulate:
             self._check_inplace()
             if _tracked(self, (values,)):
-                return _record(self, lambda a: apply(S.IndexPutBackward0, (a, values), idx, True))
+                return _record(self, lambda a: keep_saved(
+                    apply(S.IndexPutBackward0, (a, values), idx, True), tuple(indices)))
             np.add.at(self._data, idx, values._data)
             return self._bump()
-        self[idx] = values
+        self[tuple(indices)] = values
         return self
 
 

@@ -3,6 +3,7 @@ take_along_dim, unfold, fill_diagonal_, put, masked_scatter, index_put and the *
 import numpy as np
 
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_misc as M
 from .autograd.ops_math import relabel
 from ._tensor_shape import _as_view
@@ -99,8 +100,8 @@ class MiscIndexMixin:
                                    f"be smaller size than src {list(src._data.shape)}")
         _check_bounds(idx, self._data.shape[d], d)
         _cpu_only(self, "scatter_reduce")
-        return apply(M.ScatterReduceBackward0, (self, src), d, idx.astype(np.int64),
-                     reduce, bool(include_self))
+        return keep_saved(apply(M.ScatterReduceBackward0, (self, src), d, idx.astype(np.int64),
+                                reduce, bool(include_self)), index)
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
         return self._unary_("scatter_reduce", dim, index, src, reduce, include_self=include_self)
@@ -111,7 +112,8 @@ class MiscIndexMixin:
         n = self._data.size
         _flat_positions(self, idx)  # bounds check with PyTorch's message
         from .tensor import _wrap
-        return relabel(self.reshape(-1)[_wrap(np.where(idx < 0, idx + n, idx))], "TakeBackward0")
+        return keep_saved(relabel(self.reshape(-1)[_wrap(np.where(idx < 0, idx + n, idx))],
+                                  "TakeBackward0"), index)
 
     def take_along_dim(self, indices, dim=None):
         from .tensor import Tensor
@@ -121,6 +123,8 @@ class MiscIndexMixin:
         if indices._data.dtype != np.int64:
             raise RuntimeError("torch.take_along_dim(): dtype of indices should be Long but got "
                                f"{_title(indices._data.dtype)}")
+        if self._rg:  # backward reads its own copy: a later change to indices is harmless
+            indices = indices.clone()
         if dim is None:
             return self.reshape(-1).gather(0, indices.reshape(-1))
         d = self._dim(dim)

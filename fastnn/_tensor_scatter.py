@@ -1,6 +1,7 @@
 """gather, scatter and scatter_add as Tensor methods (a mixin of Tensor), with PyTorch's
 index checks: the index's own shape is the region read or written."""
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from .autograd.ops_math import relabel
 
@@ -36,7 +37,8 @@ class ScatterMixin:
         d = self._dim(dim)
         if _scalar_like(self, index):
             return self.reshape(-1).gather(d, index.reshape(-1)).reshape(index.shape)
-        return apply(S.GatherBackward0, (self,), d, _gather_index(self, "gather", d, index))
+        return keep_saved(apply(S.GatherBackward0, (self,), d,
+                                _gather_index(self, "gather", d, index)), index)
 
     def scatter(self, dim, index, src=None, *, value=None, reduce=None):
         from .tensor import Tensor
@@ -57,7 +59,7 @@ class ScatterMixin:
         elif src._data.dtype != self._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
         node = S.ScatterAddBackward0 if reduce == "add" else S.ScatterBackward0
-        out = apply(node, (self, src), d, idx, reduce)
+        out = keep_saved(apply(node, (self, src), d, idx, reduce), index)
         if isrc is None and reduce is None and out.grad_fn is not None:
             relabel(out, "ScatterBackward1")  # PyTorch's overload for a scalar value
         return out

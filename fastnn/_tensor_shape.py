@@ -5,6 +5,7 @@ import operator
 import numpy as np
 
 from .autograd.function import apply
+from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from .autograd.ops_math import relabel
 from ._tensor_scatter import _index_tensor
@@ -389,8 +390,8 @@ class ShapeMixin:
                 relabel(p, "UnbindBackward0")
         return pieces
 
-    def __getitem__(self, idx):
-        idx = _index_arrays(idx)
+    def __getitem__(self, index):
+        idx = _index_arrays(index)
         basic = S.is_basic_index(idx)
         if basic:
             _check_index(self, idx)
@@ -399,9 +400,9 @@ class ShapeMixin:
         _check_index_types(idx)
         split = _split_int_indices(idx)
         if split is not None:  # PyTorch applies integers first, then the advanced indices
-            return self[split[0]][split[1]]
+            return keep_saved(self[split[0]][split[1]], index)
         try:
-            return apply(S.IndexBackward0, (self,), idx, False)
+            return keep_saved(apply(S.IndexBackward0, (self,), idx, False), index)
         except IndexError as e:
             raise IndexError(_mask_mismatch(self, idx) or
                              str(e).replace("axis", "dimension")) from None
@@ -416,7 +417,7 @@ class ShapeMixin:
         size = self._data.shape[d]
         if idx.size and (idx.min() < -size or idx.max() >= size):
             raise IndexError("index out of range in self")
-        return apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1))
+        return keep_saved(apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1)), index)
 
     def masked_fill(self, mask, value):
         from .tensor import Tensor
@@ -430,13 +431,13 @@ class ShapeMixin:
                                    f"got tensor with {value._data.ndim} dimension(s).")
             if value._rg:  # the value gets the gradient of every position it filled
                 v = value if value._data.dtype == self._data.dtype else value.to(self.dtype)
-                return apply(S.MaskedFillBackward1, (self, v), m)
+                return keep_saved(apply(S.MaskedFillBackward1, (self, v), m), mask)
             value = value.item()
         if not isinstance(value, (int, float, bool, np.generic)):
             raise TypeError("masked_fill(): argument 'value' must be Number or Tensor, not "
                             f"{type(value).__name__}")
         try:
-            return apply(S.MaskedFillBackward0, (self,), m, value)
+            return keep_saved(apply(S.MaskedFillBackward0, (self,), m, value), mask)
         except ValueError as e:
             from ._tensor_math import broadcast_error, Const
             raise broadcast_error(Const(m), self, e) from None

@@ -124,6 +124,27 @@ def saved_version(t, arr):
     return (vc, vc[0], arr, t.grad_fn)
 
 
+def keep_saved(out, *args):
+    """Version-check what an op's node keeps as a plain array argument (an index, a target, a
+    mask; ``args`` may hold non-tensors and one level of tuples, as an index expression does):
+    changed in place before backward, it raises as a saved input does instead of giving a
+    wrong gradient; an inference tensor is refused. Free when no graph was recorded."""
+    node = out.grad_fn
+    if node is not None:
+        entries = [saved_version(t, t._data) for t in _tensors_in(args)]
+        if entries:
+            node._vcs = list(node._vcs) + entries if node._vcs else entries
+    return out
+
+
+def _tensors_in(args):
+    for a in args:
+        if isinstance(a, (tuple, list)):
+            yield from (x for x in a if hasattr(x, "_vc"))
+        elif hasattr(a, "_vc"):
+            yield a
+
+
 class AccumulateGrad(Node):
     """Sink node of a leaf: adds the incoming gradient into ``leaf.grad``."""
 

@@ -4,7 +4,7 @@ the training-loop case)."""
 import numpy as np
 
 from ...autograd.function import apply
-from ...autograd.node import Node
+from ...autograd.node import Node, keep_saved
 from ...autograd.ops_reduce import log_softmax_array
 from ...tensor import Tensor
 from .loss import _reduction
@@ -215,7 +215,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
             and label_smoothing == 0.0 and isinstance(input, Tensor) and \
             isinstance(target, Tensor) and _fast_ce(input, target, None, "mean", 0.0):
         # the training-loop case, which the checks below would all accept
-        return apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index)
+        return keep_saved(apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index),
+                         target)
     reduction = _reduction(size_average, reduce, reduction)
     for name, t in (("input", input), ("target", target)):
         if not isinstance(t, Tensor):
@@ -243,13 +244,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
                            f"probabilities, got {type_title(target._data.dtype)}")
     _class_checks(input, target, weight)
     if _fast_ce(input, target, weight, reduction, label_smoothing):
-        return apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index)
+        return keep_saved(apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index),
+                         target)
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss  # one fused kernel each way on the GPU
         return class_loss(input, target, weight, ignore_index, reduction, label_smoothing, True)
-    return apply(NllLossBackward0, (input,),
-                 (target._data, _weight_arr(weight, dt), ignore_index, reduction,
-                  float(label_smoothing), True))
+    return keep_saved(apply(NllLossBackward0, (input,),
+                            (target._data, _weight_arr(weight, dt), ignore_index, reduction,
+                             float(label_smoothing), True)), target)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -259,6 +261,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss
         return class_loss(input, target, weight, ignore_index, reduction, 0.0, False)
-    return apply(NllLossBackward0, (input,),
-                 (target._data, _weight_arr(weight, input._data.dtype), ignore_index,
-                  reduction, 0.0, False))
+    return keep_saved(apply(NllLossBackward0, (input,),
+                            (target._data, _weight_arr(weight, input._data.dtype), ignore_index,
+                             reduction, 0.0, False)), target)

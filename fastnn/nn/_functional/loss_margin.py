@@ -4,6 +4,7 @@ import numpy as np
 
 from ... import _dtype as D
 from ...autograd.ops_math import relabel
+from ...autograd.node import keep_saved
 from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _broadcastable, _reduction, _size
@@ -170,7 +171,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         loss = loss if target.dim() > 0 else loss.reshape(())
     else:
         loss = _reduced(loss, reduction)
-    return relabel(loss, "MultiMarginLossBackward0")
+    return keep_saved(relabel(loss, "MultiMarginLossBackward0"), target)
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):

@@ -7,7 +7,7 @@ from numpy.lib.stride_tricks import as_strided
 
 from ... import _dtype as D
 from ...autograd.function import apply
-from ...autograd.node import Node
+from ...autograd.node import Node, keep_saved
 from ...autograd.ops_math import name_by_use
 from ...autograd import grad_mode
 from ..._dtype import scalar_type_name as type_title
@@ -248,7 +248,8 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         raise NotImplementedError("fastnn's embedding supports dense, unscaled gradients only")
     if max_norm is not None:
         embedding_renorm_(weight, idx, max_norm, norm_type)
-    return apply(EmbeddingBackward0, (weight,), idx.astype(np.int64, copy=False), padding_idx)
+    return keep_saved(apply(EmbeddingBackward0, (weight,), idx.astype(np.int64, copy=False),
+                            padding_idx), input)
 
 
 def embedding_renorm_(weight, idx, max_norm, norm_type):
