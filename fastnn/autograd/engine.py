@@ -3,6 +3,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from .grad_mode import state as _grad_state
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
                    run_tensor_hooks, slot_owners)
 
@@ -71,6 +72,9 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
+    # as in PyTorch, hooks and custom backward code run without recording a graph
+    prev_enabled = _grad_state.enabled
+    _grad_state.enabled = False
     if slot_owners:  # (backward(inputs=...) captures too, and still writes leaf grads)
         for ref in list(slot_owners.values()):
             owner = ref()
@@ -83,6 +87,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         return _run(roots, root_grads, retain_graph, capture)
     finally:
         _mode.direct = prev_direct
+        _grad_state.enabled = prev_enabled
 
 
 def _execute(node, g, retain_graph):

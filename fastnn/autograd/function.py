@@ -87,6 +87,11 @@ class FunctionCtx(Node):
         self._dirty = ()
 
     def save_for_backward(self, *tensors):
+        from ..tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward can only save variables, but argument {i} "
+                                f"is of type {type(t).__name__}")
         self._saved_tensors = tensors
         self.saved = tuple(t._data for t in tensors if t is not None)
         self._vcs = [(t._vc, t._vc[0], t._data, t.grad_fn) for t in tensors if t is not None]
@@ -127,9 +132,9 @@ class FunctionCtx(Node):
         if not isinstance(grads, tuple):
             grads = (grads,)
         n_args = len(self._tensor_slots)
-        if (len(grads) < n_args and sum(s is not None for s in self._tensor_slots[:len(grads)])
-                < len(self._next)) or any(gi is not None for gi in grads[n_args:]):
-            # missing gradients, or extra ones that are not None, are a bug in the Function
+        if len(grads) < n_args or any(gi is not None for gi in grads[n_args:]):
+            # one gradient (or None) per forward argument, tensor or not, as PyTorch requires;
+            # extra ones that are not None are a bug in the Function too
             raise RuntimeError(
                 f"function {self.name()} returned an incorrect number of gradients "
                 f"(expected {n_args}, got {len(grads)})")
