@@ -16,240 +16,54 @@ tuples, scalars, strings, None) rides along as a JSON "structure" string in
 key path and referenced by name.  Which tensors were Parameters or required grad
 is listed in a separate ``__metadata__`` entry, so readers without it still load them.
 
+Besides tensors, dicts (str or int keys), lists, tuples, sets, Size, int, float, str,
+bool and None, a checkpoint may hold (format version "2", see ``_checkpoint_format``):
+numpy arrays of every bool, int, uint (8 to 64 bits), float (16 to 64) and complex dtype
+(complex ones stored as real/imaginary pairs along a last axis of 2), numpy scalars and
+numpy dtypes of those (kept as numpy types), complex, bytes, bytearray, slice, fastnn
+dtypes and devices, and namedtuples; each loads back as an equal object of the same type,
+so ``np.random.set_state(fastnn.load(f)["np_rng"])`` works.  Files that use none of these
+are written exactly as before (version "1"), and both versions load.
+
+Namedtuples: loading never imports a class named by the file.  A namedtuple is stored
+with its ``module.qualname`` and field names and comes back as that class only when the
+caller allowed the class with :func:`add_safe_globals` (or the :class:`safe_globals`
+context manager), the names PyTorch uses for its ``weights_only`` allow-list, and its
+fields match; it is then built with ``tuple.__new__``, so none of the class's code runs.
+Otherwise it loads as a plain tuple of the same items.
+
+Shared memory: tensors saved in one call whose memory overlaps (a tensor and its slices
+or transposes, the same tensor twice, tied weights) are stored once and load back as
+views of one block, so a write through one shows in the others, as with PyTorch.  When
+one of them covers the rest contiguously it is stored as itself and the others reference
+it; otherwise the block spanning them all is stored.  A tensor that overlaps nothing else
+in the call is stored compactly, even when it views a larger base: ``save(x[:, 1])``
+writes only that column and loads with stride (1,) where PyTorch, which writes the whole
+storage, gives (3,); this keeps files small and a flat state_dict a plain safetensors
+file.  Numpy arrays never share (PyTorch pickles each on its own too).
+
 Checkpoints travel between people, so loading treats the file as hostile: no
 pickle, nothing executed, and every header field is checked against the real
 file size before a single tensor byte is allocated.  Any malformed input ends
 in ``ValueError`` naming the file.
 """
 
-import collections
 import io
-import json
-import math
 import os
-import sys
 import tempfile
 
 import numpy as np
 
-from ._checkpoint_format import (_CODES, _DEVICE_RE, _DTYPES, _FORMAT_KEY,  # noqa: F401
-                                 _FORMAT_VERSION, _GRAD_KEY, _MAX_DEPTH, _MAX_HEADER, _RANK,
-                                 _STRUCTURE_KEY, _Bad, _build, _by_offset, _foreign,
-                                 _grad_meta, _parse_header, _parse_json, _short)
+from ._checkpoint_encode import (_from_array, _is_path, _move, _restore_grad,  # noqa: F401
+                                 _serialize, _strided)
+from ._checkpoint_format import (_CODES, _COMPLEX_OF, _DEVICE_RE, _DTYPES,  # noqa: F401
+                                 _FORMAT_KEY, _FORMAT_VERSIONS, _GRAD_KEY, _MAX_DEPTH,
+                                 _MAX_HEADER, _STRUCTURE_KEY, _TENSOR_CODES, _Bad, _Builder,
+                                 _by_offset, _foreign, _grad_meta, _parse_header, _parse_json,
+                                 _short)
 
-__all__ = ["save", "load"]
-
-
-# --- the bridge to fastnn.tensor, kept tiny so it can track that class ---
-
-def _to_array(obj):
-    """The ndarray behind a tensor (or ndarray) `obj`; None when `obj` is not one."""
-    if isinstance(obj, np.ndarray):
-        return obj
-    try:
-        from fastnn.tensor import Tensor
-    except ImportError:  # the Tensor class may not be importable in a partial build
-        return None
-    if not isinstance(obj, Tensor):
-        return None
-    t = obj.detach()
-    if getattr(t, "is_cuda", False):
-        t = t.cpu()
-    return t.numpy()
-
-
-def _instance(obj, module, name):
-    # classes are looked up only where already imported: no instance can exist otherwise,
-    # and saving should not drag in (or half-import) the rest of fastnn
-    mod = sys.modules.get(module)
-    return mod is not None and isinstance(obj, getattr(mod, name, ()))
-
-
-def _grad_flags(obj):
-    """{"parameter", "requires_grad"} for a tensor that is a Parameter or needs grad."""
-    rg = getattr(obj, "requires_grad", False) is True
-    param = _instance(obj, "fastnn.nn.parameter", "Parameter")
-    return {"parameter": param, "requires_grad": rg} if param or rg else None
-
-
-def _restore_grad(t, flags):
-    if flags["parameter"]:
-        from fastnn.nn.parameter import Parameter
-        return Parameter(t, requires_grad=flags["requires_grad"])
-    return t.requires_grad_(True)
-
-
-def _save_hint(obj):
-    """How to save a module, optimizer or scheduler: through its state_dict."""
-    if not callable(getattr(obj, "state_dict", None)):
-        return ""
-    var = ("model" if _instance(obj, "fastnn.nn.modules.module", "Module") else
-           "optimizer" if _instance(obj, "fastnn.optim.optimizer", "Optimizer") else "obj")
-    return (f"; fastnn never pickles whole objects: save {var}.state_dict() instead, then "
-            f"rebuild the {type(obj).__name__} in code and call "
-            f"{var}.load_state_dict(fastnn.load(path))")
-
-
-def _from_array(arr):
-    """Wrap a freshly read ndarray (which nobody else references) as a Tensor."""
-    try:
-        from fastnn.tensor import tensor_from_numpy
-    except ImportError:  # until the tensor module grows it, the memory-sharing public path
-        from fastnn._creation import from_numpy as tensor_from_numpy
-    return tensor_from_numpy(arr)
-
-
-def _move(tensor, device):
-    """Place a freshly loaded CPU tensor on `device` (a validated device string).
-
-    This is the single hook for non-CPU map_location targets; it defers to
-    ``Tensor.to`` so the device logic lives in one place.
-    """
-    if device == "cpu":
-        return tensor
-    to = getattr(tensor, "to", None)
-    if to is None:
-        raise RuntimeError(f"fastnn.load: cannot move a {type(tensor).__name__} to {device!r}")
-    return to(device)
-
-
-def _is_path(f):
-    return isinstance(f, (str, bytes, os.PathLike))
-
-
-# --- save ---
-
-def _key_path(path):
-    return "key path " + "".join(f"[{k!r}]" for k in path) if path else "the top level"
-
-
-def _check_str(s, path, what):
-    try:
-        s.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError(f"fastnn.save: {what} at {_key_path(path)} is not valid "
-                         "UTF-8 (unpaired surrogate)") from None
-
-
-class _Encoder:
-    """Turns a Python object into (structure JSON, {name: contiguous LE ndarray})."""
-
-    def __init__(self):
-        self.tensors = {}
-        self.grad = {}  # names of tensors saved from Parameters or tensors needing grad
-        self._active = set()  # ids of containers on the current path, to catch cycles
-
-    def _name(self, path):
-        # names follow the key path so safetensors users see "model.fc.weight"
-        base = ".".join(str(k) for k in path) or "tensor"
-        name, n = base, 0
-        while name in self.tensors or name == "__metadata__":
-            n += 1
-            name = f"{base}~{n}"
-        return name
-
-    def encode(self, obj, path=(), depth=0):
-        if depth > _MAX_DEPTH:
-            raise ValueError(f"fastnn.save: nesting deeper than {_MAX_DEPTH} at {_key_path(path)}")
-        if obj is None or isinstance(obj, bool):
-            return obj
-        if isinstance(obj, (np.bool_, np.integer, np.floating)) and \
-                isinstance(obj.item(), (bool, int, float)):
-            # numpy scalars (an optimizer's step count, say) save as plain numbers
-            return self.encode(obj.item(), path, depth)
-        if isinstance(obj, int):
-            try:
-                str(obj)  # JSON needs the decimal form, which Python caps in length
-            except ValueError:
-                raise ValueError(f"fastnn.save: int at {_key_path(path)} has too many "
-                                 "digits to store") from None
-            return int(obj)
-        if isinstance(obj, float):
-            if math.isfinite(obj):
-                return float(obj)
-            return {"k": "float", "v": "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")}
-        if isinstance(obj, str):
-            _check_str(obj, path, "string")
-            return str(obj)
-        arr = _to_array(obj)
-        if arr is not None:
-            node = self._tensor(arr, path)
-            if arr is obj:  # a numpy array comes back as one, as with torch.load
-                node["k"] = "array"
-            flags = None if arr is obj else _grad_flags(obj)
-            if flags:
-                self.grad[node["name"]] = flags
-            return node
-        if isinstance(obj, (dict, list, tuple, set, frozenset)):
-            if id(obj) in self._active:
-                raise ValueError(f"fastnn.save: container at {_key_path(path)} contains itself")
-            self._active.add(id(obj))
-            try:
-                return self._container(obj, path, depth)
-            finally:
-                self._active.discard(id(obj))
-        raise TypeError(f"fastnn.save: cannot save object of type '{type(obj).__name__}' "
-                        f"at {_key_path(path)}{_save_hint(obj)}")
-
-    def _container(self, obj, path, depth):
-        if isinstance(obj, dict):
-            items = []
-            for k, v in obj.items():
-                if isinstance(k, bool) or not isinstance(k, (str, int)):
-                    raise TypeError(f"fastnn.save: cannot save dict key {k!r} of type "
-                                    f"'{type(k).__name__}' at {_key_path(path)} "
-                                    "(keys must be str or int)")
-                if isinstance(k, str):
-                    _check_str(k, path, "dict key")
-                    k = str(k)
-                else:
-                    k = int(k)
-                items.append([k, self.encode(v, path + (k,), depth + 1)])
-            kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
-            return {"k": kind, "items": items}
-        items = [self.encode(v, path + (i,), depth + 1) for i, v in enumerate(obj)]
-        if isinstance(obj, (set, frozenset)):
-            return {"k": "frozenset" if isinstance(obj, frozenset) else "set", "items": items}
-        if not isinstance(obj, tuple):
-            return items
-        return {"k": "size" if _instance(obj, "fastnn._dtype", "Size") else "tuple", "items": items}
-
-    def _tensor(self, arr, path):
-        dt = arr.dtype.newbyteorder("<") if arr.dtype.kind in "biuf" else arr.dtype
-        code = _CODES.get(dt)
-        if code is None:
-            raise TypeError(f"fastnn.save: cannot save tensor of dtype {arr.dtype} at "
-                            f"{_key_path(path)} (supported: {', '.join(_DTYPES)})")
-        if arr.dtype != dt or not arr.flags.c_contiguous:
-            # one copy fixes both layout and big-endian input; np.ascontiguousarray
-            # is avoided because it turns 0-d arrays into 1-d ones
-            arr = np.array(arr, dtype=dt, order="C")
-        name = self._name(path)
-        self.tensors[name] = (code, arr)
-        return {"k": "tensor", "name": name}
-
-
-def _serialize(obj):
-    """Validate `obj` and return (header bytes, [arrays in file order]); writes nothing."""
-    enc = _Encoder()
-    structure = enc.encode(obj)
-    meta = {_FORMAT_KEY: _FORMAT_VERSION, _STRUCTURE_KEY: json.dumps(
-        structure, separators=(",", ":"), ensure_ascii=False, allow_nan=False)}
-    if enc.grad:
-        meta[_GRAD_KEY] = json.dumps(enc.grad, separators=(",", ":"), ensure_ascii=False)
-    # the safetensors writer's order: widest dtypes first (so every tensor is aligned),
-    # then by name; matching it makes a flat state_dict's file the same bytes
-    order = sorted(enc.tensors, key=lambda n: (-_RANK[enc.tensors[n][0]], n))
-    header, offset, arrays = {"__metadata__": meta}, 0, []
-    for name in order:
-        code, arr = enc.tensors[name]
-        header[name] = {"dtype": code, "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + arr.nbytes]}
-        offset += arr.nbytes
-        arrays.append(arr)
-    raw = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
-    raw += b" " * (-len(raw) % 8)
-    return len(raw).to_bytes(8, "little") + raw, arrays
+__all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
+           "safe_globals"]
 
 
 def _write(fobj, head, arrays):
@@ -322,8 +136,11 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     """Write `obj` to `f`, a path or a writable binary file object.
 
     `obj` may be a tensor (or ndarray) or any nesting of dict / OrderedDict
-    (str or int keys), list, tuple and Size holding tensors, int, float, str,
-    bool and None; Parameters and tensors requiring grad load back as such.
+    (str or int keys), list, tuple, namedtuple, set and Size holding tensors,
+    int, float, complex, str, bytes, bool, None, slices, numpy scalars and
+    dtypes, fastnn dtypes and devices; Parameters and tensors requiring grad
+    load back as such, and tensors that overlap in memory load back sharing it
+    (see the module docstring).
     Anything else raises TypeError naming the key path, before any byte is
     written.  Saving to a path is atomic: either the new checkpoint is fully
     in place or the previous file is left untouched.  The remaining arguments
@@ -381,22 +198,27 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
 
     structure = plain = object()  # the structure itself may legitimately be None
     grad = {}
+    info = {e[0]: (_CODES[e[1]], e[2]) for e in entries}
     if _FORMAT_KEY in meta:
-        if meta[_FORMAT_KEY] != _FORMAT_VERSION:
+        if meta[_FORMAT_KEY] not in _FORMAT_VERSIONS:
             raise _Bad(f"unsupported fastnn checkpoint version {_short(meta[_FORMAT_KEY])}")
         if _STRUCTURE_KEY not in meta:
             raise _Bad("fastnn checkpoint without a structure")
         structure = _parse_json(meta[_STRUCTURE_KEY], "structure")
         # a dry run with placeholders validates the whole tree before data is read
-        used = set()
-        _build(structure, dict.fromkeys(e[0] for e in entries), used)
-        unused = {e[0] for e in entries} - used
+        dry = _Builder(info)
+        dry.build(structure)
+        unused = set(info) - dry.used
         if unused:
             raise _Bad(f"tensor {_short(min(unused))} is not referenced by the structure")
         if _GRAD_KEY in meta:
             grad = _grad_meta(meta, entries)
     elif _STRUCTURE_KEY in meta:
         raise _Bad("structure present without a format version")
+    elif not as_numpy:
+        for name, (code, _) in info.items():
+            if code not in _TENSOR_CODES:
+                raise _Bad(f"tensor {_short(name)}: dtype {code} cannot be loaded as a tensor")
 
     arrays = {}
     for name, dt, shape, _, _ in _by_offset(entries):  # file order: reads stay sequential
@@ -405,18 +227,134 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
             _read_into(fobj, arr)
         if dt.kind == "b" and arr.size and arr.view(np.uint8).max() > 1:
             raise _Bad(f"tensor {_short(name)}: bool data holds bytes other than 0 and 1")
-    loaded = {}
-    for name, _, _, _, _ in entries:
-        t = arrays.pop(name)
-        t = t if as_numpy else _from_array(t)
-        if callable(map_location):
-            moved = map_location(t, "cpu")  # torch's (storage, location) convention
-            t = t if moved is None else moved
-        t = _move(t, device)
-        loaded[name] = _restore_grad(t, grad[name]) if name in grad and not as_numpy else t
+    make = _Maker(arrays, info, grad, map_location, device, as_numpy)
     if structure is plain:
-        return loaded
-    return _build(structure, loaded, set())
+        return {e[0]: make.tensor(e[0]) for e in entries}
+    return _Builder(info, make).build(structure)
+
+
+class _Maker:
+    """Turns the validated references of a structure into objects, given the data read."""
+
+    def __init__(self, arrays, info, grad, map_location, device, as_numpy):
+        self.arrays, self.info, self.grad = arrays, info, grad
+        self.map_location, self.where, self.as_numpy = map_location, device, as_numpy
+        self.raw = {}    # name -> the CPU tensor over the stored data (the views' base)
+        self.done = {}   # name -> the finished object every "tensor" reference shares
+
+    def _raw(self, name):
+        t = self.raw.get(name)
+        if t is None:
+            arr = self.arrays[name]
+            t = self.raw[name] = arr if self.as_numpy else _from_array(arr)
+        return t
+
+    def _finish(self, t, flags):
+        if callable(self.map_location):
+            moved = self.map_location(t, "cpu")  # torch's (storage, location) convention
+            t = t if moved is None else moved
+        t = _move(t, self.where)
+        return _restore_grad(t, flags) if flags and not self.as_numpy else t
+
+    def tensor(self, name):
+        if name not in self.done:
+            if self.info[name][0] not in _TENSOR_CODES:  # only a plain file in numpy mode
+                self.done[name] = self.arrays[name]
+            else:
+                self.done[name] = self._finish(self._raw(name), self.grad.get(name))
+        return self.done[name]
+
+    def array(self, name):
+        if self.info[name][0] not in _TENSOR_CODES:  # numpy-only dtypes skip map_location
+            return self.arrays[name]
+        v = self.tensor(name)
+        if isinstance(v, np.ndarray):
+            return v
+        v = v.detach()
+        return (v.cpu() if hasattr(v, "cpu") else v).numpy()
+
+    def carray(self, name):
+        arr = self.arrays[name]
+        return arr.view(_COMPLEX_OF[self.info[name][0]]).reshape(arr.shape[:-1])
+
+    def bytes(self, name, mutable):
+        data = self.arrays[name].tobytes()
+        return bytearray(data) if mutable else data
+
+    def view(self, name, offset, shape, stride, flags):
+        flat = self.arrays[name].reshape(-1)  # read fresh, so C-contiguous: no copy
+        arr = _strided(flat, offset, shape, [s * flat.itemsize for s in stride])
+        base = self._raw(name)
+        if self.as_numpy:
+            return self._finish(arr, None)
+        t = _from_array(arr)
+        t._vc = base._vc  # a view: one version counter, and the stored block as its base
+        t._base = base
+        return self._finish(t, flags)
+
+    def dtype(self, name):
+        from fastnn import _dtype
+        return _dtype.to_dtype(name)
+
+    def device(self, spec):
+        from fastnn._dtype import device
+        return device(spec)
+
+    def namedtuple(self, name, fields, values):
+        cls = _SAFE_GLOBALS.get(name)
+        if isinstance(cls, type) and issubclass(cls, tuple) and \
+                tuple(getattr(cls, "_fields", ())) == fields:
+            return tuple.__new__(cls, values)  # no constructor of the class runs
+        return values
+
+
+# --- the namedtuple allow-list ---
+
+_SAFE_GLOBALS = {}  # "module.qualname" -> the class the caller allowed
+
+
+def add_safe_globals(safe_globals):
+    """Allow these namedtuple classes to be restored by :func:`load`.
+
+    Each item is a class or a ``(class, "module.qualname")`` pair. A saved namedtuple
+    comes back as its class only when that class was allowed here and has the same
+    fields; otherwise it loads as a plain tuple. The file never names code to import.
+    """
+    for item in safe_globals:
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], str):
+            obj, name = item
+        else:
+            obj = item
+            name = f"{getattr(obj, '__module__', '')}.{getattr(obj, '__qualname__', '')}"
+        _SAFE_GLOBALS[name] = obj
+
+
+def get_safe_globals():
+    """The allowed classes, as added."""
+    return list(_SAFE_GLOBALS.values())
+
+
+def clear_safe_globals():
+    """Forget every allowed class."""
+    _SAFE_GLOBALS.clear()
+
+
+class safe_globals:
+    """``with safe_globals([Point]): fastnn.load(f)`` allows classes for the block only."""
+
+    def __init__(self, safe_globals):
+        self.items = list(safe_globals)
+        self.saved = None
+
+    def __enter__(self):
+        self.saved = dict(_SAFE_GLOBALS)
+        add_safe_globals(self.items)
+        return self
+
+    def __exit__(self, *exc):
+        _SAFE_GLOBALS.clear()
+        _SAFE_GLOBALS.update(self.saved)
+        return False
 
 
 def _read_exact(fobj, n):

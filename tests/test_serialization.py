@@ -107,10 +107,11 @@ def test_container_and_scalar_types_are_preserved():
         assert_same([scalar], roundtrip([scalar]))
 
 
-def test_numpy_scalars_become_python_numbers():
+def test_numpy_scalars_keep_their_numpy_type():
     out = roundtrip({"step": np.int64(5), "lr": np.float32(0.5), "flag": np.bool_(True)})
     assert out == {"step": 5, "lr": 0.5, "flag": True}
-    assert type(out["step"]) is int and type(out["lr"]) is float and type(out["flag"]) is bool
+    assert type(out["step"]) is np.int64 and type(out["lr"]) is np.float32
+    assert type(out["flag"]) is np.bool_
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -324,8 +325,8 @@ def test_type_error_names_the_key_path():
                                "['optimizer']['param_groups'][0]['foo']")
     with pytest.raises(TypeError, match=r"type 'object' at the top level"):
         S.save(object(), io.BytesIO())
-    with pytest.raises(TypeError, match=r"type 'bytes' at key path \[0\]\[1\]\[3\]"):
-        S.save([[0, (0, 1, 2, b"x")]], io.BytesIO())
+    with pytest.raises(TypeError, match=r"type 'object' at key path \[0\]\[1\]\[3\]"):
+        S.save([[0, (0, 1, 2, object())]], io.BytesIO())
 
 
 @pytest.mark.parametrize("key", [(1, 2), 1.5, True, None, b"k"])
@@ -334,8 +335,8 @@ def test_bad_dict_keys(key):
         S.save({"a": {key: 1}}, io.BytesIO())
 
 
-@pytest.mark.parametrize("arr", [np.zeros(2, complex), np.array(["s"]), np.array([None]),
-                                 np.zeros(2, np.uint16), np.zeros(2, "datetime64[s]")])
+@pytest.mark.parametrize("arr", [np.zeros(2, np.clongdouble), np.array(["s"]), np.array([None]),
+                                 np.zeros(2, np.longdouble), np.zeros(2, "datetime64[s]")])
 def test_unsupported_dtypes(arr):
     with pytest.raises(TypeError, match=r"dtype .* at key path \['w'\]"):
         S.save({"w": arr}, io.BytesIO())

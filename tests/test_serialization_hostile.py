@@ -112,7 +112,7 @@ def _structured(structure, version="1", tensors=("a",)):
 
 REF = {"k": "tensor", "name": "a"}
 HOSTILE += [
-    (_structured(REF, version="2"), "unsupported fastnn checkpoint version '2'"),
+    (_structured(REF, version="3"), "unsupported fastnn checkpoint version '3'"),
     (make_file({"__metadata__": {"fastnn.format": "1"}}), "without a structure"),
     (make_file({"__metadata__": {"fastnn.structure": "[]"}}), "without a format"),
     (_structured({"k": "tensor", "name": "b"}), "missing tensor 'b'"),
@@ -182,7 +182,8 @@ def test_huge_claims_allocate_nothing():
     assert peak < 1 << 20
 
 
-@pytest.mark.parametrize("name", ["serialization.py", "_checkpoint_format.py"])
+@pytest.mark.parametrize("name", ["serialization.py", "_checkpoint_format.py",
+                                  "_checkpoint_encode.py"])
 def test_loader_never_imports_code_execution_helpers(name):
     tree = ast.parse((pathlib.Path(S.__file__).parent / name).read_text())
     for node in ast.walk(tree):
@@ -238,10 +239,15 @@ def test_header_length_starting_like_a_pickle_still_loads():
 
 # --- fuzzing ---
 
+# numpy arrays may also hold the unsigned and complex dtypes that only numpy has
+ARRAY_DTYPES = [np.dtype(d) for d in DTYPES + [np.uint16, np.uint32, np.uint64, np.complex64,
+                                               np.complex128]]
+
+
 def _sane(x, depth=0):
     assert depth < 200
     if isinstance(x, np.ndarray):
-        assert x.dtype in [np.dtype(d) for d in DTYPES] and x.nbytes < 1 << 20
+        assert x.dtype in ARRAY_DTYPES and x.nbytes < 1 << 20
     elif isinstance(x, (dict, collections.OrderedDict)):
         for k, v in x.items():
             assert isinstance(k, (str, int)) and not isinstance(k, bool)
@@ -250,7 +256,8 @@ def _sane(x, depth=0):
         for v in x:
             _sane(v, depth + 1)
     else:
-        assert x is None or isinstance(x, (bool, int, float, str))
+        assert x is None or isinstance(x, (bool, int, float, str, complex, bytes, bytearray,
+                                           slice, np.bool_, np.number, np.dtype))
 
 
 HOSTILE_VALUES = [-1, 0, 1, 2 ** 31, 2 ** 63, 2 ** 64, 10 ** 30, -(2 ** 63), 1.5, True, None, "",
