@@ -30,7 +30,7 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
                         randperm, normal, bernoulli, multinomial, FloatTensor, DoubleTensor,
                         HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
                         BoolTensor)
-from ._creation import set_default_device, get_default_device  # noqa
+from ._creation import set_default_device, get_default_device, scalar_tensor, empty_strided  # noqa
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa
 from ._functions_linalg import *  # noqa

@@ -247,6 +247,24 @@ def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=No
     return _finish(np.empty(_sizes(args, size, "empty"), _dt(dtype).np), device, requires_grad)
 
 
+def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+    """A 0-d tensor holding ``s``, of the default float dtype unless ``dtype`` says otherwise."""
+    return _finish(np.array(s, _dt(dtype).np), device, requires_grad)
+
+
+def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
+                  pin_memory=False):
+    """An uninitialised tensor with the given element strides over one fresh buffer."""
+    size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
+    if len(size) != len(stride):
+        raise RuntimeError("mismatch in length of strides and shape")
+    dt = _dt(dtype).np
+    span = 1 + sum((n - 1) * st for n, st in zip(size, stride)) if all(size) else 0
+    buf = np.empty(span, dt)
+    arr = np.lib.stride_tricks.as_strided(buf, size, tuple(st * dt.itemsize for st in stride))
+    return _finish(arr, device, requires_grad)
+
+
 def _like(t, dtype):
     return D.to_dtype(dtype) if dtype is not None else t.dtype
 

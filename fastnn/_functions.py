@@ -84,7 +84,7 @@ reciprocal clamp clip clamp_min clamp_max floor ceil round trunc lerp sum mean v
 amax amin argmax argmin all any count_nonzero logsumexp softmax log_softmax cumsum norm eq ne lt le
 gt ge greater less greater_equal less_equal not_equal logical_and logical_or logical_xor logical_not
 isnan isinf isfinite equal isclose allclose reshape flatten unflatten squeeze unsqueeze permute
-transpose swapaxes swapdims t flip narrow chunk split unbind index_select
+transpose swapaxes swapdims t flip narrow select chunk split unbind index_select
 gather scatter scatter_add masked_fill clone numel detach is_floating_point sort argsort
 topk argwhere unique bincount cumprod masked_select diag diagonal trace roll tile index_add log2
 log10 tan asin acos atan arcsin arccos arctan sinh cosh atan2 arctan2 deg2rad rad2deg movedim

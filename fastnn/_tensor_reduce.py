@@ -79,7 +79,7 @@ class ReduceMixin:
 
     def prod(self, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        src = self if dtype is None else self.to(dtype)
+        src = _accumulating(self, dtype)
         if dim is None:
             return apply(R.ProdBackward0, (src,), None, keepdim)
         return apply(R.ProdBackward1, (src,), self._dim(dim), keepdim)
@@ -190,7 +190,7 @@ class ReduceMixin:
 
     def cumsum(self, dim=None, *, dtype=None, axis=None):
         dim = _required(dim, axis, "cumsum")
-        src = self if dtype is None else self.to(dtype)
+        src = _accumulating(self, dtype)
         if not self._data.ndim:
             self._dim(dim)
             return src.reshape(1).cumsum(0).reshape(())
@@ -199,6 +199,14 @@ class ReduceMixin:
     def norm(self, p="fro", dim=None, keepdim=False):
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
         return apply(R.NormBackward1, (_float_input(self),), p, axes_of(self, dim), keepdim)
+
+
+def _accumulating(t, dtype):
+    """What a product or running sum runs on: ``dtype`` when given, and unsigned integers
+    widened to int64 as PyTorch does (numpy would widen them to uint64)."""
+    if dtype is not None:
+        return t.to(dtype)
+    return t.to(D.int64) if t._data.dtype.kind == "u" else t
 
 
 def _amax(t, dim, keepdim, use_max):

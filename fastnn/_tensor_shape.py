@@ -73,6 +73,10 @@ def _check_index(t, idx):
     ndim = t._data.ndim
     used = sum(i.ndim if isinstance(i, _ndarray) and i.dtype == bool else 1 for i in real)
     if used > ndim:
+        if ndim == 0 and not isinstance(idx, tuple) and isinstance(idx, (int, np.integer)):
+            # the old ``loss.data[0]`` idiom
+            raise IndexError("invalid index of a 0-dim tensor. Use `tensor.item()` in Python or "
+                             "`tensor.item<T>()` in C++ to convert a 0-dim tensor to a number")
         raise IndexError(f"too many indices for tensor of dimension {ndim}")
     dim = 0
     for i in items:
@@ -338,6 +342,17 @@ class ShapeMixin:
                                f"({size}).")
         idx = (slice(None),) * d + (slice(start, start + length),)
         return self[idx]
+
+    def select(self, dim, index):
+        """self[..., index, ...] with ``index`` at dimension ``dim``: a view one dim smaller."""
+        if not self._data.ndim:
+            raise IndexError("select() cannot be applied to a 0-dim tensor.")
+        d = self._dim(dim)
+        size = self._data.shape[d]
+        if not -size <= index < size:
+            raise IndexError(f"select(): index {index} out of range for tensor of size "
+                             f"{list(self._data.shape)} at dimension {d}")
+        return self[(slice(None),) * d + (int(index),)]
 
     def chunk(self, chunks, dim=0):
         if not _is_int(chunks):

@@ -321,10 +321,8 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return d if type(d) is _ndarray else d.copy_to_host()
 
     def __float__(self):
-        if self._rg:
-            warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
-                          "unexpected behavior.\nConsider using tensor.detach() first.",
-                          UserWarning, stacklevel=2)
+        if self._rg and not _warned_scalar:
+            _warn_scalar_once()
         return float(self._scalar())
 
     def __int__(self):
@@ -490,3 +488,15 @@ def _bind():
 
 
 _bind()
+
+
+_warned_scalar = False
+
+
+def _warn_scalar_once():
+    # PyTorch says this once per process, however many call sites convert
+    global _warned_scalar
+    _warned_scalar = True
+    warnings.warn("Converting a tensor with requires_grad=True to a scalar may lead to "
+                  "unexpected behavior.\nConsider using tensor.detach() first.",
+                  UserWarning, stacklevel=3)

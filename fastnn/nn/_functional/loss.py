@@ -279,6 +279,11 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"Target size ({_size(target.shape)}) must be the same as input size "
                          f"({_size(input.shape)})")
+    if target._data.dtype.kind != "f":  # the loss is written into the target's type
+        raise RuntimeError(f"result type {type_title(input._data.dtype)} can't be cast to the "
+                           f"desired output type {type_title(target._data.dtype)}")
+    if target._data.dtype.itemsize > input._data.dtype.itemsize:
+        input = input.to(target.dtype)  # a wider target widens the result, as in PyTorch
     x = input._data
     w, pw = (None if e is None else _aligned(e._data, x) for e in (weight, pos_weight))
     tgt = target if target._data.dtype == x.dtype else target.to(input.dtype)
