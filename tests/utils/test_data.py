@@ -410,6 +410,8 @@ def test_worker_error_reraised_in_main_thread():
     assert next(it)[1].tolist() == [4, 9]
     with pytest.raises(KeyError, match="sample 4 is broken"):
         next(it)
+    # as without workers (and in PyTorch), the iterator goes on after a failed batch
+    assert next(it)[1].tolist() == [36]
     with pytest.raises(StopIteration):
         next(it)
 

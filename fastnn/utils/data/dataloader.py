@@ -5,21 +5,44 @@ fancy-index per tensor for array-backed datasets), else one ``dataset[i]`` per i
 custom ``collate_fn`` always receives a plain list of samples, as in PyTorch; only
 ``default_collate`` takes a pre-batched result as-is.
 
-``num_workers > 0`` runs fetching in a pool of threads in this process rather than in
-worker processes: the heavy work (numpy indexing, decompression, BLAS) releases the GIL,
-nothing has to be pickled, and a failing or finished worker can never leave the loader
-waiting. Batches still arrive in sampler order; an exception raised while fetching is
-re-raised, with its own type and traceback, from the ``next()`` that would have returned
-that batch. An iterable dataset with ``num_workers = N > 0`` is read as PyTorch reads it:
-N streams, each started and advanced with ``get_worker_info()`` naming its worker (so a
-dataset can shard itself), their batches taken in turn; a dataset that does not shard is
-replayed by every worker, as in PyTorch. Those streams are advanced in the main thread.
+``num_workers > 0`` runs fetching in worker threads of this process rather than in worker
+processes: the heavy work (numpy indexing, decompression, BLAS) releases the GIL, nothing
+has to be pickled, and a failing or finished worker can never leave the loader waiting.
+Everything else follows PyTorch's worker processes, so results are reproducible:
+
+* every iterator draws one ``base_seed`` from the loader's ``generator`` (else the global
+  generator), with or without workers, so the main stream advances the same way;
+* worker ``w`` draws from its own default generator seeded ``base_seed + w`` (so
+  ``fastnn.initial_seed()`` there is ``get_worker_info().seed``), see ``_worker_rng``;
+* batch ``i`` of an epoch is fetched by worker ``i % num_workers`` and batches arrive in
+  sampler order;
+* an exception raised in a worker is raised again from the ``next()`` that would have
+  returned that batch, with the same type and a message naming the worker and carrying
+  the original traceback; the next ``next()`` goes on with the following batch, as it
+  does without workers;
+* ``persistent_workers=True`` keeps the workers (and their random streams) from one epoch
+  to the next, and draws ``base_seed`` only once.
+
+Python's ``random`` and numpy's global generator are shared by all threads, so workers do
+not reseed them (a worker process would); seed a per-worker ``numpy.random.Generator``
+from ``get_worker_info().seed`` instead.
+
+An iterable dataset with ``num_workers = N > 0`` is read as PyTorch reads it: N streams,
+each started and advanced with ``get_worker_info()`` naming its worker (so a dataset can
+shard itself) and with that worker's random stream, their batches taken in turn; a
+dataset that does not shard is replayed by every worker, as in PyTorch. Those streams are
+advanced in the main thread.
 """
 import itertools
+import queue
 import threading
+import traceback
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import TimeoutError as _FutureTimeout
+
+from ... import random as _random
+from . import _worker_rng
 
 from ._collate import default_collate, default_convert
 from .dataset import BatchedSamples, IterableDataset
@@ -64,9 +87,9 @@ class DataLoader:
 
     Args mirror ``torch.utils.data.DataLoader``. ``shuffle=True`` draws a new permutation
     from ``generator`` (else the global generator seeded by ``fastnn.manual_seed``) each
-    time iteration starts. ``pin_memory``, ``multiprocessing_context``,
-    ``persistent_workers`` and ``in_order`` are accepted for compatibility; the first three
-    have nothing to do on the CPU with thread workers, and batches always arrive in order.
+    time iteration starts. ``pin_memory``, ``multiprocessing_context`` and ``in_order`` are
+    accepted for compatibility: the first two have nothing to do on the CPU with thread
+    workers, and batches always arrive in order.
     """
 
     def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
@@ -140,6 +163,7 @@ class DataLoader:
         self.persistent_workers = persistent_workers
         self.in_order = in_order
         self._dataset_kind = "iterable" if iterable else "map"
+        self._iterator = None  # the workers kept between epochs with persistent_workers
         self.__initialized = True
 
     def __setattr__(self, name, value):
@@ -158,6 +182,15 @@ class DataLoader:
         return self.batch_sampler if self.batch_sampler is not None else self.sampler
 
     def __iter__(self):
+        if self.persistent_workers and self.num_workers > 0:
+            it = self._iterator
+            if it is not None and it._reset(self):
+                return it
+            self._iterator = it = self._get_iterator()
+            return it
+        return self._get_iterator()
+
+    def _get_iterator(self):
         if self._dataset_kind == "iterable" and self.num_workers > 0:
             return _ShardedIterableIter(self)
         if self._dataset_kind == "iterable" or self.num_workers == 0:
@@ -179,15 +212,54 @@ class DataLoader:
 
 def _fetch(loader, index):
     """One batch (or, without automatic batching, one sample) for ``index``."""
-    ds = loader.dataset
-    if loader._auto_collation:
+    return _fetch_from(loader.dataset, loader._auto_collation, loader.collate_fn, index)
+
+
+def _fetch_from(ds, auto_collation, collate_fn, index):
+    if auto_collation:
         getitems = getattr(ds, "__getitems__", None)
         data = getitems(index) if getitems else [ds[i] for i in index]
-        if type(data) is BatchedSamples and loader.collate_fn is not default_collate:
+        if type(data) is BatchedSamples and collate_fn is not default_collate:
             data = list(data)  # user code may sort, append or test isinstance(b, list)
     else:
         data = ds[index]
-    return loader.collate_fn(data)
+    return collate_fn(data)
+
+
+def _draw_base_seed(loader):
+    """The one number an iterator draws from the loader's generator (else the global one),
+    before the sampler draws anything: worker ``w`` is seeded with it plus ``w``."""
+    return int(_random.get_generator(loader.generator).np.integers(0, 1 << 63))
+
+
+class _KeyErrorMessage(str):
+    """A KeyError's message that prints as written (KeyError shows its argument's repr)."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return str(self)
+
+
+class _WorkerError:
+    """An exception caught in a worker, kept as its type and formatted traceback (not the
+    exception itself, whose traceback would keep the worker's frames alive)."""
+
+    __slots__ = ("exc_type", "text", "where")
+
+    def __init__(self, exc, where):
+        self.exc_type = type(exc)
+        self.text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+        self.where = where
+
+    def exception(self):
+        msg = f"Caught {self.exc_type.__name__} {self.where}.\nOriginal {self.text}"
+        if self.exc_type is KeyError:
+            msg = _KeyErrorMessage(msg)
+        try:
+            return self.exc_type(msg)
+        except Exception:  # a type that wants other arguments
+            return RuntimeError(msg)
 
 
 class _BaseDataLoaderIter:
@@ -202,10 +274,14 @@ class _BaseDataLoaderIter:
     def __len__(self):
         return len(self._loader)
 
+    def _reset(self, loader):
+        return False  # only iterators that keep workers can be restarted
+
 
 class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
     def __init__(self, loader):
         super().__init__(loader)
+        self._base_seed = _draw_base_seed(loader)  # unused, drawn as with workers
         if loader._dataset_kind == "iterable":
             self._stream = iter(loader.dataset)
         else:
@@ -228,29 +304,50 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
 
 class _ShardedIterableIter(_BaseDataLoaderIter):
     """An iterable dataset read by ``num_workers`` streams in turn, each under its own
-    ``WorkerInfo``: worker 0's first batch, worker 1's first, ..., then the second ones;
-    a finished stream drops out of the rotation."""
+    ``WorkerInfo`` and random stream: worker 0's first batch, worker 1's first, ..., then
+    the second ones; a finished stream drops out of the rotation."""
 
     def __init__(self, loader):
         super().__init__(loader)
-        from ... import random as _random
-        base = _random.get_generator(loader.generator).initial_seed()
-        self._infos = [WorkerInfo(w, loader.num_workers, base + w, loader.dataset)
-                       for w in range(loader.num_workers)]
-        self._streams = []
-        for info in self._infos:
-            self._streams.append(self._as(info, lambda: (
-                loader.worker_init_fn(info.id) if loader.worker_init_fn is not None else None,
-                iter(loader.dataset))[1]))
-        self._live = list(range(loader.num_workers))
+        base = self._base_seed = _draw_base_seed(loader)
+        n = loader.num_workers
+        self._infos = [WorkerInfo(w, n, base + w, loader.dataset) for w in range(n)]
+        self._rngs = [_worker_rng.new_stream(info.seed) for info in self._infos]
+        self._init_errors = [None] * n
+        init_fn = loader.worker_init_fn
+        if init_fn is not None:
+            for w, info in enumerate(self._infos):
+                try:
+                    self._as(w, init_fn, w)
+                except Exception as e:
+                    self._init_errors[w] = e
+        self._start_streams()
+
+    def _start_streams(self):
+        n = self._loader.num_workers
+        self._streams = [None] * n
+        self._errors = list(self._init_errors)
+        for w in range(n):
+            if self._errors[w] is None:
+                try:
+                    self._streams[w] = self._as(w, iter, self._loader.dataset)
+                except Exception as e:
+                    self._errors[w] = e
+        self._live = list(range(n))
         self._turn = 0
 
-    @staticmethod
-    def _as(info, fn):
+    def _reset(self, loader):
+        self._loader = loader
+        self._num_yielded = 0
+        self._start_streams()
+        return True
+
+    def _as(self, w, fn, *args):
         prev = getattr(_worker, "info", None)
-        _worker.info = info
+        _worker.info = self._infos[w]
         try:
-            return fn()
+            with _worker_rng.use(self._rngs[w]):
+                return fn(*args)
         finally:
             _worker.info = prev
 
@@ -267,57 +364,123 @@ class _ShardedIterableIter(_BaseDataLoaderIter):
         while self._live:
             self._turn %= len(self._live)
             w = self._live[self._turn]
+            err = self._errors[w]
             try:
-                batch = self._as(self._infos[w], lambda: self._batch(w))
+                if err is not None:  # worker_init_fn or iter(dataset) failed: say so once
+                    self._live.pop(self._turn)
+                    raise err
+                batch = self._as(w, self._batch, w)
             except StopIteration:
                 self._live.pop(self._turn)
                 continue
+            except Exception as e:
+                if err is None:
+                    self._turn += 1  # the next call asks the next worker
+                wrapped = _WorkerError(e, f"in DataLoader worker process {w}").exception()
+                del e, err
+                raise wrapped from None
             self._turn += 1
             self._num_yielded += 1
             return batch
         raise StopIteration
 
 
+_STOP = None
+
+
+def _worker_loop(info, init_fn, fetch_args, tasks):
+    """Body of worker thread ``info.id``: its own random stream, then one task at a time
+    (a Future and the indices to fetch) until ``_STOP``."""
+    _worker.info = info
+    _worker_rng.own_stream(info.seed)
+    where = f"in DataLoader worker process {info.id}"
+    init_error = None
+    if init_fn is not None:
+        try:
+            init_fn(info.id)
+        except BaseException as e:
+            init_error = _WorkerError(e, where)
+            del e
+    while True:
+        task = tasks.get()
+        if task is _STOP:
+            return
+        future, index = task
+        if not future.set_running_or_notify_cancel():
+            continue  # dropped by the iterator
+        if init_error is not None:
+            future.set_result(init_error)
+            continue
+        try:
+            future.set_result(_fetch_from(*fetch_args, index))
+        except BaseException as e:
+            future.set_result(_WorkerError(e, where))
+            del e
+
+
 class _ThreadedDataLoaderIter(_BaseDataLoaderIter):
-    """Map-style fetching in worker threads, keeping ``prefetch_factor * num_workers``
-    batches in flight and handing them back in sampler order."""
+    """Map-style fetching in ``num_workers`` threads, batch ``i`` of an epoch on worker
+    ``i % num_workers``, keeping ``prefetch_factor * num_workers`` batches in flight and
+    handing them back in sampler order."""
 
     def __init__(self, loader):
         super().__init__(loader)
-        from ... import random as _random
-        # Not drawn from the generator: threads share one stream, so a worker's seed is
-        # informational only, and drawing it would shift the order shuffling sees.
-        self._base_seed = _random.get_generator(loader.generator).initial_seed()
-        self._ids = itertools.count()
-        self._pool = ThreadPoolExecutor(max_workers=loader.num_workers,
-                                        thread_name_prefix="fastnn-dataloader",
-                                        initializer=self._start_worker)
-        self._index_iter = iter(loader._index_sampler)
         self._pending = deque()
-        self._depth = max(1, loader.prefetch_factor * loader.num_workers)
+        self._closed = True  # until there are workers to stop
+        self._base_seed = _draw_base_seed(loader)
+        self._index_iter = iter(loader._index_sampler)
+        n = loader.num_workers
+        fetch_args = (loader.dataset, loader._auto_collation, loader.collate_fn)
+        # workers hold neither this iterator nor the loader, so dropping either stops them
+        self._queues = [queue.SimpleQueue() for _ in range(n)]
+        self._closed = False
+        self._threads = []
+        for w in range(n):
+            info = WorkerInfo(w, n, self._base_seed + w, loader.dataset)
+            t = threading.Thread(target=_worker_loop, name=f"fastnn-dataloader-{w}",
+                                 args=(info, loader.worker_init_fn, fetch_args,
+                                       self._queues[w]), daemon=True)
+            t.start()
+            self._threads.append(t)
+        self._depth = max(1, (loader.prefetch_factor or 0) * n)
+        self._start_epoch()
+
+    def _start_epoch(self):
+        self._next_worker = 0
         self._exhausted = False
         self._fill()
 
-    def _start_worker(self):
-        loader = self._loader
-        wid = next(self._ids)
-        _worker.info = WorkerInfo(wid, loader.num_workers, self._base_seed + wid,
-                                  loader.dataset)
-        if loader.worker_init_fn is not None:
-            loader.worker_init_fn(wid)
+    def _reset(self, loader):
+        """Start another epoch on the same workers (persistent_workers)."""
+        if self._closed:
+            return False
+        # Batches already handed to workers are fetched to the end, as PyTorch's workers
+        # do, so each worker's random stream is where the same calls would leave it.
+        while self._pending:
+            self._pending.popleft().exception()
+        self._loader = loader
+        self._num_yielded = 0
+        self._index_iter = iter(loader._index_sampler)
+        self._start_epoch()
+        return True
 
     def _fill(self):
+        n = len(self._queues)
         while not self._exhausted and len(self._pending) < self._depth:
             try:
                 index = next(self._index_iter)
             except StopIteration:
                 self._exhausted = True
                 break
-            self._pending.append(self._pool.submit(_fetch, self._loader, index))
+            future = Future()
+            self._queues[self._next_worker].put((future, index))
+            self._next_worker = (self._next_worker + 1) % n
+            self._pending.append(future)
 
     def __next__(self):
         if not self._pending:
-            self._shutdown()
+            if not self._loader.persistent_workers:
+                self._shutdown()
             raise StopIteration
         future = self._pending.popleft()
         timeout = self._loader.timeout or None
@@ -330,6 +493,8 @@ class _ThreadedDataLoaderIter(_BaseDataLoaderIter):
             self._shutdown()
             raise
         self._fill()
+        if type(batch) is _WorkerError:
+            raise batch.exception()  # the next call goes on with the next batch
         self._num_yielded += 1
         return batch
 
@@ -341,9 +506,10 @@ class _ThreadedDataLoaderIter(_BaseDataLoaderIter):
             f.cancel()
         if pending:
             pending.clear()
-        pool = self.__dict__.get("_pool")
-        if pool is not None:
-            pool.shutdown(wait=False, cancel_futures=True)
+        if not self.__dict__.get("_closed", True):
+            self._closed = True
+            for q in self._queues:
+                q.put(_STOP)
 
     def __del__(self):
         self._shutdown()
