@@ -39,6 +39,8 @@ from ._functional.fold import fold, unfold  # noqa: F401
 from ._functional.grid_sample import affine_grid, grid_sample  # noqa: F401
 from ._functional.misc import one_hot, pad, embedding, normalize  # noqa: F401
 from ._functional.embedding_bag import embedding_bag  # noqa: F401
+from ._functional.gumbel import gumbel_softmax  # noqa: F401
+from . import _reduction as _Reduction  # noqa: F401
 from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: F401
 
 try:  # the Cython addmm path lives in its own file

@@ -34,7 +34,7 @@ class Parameter(Tensor):
                             f"{type(data).__name__} (wrap arrays or lists with fastnn.tensor(...))")
         p = _alias(cls, data)
         if requires_grad:
-            p.requires_grad_(True)
+            p.requires_grad_(True, _what="Only Tensors of floating point and complex dtype")
         return p
 
     def __repr__(self):

@@ -111,7 +111,7 @@ def test_setattr_routes_and_type_errors():
     assert m._buffers["b"].shape == (3,)
     m.w = None
     assert m.w is None and m._parameters["w"] is None
-    with pytest.raises(TypeError, match="cannot assign 'Module' as parameter 'w'"):
+    with pytest.raises(TypeError, match="cannot assign 'fastnn.nn.modules.module.Module' as parameter 'w'"):
         m.w = nn.Module()  # as in PyTorch: a parameter slot takes Parameters or None
     m.b = nn.Parameter(fastnn.ones(1))  # a Parameter moves a buffer name to the parameters
     assert "b" not in m._buffers and m._parameters["b"] is m.b

@@ -18,7 +18,7 @@ from ...autograd.function import apply
 from ...autograd.node import Node
 from ...tensor import Tensor
 from .misc import core, kernel_slices, nodes_dtype, ntuple, out_size, type_title, windows
-from ..._dtype import c_type_name as _short
+from ..._dtype import c_type_name
 from ..._dtype import legacy_type_name as _legacy
 
 
@@ -202,7 +202,7 @@ def _same_pads(ksize, dilation):
     return tuple(pads)
 
 
-def _check(input, weight, bias, nd, name):
+def _check(input, weight, bias, nd, name, weight_dtype=True):
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}() received an invalid combination of arguments: argument "
                         f"'input' must be Tensor, not {type(input).__name__}")
@@ -210,27 +210,50 @@ def _check(input, weight, bias, nd, name):
         raise TypeError(f"{name}() received an invalid combination of arguments: argument "
                         f"'weight' must be Tensor, not {type(weight).__name__}")
     x, w = input._data, weight._data
+    # as in PyTorch, a bias of another dtype than the input is reported before anything else
+    check_bias_dtype(x, bias)
     if w.ndim != nd + 2:
         raise RuntimeError(f"Expected {nd + 2}-dimensional weight for {nd + 2}-dimensional "
                            f"input to {name}, but got weight of size {list(w.shape)} instead")
     if x.ndim not in (nd + 1, nd + 2):
         raise RuntimeError(f"Expected {nd + 1}D (unbatched) or {nd + 2}D (batched) input to "
                            f"{name}, but got input of size: {list(x.shape)}")
-    if x.dtype != w.dtype:
-        if x.dtype.kind == "f" and w.dtype.kind == "f" and x.dtype.itemsize > w.dtype.itemsize:
-            raise RuntimeError(f"expected scalar type {type_title(x.dtype)} but found "
-                               f"{type_title(w.dtype)}")
-        raise RuntimeError(f"Input type ({_legacy(x.dtype)}) and weight type "
-                           f"({_legacy(w.dtype)}) should be the same")
+    if weight_dtype:
+        check_weight_dtype(x, w)
     if bias is not None:
         b = bias._data
-        if b.dtype != x.dtype:
-            raise RuntimeError(f"Input type ({_short(x.dtype)}) and bias type "
-                               f"({_short(b.dtype)}) should be the same")
         if b.ndim != 1 or b.shape[0] != w.shape[0]:
             raise RuntimeError(f"Given weight of size {list(w.shape)}, expected bias to be "
                                f"1-dimensional with {w.shape[0]} elements, but got bias of "
                                f"size {list(b.shape)} instead")
+
+
+# the C names PyTorch's convolution messages print where they differ from c_type_name's
+_CONV_C_NAMES = {"long": "long int", "short": "short int", "complex64": "c10::complex<float>",
+                 "complex128": "c10::complex<double>"}
+
+
+def _short(dt):
+    name = c_type_name(dt)
+    return _CONV_C_NAMES.get(name, name)
+
+
+def check_bias_dtype(x, bias):
+    """A bias must have the input's dtype (PyTorch checks this before anything else)."""
+    if bias is not None and bias._data.dtype != x.dtype:
+        raise RuntimeError(f"Input type ({_short(x.dtype)}) and bias type "
+                           f"({_short(bias._data.dtype)}) should be the same")
+
+
+def check_weight_dtype(x, w):
+    """The input and weight arrays must share a dtype."""
+    if x.dtype != w.dtype:
+        # PyTorch's wording depends on the kernel it picks; this follows its CPU choice
+        if x.dtype.kind != "f" or w.dtype.kind != "f" or x.dtype.itemsize > w.dtype.itemsize:
+            raise RuntimeError(f"expected scalar type {type_title(x.dtype)} but found "
+                               f"{type_title(w.dtype)}")
+        raise RuntimeError(f"Input type ({_legacy(x.dtype)}) and weight type "
+                           f"({_legacy(w.dtype)}) should be the same")
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):

@@ -12,9 +12,8 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node
-from .conv import _check
+from .conv import _check, check_bias_dtype, check_weight_dtype
 from .misc import core, kernel_slices, nodes_dtype, ntuple, windows
-from ..._dtype import c_type_name as _short
 
 
 def _split(window):
@@ -111,7 +110,7 @@ class ConvolutionBackward0(Node):
 
 
 def _check_transposed(input, weight, bias, groups, nd, name):
-    _check(input, weight, None, nd, name)
+    _check(input, weight, None, nd, name, weight_dtype=False)
     w = weight._data
     if not isinstance(groups, int) or groups <= 0:
         raise RuntimeError("non-positive groups is not supported")
@@ -126,11 +125,11 @@ def _check_transposed(input, weight, bias, groups, nd, name):
         raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected "
                            f"input{list(xs)} to have {w.shape[0]} channels, but got {xs[1]} "
                            "channels instead")
+    # unlike the direct convolution, the weight's dtype is checked before the bias's
+    check_weight_dtype(input._data, w)
+    check_bias_dtype(input._data, bias)
     if bias is not None:
         b = bias._data
-        if b.dtype != input._data.dtype:
-            raise RuntimeError(f"Input type ({_short(input._data.dtype)}) and bias type "
-                               f"({_short(b.dtype)}) should be the same")
         cout = w.shape[1] * groups
         if b.ndim != 1 or b.shape[0] != cout:
             raise RuntimeError(f"Given transposed=1, weight of size {list(w.shape)}, expected "

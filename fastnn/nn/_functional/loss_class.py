@@ -238,8 +238,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         return apply(NllLossBackward0, (input, tgt),
                      (None, _weight_arr(weight, dt), ignore_index, reduction,
                       float(label_smoothing), True))
-    if input.dim() > 1 and target._data.dtype.kind in "iu" and target._data.dtype != np.uint8 \
-            and target.shape == input.shape:
+    if target._data.shape == input._data.shape:  # probabilities, but not floating point
         raise RuntimeError(f"Expected floating point type for target with class "
                            f"probabilities, got {type_title(target._data.dtype)}")
     _class_checks(input, target, weight)

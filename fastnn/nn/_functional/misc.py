@@ -205,15 +205,19 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 # ---- embedding ----------------------------------------------------------------------------
 class EmbeddingBackward0(Node):
-    def forward(self, weight, idx, padding_idx):
-        self.meta = (weight.shape, weight.dtype, padding_idx)
+    def forward(self, weight, idx, padding_idx, scale_grad_by_freq=False):
+        self.meta = (weight.shape, weight.dtype, padding_idx, scale_grad_by_freq)
         self.idx = idx
         return weight[idx]
 
     def backward(self, g):
-        shape, dt, padding_idx = self.meta
+        shape, dt, padding_idx, by_freq = self.meta
         flat = self.idx.reshape(-1)
         rows = g.reshape(-1, shape[1])
+        if by_freq:
+            # each row's gradient is divided by how often its index occurs in the batch
+            counts = np.bincount(flat, minlength=shape[0])
+            rows = rows / counts[flat].astype(rows.dtype)[:, None]
         if padding_idx is not None:
             keep = flat != padding_idx
             flat, rows = flat[keep], rows[keep]
@@ -244,12 +248,15 @@ def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
         if not -n <= padding_idx < n:
             raise AssertionError("Padding_idx must be within num_embeddings")
         padding_idx = padding_idx % n
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("fastnn's embedding supports dense, unscaled gradients only")
+    if sparse:
+        raise NotImplementedError("embedding(): sparse=True is not supported: fastnn has no "
+                                  "sparse tensors, so the weight's gradient is always dense; "
+                                  "pass sparse=False (and use a dense optimizer such as "
+                                  "fastnn.optim.Adam instead of SparseAdam)")
     if max_norm is not None:
         embedding_renorm_(weight, idx, max_norm, norm_type)
     return keep_saved(apply(EmbeddingBackward0, (weight,), idx.astype(np.int64, copy=False),
-                            padding_idx), input)
+                            padding_idx, bool(scale_grad_by_freq)), input)
 
 
 def embedding_renorm_(weight, idx, max_norm, norm_type):

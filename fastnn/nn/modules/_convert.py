@@ -72,6 +72,16 @@ class ConvertMixin:
             return t.to(device=device) if device is not None else t
         return self._apply(convert)
 
+    def to_empty(self, *, device, recurse=True):
+        """Replace every parameter and buffer by an uninitialised tensor of the same shape and
+        dtype on ``device`` (each Parameter object, and its requires_grad, is kept)."""
+        from ... import _creation
+        if device is not None:
+            dev = device if isinstance(device, D.device) else D.device(device)
+            if dev.type == "cuda":
+                require_cuda()
+        return self._apply(lambda t: _creation.empty_like(t, device=device), recurse=recurse)
+
     def _cast_floats(self, dtype):
         return self._apply(lambda t: t.to(dtype) if t.is_floating_point() else t)
 

@@ -271,3 +271,7 @@ class LogSoftmax(_SoftmaxBase):
 
 class Softmin(_SoftmaxBase):
     _fn = staticmethod(F.softmin)
+
+
+# PyTorch defines MultiheadAttention in this file; scripts import it from here
+from .attention import MultiheadAttention  # noqa: E402,F401

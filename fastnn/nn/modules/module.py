@@ -30,7 +30,12 @@ _hook_state = _hooks.state
 
 
 def _typename(obj):
-    return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
+    """A tensor's type string, else the dotted path of the object's class (builtins bare)."""
+    if isinstance(obj, Tensor):
+        return obj.type()
+    cls = type(obj)
+    mod = getattr(cls, "__module__", "") or ""
+    return cls.__qualname__ if mod in ("", "builtins") else f"{mod}.{cls.__qualname__}"
 
 
 def _add_indent(text, spaces):

@@ -142,6 +142,21 @@ class RNNBase(Module):
     def all_weights(self):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
+    @property
+    def _flat_weights_names(self):
+        """Every weight's name, layer by layer and direction by direction (PyTorch's order:
+        weight_ih, weight_hh, bias_ih, bias_hh, weight_hr)."""
+        return [name for names in self._all_weights for name in names]
+
+    @property
+    def _flat_weights(self):
+        """The weights named by ``_flat_weights_names`` (read afresh, so a weight replaced by
+        assignment shows up here)."""
+        return [getattr(self, name, None) for name in self._flat_weights_names]
+
+    def _init_flat_weights(self):
+        """Nothing to refresh: ``_flat_weights`` is always read from the attributes."""
+
     def extra_repr(self):
         s = f"{self.input_size}, {self.hidden_size}"
         if self.proj_size != 0:

@@ -5,9 +5,14 @@ from . import rnn  # noqa: F401  (pad_sequence, pack_padded_sequence, PackedSequ
 from .weight_norm import weight_norm, remove_weight_norm  # noqa: F401
 from .spectral_norm import spectral_norm, remove_spectral_norm  # noqa: F401
 from . import parametrize, parametrizations, prune, stateless  # noqa: F401
+from . import fusion, init  # noqa: F401
+from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eval,  # noqa
+                     fuse_linear_bn_weights)
+from .init import skip_init  # noqa: F401
 
 __all__ = ["parameters_to_vector", "vector_to_parameters", "weight_norm", "remove_weight_norm",
-           "spectral_norm", "remove_spectral_norm"]
+           "spectral_norm", "remove_spectral_norm", "fuse_conv_bn_eval", "fuse_conv_bn_weights",
+           "fuse_linear_bn_eval", "fuse_linear_bn_weights", "skip_init"]
 
 try:
     _clip = _importlib.import_module(".clip_grad", __name__)

@@ -1,6 +1,7 @@
 """``fastnn.utils.data``: datasets, samplers and the DataLoader (``torch.utils.data``'s names)."""
 from ._collate import default_collate, default_convert
 from .dataloader import DataLoader, WorkerInfo, get_worker_info
+from .distributed import DistributedSampler
 from .dataset import (BatchedSamples, ChainDataset, ConcatDataset, Dataset, IterableDataset,
                       StackDataset, Subset, TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
@@ -13,6 +14,7 @@ __all__ = [
     "ConcatDataset",
     "DataLoader",
     "Dataset",
+    "DistributedSampler",
     "IterableDataset",
     "RandomSampler",
     "Sampler",
