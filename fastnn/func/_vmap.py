@@ -7,6 +7,8 @@ nested vmaps, but it is not vectorized: the cost is ``batch_size`` calls of ``fu
 ``randomness="error"`` raises once a call has drawn numbers, "different" lets each element
 draw its own, and "same" replays one random state for every element.
 """
+import threading
+
 from ._pytree import broadcast_to_and_flatten, tree_flatten, tree_unflatten, tree_map
 
 
@@ -137,6 +139,18 @@ def _select(arg, dim, index):
     return arg[(slice(None),) * dim + (index,)]
 
 
+class _Levels(threading.local):
+    depth = 0
+
+
+_levels = _Levels()  # how many vmaps the calling thread is inside
+
+
+def active():
+    """Whether the calling thread is running a function under vmap."""
+    return _levels.depth > 0
+
+
 def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     """``func`` mapped over dimension ``in_dims`` of its inputs (int, None, or a nested tuple
     matching the arguments), results stacked at ``out_dims``. A loop, not vectorized: see
@@ -153,15 +167,19 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         size, dims, flat, spec = _process_inputs(in_dims, args, func)
         results = []
         state = _rng_state() if randomness == "same" else None
-        for b in range(size):
-            if state is not None:
-                _set_rng_state(state)
-            before = _draws() if randomness == "error" else None
-            sliced = [a if d is None else _select(a, d, b) for a, d in zip(flat, dims)]
-            results.append(func(*tree_unflatten(sliced, spec), **kwargs))
-            if before is not None and _draws() != before:
-                _restore_draws(before)
-                raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        _levels.depth = getattr(_levels, "depth", 0) + 1
+        try:
+            for b in range(size):
+                if state is not None:
+                    _set_rng_state(state)
+                before = _draws() if randomness == "error" else None
+                sliced = [a if d is None else _select(a, d, b) for a, d in zip(flat, dims)]
+                results.append(func(*tree_unflatten(sliced, spec), **kwargs))
+                if before is not None and _draws() != before:
+                    _restore_draws(before)
+                    raise RuntimeError(_RANDOM_IN_ERROR_MODE)
+        finally:
+            _levels.depth -= 1
         return _combine(results, out_dims, func)
 
     wrapped.__name__ = _name(func)

@@ -62,6 +62,17 @@ def _check_vec(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
+def _refuse_under_vmap():
+    # vmap runs the function once per sample here: each call would update the running
+    # statistics from one sample's batch, which is not what a batched update means
+    from ...func import _vmap
+    if _vmap.active():
+        raise RuntimeError(
+            "Batch norm got a batched tensor as input while the running_mean or running_var, "
+            "which will be updated in place, were not batched.\nIf you are using a module and "
+            "do not need eval mode, please set `track_running_stats` to be False.")
+
+
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-05):
     if not isinstance(input, Tensor):
@@ -88,6 +99,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         centred = x - mean.reshape((1, -1) + (1,) * (x.ndim - 2)).astype(x.dtype)
         var = np.mean(centred * centred, axis=axes, dtype=acc)
         if running_mean is not None or running_var is not None:
+            _refuse_under_vmap()
             m = float(momentum if momentum is not None else 0.0)
             if running_mean is not None:
                 rm = running_mean._data
