@@ -1,4 +1,6 @@
 """dtypes, devices and PyTorch's type-promotion rules."""
+import operator
+
 import numpy as np
 
 __all__ = ["dtype", "float32", "float64", "float16", "int64", "int32", "int16", "int8",
@@ -173,6 +175,8 @@ class device:
             return
         if not isinstance(spec, str):
             if isinstance(spec, int):
+                if spec < 0:
+                    raise RuntimeError("Device index must not be negative")
                 self.type, self.index = "cuda", spec
                 return
             raise TypeError(f"device() received an invalid combination of arguments - got ({type(spec).__name__})")
@@ -186,6 +190,10 @@ class device:
             if index is not None:
                 raise RuntimeError(f"Invalid device string: '{spec}' with index {index}")
             index = int(idx)
+        if index is not None:
+            index = operator.index(index)
+            if index < 0:
+                raise RuntimeError("Device index must not be negative")
         self.type, self.index = kind, index
 
     def __eq__(self, other):

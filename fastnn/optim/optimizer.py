@@ -297,6 +297,8 @@ class Optimizer(StateDictMixin):
 
     def _step_param(self, p, keys, hyper, kernel):
         """PyTorch's single-tensor update of one parameter (state in its own arrays)."""
+        if p._data.dtype.kind not in "fc":  # the float update cannot be written back
+            raise RuntimeError(self._integral_message(p))
         info = False
         st = self.state[p] if keys or self._counts_steps else None
         if self._counts_steps:
@@ -339,6 +341,11 @@ class Optimizer(StateDictMixin):
 
     def step(self, closure=None):
         raise NotImplementedError
+
+    def _integral_message(self, p):
+        from .._dtype import scalar_type_name
+        return (f"result type Float can't be cast to the desired output type "
+                f"{scalar_type_name(p._data.dtype)}")
 
     def _state_keys(self, group):
         return ()

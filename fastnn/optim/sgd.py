@@ -36,6 +36,9 @@ class SGD(Optimizer):
     def step(self, closure=None):
         return self._fused_step(closure)
 
+    def _integral_message(self, p):
+        return "For integral input tensors, argument alpha must not be a floating point number."
+
     def _state_keys(self, group):
         return (("momentum_buffer", None),) if group["momentum"] != 0 else ()
 

@@ -226,12 +226,16 @@ class ThresholdBackward0(Node):
 
 # ---- public functions ---------------------------------------------------------------------
 def relu(input, inplace=False):
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     if inplace:
         return relu_(input)
     return apply(ReluBackward0, (input,))
 
 
 def relu_(input):
+    if input._data.dtype.kind == "b":
+        raise RuntimeError("Boolean inputs not supported for relu")
     return inplace(input, lambda t: apply(ReluBackward0, (t,)))
 
 

@@ -258,6 +258,9 @@ def check_weight_dtype(x, w):
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
     _check(input, weight, bias, nd, name)
+    if input._data.dtype.kind == "b":
+        raise NotImplementedError(f'"{"compute_columns3d" if nd == 3 else "slow_conv2d_cpu"}" '
+                                  "not implemented for 'Bool'")
     stride = ntuple(stride, nd, "stride")
     dilation = ntuple(dilation, nd, "dilation")
     if any(s <= 0 for s in stride):

@@ -13,7 +13,7 @@ import numpy as np
 from ...autograd.function import apply
 from ...autograd.node import Node
 from .conv import _check, check_bias_dtype, check_weight_dtype
-from .misc import core, kernel_slices, nodes_dtype, ntuple, windows
+from .misc import core, float_check, kernel_slices, nodes_dtype, ntuple, windows
 
 
 def _split(window):
@@ -187,6 +187,7 @@ def _conv_transpose(input, weight, bias, stride, padding, output_padding, groups
                     nd):
     """Check, batch, run, unbatch: the public functions' common path."""
     _check_transposed(input, weight, bias, groups, nd, f"conv_transpose{nd}d")
+    float_check(input, f"slow_conv_transpose{max(nd, 2)}d_out_cpu")
     stride, padding, output_padding, dilation = _params(stride, padding, output_padding,
                                                         dilation, nd)
     unbatched = input.dim() == nd + 1

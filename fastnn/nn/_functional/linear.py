@@ -155,6 +155,8 @@ def linear(input, weight, bias=None):
             return apply(AddmmBackward0, (input, weight, bias))
     _check(input, weight, bias)
     x, w = input._data, weight._data
+    if x.dtype.kind == "b":
+        raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
             x.dtype.itemsize not in (4, 8) or (bias is not None and bias._data.ndim != 1):
         if type(x) is not _ndarray and hasattr(x, "device_spec") and x.dtype.kind == "f" and \

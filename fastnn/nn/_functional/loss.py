@@ -9,7 +9,7 @@ from ...autograd import grad_mode
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...autograd.ops_math import sigmoid_array, unbroadcast
-from .misc import type_title
+from .misc import float_check, type_title
 
 _REDUCTIONS = ("none", "mean", "sum")
 
@@ -134,6 +134,8 @@ def _pointwise(cls, input, target, reduction, param=None, weight=None, by_weight
     _warn_shape(input, target)
     _broadcastable(input._data, target._data)
     input, target = _common_dtype(input, target, cls is HuberLossBackward0)
+    if input._data.dtype.kind != "f":  # both integer: PyTorch has no integer kernel
+        float_check(input, _INT_KERNEL[cls.__name__])
     if weight is None:
         return apply(cls, (input, target), reduction, param)
     return _weighted(apply(cls, (input, target), "none", param), input, weight, reduction,
@@ -161,6 +163,10 @@ def _weighted(loss, input, weight, reduction, by_weight):
     if reduction != "mean":
         return loss if reduction == "none" else loss.sum()
     return loss.sum() / weight.sum() if by_weight else loss.mean()
+
+
+_INT_KERNEL = {"MseLossBackward0": "mse_cpu", "SmoothL1LossBackward0": "smooth_l1_cpu",
+               "HuberLossBackward0": "huber_cpu"}
 
 
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):

@@ -154,6 +154,9 @@ def _check_class_weight(input, weight):
     if weight is not None and weight.numel() != c:
         raise RuntimeError(f"weight tensor should be defined either for all {c} classes or no "
                            f"classes but got weight tensor of shape: {list(weight.shape)}")
+    if weight is not None and weight._data.dtype != input._data.dtype:
+        raise RuntimeError(f"expected scalar type {type_title(input._data.dtype)} but found "
+                           f"{type_title(weight._data.dtype)}")
 
 
 def _weight_arr(weight, dt):

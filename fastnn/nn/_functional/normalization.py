@@ -5,6 +5,7 @@ from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...tensor import Tensor
+from .misc import float_check
 
 
 class NativeBatchNormBackward0(Node):
@@ -62,6 +63,29 @@ def _check_vec(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
+def _check_dtypes(input, params, kernel, layer=False):
+    """Normalization takes float input only, and parameters of the input's dtype, or float32
+    ones beside float16 input (PyTorch's mixed precision); returns whether the input is
+    float16, which is then normalized in float32 like PyTorch does."""
+    dx = input._data.dtype
+    if dx.kind != "f":
+        float_check(input, kernel)
+    for t in params:
+        if t is None or t._data.dtype == dx:
+            continue
+        if dx == np.float16 and t._data.dtype == np.float32:
+            continue
+        if layer and dx == np.float32:
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    return dx == np.float16
+
+
+def _single(t):
+    """A float16 parameter as float32 for a float16 input normalized in float32."""
+    return t if t is None or t._data.dtype != np.float16 else t.float()
+
+
 def _refuse_under_vmap():
     # vmap runs the function once per sample here: each call would update the running
     # statistics from one sample's batch, which is not what a batched update means
@@ -85,11 +109,14 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
         _check_vec(t, name, c)
-        if t is not None and t._data.dtype != x.dtype and t._data.dtype.kind == "f" and \
-                name in ("weight", "bias"):
-            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
+    if _check_dtypes(input, (running_mean, running_var, weight, bias), "batch_norm"):
+        out = batch_norm(input.float(), running_mean, running_var, _single(weight),
+                         _single(bias), training, momentum, eps)
+        return out.half()
     axes = (0,) + tuple(range(2, x.ndim))
-    if training:
+    if training and x.size == 0:  # an empty batch: nothing to normalize or to learn from
+        mean, var = np.zeros(c, x.dtype), np.ones(c, x.dtype)
+    elif training:
         n = x.size // c if c else 0
         if n <= 1:
             raise ValueError("Expected more than 1 value per channel when training, got input "
@@ -181,6 +208,9 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(normalized_shape)}")
+    if _check_dtypes(input, (weight, bias), "LayerNormKernelImpl", layer=True):
+        return layer_norm(input.float(), normalized_shape, _single(weight), _single(bias),
+                          eps).half()
     tensors = [input] + [t for t in (weight, bias) if t is not None]
     return apply(NativeLayerNormBackward0, tuple(tensors),
                  (k, eps, weight is not None, bias is not None))
@@ -261,6 +291,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be a vector of size equal to the number of "
                                f"channels in input, but got {name} of shape {list(t.shape)} "
                                f"and input of shape {list(shape)}")
+    if _check_dtypes(input, (weight, bias), "GroupNormKernelImpl"):
+        return _group_norm(input.float(), num_groups, _single(weight), _single(bias), eps).half()
     return _group_norm(input, num_groups, weight, bias, eps)
 
 

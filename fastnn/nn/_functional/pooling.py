@@ -13,7 +13,7 @@ from ...autograd.function import apply, apply_node
 from ...autograd.node import Node
 from ...autograd.ops_math import name_by_use
 from ...tensor import Tensor
-from .misc import core, kernel_slices, nodes_dtype, wrap
+from .misc import core, float_check, kernel_slices, nodes_dtype, wrap
 
 
 def _tuple(v, nd, fn, what):
@@ -202,6 +202,9 @@ class MaxPoolWithIndicesBackward(_PoolNode):
 
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices, nd,
               fn):
+    kind = input._data.dtype.kind
+    if kind == "b" or (nd == 1 and kind != "f"):  # PyTorch pools integers in 2-d and 3-d only
+        float_check(input, "max_pool1d_impl" if nd == 1 else f"max_pool{nd}d")
     unbatched, k, s, p, d, out = _plan(input, kernel_size, stride, padding, dilation,
                                        ceil_mode, nd, fn)
     if type(input._data) is not np.ndarray:
@@ -281,6 +284,7 @@ class AvgPoolBackward(_PoolNode):
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, nd, fn):
+    float_check(input, "avg_pool3d_out_frame" if nd == 3 else "avg_pool2d")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     unbatched, k, s, p, _, out = _plan(input, kernel_size, stride, padding, 1, ceil_mode, nd,
