@@ -7,19 +7,53 @@ products, physics-informed losses. A value a node saved becomes a Tensor linked 
 it came from: an input's gradient edge, or the node itself for a saved output. Nodes without
 a rule raise, naming the op, rather than returning a gradient that silently lacks a graph.
 """
+import numpy as np
+
 from .engine import _dependencies, _useful
 from .grad_mode import enable_grad
-from .node import AccumulateGrad
+from .node import AccumulateGrad, Node
 
 _RULES = {}
 
 
-def rule(*classes):
+def rule(*classes, routed=False):
+    """Register ``fn(node, g)`` as the differentiable gradient of nodes of ``classes``.
+
+    ``routed``: the op's gradient is g sent through a mask or an argmax picked by the input
+    (relu, abs, max pooling): it does depend on the input, with derivative zero, and stays
+    in the input's graph as in PyTorch, so differentiating it again gives zeros."""
     def register(fn):
         for cls in classes:
             _RULES[cls] = fn
+        if routed:
+            fn.routed = True
         return fn
     return register
+
+
+class RoutedInputBackward(Node):
+    """Zeros shaped like a routed gradient, depending on the input that chose the routing
+    (derivative zero): what keeps that gradient in the input's graph."""
+
+    def forward(self, x, shape, dtype):
+        self.meta = (x.shape, x.dtype)
+        return np.zeros(shape, dtype)
+
+    def backward(self, g):
+        shape, dtype = self.meta
+        return (np.zeros(shape, dtype),)
+
+
+def _keep_routing_inputs(node, grads):
+    from .function import apply
+    out = []
+    for i, gi in enumerate(grads):
+        if gi is not None and node._next[i] is not None:
+            # only the shape is read: a broadcast zero stands for the input's values
+            x = _input(node, i, np.broadcast_to(np.zeros((), gi._data.dtype), tuple(gi.shape)))
+            gi = gi + apply(RoutedInputBackward, (x,), tuple(gi.shape), gi._data.dtype)
+        out.append(gi)
+    return tuple(out)
 
 
 def run_graph_backward(roots, root_grads, capture=None):
@@ -53,7 +87,10 @@ def run_graph_backward(roots, root_grads, capture=None):
             else:
                 if node._vcs or node._freed:
                     node.check_saved()
-                grads = _rule_for(node)(node, g)
+                fn = _rule_for(node)
+                grads = fn(node, g)
+                if getattr(fn, "routed", False):
+                    grads = _keep_routing_inputs(node, grads)
             for nxt, gi in zip(nexts, grads):
                 if nxt is None:
                     continue
@@ -166,3 +203,9 @@ from . import higher_order_shape, higher_order_more, higher_order_loss  # noqa: 
 from . import higher_order_conv, higher_order_extra  # noqa: E402,F401
 from . import higher_order_func  # noqa: E402,F401
 from . import higher_order_einsum  # noqa: E402,F401
+
+
+@rule(RoutedInputBackward)
+def _routed_input(node, g):
+    shape, dtype = node.meta
+    return (_const(np.zeros(shape, dtype)),)

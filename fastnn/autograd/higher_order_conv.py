@@ -168,12 +168,12 @@ def _register_pool_rules():
 
     # pooling's gradient is linear in g with a fixed routing (the argmax, or the averaging
     # weights), so its own gradient goes through g alone
-    @rule(pool_mod.MaxPoolWithIndicesBackward)
+    @rule(pool_mod.MaxPoolWithIndicesBackward, routed=True)
     def _max_pool(node, g):
         return _batched(node, g, lambda gb: _scatter_planes(gb, node.flat_indices(),
                                                            node.meta[0]))
 
-    @rule(pool_mod.AdaptiveMaxPoolBackward)
+    @rule(pool_mod.AdaptiveMaxPoolBackward, routed=True)
     def _adaptive_max_pool(node, g):
         return _batched(node, g, lambda gb: _scatter_planes(gb, node.flat, node.meta[0]))
 

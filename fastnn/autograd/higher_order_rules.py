@@ -136,12 +136,12 @@ def _select(keep, g):
     return where(_const(keep), g, _const(np.zeros((), g._data.dtype)))
 
 
-@rule(M.ReluBackward0)
+@rule(M.ReluBackward0, routed=True)
 def _relu(node, g):
     return (_select(node.saved[0] > 0, g),)
 
 
-@rule(M.AbsBackward0)
+@rule(M.AbsBackward0, routed=True)
 def _abs(node, g):
     return (g * _const(np.sign(node.saved[0])),)
 
@@ -278,7 +278,7 @@ _register_layer_rules()
 def _register_more_layer_rules():
     from ..nn._functional import activation as act_mod
 
-    @rule(act_mod.LeakyReluBackward0)
+    @rule(act_mod.LeakyReluBackward0, routed=True)
     def _leaky_relu(node, g):
         a = node.saved[0]
         return (g * _const(np.where(a > 0, 1.0, node.slope).astype(a.dtype)),)
@@ -288,16 +288,16 @@ def _register_more_layer_rules():
     def _mask(cond, a):
         return _const(cond.astype(a.dtype))
 
-    @rule(act_mod.HardtanhBackward0)
+    @rule(act_mod.HardtanhBackward0, routed=True)
     def _hardtanh(node, g):
         a = node.saved[0]
         return (_select((a > node.lo) & (a < node.hi), g),)
 
-    @rule(act_mod.ThresholdBackward0)
+    @rule(act_mod.ThresholdBackward0, routed=True)
     def _threshold(node, g):
         return (_select(node.saved[0] > node.threshold, g),)
 
-    @rule(act_mod.HardsigmoidBackward0)
+    @rule(act_mod.HardsigmoidBackward0, routed=True)
     def _hardsigmoid(node, g):
         a = node.saved[0]
         return (_select((a > -3) & (a < 3), g) / 6,)

@@ -198,9 +198,14 @@ def _register_layer_rules():
 
     @rule(misc.EmbeddingBackward0)
     def _embedding(node, g):
-        shape, _, padding_idx = node.meta
+        shape, _, padding_idx, by_freq = node.meta
         flat = node.idx.reshape(-1)
         rows = g.reshape(-1, shape[1])
+        if by_freq:
+            # the value is divided by each index's count; PyTorch's derivative of it with
+            # respect to g gathers g unscaled, and so does this one
+            counts = np.bincount(flat, minlength=shape[0])[flat].astype(g._data.dtype)
+            rows = rows + (rows / _const(counts[:, None]) - rows).detach()
         if padding_idx is not None:
             keep = np.flatnonzero(flat != padding_idx)
             flat, rows = flat[keep], rows[_index(keep)]
