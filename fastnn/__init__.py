@@ -31,6 +31,8 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
                         HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
                         BoolTensor)
 from ._creation import set_default_device, get_default_device, scalar_tensor, empty_strided  # noqa
+from ._tensor_layout import (as_strided, memory_format, preserve_format,  # noqa
+                             contiguous_format, channels_last, channels_last_3d)
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa
 from ._functions_linalg import *  # noqa

@@ -8,6 +8,7 @@ import numpy as np
 
 from . import _dtype as D
 from .random import draw_normal, draw_uniform, get_generator
+from ._tensor_layout import like_layout as _layout
 
 _ndarray = np.ndarray
 
@@ -113,6 +114,18 @@ def _to_array(data, dtype):
     except (ValueError, TypeError) as e:
         raise ValueError(_ragged(data) or f"could not build a tensor from the data: {e}") \
             from None
+    except OverflowError:
+        raise _overflow(data, dtype.np) from None
+
+
+def _overflow(data, npd):
+    """PyTorch's error for an integer that the dtype cannot hold."""
+    try:
+        np.array(data, dtype=np.int64)
+    except OverflowError:  # past 64 bits: the Python int itself cannot be read
+        return ValueError("Overflow when unpacking long long")
+    return RuntimeError(f"value cannot be converted to type {np.dtype(npd).name} without "
+                        "overflow")
 
 
 def _ragged(data):
@@ -270,34 +283,34 @@ def _like(t, dtype):
 
 
 def zeros_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return zeros(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                 requires_grad=requires_grad)
+    return _layout(t, zeros(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                            requires_grad=requires_grad), memory_format)
 
 
 def ones_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return ones(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                requires_grad=requires_grad)
+    return _layout(t, ones(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                           requires_grad=requires_grad), memory_format)
 
 
 def empty_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return empty(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                 requires_grad=requires_grad)
+    return _layout(t, empty(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                            requires_grad=requires_grad), memory_format)
 
 
 def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False,
               memory_format=None):
-    return full(t.shape, fill_value, dtype=_like(t, dtype), device=device or t.device,
-                requires_grad=requires_grad)
+    return _layout(t, full(t.shape, fill_value, dtype=_like(t, dtype), device=device or t.device,
+                           requires_grad=requires_grad), memory_format)
 
 
 def rand_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return rand(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                requires_grad=requires_grad)
+    return _layout(t, rand(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                           requires_grad=requires_grad), memory_format)
 
 
 def randn_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return randn(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                 requires_grad=requires_grad)
+    return _layout(t, randn(t.shape, dtype=_like(t, dtype), device=device or t.device,
+                            requires_grad=requires_grad), memory_format)
 
 
 def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=False):

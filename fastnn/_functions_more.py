@@ -160,7 +160,7 @@ def _moments(fn, input, dim, unbiased, keepdim, correction, take_sqrt):
         raise RuntimeError(f"{fn} only support floating point and complex dtypes")
     if isinstance(dim, bool):  # the (input, unbiased) form
         dim, unbiased = None, dim
-    v = (input.std if take_sqrt else input.var)(dim, unbiased, keepdim, correction=correction)
+    v = input._var(dim, unbiased, keepdim, correction, take_sqrt, fn, 4)
     if dim is None:
         m = input.mean()
         if keepdim:
@@ -200,7 +200,8 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None):
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_title(x._data.dtype)}")
     count = (~x.isnan()).sum(dim, keepdim) if dim is not None else (~x.isnan()).sum()
-    return nansum(x, dim, keepdim) / count
+    with np.errstate(invalid="ignore", divide="ignore"):  # no values: nan, quietly
+        return nansum(x, dim, keepdim) / count
 
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):

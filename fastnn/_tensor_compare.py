@@ -89,6 +89,9 @@ class CompareMixin:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
+        if self._data.dtype.kind not in "iub":
+            raise TypeError("~ (operator.invert) is only implemented on integer and Boolean-type "
+                            "tensors")
         return _nograd(np.invert(self._data))
 
     def isnan(self):

@@ -5,6 +5,7 @@ from . import _dtype as D
 from .autograd.function import apply
 from .autograd.node import Node
 from .autograd import ops_math as M
+from ._tensor_layout import preserve_format as _PRESERVE, contiguous_format as _CONTIGUOUS
 
 _ndarray = np.ndarray
 
@@ -73,7 +74,11 @@ class ConvertMixin:
                        (f"cuda:{device}" if isinstance(device, int) else device))
 
     def clone(self, *, memory_format=None):
-        return apply(M.CloneBackward0, (self,), _copy_array)
+        if memory_format is None or memory_format is _PRESERVE:
+            return apply(M.CloneBackward0, (self,), _copy_keep)
+        if memory_format is _CONTIGUOUS:
+            return apply(M.CloneBackward0, (self,), _copy_c)
+        return apply(M.CloneBackward0, (self,), lambda a: _copy_array(a, memory_format))
 
     def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
         from ._creation import tensor
@@ -102,8 +107,21 @@ def _sizes_of(size):
     return tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
 
 
-def _copy_array(a):
-    return a.copy() if type(a) is _ndarray else a.copy()
+def _copy_keep(a):
+    # preserve_format: numpy's 'K' order keeps a dense source's strides (as PyTorch does) and
+    # packs any other source densely in the order of its strides
+    return a.copy("K") if type(a) is _ndarray else a.copy()
+
+
+def _copy_c(a):
+    return a.copy()
+
+
+def _copy_array(a, memory_format=None):
+    if type(a) is not _ndarray or memory_format is None:
+        return _copy_keep(a)
+    from ._tensor_layout import copy_in_layout
+    return copy_in_layout(a, memory_format)
 
 
 def _parse_to(args, kwargs):

@@ -27,7 +27,8 @@ def _float_formatter(arr):
     p = _opts["precision"]
     nz = np.abs(finite[finite != 0])
     int_mode = bool(np.all(finite == np.ceil(finite)))
-    sci = _opts["sci_mode"]
+    # with no nonzero finite value to show, PyTorch prints the integer form whatever sci_mode
+    sci = _opts["sci_mode"] if nz.size else False
     if sci is None:
         amax, amin = (nz.max(), nz.min()) if nz.size else (0.0, 0.0)
         sci = bool(nz.size) and (amax / amin > 1000 or amax > 1e8 or

@@ -119,6 +119,9 @@ def axes_of(t, dim):
         if len(dim) == 0:
             return None
         axes = tuple(sorted(t._dim(d) for d in dim))
+        for i in range(1, len(axes)):
+            if axes[i] == axes[i - 1]:
+                raise RuntimeError(f"dim {axes[i]} appears multiple times in the list of dims")
     else:
         axes = (t._dim(dim),)
     # a 0-d tensor accepts dim 0 or -1 and reduces over nothing
@@ -285,6 +288,10 @@ class MathMixin:
         if self._data.ndim != 1 or other._data.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self._data.ndim}D and "
                                f"{other._data.ndim}D tensors")
+        if self._data.dtype != other._data.dtype:
+            raise RuntimeError("dot : expected both vectors to have same dtype, but found "
+                               f"{D.scalar_type_name(self._data.dtype)} and "
+                               f"{D.scalar_type_name(other._data.dtype)}")
         return M.relabel(self.matmul(other), "DotBackward0")
 
     __add__ = add

@@ -55,6 +55,9 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
 
     def storage_offset(self):
         """Elements between the start of the storage this tensor views and its first element."""
+        if type(self._data) is np.ndarray:
+            from ._tensor_layout import storage_of
+            return storage_of(self)[1]
         root = self._base if self._base is not None else self
         if root is self:
             return 0

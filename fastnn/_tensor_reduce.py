@@ -50,7 +50,7 @@ class ReduceMixin:
         axes = axes_of(src, dim)
         return apply(R.MeanBackward0 if axes is None else R.MeanBackward1, (src,), axes, keepdim)
 
-    def _var(self, dim, unbiased, keepdim, correction, take_sqrt):
+    def _var(self, dim, unbiased, keepdim, correction, take_sqrt, fn=None, level=3):
         if self._data.dtype.kind != "f":
             raise RuntimeError("std and var only support floating point and complex dtypes")
         if correction is None:
@@ -61,9 +61,10 @@ class ReduceMixin:
         shape = self._data.shape
         n = self._data.size if axes is None else int(np.prod([shape[i] for i in axes]))
         if n - correction <= 0:
-            warnings.warn(f"{'std' if take_sqrt else 'var'}(): degrees of freedom is <= 0. "
-                          "Correction should be strictly less than the reduction factor (input "
-                          "numel divided by output numel).", UserWarning, stacklevel=3)
+            warnings.warn(f"{fn or ('std' if take_sqrt else 'var')}(): degrees of freedom is "
+                          "<= 0. Correction should be strictly less than the reduction factor "
+                          "(input numel divided by output numel).", UserWarning,
+                          stacklevel=level)
         return apply(R.StdBackward0 if take_sqrt else R.VarBackward0, (_float_input(self),), axes,
                      correction, keepdim, take_sqrt)
 
@@ -113,11 +114,11 @@ class ReduceMixin:
         return self._extreme(dim, keepdim, False)
 
     def amax(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
+        dim, keepdim = _pick(None if _no_dims(dim) else dim, axis, keepdim, keepdims)
         return _amax(self, () if dim is None else dim, keepdim, True)
 
     def amin(self, dim=(), keepdim=False, *, axis=None, keepdims=None):
-        dim, keepdim = _pick(None if dim == () else dim, axis, keepdim, keepdims)
+        dim, keepdim = _pick(None if _no_dims(dim) else dim, axis, keepdim, keepdims)
         return _amax(self, () if dim is None else dim, keepdim, False)
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
@@ -209,8 +210,12 @@ def _accumulating(t, dtype):
     return t.to(D.int64) if t._data.dtype.kind == "u" else t
 
 
+def _no_dims(dim):
+    return isinstance(dim, (tuple, list)) and not dim
+
+
 def _amax(t, dim, keepdim, use_max):
-    axes = axes_of(t, dim if dim != () else None)
+    axes = axes_of(t, None if _no_dims(dim) else dim)
     if axes is None:
         out = t.max() if use_max else t.min()
         if keepdim:

@@ -7,11 +7,13 @@ import numpy as np
 from .autograd.function import apply
 from .autograd.node import keep_saved
 from .autograd import ops_shape as S
-from .autograd.ops_math import relabel
+from .autograd.ops_math import relabel, CloneBackward0
 from ._tensor_scatter import _index_tensor
 from ._dtype import scalar_type_name as _title
+from ._tensor_layout import contiguous_format as _CONTIGUOUS, legacy_tuple
 
 _ndarray = np.ndarray
+_COPY = operator.methodcaller("copy")  # a C-ordered copy (numpy's and the device arrays')
 
 
 def _sizes(args):
@@ -35,8 +37,10 @@ def _index_arrays(idx):
     if isinstance(idx, tuple):
         return tuple(_mask_or_indices(i._data) if isinstance(i, Tensor) else
                      (_int_list([j._data if isinstance(j, Tensor) else j for j in i])
-                      if isinstance(i, list) else _plain(i)) for i in idx)
+                      if isinstance(i, (list, tuple)) else _plain(i)) for i in idx)
     if isinstance(idx, list):
+        if legacy_tuple(idx):  # [[0, 1], [1, 2]] read as ([0, 1], [1, 2]), as PyTorch still does
+            return _index_arrays(tuple(idx))
         return _int_list([i.item() if isinstance(i, Tensor) else i for i in idx])
     return _plain(idx)
 
@@ -468,9 +472,10 @@ class ShapeMixin:
         return where(condition, self, other)
 
     def contiguous(self, memory_format=None):
-        if self._data.flags.c_contiguous:
-            return self
-        return self.clone()
+        if memory_format is None or memory_format is _CONTIGUOUS:
+            return self if self._data.flags.c_contiguous else apply(CloneBackward0, (self,), _COPY)
+        from ._tensor_layout import contiguous_as
+        return contiguous_as(self, memory_format)
 
 
 def _tri(t, k, upper):

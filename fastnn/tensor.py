@@ -24,6 +24,7 @@ from ._tensor_select import SelectMixin
 from ._tensor_misc import MiscMixin
 from ._tensor_hooks import HooksMixin
 from ._tensor_scatter import ScatterMixin
+from ._tensor_layout import LayoutMixin, index_dim
 from ._tensor_format import format_tensor
 
 _state = grad_mode.state
@@ -76,7 +77,7 @@ def _legacy_type_name(arr):
 
 class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin,
              ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin, HooksMixin,
-             ScatterMixin):
+             ScatterMixin, LayoutMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     # rarely set, so they live in the instance dict with class-level defaults
@@ -141,7 +142,6 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
     def grad(self):
         g = self._grad
         if g is None and self.grad_fn is not None and self._retain is None:
-            import warnings
             warnings.warn(
                 "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its "
                 ".grad attribute won't be populated during autograd.backward(). If you indeed "
@@ -258,7 +258,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         n = self._data.ndim if ndim is None else ndim
         lo, hi = (-n, n - 1) if n else (-1, 0)
         if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
-            raise TypeError(f"dim must be an int, got {type(dim).__name__}")
+            dim = index_dim(dim)  # a one-element integer tensor, or a TypeError
         if dim < lo or dim > hi:
             raise IndexError(f"Dimension out of range (expected to be in range of [{lo}, {hi}],"
                              f" but got {dim})")
@@ -341,7 +341,8 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
 
     def __bool__(self):
         if self._data.size != 1:
-            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
+            what = "more than one value" if self._data.size else "no values"
+            raise RuntimeError(f"Boolean value of Tensor with {what} is ambiguous")
         return bool(self.item())
 
     def __len__(self):

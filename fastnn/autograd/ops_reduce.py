@@ -41,8 +41,10 @@ class MeanBackward1(Node):
         self.meta = (a.shape, axes, keepdim)
         n = a.size if axes is None else prod([a.shape[i] for i in axes])
         self.n = n
-        if n == 0 or type(a) is not np.ndarray or a.dtype.itemsize < 4:
-            # numpy's mean: its warning for an empty mean, float16's float32 accumulator
+        if n == 0 and type(a) is np.ndarray:  # nan, quietly, as in PyTorch
+            return np.full(_add_reduce(a, axes, None, None, keepdim).shape, np.nan, a.dtype)
+        if type(a) is not np.ndarray or a.dtype.itemsize < 4:
+            # numpy's mean: float16's float32 accumulator
             return a.mean(axis=axes, keepdims=keepdim)
         # the same pairwise sum and division as ndarray.mean, without its Python wrapper
         # (which costs more than the whole reduction on small tensors)
@@ -224,9 +226,13 @@ class TopkBackward0(SortBackward0):
 
 class LogsumexpBackward0(Node):
     def forward(self, a, axes, keepdim):
-        m = np.max(a, axis=axes, keepdims=True)
-        m = np.where(np.isfinite(m), m, 0)
-        s = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
+        if a.size == 0:  # an empty sum of exponentials: -inf, as in PyTorch
+            m = np.zeros(_add_reduce(a, axes, None, None, True).shape, a.dtype)
+        else:
+            m = np.max(a, axis=axes, keepdims=True)
+            m = np.where(np.isfinite(m), m, 0)
+        with np.errstate(divide="ignore"):
+            s = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
         self.save(a, s)
         self.meta = (a.shape, axes, keepdim)
         return s if keepdim else np.squeeze(s, axis=axes)

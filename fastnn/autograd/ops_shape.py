@@ -66,6 +66,29 @@ class ExpandBackward0(Node):
         return (unbroadcast(g, *self.meta),)
 
 
+class AsStridedBackward0(Node):
+    """A view over the input's storage; the gradient adds up the output elements sharing a
+    storage slot, then reads it back in the input's own layout."""
+
+    def forward(self, a, flat, size, stride, offset, geometry):
+        self.meta = (flat.size, size, stride, offset, geometry, a.dtype)
+        isz = flat.itemsize
+        return np.lib.stride_tricks.as_strided(flat[offset:], size, [s * isz for s in stride])
+
+    def backward(self, g):
+        n, size, stride, offset, (shape, in_stride, in_offset), dt = self.meta
+        slots = np.full((), offset, np.int64)
+        for k, (m, s) in enumerate(zip(size, stride)):
+            slots = slots + (np.arange(m, dtype=np.int64) * s).reshape(
+                (m,) + (1,) * (len(size) - k - 1))
+        buf = np.bincount(np.broadcast_to(slots, size).reshape(-1),
+                          weights=np.asarray(g, np.float64).reshape(-1), minlength=n)
+        buf = buf.astype(dt, copy=False)
+        isz = buf.itemsize
+        return (np.lib.stride_tricks.as_strided(buf[in_offset:], shape,
+                                                [s * isz for s in in_stride]).copy(),)
+
+
 class FlipBackward0(Node):
     def forward(self, a, axes):
         self.axes = axes

@@ -18,7 +18,7 @@ DIFFERENT = set("""
     rdiv norm max_pool1d avg_pool1d adaptive_avg_pool2d adaptive_max_pool1d cross_entropy_smooth
     cross_entropy_probs kl_div sdpa setitem instance_norm conv_transpose1d
 """.split())
-MISSING = {"einsum", "as_strided"}  # fastnn records no graph for these (yet)
+MISSING = {"einsum"}  # fastnn records no graph for these (yet)
 
 
 def cases(lib):
