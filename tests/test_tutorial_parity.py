@@ -1,5 +1,6 @@
 """Behaviours that tutorials and courses print or rely on, each checked against PyTorch's."""
 import io
+import sys
 
 import numpy as np
 import pytest
@@ -192,6 +193,7 @@ def test_strings_in_tensor_data_raise_type_error():
 
 
 def test_pytorch_user_warnings():
+    sys.modules["fastnn.tensor"]._warned_scalar = False  # said once per process
     with pytest.warns(UserWarning, match="Converting a tensor with requires_grad=True to a "
                                          "scalar"):
         float(fastnn.ones(1, requires_grad=True))
