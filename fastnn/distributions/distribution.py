@@ -239,3 +239,15 @@ class ExponentialFamily(Distribution):
     """Marks the exponential-family distributions (Normal, Bernoulli, Exponential, Gamma,
     Beta), so isinstance checks in ported code keep working. fastnn has no higher-order gradients, so the generic Bregman-
     divergence entropy and KL are not offered: each family defines its own closed forms."""
+
+
+class CentredAtLoc:
+    """Mixin for families whose mean and mode are both the location parameter ``loc``."""
+
+    @property
+    def mean(self):
+        return self.loc
+
+    @property
+    def mode(self):
+        return self.loc

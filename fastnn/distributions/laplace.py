@@ -2,12 +2,12 @@
 import fastnn
 
 from . import constraints
-from .distribution import Distribution
+from .distribution import CentredAtLoc, Distribution
 
 __all__ = ["Laplace"]
 
 
-class Laplace(Distribution):
+class Laplace(CentredAtLoc, Distribution):
     """Laplace(loc, scale): density exp(-|x - loc| / scale) / (2 * scale)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
     support = constraints.real
@@ -17,13 +17,6 @@ class Laplace(Distribution):
     def __init__(self, loc, scale, validate_args=None):
         self._init_params(validate_args, loc=loc, scale=scale)
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

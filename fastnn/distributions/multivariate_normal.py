@@ -6,7 +6,7 @@ import fastnn
 from fastnn import Size
 
 from . import constraints
-from .distribution import Distribution
+from .distribution import CentredAtLoc, Distribution
 from .utils import _standard_normal, lazy_property
 
 __all__ = ["MultivariateNormal"]
@@ -35,7 +35,7 @@ def _half_log_det(tril):
     return tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)
 
 
-class MultivariateNormal(Distribution):
+class MultivariateNormal(CentredAtLoc, Distribution):
     """MultivariateNormal(loc, covariance_matrix=None, precision_matrix=None,
     scale_tril=None): density N(x; mu, Sigma) over vectors (event_shape (n,)); exactly one
     matrix is given. ``rsample`` is mu + L eps, so gradients reach loc and the matrix."""
@@ -96,13 +96,6 @@ class MultivariateNormal(Distribution):
         inv_tril = _solve_lower(tril, eye)
         return self._full_matrix(fastnn.matmul(inv_tril.mT, inv_tril))
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def variance(self):

@@ -3,7 +3,7 @@ import math
 
 from . import constraints
 from ._special import erf, erfinv
-from .distribution import ExponentialFamily
+from .distribution import CentredAtLoc, ExponentialFamily
 from .utils import _standard_normal
 
 __all__ = ["Normal"]
@@ -12,7 +12,7 @@ _LOG_SQRT_2PI = 0.5 * math.log(2.0 * math.pi)
 _SQRT2 = math.sqrt(2.0)
 
 
-class Normal(ExponentialFamily):
+class Normal(CentredAtLoc, ExponentialFamily):
     """Normal(loc, scale): ``rsample`` is ``loc + scale * eps`` with eps ~ N(0, 1), so
     gradients flow to ``loc`` and ``scale`` (the VAE reparameterization trick)."""
     arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
@@ -24,13 +24,6 @@ class Normal(ExponentialFamily):
     def __init__(self, loc, scale, validate_args=None):
         self._init_params(validate_args, loc=loc, scale=scale)
 
-    @property
-    def mean(self):
-        return self.loc
-
-    @property
-    def mode(self):
-        return self.loc
 
     @property
     def stddev(self):
