@@ -8,6 +8,9 @@ import numpy as np
 
 from . import _dtype as D
 from .random import draw_normal, draw_uniform, get_generator
+from ._tensor_random import check_std, check_p, check_multinomial, sample_rows
+from ._tensor_build import ragged as _ragged, wrap_unsigned as _wrap_unsigned, alloc_error, \
+    check_arange, bad_call
 from ._tensor_layout import like_layout as _layout
 
 _ndarray = np.ndarray
@@ -91,6 +94,8 @@ def _infer_dtype(data):
         elif isinstance(x, numbers.Real):
             found.add(D.get_default_dtype())
         elif isinstance(x, (str, bytes)):
+            if isinstance(data, (list, tuple)) and isinstance(_ragged(data, None), ValueError):
+                raise _ragged(data, None)  # a string where a sequence's first item goes
             raise TypeError(f"new(): invalid data type '{type(x).__name__}'")
         else:
             raise RuntimeError(f"Could not infer dtype of {type(x).__name__}")
@@ -112,37 +117,10 @@ def _to_array(data, dtype):
     try:
         return np.array(data, dtype=dtype.np)
     except (ValueError, TypeError) as e:
-        raise ValueError(_ragged(data) or f"could not build a tensor from the data: {e}") \
-            from None
+        raise _ragged(data, dtype.np) or ValueError(
+            f"could not build a tensor from the data: {e}") from None
     except OverflowError:
-        raise _overflow(data, dtype.np) from None
-
-
-def _overflow(data, npd):
-    """PyTorch's error for an integer that the dtype cannot hold."""
-    try:
-        np.array(data, dtype=np.int64)
-    except OverflowError:  # past 64 bits: the Python int itself cannot be read
-        return ValueError("Overflow when unpacking long long")
-    return RuntimeError(f"value cannot be converted to type {np.dtype(npd).name} without "
-                        "overflow")
-
-
-def _ragged(data):
-    """PyTorch's message for nested sequences of uneven lengths (None if they are even)."""
-    level, dim = [data], 0
-    while level:
-        seqs = [x for x in level if isinstance(x, (list, tuple))]
-        if not seqs:
-            return None
-        if len(seqs) != len(level):
-            return f"expected a sequence or a number at every position of dim {dim}, got both"
-        n = len(seqs[0])
-        for x in seqs:
-            if len(x) != n:
-                return f"expected sequence of length {n} at dim {dim} (got {len(x)})"
-        level, dim = [y for x in seqs for y in x], dim + 1
-    return None
+        return _wrap_unsigned(data, dtype.np)
 
 
 def _unwrap_nested(data):
@@ -243,21 +221,37 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
                         f"{type(fill_value).__name__}")
     if dtype is None:
         dtype = _infer_dtype(fill_value) if not isinstance(fill_value, float) else None
-    arr = np.full(_size((size,)), fill_value, dtype=_dt(dtype).np)
+    shape, npd = _size((size,)), _dt(dtype).np
+    try:
+        arr = np.full(shape, fill_value, dtype=npd)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, npd) from None
     return _finish(arr, device, requires_grad)
 
 
 def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.zeros(_sizes(args, size, "zeros"), _dt(dtype).np), device, requires_grad)
+    shape, npd = _sizes(args, size, "zeros"), _dt(dtype).np
+    try:
+        return _finish(np.zeros(shape, npd), device, requires_grad)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, npd) from None
 
 
 def ones(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
-    return _finish(np.ones(_sizes(args, size, "ones"), _dt(dtype).np), device, requires_grad)
+    shape, npd = _sizes(args, size, "ones"), _dt(dtype).np
+    try:
+        return _finish(np.ones(shape, npd), device, requires_grad)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, npd) from None
 
 
 def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=None,
           memory_format=None):
-    return _finish(np.empty(_sizes(args, size, "empty"), _dt(dtype).np), device, requires_grad)
+    shape, npd = _sizes(args, size, "empty"), _dt(dtype).np
+    try:
+        return _finish(np.empty(shape, npd), device, requires_grad)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, npd) from None
 
 
 def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
@@ -324,6 +318,7 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
         start, end = 0, start
     vals = [start, end, step]
     vals = [v.item() if hasattr(v, "_data") else v for v in vals]
+    check_arange(vals)
     if vals[2] == 0:
         raise RuntimeError("step must be nonzero")
     if (vals[1] - vals[0]) * vals[2] < 0:
@@ -344,6 +339,8 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
 
 
 def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
+        raise bad_call("linspace", (start, end, steps))
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
     return _finish(np.linspace(start, end, steps).astype(_dt(dtype).np), device, requires_grad)
@@ -369,20 +366,30 @@ def _check_float(dt, fn):
 def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     dt = _dt(dtype)
     _check_float(dt, "check_uniform_bounds")
-    arr = draw_uniform(_sizes(args, size, "rand"), dt.np, generator).astype(dt.np, copy=False)
+    shape = _sizes(args, size, "rand")
+    try:
+        arr = draw_uniform(shape, dt.np, generator).astype(dt.np, copy=False)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, dt.np) from None
     return _finish(arr, device, requires_grad)
 
 
 def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
     dt = _dt(dtype)
     _check_float(dt, "normal_kernel_cpu")
-    arr = draw_normal(_sizes(args, size, "randn"), dt.np, generator)
+    shape = _sizes(args, size, "randn")
+    try:
+        arr = draw_normal(shape, dt.np, generator)
+    except (MemoryError, ValueError) as e:
+        raise alloc_error(e, shape, dt.np) from None
     return _finish(arr, device, requires_grad)
 
 
 def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
             requires_grad=False):
     if size is None:
+        if high is None:
+            raise bad_call("randint", (low,))
         low, high, size = 0, low, high
     if high is None:
         low, high = 0, low
@@ -405,6 +412,7 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
 
 def normal(mean, std, size=None, *, generator=None):
     from .tensor import Tensor
+    check_std(std)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean if isinstance(mean, Tensor) else tensor(mean)
         s = std if isinstance(std, Tensor) else tensor(std)
@@ -416,25 +424,26 @@ def normal(mean, std, size=None, *, generator=None):
 
 
 def bernoulli(input, p=None, *, generator=None):
-    probs = input._host() if p is None else np.full(input._data.shape, p)
+    if p is None:
+        probs = input._host()
+        check_p(None, probs)
+    else:
+        check_p(p)
+        probs = np.full(input._data.shape, p)
     u = draw_uniform(input._data.shape, input._data.dtype, generator)
     return _finish((u < probs).astype(input._data.dtype), D.CPU, False)
 
 
 def multinomial(input, num_samples, replacement=False, *, generator=None):
-    g = get_generator(generator).np
+    check_multinomial(input, num_samples, replacement)
     p = input._host().astype(np.float64)
     if not np.isfinite(p).all() or (p < 0).any():
         raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
     rows = p.reshape(-1, p.shape[-1])
     if (rows.sum(axis=1) <= 0).any():
         raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and num_samples > rows.shape[1]:
-        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
-                           "replacement")
-    out = np.stack([g.choice(rows.shape[1], num_samples, replace=replacement, p=r / r.sum())
-                    for r in rows])
-    return _finish(out.reshape(p.shape[:-1] + (num_samples,)).astype(np.int64), D.CPU,
+    out = sample_rows(get_generator(generator).np, rows, int(num_samples), replacement)
+    return _finish(out.reshape(p.shape[:-1] + (int(num_samples),)).astype(np.int64), D.CPU,
                    False)
 
 

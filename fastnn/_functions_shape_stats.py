@@ -5,6 +5,7 @@ logcumsumexp. Composed of differentiable Tensor ops where the result has a gradi
 Python's min/max/sum are reached through ``_builtins`` (fastnn defines its own).
 """
 import builtins as _builtins
+import math
 import warnings
 
 import numpy as np
@@ -186,6 +187,10 @@ def histc(input, bins=100, min=0, max=0):
     x = input._host().reshape(-1)
     if lo == hi and x.size:
         lo, hi = float(x.min()), float(x.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise RuntimeError(f"torch.histc: range of [{lo:g}, {hi:g}] is not finite")
+    if x.dtype.kind == "f" and np.isnan(x).any():  # NaN falls in no bin
+        x = x[~np.isnan(x)]
     if lo == hi:
         lo, hi = lo - 1, hi + 1
     counts, _ = np.histogram(x, bins=bins, range=(lo, hi))

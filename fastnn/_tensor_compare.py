@@ -109,7 +109,11 @@ class CompareMixin:
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         a, b, _ = operands(self, other)
-        return _nograd(np.isclose(a._data, b._data, rtol=rtol, atol=atol, equal_nan=equal_nan))
+        try:
+            return _nograd(np.isclose(a._data, b._data, rtol=rtol, atol=atol,
+                                      equal_nan=equal_nan))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         return bool(self.isclose(other, rtol, atol, equal_nan).all())

@@ -35,8 +35,13 @@ class ConvertMixin:
         if dtype is None:
             return "torch." + D._LEGACY[self.dtype.name]
         if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            dtype_name = dtype
             name = dtype.rsplit(".", 1)[-1]
-            dtype = {v: k for k, v in D._LEGACY.items()}[name]
+            dtype = {v: k for k, v in D._LEGACY.items()}.get(name)
+            if dtype is None:
+                raise ValueError(f"invalid type: '{dtype_name}'")
+        elif isinstance(dtype, str):
+            raise ValueError(f"invalid type: '{dtype}'")
         return self.to(getattr(dtype, "dtype", dtype))  # fastnn.FloatTensor and kin
 
     def type_as(self, other):

@@ -10,6 +10,8 @@ from ._tensor_math import operands, broadcast_error, Const
 from ._tensor_shape import _index_arrays, _split_int_indices
 from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
+from ._tensor_random import check_std, check_p, random_range
+from ._tensor_argcheck import index_message
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -372,23 +374,27 @@ class InplaceMixin:
         from .random import fill_normal
         self._check_inplace()
         _check_random_dtype(self, "normal_kernel_cpu")
-        if std < 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+        check_std(std)
         fill_normal(self._data, mean, std, generator)
         return self._bump()
 
     def bernoulli_(self, p=0.5, *, generator=None):
         from .random import draw_uniform
         self._check_inplace()
+        if hasattr(p, "_data"):
+            p = p._host()
+            check_p(None, p)
+        else:
+            check_p(p)
         self._data[...] = draw_uniform(self._data.shape, self._data.dtype, generator) < p
         return self._bump()
 
-    def random_(self, low=0, high=None, *, generator=None):
+    def random_(self, low=None, high=None, *, generator=None):
         from .random import get_generator
-        if high is None:
-            low, high = 0, low if low else 2 ** 24
+        low, high = random_range(self._data, low, high)
         self._check_inplace()
-        self._data[...] = get_generator(generator).np.integers(low, high, self._data.shape)
+        self._data[...] = get_generator(generator).np.integers(low, high, self._data.shape,
+                                                               np.int64, endpoint=True)
         return self._bump()
 
     def __setitem__(self, index, value):
@@ -419,7 +425,7 @@ class InplaceMixin:
         try:
             self._data[idx] = arr
         except IndexError as e:
-            raise IndexError(str(e).replace("axis", "dimension")) from None
+            raise IndexError(index_message(str(e))) from None
         except ValueError as e:
             raise _setitem_error(self, idx, arr, e) from None
         self._bump()
@@ -428,10 +434,13 @@ class InplaceMixin:
         idx = _index_arrays(tuple(indices))
         if accumulate:
             self._check_inplace()
-            if _tracked(self, (values,)):
-                return _record(self, lambda a: keep_saved(
-                    apply(S.IndexPutBackward0, (a, values), idx, True), tuple(indices)))
-            np.add.at(self._data, idx, values._data)
+            try:
+                if _tracked(self, (values,)):
+                    return _record(self, lambda a: keep_saved(
+                        apply(S.IndexPutBackward0, (a, values), idx, True), tuple(indices)))
+                np.add.at(self._data, idx, values._data)
+            except IndexError as e:
+                raise IndexError(index_message(str(e))) from None
             return self._bump()
         self[tuple(indices)] = values
         return self

@@ -8,6 +8,7 @@ from .autograd.function import apply
 from .autograd import ops_math as M
 from .autograd.ops_linalg import MmBackward0, AddmmBackward0
 from ._dtype import c_type_name as _short
+from ._tensor_argcheck import bool_matmul_error, check_bmm
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -264,6 +265,8 @@ class MathMixin:
                     raise RuntimeError(
                         f"The size of tensor a ({ba[-i]}) must match the size of tensor b "
                         f"({bb[-i]}) at non-singleton dimension {max(len(ba), len(bb)) - i}")
+        if a.dtype.kind == "b" and (k1 or a.ndim == b.ndim == 1):
+            raise bool_matmul_error(a.ndim, b.ndim)
         return apply(MmBackward0, (self, other))
 
     def mm(self, mat2):
@@ -278,6 +281,7 @@ class MathMixin:
             raise RuntimeError("batch1 must be a 3D tensor")
         if mat2._data.ndim != 3:
             raise RuntimeError("batch2 must be a 3D tensor")
+        check_bmm(self._data, mat2._data, D.scalar_type_name)
         return M.relabel(self.matmul(mat2), "BmmBackward0")
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):

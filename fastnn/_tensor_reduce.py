@@ -130,7 +130,10 @@ class ReduceMixin:
                 raise IndexError("argmax(): Expected reduction dim to be specified for "
                                  "input.numel() == 0.")
             return _nograd(np.argmax(self._data))
-        return _nograd(np.argmax(self._data, axis=self._dim(dim), keepdims=keepdim))
+        d = self._dim(dim)
+        if not self._data.shape[d]:
+            raise IndexError(f"argmax(): Expected reduction dim {d} to have non-zero size.")
+        return _nograd(np.argmax(self._data, axis=d, keepdims=keepdim))
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
@@ -141,7 +144,10 @@ class ReduceMixin:
                 raise IndexError("argmin(): Expected reduction dim to be specified for "
                                  "input.numel() == 0.")
             return _nograd(np.argmin(self._data))
-        return _nograd(np.argmin(self._data, axis=self._dim(dim), keepdims=keepdim))
+        d = self._dim(dim)
+        if not self._data.shape[d]:
+            raise IndexError(f"argmin(): Expected reduction dim {d} to have non-zero size.")
+        return _nograd(np.argmin(self._data, axis=d, keepdims=keepdim))
 
     def sort(self, dim=-1, descending=False, *, stable=False):
         # always stable: equal values keep their order, whatever ``stable`` asks
@@ -198,6 +204,11 @@ class ReduceMixin:
         return apply(R.CumsumBackward0, (src,), self._dim(dim))
 
     def norm(self, p="fro", dim=None, keepdim=False):
+        if isinstance(p, str) and p not in ("fro", "inf"):  # 'nuc' and unknown orders
+            if p != "nuc":
+                raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
+            from .linalg import matrix_norm
+            return matrix_norm(self, p, dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
         return apply(R.NormBackward1, (_float_input(self),), p, axes_of(self, dim), keepdim)
 
@@ -221,6 +232,10 @@ def _amax(t, dim, keepdim, use_max):
         if keepdim:
             out = out.reshape((1,) * t.dim())
     else:
+        for ax in axes:
+            if not t._data.shape[ax]:
+                raise IndexError(f"{'amax' if use_max else 'amin'}(): Expected reduction dim "
+                                 f"{ax} to have non-zero size.")
         out = t
         for ax in sorted(axes, reverse=True):
             out = out._extreme(ax, True, use_max).values

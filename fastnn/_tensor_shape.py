@@ -4,6 +4,9 @@ import operator
 
 import numpy as np
 
+from ._tensor_argcheck import expand_target as _expand_target, flip_dims as _flip_dims, \
+    negative_repeat as _negative_repeat, index_message as _index_message, \
+    mask_type_name as _mask_type_name
 from .autograd.function import apply
 from .autograd.node import keep_saved
 from .autograd import ops_shape as S
@@ -101,6 +104,8 @@ def _check_index_types(idx):
     for i in (idx if isinstance(idx, tuple) else (idx,)):
         ok = i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) or (
             (isinstance(i, _ndarray) or hasattr(i, "device_spec")) and i.dtype.kind in "iub")
+        if isinstance(i, str):  # PyTorch reads a string as data for a tensor index
+            raise TypeError("new(): invalid data type 'str'")
         if not ok:
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
                              f"byte Variables are valid indices (got {type(i).__name__})"
@@ -309,14 +314,7 @@ class ShapeMixin:
                 f"expand({self.type()}{{{list(shp)}}}, size={list(sizes)}): the number of sizes "
                 f"provided ({len(sizes)}) must be greater or equal to the number of dimensions "
                 f"in the tensor ({len(shp)})")
-        lead = len(sizes) - len(shp)
-        target = tuple(shp[i - lead] if s == -1 else s for i, s in enumerate(sizes))
-        for i, s in enumerate(shp):
-            if s != 1 and s != target[i + lead]:
-                raise RuntimeError(f"The expanded size of the tensor ({target[i + lead]}) must "
-                                   f"match the existing size ({s}) at non-singleton dimension "
-                                   f"{i + lead}.  Target sizes: {list(sizes)}.  Tensor sizes: "
-                                   f"{list(shp)}")
+        target = _expand_target(shp, sizes)
         return _as_view(apply(S.ExpandBackward0, (self,), target), self)
 
     def expand_as(self, other):
@@ -330,10 +328,12 @@ class ShapeMixin:
         if len(reps) < self._data.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                                "number of dimensions of tensor")
+        if min(reps, default=0) < 0:
+            _negative_repeat(self._data.shape, reps)
         return apply(S.RepeatBackward0, (self,), reps)
 
-    def flip(self, dims):
-        dims = dims if isinstance(dims, (tuple, list)) else (dims,)
+    def flip(self, *dims, **kw):
+        dims = _flip_dims(dims, kw)
         return apply(S.FlipBackward0, (self,), tuple(self._dim(d) for d in dims))
 
     def narrow(self, dim, start, length):
@@ -423,8 +423,7 @@ class ShapeMixin:
         try:
             return keep_saved(apply(S.IndexBackward0, (self,), idx, False), index)
         except IndexError as e:
-            raise IndexError(_mask_mismatch(self, idx) or
-                             str(e).replace("axis", "dimension")) from None
+            raise IndexError(_mask_mismatch(self, idx) or _index_message(str(e))) from None
 
     def index_select(self, dim, index):
         d = self._dim(dim)
@@ -432,9 +431,9 @@ class ShapeMixin:
         if idx.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
         if idx.dtype.kind not in "iu":
-            raise IndexError("index_select(): Expected dtype int32/int64 for index")
-        size = self._data.shape[d]
-        if idx.size and (idx.min() < -size or idx.max() >= size):
+            raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
+        size = self._data.shape[d] if self._data.ndim else 1
+        if idx.size and (idx.min() < 0 or idx.max() >= size):
             raise IndexError("index out of range in self")
         return keep_saved(apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1)), index)
 
@@ -443,7 +442,7 @@ class ShapeMixin:
         m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
         if m.dtype != bool:
             raise RuntimeError(f"masked_fill_ only supports boolean masks, but got mask with "
-                               f"dtype {mask.dtype if isinstance(mask, Tensor) else m.dtype}")
+                               f"dtype {_mask_type_name(m.dtype)}")
         if isinstance(value, Tensor):
             if value._data.ndim:
                 raise RuntimeError("masked_fill_ only supports a 0-dimensional value tensor, but "

@@ -102,7 +102,10 @@ class CumprodBackward0(Node):
 
     def forward(self, a, axis):
         self.axis = axis
-        y = np.cumprod(a, axis=axis)
+        if a.dtype == np.float16:  # accumulate in float32, as PyTorch does
+            y = np.cumprod(a, axis=axis, dtype=np.float32).astype(np.float16)
+        else:
+            y = np.cumprod(a, axis=axis)
         self.save(a, y)
         return y
 

@@ -17,6 +17,12 @@ def expand_back(g, shape, axes, keepdim):
 
 
 _add_reduce = np.add.reduce
+_HALF = np.dtype(np.float16)
+
+
+def widen_half(a):
+    """float16 reductions accumulate in float32 (as PyTorch does); other dtypes pass."""
+    return a.astype(np.float32) if a.dtype == _HALF else a
 
 
 class SumBackward1(Node):
@@ -66,6 +72,7 @@ class VarBackward0(Node):
         self.meta = (a.shape, axes, keepdim)
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.denom = max(n - correction, 0)
+        dt, a = a.dtype, widen_half(a)
         if a.size == 0:  # numpy warns "Mean of empty slice"; the result is nan as in PyTorch
             mean = np.full([1 if axes is None or i in axes else s for i, s in enumerate(a.shape)],
                            np.nan, a.dtype)
@@ -77,14 +84,15 @@ class VarBackward0(Node):
             y = np.sqrt(v) if take_sqrt else v
         self.take_sqrt = take_sqrt
         self.save(centred, y)
-        return y.astype(a.dtype, copy=False)
+        return y.astype(dt, copy=False)
 
     def backward(self, g):
         centred, y = self.saved
         if self.take_sqrt:
             with np.errstate(divide="ignore", invalid="ignore"):
                 g = g / (2 * y)
-        return (expand_back(g, *self.meta) * centred * (2.0 / self.denom),)
+        ga = expand_back(g, *self.meta) * centred * (2.0 / self.denom)
+        return (ga.astype(g.dtype, copy=False),)
 
     def name(self):
         return "StdBackward0" if self.take_sqrt else "VarBackward0"
@@ -226,6 +234,7 @@ class TopkBackward0(SortBackward0):
 
 class LogsumexpBackward0(Node):
     def forward(self, a, axes, keepdim):
+        dt, a = a.dtype, widen_half(a)
         if a.size == 0:  # an empty sum of exponentials: -inf, as in PyTorch
             m = np.zeros(_add_reduce(a, axes, None, None, True).shape, a.dtype)
         else:
@@ -235,16 +244,18 @@ class LogsumexpBackward0(Node):
             s = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
         self.save(a, s)
         self.meta = (a.shape, axes, keepdim)
-        return s if keepdim else np.squeeze(s, axis=axes)
+        return (s if keepdim else np.squeeze(s, axis=axes)).astype(dt, copy=False)
 
     def backward(self, g):
         a, s = self.saved
-        return (expand_back(g, *self.meta) * np.exp(a - s),)
+        return ((expand_back(g, *self.meta) * np.exp(a - s)).astype(g.dtype, copy=False),)
 
 
 def softmax_array(a, axis):
     if type(a) is not np.ndarray:
         return a.softmax(axis)  # a CUDA array: one fused row kernel
+    if not a.size:  # nothing to normalise (numpy's max has no identity for empty axes)
+        return a.copy()
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -253,6 +264,8 @@ def softmax_array(a, axis):
 def log_softmax_array(a, axis):
     if type(a) is not np.ndarray:
         return a.log_softmax(axis)
+    if not a.size:
+        return a.copy()
     shifted = a - a.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
@@ -290,6 +303,8 @@ class LogSoftmaxBackward0(Node):
 class CumsumBackward0(Node):
     def forward(self, a, axis):
         self.axis = axis
+        if a.dtype == _HALF:
+            return np.cumsum(a, axis=axis, dtype=np.float32).astype(_HALF)
         return np.cumsum(a, axis=axis)
 
     def backward(self, g):
@@ -303,6 +318,7 @@ class NormBackward1(Node):
     def forward(self, a, p, axes, keepdim):
         self.meta = (a.shape, axes, keepdim)
         self.p = p
+        dt, a = a.dtype, widen_half(a)
         if p == 2:
             y = np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdim))
         elif p == 1:
@@ -312,7 +328,7 @@ class NormBackward1(Node):
         else:
             y = np.sum(np.abs(a) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         self.save(a, y)
-        return y.astype(a.dtype, copy=False)
+        return y.astype(dt, copy=False)
 
     def backward(self, g):
         a, y = self.saved
@@ -330,4 +346,4 @@ class NormBackward1(Node):
                 r = np.sign(a) * mask / mask.sum(axis=axes, keepdims=True)
             else:
                 r = np.where(yb == 0, 0, np.sign(a) * np.abs(a) ** (p - 1) / yb ** (p - 1))
-        return (gb * r,)
+        return ((gb * r).astype(g.dtype, copy=False),)
