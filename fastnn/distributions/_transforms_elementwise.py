@@ -40,10 +40,6 @@ class PowerTransform(Transform):
         super().__init__(cache_size=cache_size)
         (self.exponent,) = broadcast_all(exponent)
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return PowerTransform(self.exponent, cache_size=cache_size)
 
     @property
     def sign(self):
@@ -146,10 +142,6 @@ class AffineTransform(Transform):
 
     codomain = domain
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return AffineTransform(self.loc, self.scale, self._event_dim, cache_size=cache_size)
 
     def __eq__(self, other):
         if not isinstance(other, AffineTransform):
@@ -166,9 +158,12 @@ class AffineTransform(Transform):
 
     @property
     def sign(self):
-        if isinstance(self.scale, numbers.Real):
-            return 1 if float(self.scale) > 0 else -1 if float(self.scale) < 0 else 0
-        return self.scale.sign()
+        """+1 or -1 as the map increases or decreases (0 for a zero scale); elementwise for
+        a tensor scale."""
+        if not isinstance(self.scale, numbers.Real):
+            return self.scale.sign()
+        s = float(self.scale)
+        return (s > 0) - (s < 0)
 
     def _call(self, x):
         return self.loc + self.scale * x

@@ -25,10 +25,6 @@ class ReshapeTransform(Transform):
     codomain = property(lambda self: constraints.independent(constraints.real,
                                                              len(self.out_shape)))
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return ReshapeTransform(self.in_shape, self.out_shape, cache_size=cache_size)
 
     @staticmethod
     def _swap(t, old, new):

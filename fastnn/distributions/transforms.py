@@ -7,6 +7,7 @@ that hands back the exact input when the output it produced is inverted again.
 Everything is written with fastnn Tensor ops, so gradients flow through calls, inverses and
 log-determinants.
 """
+import copy
 import weakref
 
 import fastnn
@@ -19,6 +20,19 @@ __all__ = ["AbsTransform", "AffineTransform", "ComposeTransform", "ExpTransform"
            "ReshapeTransform", "SigmoidTransform", "SoftmaxTransform",
            "StickBreakingTransform", "TanhTransform", "Transform", "identity_transform"]
 
+
+
+class _Memo:
+    """The one (input, output) pair a caching transform remembers, matched by identity."""
+    __slots__ = ("pair",)
+
+    def __init__(self):
+        self.pair = None
+
+    def lookup(self, value, side):
+        """The other half of the pair when ``value`` is its ``side`` (0: input, 1: output)."""
+        pair = self.pair
+        return pair[1 - side] if pair is not None and pair[side] is value else None
 
 
 class Transform:
@@ -34,39 +48,49 @@ class Transform:
         if cache_size not in (0, 1):
             raise ValueError("cache_size must be 0 or 1")
         self._cache_size = cache_size
-        self._cached_x_y = (None, None)
-        self._inv = None
+        self._memo = _Memo() if cache_size else None
+        self._inverse_ref = None  # weak: the inverse view lives as long as someone uses it
 
     def __getstate__(self):
-        state = self.__dict__.copy()
-        state["_inv"] = None
+        state = dict(self.__dict__)
+        state["_inverse_ref"] = None  # weak references do not pickle or copy
         return state
 
     @property
     def event_dim(self):
-        if self.domain.event_dim == self.codomain.event_dim:
-            return self.domain.event_dim
-        raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+        d_in, d_out = self.domain.event_dim, self.codomain.event_dim
+        if d_in != d_out:
+            raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
+        return d_in
 
     @property
     def inv(self):
         """The inverse map, built once and shared while this transform lives."""
-        found = self._inv() if self._inv is not None else None
-        if found is None:
-            found = _InverseTransform(self)
-            self._inv = weakref.ref(found)
-        return found
+        view = self._inverse_ref() if self._inverse_ref is not None else None
+        if view is None:
+            view = self._make_inverse()
+            self._inverse_ref = weakref.ref(view)
+        return view
+
+    def _make_inverse(self):
+        return _Inverted(self)
 
     @property
     def sign(self):
         raise NotImplementedError
 
     def with_cache(self, cache_size=1):
+        """This map with the given cache size: itself when it already has it, else a copy
+        sharing every parameter with a fresh (or no) cache."""
         if self._cache_size == cache_size:
             return self
-        if type(self).__init__ is Transform.__init__:
-            return type(self)(cache_size=cache_size)
-        raise NotImplementedError(f"{type(self)}.with_cache is not implemented")
+        twin = copy.copy(self)
+        Transform.__init__(twin, cache_size)
+        twin._recache(cache_size)
+        return twin
+
+    def _recache(self, cache_size):
+        """Hook for transforms built from others, which re-cache their parts too."""
 
     def __eq__(self, other):
         return self is other
@@ -77,24 +101,21 @@ class Transform:
     __hash__ = object.__hash__
 
     def __call__(self, x):
-        if not self._cache_size:
-            return self._call(x)
-        x_old, y_old = self._cached_x_y
-        if x is x_old:
-            return y_old
-        y = self._call(x)
-        self._cached_x_y = (x, y)
-        return y
+        return self._through(x, 0, self._call)
 
     def _inv_call(self, y):
-        if not self._cache_size:
-            return self._inverse(y)
-        x_old, y_old = self._cached_x_y
-        if y is y_old:
-            return x_old
-        x = self._inverse(y)
-        self._cached_x_y = (x, y)
-        return x
+        return self._through(y, 1, self._inverse)
+
+    def _through(self, value, side, compute):
+        memo = self._memo
+        if memo is None:
+            return compute(value)
+        known = memo.lookup(value, side)
+        if known is not None:
+            return known
+        other = compute(value)
+        memo.pair = (value, other) if side == 0 else (other, value)
+        return other
 
     def _call(self, x):
         raise NotImplementedError
@@ -115,45 +136,46 @@ class Transform:
         return type(self).__name__ + "()"
 
 
-class _InverseTransform(Transform):
-    """The inverse of a transform: calls go to the original's inverse and the Jacobian
-    term changes sign.  It never caches by itself; the original does."""
+class _Inverted(Transform):
+    """A transform run backwards: calls go to the original's inverse (through its cache)
+    and the Jacobian term changes sign."""
 
-    def __init__(self, transform):
-        super().__init__(cache_size=transform._cache_size)
-        self._inv = transform  # a strong link back, so the pair lives together
+    def __init__(self, original):
+        super().__init__(cache_size=original._cache_size)
+        self._memo = None  # the original's cache serves both directions
+        self.original = original  # a strong link back, so the pair lives together
 
-    domain = property(lambda self: self._inv.codomain)
-    codomain = property(lambda self: self._inv.domain)
-    bijective = property(lambda self: self._inv.bijective)
-    sign = property(lambda self: self._inv.sign)
+    domain = property(lambda self: self.original.codomain)
+    codomain = property(lambda self: self.original.domain)
+    bijective = property(lambda self: self.original.bijective)
+    sign = property(lambda self: self.original.sign)
 
     @property
     def inv(self):
-        return self._inv
+        return self.original
 
     def with_cache(self, cache_size=1):
-        return self.inv.with_cache(cache_size).inv
+        return self.original.with_cache(cache_size).inv
 
     def __eq__(self, other):
-        return isinstance(other, _InverseTransform) and self._inv == other._inv
+        return isinstance(other, _Inverted) and self.original == other.original
 
     __hash__ = object.__hash__
 
     def __repr__(self):
-        return f"{type(self).__name__}({self._inv!r})"
+        return f"_InverseTransform({self.original!r})"  # what PyTorch prints for t.inv
 
     def __call__(self, x):
-        return self._inv._inv_call(x)
+        return self.original._inv_call(x)
 
     def log_abs_det_jacobian(self, x, y):
-        return -self._inv.log_abs_det_jacobian(y, x)
+        return -self.original.log_abs_det_jacobian(y, x)
 
     def forward_shape(self, shape):
-        return self._inv.inverse_shape(shape)
+        return self.original.inverse_shape(shape)
 
     def inverse_shape(self, shape):
-        return self._inv.forward_shape(shape)
+        return self.original.forward_shape(shape)
 
 
 def _widen(constraint, extra):
@@ -209,19 +231,13 @@ class ComposeTransform(Transform):
             out = out * p.sign
         return out
 
-    @property
-    def inv(self):
-        found = self._inv() if self._inv is not None else None
-        if found is None:
-            found = ComposeTransform([p.inv for p in reversed(self.parts)])
-            self._inv = weakref.ref(found)
-            found._inv = weakref.ref(self)
-        return found
+    def _make_inverse(self):
+        backwards = ComposeTransform([p.inv for p in reversed(self.parts)])
+        backwards._inverse_ref = weakref.ref(self)
+        return backwards
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return ComposeTransform(self.parts, cache_size=cache_size)
+    def _recache(self, cache_size):
+        self.parts = [p.with_cache(cache_size) for p in self.parts]
 
     def __call__(self, x):
         for part in self.parts:
@@ -270,11 +286,8 @@ class IndependentTransform(Transform):
         self.base_transform = base_transform.with_cache(cache_size)
         self.reinterpreted_batch_ndims = reinterpreted_batch_ndims
 
-    def with_cache(self, cache_size=1):
-        if self._cache_size == cache_size:
-            return self
-        return IndependentTransform(self.base_transform, self.reinterpreted_batch_ndims,
-                                    cache_size=cache_size)
+    def _recache(self, cache_size):
+        self.base_transform = self.base_transform.with_cache(cache_size)
 
     domain = property(lambda self: constraints.independent(
         self.base_transform.domain, self.reinterpreted_batch_ndims))
