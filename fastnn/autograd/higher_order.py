@@ -129,7 +129,8 @@ def _rule_for(node):
         "transposed), max/average/adaptive pooling, interpolate, fold/unfold, "
         "batch/layer/group/instance norm, sums, means, products, cumsum/cumprod, max/min, sort, "
         "median, var/std, norms, logsumexp, softmax, shape ops, cat/stack/split, pad, "
-        "embedding, indexing, gather/scatter/index_add/scatter_reduce, masked_fill, where, "
+        "embedding, indexing, as_strided, gather/scatter/index_add/scatter_reduce, masked_fill, "
+        "where, "
         "in-place writes, custom Functions, and the losses: mse, l1, smooth_l1, huber, "
         "nll, cross_entropy, binary_cross_entropy (with logits), kl_div)")
 

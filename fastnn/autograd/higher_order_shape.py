@@ -37,6 +37,23 @@ def _keep(mask, g):
     return where(_const(np.asarray(mask, bool)), g, _const(np.zeros((), g._data.dtype)))
 
 
+def _strided_slots(size, stride, offset):
+    """The storage slot of every element of a view with these sizes, strides and offset."""
+    slots = np.full((), offset, np.int64)
+    for k, (m, st) in enumerate(zip(size, stride)):
+        slots = slots + (np.arange(m, dtype=np.int64) * st).reshape(
+            (m,) + (1,) * (len(size) - k - 1))
+    return np.broadcast_to(slots, tuple(size))
+
+
+@rule(S.AsStridedBackward0)
+def _as_strided(node, g):
+    # linear in g: add g into the storage slots it came from, read the input's slots back
+    n, size, stride, offset, (shape, in_stride, in_offset), _ = node.meta
+    storage = scatter_flat(g, _strided_slots(size, stride, offset).reshape(-1), (n,))
+    return (storage[_index(_strided_slots(shape, in_stride, in_offset))].reshape(tuple(shape)),)
+
+
 def _along(nd, axis, sl):
     return (slice(None),) * axis + (sl,) + (slice(None),) * (nd - axis - 1)
 
