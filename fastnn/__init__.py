@@ -134,8 +134,46 @@ def typename(obj):
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
 
 
+_deterministic = [False, False]  # (mode, warn_only) as last set, for the getters
+
+
 def use_deterministic_algorithms(mode=True, *, warn_only=False):
-    """fastnn's kernels are deterministic already (reductions run in a fixed order)."""
+    """fastnn's kernels are deterministic already (reductions run in a fixed order); the
+    setting is only remembered for the getters."""
+    _deterministic[:] = [not not mode, not not warn_only]  # (bool is the dtype here)
+
+
+def are_deterministic_algorithms_enabled():
+    return _deterministic[0]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    return _deterministic[1]
+
+
+_interop_threads = [1]
+
+
+def get_num_interop_threads():
+    """fastnn runs no inter-op thread pool: one op at a time."""
+    return _interop_threads[0]
+
+
+def set_num_interop_threads(n):
+    if not isinstance(n, int) or n < 1:
+        raise RuntimeError("Number of interop threads must be positive")
+    _interop_threads[0] = n
+
+
+def poisson(input, generator=None):
+    """A Poisson draw per element, with ``input`` as the rate."""
+    from .random import get_generator
+    rates = input._host()
+    if rates.size and (rates < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    draws = get_generator(generator).np.poisson(rates)
+    from .tensor import _wrap
+    return _wrap(draws.astype(rates.dtype, copy=False))
 
 
 def compile(model=None, **kwargs):

@@ -410,9 +410,13 @@ def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False)
     return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
 
 
-def normal(mean, std, size=None, *, generator=None):
+def normal(mean, std, size=None, *, generator=None, dtype=None, requires_grad=False, **kw):
     from .tensor import Tensor
     check_std(std)
+    if size is not None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
+        # the scalar form takes the factory arguments (dtype=, requires_grad=, ...)
+        return (randn(size, generator=generator, dtype=dtype) * std + mean).requires_grad_(
+            requires_grad)
     if isinstance(mean, Tensor) or isinstance(std, Tensor):
         m = mean if isinstance(mean, Tensor) else tensor(mean)
         s = std if isinstance(std, Tensor) else tensor(std)

@@ -50,6 +50,11 @@ def init():
     _rt().require()
 
 
+def is_bf16_supported(including_emulation=True):
+    """fastnn has no bfloat16 dtype, so the usual "bf16 if supported else fp16" picks fp16."""
+    return False
+
+
 def device_count():
     if not is_available():
         return 0
