@@ -8,6 +8,7 @@ weight matrix of each axis. Source positions are computed as PyTorch does, in th
 float precision; the bicubic and antialiased plans live in upsampling_cubic.py.
 """
 import math
+import warnings
 
 import numpy as np
 
@@ -180,15 +181,23 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
                               f" (got {mode})")
 
 
+def _deprecated(name):
+    warnings.warn(f"`nn.functional.{name}` is deprecated. Use `nn.functional.interpolate` "
+                  "instead.", UserWarning, stacklevel=3)
+
+
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
+    _deprecated("upsample")
     return interpolate(input, size, scale_factor, mode, align_corners)
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    _deprecated("upsample_nearest")
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    _deprecated("upsample_bilinear")
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 

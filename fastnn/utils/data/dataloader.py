@@ -37,6 +37,7 @@ import itertools
 import queue
 import threading
 import traceback
+import warnings
 from collections import deque
 from concurrent.futures import Future
 from concurrent.futures import TimeoutError as _FutureTimeout
@@ -191,6 +192,9 @@ class DataLoader:
         return self._get_iterator()
 
     def _get_iterator(self):
+        if self.pin_memory and not _accelerator_present():
+            warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
+                          "then device pinned memory won't be used.", UserWarning, stacklevel=3)
         if self._dataset_kind == "iterable" and self.num_workers > 0:
             return _ShardedIterableIter(self)
         if self._dataset_kind == "iterable" or self.num_workers == 0:
@@ -513,3 +517,8 @@ class _ThreadedDataLoaderIter(_BaseDataLoaderIter):
 
     def __del__(self):
         self._shutdown()
+
+
+def _accelerator_present():
+    from ... import cuda
+    return cuda.is_available()

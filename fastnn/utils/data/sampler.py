@@ -133,15 +133,17 @@ class WeightedRandomSampler(_ArraySampler):
         if not replacement and num_samples > int((w > 0).sum()):
             raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                                "replacement")
-        self.weights = w
+        from ...tensor import _wrap
+        self.weights = _wrap(w)  # a float64 tensor, as PyTorch keeps it
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def _index_array(self):
         rng = _random.get_generator(self.generator).np
-        return rng.choice(len(self.weights), size=self.num_samples, replace=self.replacement,
-                          p=self.weights / self.weights.sum())
+        w = self.weights._data
+        return rng.choice(len(w), size=self.num_samples, replace=self.replacement,
+                          p=w / w.sum())
 
     def __len__(self):
         return self.num_samples
