@@ -8,6 +8,7 @@ from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from ._tensor_math import operands, broadcast_error, Const
 from ._tensor_shape import _index_arrays, _split_int_indices
+from ._tensor_layout import writable_alias
 from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
 from ._tensor_random import check_std, check_p, random_range
@@ -337,9 +338,12 @@ class InplaceMixin:
         if _tracked(self):
             self[...] = value
             return self
-        if not self._data.flags.writeable:
-            _write(self, np.asarray(value))  # raises PyTorch's error for expanded tensors
-        self._data[...] = value
+        target = self._data
+        if not target.flags.writeable:  # an expanded tensor: every alias takes the value
+            target = writable_alias(target)
+            if not target.flags.writeable:
+                _write(self, np.asarray(value))  # raises PyTorch's error
+        target[...] = value
         return self._bump()
 
     def zero_(self):
@@ -422,8 +426,11 @@ class InplaceMixin:
                 raise _setitem_error(self, idx, v, e) from None
             return
         arr = value._data if isinstance(value, Tensor) else value
+        target = self._data
+        if not target.flags.writeable:  # an expanded tensor: write through its shared memory
+            target = writable_alias(target, idx if S.is_basic_index(idx) else None)
         try:
-            self._data[idx] = arr
+            target[idx] = arr
         except IndexError as e:
             raise IndexError(index_message(str(e))) from None
         except ValueError as e:

@@ -282,3 +282,26 @@ class LayoutMixin:
 
     def resize_as_(self, the_template, *, memory_format=None):
         return self.resize_(the_template._data.shape, memory_format=memory_format)
+
+
+_OVERLAP = ("unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation.")
+
+
+def writable_alias(arr, region=None):
+    """A writeable view of the memory behind ``arr`` when ``arr`` is a read-only view of
+    writeable memory (an expanded tensor), so that writes reach the shared elements as in
+    PyTorch; ``arr`` itself otherwise. With ``region`` (a basic index), a region in which
+    two elements share one memory slot is refused, as PyTorch refuses it."""
+    root = arr
+    while isinstance(root.base, np.ndarray):
+        root = root.base
+    if not root.flags.writeable or not root.flags.c_contiguous or root.dtype != arr.dtype:
+        return arr
+    if region is not None:
+        part = arr[region]
+        if any(st == 0 and n > 1 for st, n in zip(part.strides, part.shape)):
+            raise RuntimeError(_OVERLAP)
+    start = arr.__array_interface__["data"][0] - root.__array_interface__["data"][0]
+    flat = root.reshape(-1)[start // root.itemsize:]
+    return np.lib.stride_tricks.as_strided(flat, arr.shape, arr.strides)
