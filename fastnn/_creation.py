@@ -463,9 +463,13 @@ def legacy_new(cls, dtype, args, kwargs):
     elif len(args) == 1 and isinstance(args[0], D.Size):
         t = zeros(args[0], dtype=dtype, device=device)
     elif len(args) == 1:
-        if not isinstance(args[0], (list, tuple, np.ndarray, _tensor_cls())):
-            raise TypeError(f"new(): data must be a sequence (got {type(args[0]).__name__})")
-        t = tensor(args[0], dtype=dtype, device=device)
+        data = args[0]
+        if not isinstance(data, (list, tuple, np.ndarray, _tensor_cls())):
+            raise TypeError(f"new(): data must be a sequence (got {type(data).__name__})")
+        if isinstance(data, np.ndarray) and data.dtype == dtype.np and device is None:
+            t = as_tensor(data)  # an array of the right dtype is shared, as in PyTorch
+        else:
+            t = tensor(data, dtype=dtype, device=device)
     else:
         raise TypeError(f"new(): invalid arguments {args!r}")
     if cls is not t.__class__:

@@ -40,3 +40,27 @@ def test_poisson():
 
 def test_bf16_is_not_supported():
     assert fastnn.cuda.is_bf16_supported() is False
+
+
+def test_legacy_constructor_shares_an_array_of_its_dtype():
+    a = np.zeros(3, np.float32)
+    t = fastnn.Tensor(a)
+    a[0] = 1
+    assert t.tolist() == [1, 0, 0]
+    b = np.zeros(3)  # float64 data is converted, so it is a copy
+    t2 = fastnn.Tensor(b)
+    b[0] = 1
+    assert t2.tolist() == [0, 0, 0] and t2.dtype == fastnn.float32
+    c = np.zeros(2, np.int64)
+    assert fastnn.LongTensor(c).dtype == fastnn.int64
+
+
+def test_same_padding_with_an_even_kernel_warns():
+    import warnings
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fastnn.nn.functional.conv1d(fastnn.ones(1, 1, 5), fastnn.ones(1, 1, 2), padding="same")
+        fastnn.nn.functional.conv1d(fastnn.ones(1, 1, 5), fastnn.ones(1, 1, 3), padding="same")
+    msgs = [str(w.message) for w in caught]
+    assert msgs == ["Using padding='same' with even kernel lengths and odd dilation may require "
+                    "a zero-padded copy of the input be created"]

@@ -11,6 +11,8 @@ runs. When the input's gradient is needed the columns are ordered batch-last and
 product is one large GEMM per group; otherwise each sample's block of columns feeds a batched
 GEMM whose result is already in (N, O, L) order.
 """
+import warnings
+
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
@@ -276,6 +278,10 @@ def _conv(input, weight, bias, stride, padding, dilation, groups, nd, name):
             if any(s != 1 for s in stride):
                 raise RuntimeError("padding='same' is not supported for strided convolutions")
             pads = _same_pads(ksize, dilation)
+            if any(before != after for before, after in pads):
+                warnings.warn("Using padding='same' with even kernel lengths and odd dilation "
+                              "may require a zero-padded copy of the input be created",
+                              UserWarning, stacklevel=3)
         else:
             raise RuntimeError(f"Invalid padding string: '{padding}'")
     else:
