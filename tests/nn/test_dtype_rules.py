@@ -142,3 +142,26 @@ def test_optimizers_refuse_integer_parameters(opt, message):
         o.step()
     assert p.tolist() == [1, 1, 1]
     assert not o.state[p] or "step" not in o.state[p]
+
+
+@pytest.mark.parametrize("make", [
+    lambda lib: lib.nn.BatchNorm1d(4),
+    lambda lib: lib.nn.BatchNorm1d(4).eval(),
+    lambda lib: lib.nn.LayerNorm(4),
+    lambda lib: lib.nn.GroupNorm(2, 4),
+])
+def test_half_modules_on_half_input(make):
+    # .half() makes the parameters and running statistics float16 too; the statistics are
+    # still updated in place
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).standard_normal((6, 4)).astype(np.float16)
+    outs = []
+    for lib in (fastnn, torch):
+        m = make(lib).half()
+        y = m(lib.tensor(x))
+        assert str(y.dtype).endswith("float16")
+        stats = [] if not hasattr(m, "running_mean") or m.running_mean is None else \
+            [np.asarray(m.running_mean.tolist())]
+        outs.append([np.asarray(y.tolist())] + stats)
+    for ours, theirs in zip(*outs):
+        np.testing.assert_allclose(ours, theirs, atol=2e-3)

@@ -110,9 +110,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
                     (weight, "weight"), (bias, "bias")):
         _check_vec(t, name, c)
     if _check_dtypes(input, (running_mean, running_var, weight, bias), "batch_norm"):
-        out = batch_norm(input.float(), running_mean, running_var, _single(weight),
-                         _single(bias), training, momentum, eps)
-        return out.half()
+        # float16 statistics are updated in place, so they are handed over as they are
+        return _batch_norm(input.float(), running_mean, running_var, _single(weight),
+                           _single(bias), training, momentum, eps).half()
+    return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
+
+
+def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
+    x = input._data
+    c = x.shape[1]
     axes = (0,) + tuple(range(2, x.ndim))
     if training and x.size == 0:  # an empty batch: nothing to normalize or to learn from
         mean, var = np.zeros(c, x.dtype), np.ones(c, x.dtype)
