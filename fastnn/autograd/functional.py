@@ -40,14 +40,24 @@ def _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name):
     return None
 
 
+
+def _checked_inputs(inputs, create_graph, fn_name):
+    """(was a tuple, the inputs as tensors that record a graph): every transform's start."""
+    is_tuple, inputs = as_tuple(inputs, "inputs", fn_name)
+    return is_tuple, grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+
+
+def _checked_outputs(func, inputs, strict, fn_name):
+    """(was a tuple, func's outputs), checked to require grad when ``strict``."""
+    is_tuple, outputs = as_tuple(func(*inputs), "outputs of the user-provided function", fn_name)
+    check_requires_grad(outputs, "outputs", strict)
+    return is_tuple, outputs
+
 def vjp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), v^T J): the vector-Jacobian product, shaped like the inputs."""
     with enable_grad():
-        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "vjp")
-        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        is_outputs_tuple, outputs = as_tuple(func(*inputs),
-                                             "outputs of the user-provided function", "vjp")
-        check_requires_grad(outputs, "outputs", strict)
+        is_inputs_tuple, inputs = _checked_inputs(inputs, create_graph, "vjp")
+        is_outputs_tuple, outputs = _checked_outputs(func, inputs, strict, "vjp")
         if v is not None:
             _, v = as_tuple(v, "v", "vjp")
             v = grad_preprocess(v, create_graph=create_graph, need_graph=False)
@@ -68,12 +78,9 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
     ``create_graph`` or ``strict``, a function using an op that has no second-order rule
     falls back to one first-order backward per output element."""
     with enable_grad():
-        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jvp")
-        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+        is_inputs_tuple, inputs = _checked_inputs(inputs, create_graph, "jvp")
         v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, "jvp")
-        is_outputs_tuple, outputs = as_tuple(func(*inputs),
-                                             "outputs of the user-provided function", "jvp")
-        check_requires_grad(outputs, "outputs", strict)
+        is_outputs_tuple, outputs = _checked_outputs(func, inputs, strict, "jvp")
         dummy = tuple(_zeros_like(o, requires_grad=True) for o in outputs)
         try:
             grad_inputs = autograd_grad(outputs, inputs, dummy, create_graph=True)
@@ -121,11 +128,8 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False,
     ``vectorize=True``) give the same values without vectorizing."""
     _check_jacobian_args(create_graph, strict, vectorize, strategy)
     with enable_grad():
-        is_inputs_tuple, inputs = as_tuple(inputs, "inputs", "jacobian")
-        inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
-        is_outputs_tuple, outputs = as_tuple(func(*inputs),
-                                             "outputs of the user-provided function", "jacobian")
-        check_requires_grad(outputs, "outputs", strict)
+        is_inputs_tuple, inputs = _checked_inputs(inputs, create_graph, "jacobian")
+        is_outputs_tuple, outputs = _checked_outputs(func, inputs, strict, "jacobian")
         if vectorize and strict and strategy == "reverse-mode":
             raise RuntimeError("fastnn.autograd.functional.jacobian: `strict=True` and "
                                "`vectorized=True` are not supported together. Please either "
@@ -203,12 +207,9 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
 def _first_backward(func, inputs, v, create_graph, strict, fn_name):
     """Shared start of vhp and hvp: checked inputs and v, the output, and its gradient
     computed with a graph (so it can be differentiated again)."""
-    is_inputs_tuple, inputs = as_tuple(inputs, "inputs", fn_name)
-    inputs = grad_preprocess(inputs, create_graph=create_graph, need_graph=True)
+    is_inputs_tuple, inputs = _checked_inputs(inputs, create_graph, fn_name)
     v = _prepare_v(v, inputs, is_inputs_tuple, create_graph, fn_name)
-    out = func(*inputs)
-    is_outputs_tuple, outputs = as_tuple(out, "outputs of the user-provided function", fn_name)
-    check_requires_grad(outputs, "outputs", strict)
+    is_outputs_tuple, outputs = _checked_outputs(func, inputs, strict, fn_name)
     if is_outputs_tuple:
         raise RuntimeError(f"The function given to {fn_name} should return a single Tensor")
     if outputs[0].numel() != 1:

@@ -51,14 +51,18 @@ def _register_loss_rules():
     rule(L.SmoothL1LossBackward0)(_pointwise(_smooth_l1))
     rule(L.HuberLossBackward0)(_pointwise(_huber))
 
-    @rule(L.BinaryCrossEntropyBackward0)
-    def _bce(node, g):
-        x, t, w = node.saved
+    def _bce_start(node, g, x, t, w):
+        """The weighted incoming gradient spread to the elements, and x, t as linked tensors."""
         shape, dt, reduction = node.meta
         ge = _spread(g, reduction, shape)
         if w is not None:
             ge = ge * _const(w)
-        xs, ts = _input(node, 0, x), _input(node, 1, t)
+        return ge, _input(node, 0, x), _input(node, 1, t), shape, dt
+
+    @rule(L.BinaryCrossEntropyBackward0)
+    def _bce(node, g):
+        x, t, w = node.saved
+        ge, xs, ts, shape, dt = _bce_start(node, g, x, t, w)
         gx = gt = None
         if _need(node, 0):  # (x - t) / (x (1 - x))
             gx = _fit(ge * (xs - ts) / ((1 - xs) * xs).clamp(min=1e-12), shape, dt)
@@ -70,11 +74,7 @@ def _register_loss_rules():
     def _bce_logits(node, g):
         x, t = node.saved
         w, pw, _, _ = node.wts
-        shape, dt, reduction = node.meta
-        ge = _spread(g, reduction, shape)
-        if w is not None:
-            ge = ge * _const(w)
-        xs, ts = _input(node, 0, x), _input(node, 1, t)
+        ge, xs, ts, shape, dt = _bce_start(node, g, x, t, w)
         gx = gt = None
         if _need(node, 0):  # (1 - t) - lw sigmoid(-x), lw = (pw - 1) t + 1
             lw = 1 if pw is None else ts * _const(pw - 1) + 1
