@@ -14,8 +14,8 @@ _omp_spins = _threads.spinning_openmp_runtime()
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import warnings as _warnings
 
-# PyTorch returns nan/inf quietly (log(-1), 0/0): silence numpy's floating-point warnings when
-# they come from fastnn's own code, without touching numpy's global error state.
+# PyTorch returns nan/inf quietly (log(-1), 0/0): ops switch numpy's floating-point warnings
+# off while they run (_fp_quiet); this filter catches the rest when the filters are not reset.
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"fastnn\.")
 
 from ._version import __version__

@@ -2,6 +2,7 @@
 import numpy as np
 
 from . import _dtype as D
+from ._fp_quiet import quiet, restore
 from .autograd import grad_mode
 from .autograd.function import apply
 from .autograd.node import keep_saved
@@ -135,6 +136,7 @@ class InplaceMixin:
         barr = b._data
         if kw.get("alpha", 1) != 1:
             barr = barr * kw["alpha"]
+        token = quiet()
         try:
             ufunc(self._data, barr, out=self._data, casting="same_kind")
         except TypeError:
@@ -144,6 +146,8 @@ class InplaceMixin:
             raise _cast_error(self, src) from None
         except ValueError as e:
             raise _inplace_error(self, barr, e) from None
+        finally:
+            restore(token)
         return self._bump()
 
     def add_(self, other, *, alpha=1):

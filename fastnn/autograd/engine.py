@@ -3,6 +3,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from .._fp_quiet import quiet as _quiet, restore as _restore
 from .grad_mode import state as _grad_state
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
                    run_tensor_hooks, slot_owners)
@@ -80,6 +81,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             owner = ref()
             if owner is not None:
                 owner.check_slots()
+    token = _quiet()  # PyTorch's backward gives inf/nan without warnings
     try:
         if capture is None:
             _run_in_creation_order(roots, root_grads, retain_graph)
@@ -88,6 +90,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     finally:
         _mode.direct = prev_direct
         _grad_state.enabled = prev_enabled
+        _restore(token)
 
 
 def _execute(node, g, retain_graph):

@@ -3,6 +3,7 @@ from . import grad_mode
 from .engine import _edge, record_trace
 from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
+from .._fp_quiet import quiet as _quiet, restore as _restore
 
 _state = grad_mode.state
 _InferenceVersion = grad_mode.InferenceVersion
@@ -15,6 +16,14 @@ def apply(cls, inputs, *args):
 
 
 def apply_node(cls, inputs, *args):
+    token = _quiet()
+    try:
+        return _apply_node(cls, inputs, args)
+    finally:
+        _restore(token)
+
+
+def _apply_node(cls, inputs, args):
     node = cls()
     n = len(inputs)
     if n == 1:

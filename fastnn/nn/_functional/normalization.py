@@ -1,6 +1,7 @@
 """Batch and layer normalization: statistics, running-stat updates and their backward."""
 import numpy as np
 
+from ..._fp_quiet import quietly
 from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node
@@ -116,6 +117,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     return _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps)
 
 
+@quietly
 def _batch_norm(input, running_mean, running_var, weight, bias, training, momentum, eps):
     x = input._data
     c = x.shape[1]
