@@ -18,6 +18,10 @@ from ._functional.pooling_extra import (max_pool3d, avg_pool3d, lp_pool1d,  # no
                                         adaptive_max_pool3d, adaptive_max_pool1d_with_indices,
                                         adaptive_max_pool2d_with_indices,
                                         adaptive_max_pool3d_with_indices)
+from ._functional.pooling_fractional import (fractional_max_pool2d,  # noqa: F401
+                                             fractional_max_pool2d_with_indices,
+                                             fractional_max_pool3d,
+                                             fractional_max_pool3d_with_indices)
 from ._functional.activation_shrink import (hardshrink, softshrink, tanhshrink,  # noqa: F401
                                             rrelu, rrelu_)
 from ._functional.normalization_extra import rms_norm, local_response_norm  # noqa: F401
@@ -51,5 +55,8 @@ except ImportError as _e:
 from ._functional.upsampling import (interpolate, upsample, upsample_nearest,  # noqa: F401
                                      upsample_bilinear, pixel_shuffle, pixel_unshuffle,
                                      channel_shuffle)
+from ._functional.activation_inplace import (hardtanh_, selu_, celu_,  # noqa: F401
+                                             native_channel_shuffle)
+from .._functions_more import pdist  # noqa: F401
 from ._functional.attention import (scaled_dot_product_attention,  # noqa: F401
                                     multi_head_attention_forward)

@@ -1,4 +1,4 @@
-"""affine_grid and grid_sample (4-D input): the sampling grid of an affine transform and the
+"""affine_grid and grid_sample: the sampling grid of an affine transform and the
 bilinear or nearest sampling of an image at a grid, as in spatial transformer networks.
 
 Coordinates are unnormalised, clipped and reflected with the same float operations, in the
@@ -179,7 +179,8 @@ class GridSampler2DBackward0(Node):
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
-    """Sample the (N, C, H, W) input at the (N, Ho, Wo, 2) grid of normalised (x, y)."""
+    """Sample the (N, C, H, W) input at the (N, Ho, Wo, 2) grid of normalised (x, y), or the
+    (N, C, D, H, W) input at the (N, Do, Ho, Wo, 3) grid of normalised (x, y, z)."""
     if mode not in ("bilinear", "nearest", "bicubic"):
         raise ValueError(f"nn.functional.grid_sample(): expected mode to be 'bilinear', "
                          f"'nearest' or 'bicubic', but got: '{mode}'")
@@ -202,19 +203,21 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             raise RuntimeError(f"grid_sampler(): expected input to have non-empty spatial "
                                f"dimensions, but input has sizes {ins} with dimension {i} being "
                                f"empty")
-    if not (x.ndim == 4 and gr.ndim == 4):
-        if x.ndim == 5 and gr.ndim == 5:
-            raise NotImplementedError("fastnn's grid_sample supports 4-D input only")
-        raise RuntimeError(f"grid_sampler(): expected 4D input and grid with same number of "
-                           f"dimensions, but got input with sizes {ins} and grid with sizes {gs}")
-    if mode == "bicubic":
-        raise NotImplementedError("fastnn's grid_sample does not support mode='bicubic'")
+    if not (x.ndim in (4, 5) and gr.ndim == x.ndim):
+        raise RuntimeError(f"grid_sampler(): expected {4 if x.ndim == 4 else 5}D input and grid "
+                           f"with same number of dimensions, but got input with sizes {ins} and "
+                           f"grid with sizes {gs}")
+    if mode == "bicubic" and x.ndim != 4:
+        raise RuntimeError("grid_sampler(): bicubic interpolation only supports 4D input")
     if gr.dtype != x.dtype:
         raise RuntimeError(f"expected scalar type {D.scalar_type_name(x.dtype)} but found "
                            f"{D.scalar_type_name(gr.dtype)}")
     if x.dtype.kind != "f":
         raise NotImplementedError(f'"grid_sampler_2d_cpu_kernel_impl" not implemented for '
                                   f"'{D.scalar_type_name(x.dtype)}'")
+    if x.ndim == 5 or mode == "bicubic":
+        from .grid_sample_nd import _GridSamplerNd     # imported here: it builds on this file
+        return apply(_GridSamplerNd, (input, grid), mode, padding_mode, bool(align_corners))
     return apply(GridSampler2DBackward0, (input, grid), mode, padding_mode, bool(align_corners))
 
 

@@ -17,6 +17,7 @@ from ...autograd.node import Node
 from ...autograd.ops_math import name_by_use, relabel
 from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
+from .pooling_extra import adaptive_avg_pool3d
 from .upsampling_cubic import antialias_plan, cubic_plan
 
 
@@ -29,8 +30,18 @@ def _scale(n_in, n_out, align_corners, scale, dt):
     return dt(n_in) / dt(n_out)
 
 
-def _axis_plan(mode, n_in, n_out, align_corners, scale, dt, antialias=False):
+def _copies_same_size(mode, n_spatial):
+    """Whether an axis whose size is unchanged is copied whatever the scale_factor.
+
+    PyTorch copies such an axis for the linear family and 2-D nearest, but resamples it with
+    the given scale for 1-D/3-D nearest, nearest-exact and bicubic."""
+    return mode in ("linear", "bilinear", "trilinear") or mode == "nearest" and n_spatial == 2
+
+
+def _axis_plan(mode, n_in, n_out, align_corners, scale, dt, antialias=False, n_spatial=2):
     """(indices, weights) along one axis: output i = sum_k w[k][i] * input[idx[k][i]]."""
+    if n_in == n_out and not antialias and _copies_same_size(mode, n_spatial):
+        return (np.arange(n_out),), None
     if antialias:
         return antialias_plan(mode, n_in, n_out, _scale(n_in, n_out, align_corners, scale, dt),
                               dt)
@@ -39,9 +50,7 @@ def _axis_plan(mode, n_in, n_out, align_corners, scale, dt, antialias=False):
                           align_corners, dt)
     dst = np.arange(n_out)
     if mode in ("nearest", "nearest-exact"):
-        if mode == "nearest" and n_out == n_in:    # PyTorch's shortcuts, whatever the scale
-            return (dst,), None
-        if mode == "nearest" and n_out == 2 * n_in:
+        if mode == "nearest" and n_out == 2 * n_in:    # PyTorch's shortcut, whatever the scale
             return (dst >> 1,), None
         s = _scale(n_in, n_out, False, scale, np.float32)
         pos = dst.astype(np.float32) + (np.float32(0.5) if mode == "nearest-exact" else 0)
@@ -70,14 +79,18 @@ class _UpsampleBackward(Node):
     """One weighted gather per tap (1 nearest, 2 linear, 4 bicubic) per spatial axis."""
 
     def forward(self, x, mode, out, align_corners, scales, antialias=False):
-        self.tag = _TAGS.get(mode, "Linear" if x.ndim == 3 else "Bilinear")
+        self.tag = _TAGS.get(mode, ("Linear", "Bilinear", "Trilinear")[x.ndim - 3])
         self.aa = "Aa" if antialias else ""
         dt = x.dtype.type
         self.plans = []
         y = x
         for a, (n_in, n_out, sc) in enumerate(zip(x.shape[2:], out, scales)):
             ax = 2 + a
-            idx, w = _axis_plan(mode, n_in, n_out, align_corners, sc, dt, antialias)
+            idx, w = _axis_plan(mode, n_in, n_out, align_corners, sc, dt, antialias,
+                                len(out))
+            # the backward is the exact transpose of this forward, also where PyTorch's own
+            # backward departs from its forward (axes of unchanged size under 1-D/3-D nearest,
+            # bicubic or antialias)
             self.plans.append((ax, n_in, idx, w))
             if w is None:
                 y = np.take(y, idx[0], axis=ax)
@@ -120,7 +133,8 @@ def _per_dim(value, dim, input, kind):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize (N, C, L) or (N, C, H, W) input to ``size`` or by ``scale_factor``."""
+    """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size`` or by
+    ``scale_factor``."""
     if not isinstance(input, Tensor):
         raise TypeError(f"interpolate(): argument 'input' must be Tensor, not "
                         f"{type(input).__name__}")
@@ -152,16 +166,16 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise ValueError("Anti-alias option is restricted to bilinear, bicubic, and lanczos "
                          "modes and requires a 4-D tensor as input")
     wants = {"linear": 3, "bilinear": 4, "trilinear": 5}
-    if mode in ("nearest", "nearest-exact", "area") and input.dim() in (3, 4) or \
+    if mode in ("nearest", "nearest-exact", "area") and input.dim() in (3, 4, 5) or \
             wants.get(mode) == input.dim() or mode == "bicubic" and input.dim() == 4:
         if mode != "area" and any(n <= 0 for n in list(output_size) + list(input.shape[2:])):
-            names = ("W",) if dim == 1 else ("H", "W")
+            names = ("D", "H", "W")[3 - dim:]
             text = lambda sizes: ", ".join(f"{a}: {v}" for a, v in zip(names, sizes))  # noqa
             raise RuntimeError(f"Input and output sizes should be greater than 0, but got "
                                f"input ({text(input.shape[2:])}){' and' if dim == 1 else ''} "
                                f"output ({text(output_size)})")
         if mode == "area":
-            pool = adaptive_avg_pool1d if dim == 1 else adaptive_avg_pool2d
+            pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dim - 1]
             return pool(input, output_size)
         if input._data.dtype.kind != "f":
             raise NotImplementedError(f"fastnn's interpolate supports float input only, got "
