@@ -33,7 +33,16 @@ cudnn.is_acceptable = lambda tensor: False
 mps = _Flags("mps", "Apple Metal: never available to fastnn.", is_available=_false,
              is_built=_false)
 
-cuda = _Flags("cuda", "CUDA matmul switches; accepted and ignored.", is_built=_false)
+cuda = _Flags("cuda", "CUDA matmul and attention switches; accepted and ignored.",
+              is_built=_false)
+# attention-kernel switches: state only, see _sdp
+from . import _sdp  # noqa: E402
+for _name in ("flash_sdp_enabled", "enable_flash_sdp", "mem_efficient_sdp_enabled",
+              "enable_mem_efficient_sdp", "math_sdp_enabled", "enable_math_sdp",
+              "cudnn_sdp_enabled", "enable_cudnn_sdp", "is_flash_attention_available",
+              "sdp_kernel"):
+    setattr(cuda, _name, getattr(_sdp, _name))
+del _name
 cuda.matmul = _Flags("cuda.matmul", "TF32 and reduced-precision matmul switches.",
                      allow_tf32=False, allow_fp16_reduced_precision_reduction=True,
                      allow_bf16_reduced_precision_reduction=True)

@@ -14,7 +14,7 @@ __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer
            *_module_names]
 
 # written alongside the module system; absent pieces are skipped until they land
-for _name in ("functional", "init"):
+for _name in ("functional", "init", "attention"):
     try:
         globals()[_name] = _importlib.import_module(f".{_name}", __name__)
         __all__.append(_name)

@@ -542,7 +542,9 @@ def test_full_backward_hook_multiple_inputs_and_no_grad_inputs():
     b = fastnn.ones(2, requires_grad=True)
     m(a, b, fastnn.ones(2)).sum().backward()
     gi = seen[-1]
-    assert len(gi) == 3 and gi[2] is None
+    # a tensor input that needs no gradient gets zeros, as in PyTorch
+    assert len(gi) == 3 and gi[2] is not None
+    np.testing.assert_allclose(gi[2].numpy(), 0.0)
     np.testing.assert_allclose(gi[0].numpy(), 2.0)
     np.testing.assert_allclose(gi[1].numpy(), 3.0)
     # no input needs a gradient: the hook still runs, with grad_input all None

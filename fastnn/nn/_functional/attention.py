@@ -8,6 +8,7 @@ import warnings
 
 from ... import _creation
 from ... import _dtype as D
+from ...backends._sdp import flags as _sdp_flags
 from ..._functions import cat
 from ...tensor import Tensor
 from .activation import softmax
@@ -65,7 +66,15 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     added to the scores; ``is_causal`` keeps the lower triangle (top-left aligned). Rows
     that can attend nothing give zeros.
     """
+    if attn_mask is not None and not isinstance(attn_mask, Tensor) and \
+            hasattr(attn_mask, "_materialize"):
+        attn_mask = attn_mask._materialize()  # nn.attention.bias.CausalBias
     _check_sdpa_args(query, key, value, attn_mask, dropout_p, is_causal)
+    if not (_sdp_flags.math or _sdp_flags.flash):
+        # nn.attention.sdpa_kernel left only kernels that need CUDA
+        raise RuntimeError("No viable backend for scaled_dot_product_attention was found. "
+                           "This is likely due to turning off both the math kernel and the "
+                           "fused kernels.")
     L, S, E = query.shape[-2], key.shape[-2], query.shape[-1]
     if enable_gqa:
         if query.dim() < 3 or key.dim() < 3 or value.dim() < 3:

@@ -130,9 +130,9 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
             raise ValueError("Expected more than 1 value per channel when training, got input "
                              f"size {_size_text(x.shape)}")
         acc = np.float64 if x.dtype == np.float64 else np.float32
-        mean = x.mean(axis=axes, dtype=acc)
+        mean = (_channel_sums(x, axes) / n).astype(acc)
         centred = x - mean.reshape((1, -1) + (1,) * (x.ndim - 2)).astype(x.dtype)
-        var = np.mean(centred * centred, axis=axes, dtype=acc)
+        var = (_channel_sums(centred * centred, axes) / n).astype(acc)
         if running_mean is not None or running_var is not None:
             _refuse_under_vmap()
             m = float(momentum if momentum is not None else 0.0)
@@ -155,6 +155,37 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
     tensors = [input] + [t for t in (weight, bias) if t is not None]
     return apply(NativeBatchNormBackward0, tuple(tensors),
                  (bool(training), mean, var, eps, weight is not None, bias is not None))
+
+
+def _channel_sums(a, axes):
+    """Per-channel sums of ``a`` (channels on axis 1) accurate to float64 rounding.
+
+    numpy sums a strided axis one element after another, so float32 statistics of a large
+    batch (or of values with a large offset) drift. Each contiguous sample-channel row is
+    summed pairwise in the array's own dtype instead, and only the row totals in float64.
+    """
+    if a.ndim > 2 and a.flags.c_contiguous:
+        rows = a.reshape(a.shape[0], a.shape[1], -1).sum(axis=2)
+        return rows.sum(axis=0, dtype=np.float64)
+    if a.ndim == 2 and a.shape[0] <= 4 * _BLOCK:
+        # a small batch of vectors: its few row additions lose little, and BatchNorm1d in
+        # small MLPs must stay as fast as a plain sum
+        return a.sum(axis=0).astype(np.float64)
+    # channels last in memory (2-D input, channels_last): whole rows of channels are added
+    # up in blocks of _BLOCK rows in the array's dtype, and only the block totals in float64
+    last = a if a.ndim == 2 else a.transpose((0,) + axes[1:] + (1,))
+    if not last.flags.c_contiguous:
+        return a.sum(axis=axes, dtype=np.float64)
+    flat = last.reshape(-1, a.shape[1])
+    whole = flat.shape[0] - flat.shape[0] % _BLOCK
+    total = flat[whole:].sum(axis=0, dtype=np.float64)
+    if whole:
+        blocks = flat[:whole].reshape(-1, _BLOCK, a.shape[1]).sum(axis=1)
+        total += blocks.sum(axis=0, dtype=np.float64)
+    return total
+
+
+_BLOCK = 64
 
 
 def _size_text(shape):

@@ -3,8 +3,11 @@
 A plain ``Module.__call__`` goes straight to ``forward``; everything here runs only once a
 hook is registered on the module or globally.
 """
+import warnings
 import weakref
 from collections import OrderedDict
+
+import numpy as np
 
 from ...autograd import grad_mode
 from ...autograd.engine import _edge
@@ -17,6 +20,9 @@ _global_forward_hooks = OrderedDict()
 _global_forward_hooks_always_called = set()
 _global_backward_hooks = OrderedDict()
 _global_backward_pre_hooks = OrderedDict()
+# ids in _global_backward_hooks by how they were registered: the two kinds exclude each other
+_global_full_backward_hooks = set()
+_global_non_full_backward_hooks = set()
 _GLOBAL = (_global_forward_pre_hooks, _global_forward_hooks, _global_backward_hooks,
            _global_backward_pre_hooks)
 
@@ -83,7 +89,50 @@ def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
 
 def register_module_full_backward_hook(hook):
     """``hook(module, grad_input, grad_output)`` for every module's backward."""
-    return register_global(_global_backward_hooks, hook)
+    if _global_non_full_backward_hooks:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    return register_global(_global_backward_hooks, hook, (_global_full_backward_hooks,))
+
+
+def register_module_backward_hook(hook):
+    """Deprecated global backward hook; runs as a full backward hook in fastnn.
+
+    While one is registered, full global backward hooks are refused (and the reverse).
+    """
+    if _global_full_backward_hooks:
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks as a "
+                           "global Module hook. Please use only one of them.")
+    return register_global(_global_backward_hooks, hook, (_global_non_full_backward_hooks,))
+
+
+# registration hooks: ``hook(module, name, value)``, a non-None return replaces the value
+_global_buffer_registration_hooks = OrderedDict()
+_global_module_registration_hooks = OrderedDict()
+_global_parameter_registration_hooks = OrderedDict()
+
+
+def register_module_buffer_registration_hook(hook):
+    """``hook(module, name, buffer)`` whenever any module registers or assigns a buffer."""
+    return RemovableHandle(_global_buffer_registration_hooks, hook)
+
+
+def register_module_module_registration_hook(hook):
+    """``hook(module, name, submodule)`` whenever any module registers a child module."""
+    return RemovableHandle(_global_module_registration_hooks, hook)
+
+
+def register_module_parameter_registration_hook(hook):
+    """``hook(module, name, param)`` whenever any module registers a (non-None) parameter."""
+    return RemovableHandle(_global_parameter_registration_hooks, hook)
+
+
+def run_registration_hooks(hooks, module, name, value):
+    for hook in tuple(hooks.values()):
+        r = hook(module, name, value)
+        if r is not None:
+            value = r
+    return value
 
 
 def register_module_full_backward_pre_hook(hook):
@@ -201,7 +250,9 @@ class _BackwardHookCall:
         self.pre_hooks = pre_hooks
         self.grad_outputs = None
         self.n_inputs = 0
-        self.input_slots = None   # indices (among tensor inputs) of the inputs needing grad
+        self.input_slots = None   # positions (among all args) of the inputs needing grad
+        self.input_specs = ()     # (shape, dtype) of each input in input_slots
+        self.input_zeros = ()     # (position, shape, dtype) of tensor args needing no grad
 
     def _route(self, values, callback):
         from ...tensor import Tensor
@@ -216,8 +267,20 @@ class _BackwardHookCall:
         return values, len(tensor_pos), need
 
     def wrap_inputs(self, args):
-        args, self.n_inputs, self.input_slots = self._route(args, self._on_inputs)
-        return tuple(args)
+        # grad_input has one entry per positional arg: None for a non-tensor, zeros for a
+        # tensor that needs no gradient (once any input needs one), as PyTorch reports them
+        from ...tensor import Tensor
+        new, _, need = self._route(args, self._on_inputs)
+        self.n_inputs = len(args)
+        if need is None:
+            return tuple(args)
+        tensor_pos = [i for i, v in enumerate(args) if isinstance(v, Tensor)]
+        self.input_slots = [tensor_pos[k] for k in need]
+        slots = set(self.input_slots)
+        self.input_specs = [(args[i]._data.shape, args[i]._data.dtype) for i in self.input_slots]
+        self.input_zeros = tuple((i, args[i]._data.shape, args[i]._data.dtype)
+                                 for i in tensor_pos if i not in slots)
+        return tuple(new)
 
     def wrap_outputs(self, result):
         from ...tensor import Tensor
@@ -243,6 +306,12 @@ class _BackwardHookCall:
         self.grad_outputs = full
         if self.input_slots is None:
             # no input needs a gradient: the hooks still run, with grad_input all None
+            if self.hooks:
+                warnings.warn("Full backward hook is firing when gradients are computed with "
+                              "respect to module outputs since no inputs require gradients. "
+                              "See the documentation of "
+                              "fastnn.nn.Module.register_full_backward_hook for more details.",
+                              stacklevel=2)
             none = (None,) * self.n_inputs
             for hook in self.hooks:
                 r = hook(self.module, none, full)
@@ -253,7 +322,12 @@ class _BackwardHookCall:
         return tuple(None if full[k] is None else full[k]._data for k in self.output_slots)
 
     def _on_inputs(self, grads):
-        full = _placed_grads(self.n_inputs, self.input_slots, grads)
+        grads = [np.zeros(shape, dtype) if g is None else g
+                 for g, (shape, dtype) in zip(grads, self.input_specs)]
+        full = list(_placed_grads(self.n_inputs, self.input_slots, grads))
+        for i, shape, dtype in self.input_zeros:
+            full[i] = _wrap_grads((np.zeros(shape, dtype),))[0]
+        full = tuple(full)
         for hook in self.hooks:
             r = hook(self.module, full, self.grad_outputs)
             if r is not None:

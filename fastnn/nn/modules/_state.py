@@ -25,6 +25,14 @@ def _quoted(keys):
     return ", ".join(f'"{k}"' for k in keys)
 
 
+_EXTRA_STATE_KEY = "_extra_state"
+
+
+def _overrides(module, name):
+    """Whether the module's class defines its own ``name`` (get/set_extra_state)."""
+    return getattr(type(module), name) is not getattr(StateDictMixin, name)
+
+
 class StateDictMixin:
     # shared empty defaults until a hook is registered on the instance (see module._own)
     _state_dict_pre_hooks = _load_state_dict_pre_hooks = MappingProxyType({})
@@ -38,6 +46,20 @@ class StateDictMixin:
         for name, b in self._buffers.items():
             if b is not None and name not in skip:
                 destination[prefix + name] = b if keep_vars else b.detach()
+        if _overrides(self, "get_extra_state"):
+            destination[prefix + _EXTRA_STATE_KEY] = self.get_extra_state()
+
+    def get_extra_state(self):
+        """Extra state saved in state_dict under ``_extra_state``; override it together with
+        set_extra_state. fastnn.save stores it when it is built from tensors, numbers,
+        strings, None and dicts / lists / tuples / sets of those (it never pickles)."""
+        raise RuntimeError("Reached a code path in Module.get_extra_state() that should never "
+                           "be called.")
+
+    def set_extra_state(self, state):
+        """Restore the value get_extra_state returned; called by load_state_dict."""
+        raise RuntimeError("Reached a code path in Module.set_extra_state() that should never "
+                           "be called.")
 
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
         """Parameters and persistent buffers by dotted name, as detached tensors sharing storage.
@@ -158,11 +180,20 @@ class StateDictMixin:
                                   f"in the model are {param.shape} and whose dimensions in the "
                                   f"checkpoint are {src.shape}, an exception occurred : "
                                   f"{ex.args}.")
+        has_extra = _overrides(self, "set_extra_state")
+        if has_extra:
+            key = prefix + _EXTRA_STATE_KEY
+            if key in state_dict:
+                self.set_extra_state(state_dict[key])
+            elif strict:
+                missing_keys.append(key)
         if strict:
             for key in state_dict:
                 if not key.startswith(prefix):
                     continue
                 head, dot, _ = key[len(prefix):].partition(".")
+                if head == _EXTRA_STATE_KEY and not dot and has_extra:
+                    continue
                 if (dot and head not in self._modules) or (not dot and head not in local):
                     unexpected_keys.append(key)
 

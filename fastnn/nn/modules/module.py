@@ -15,7 +15,14 @@ from . import _hooks
 from ._hooks import ModuleHookHandle, refresh_module
 from ._hooks import (register_module_forward_pre_hook, register_module_forward_hook,  # noqa
                      register_module_full_backward_hook,
-                     register_module_full_backward_pre_hook)
+                     register_module_full_backward_pre_hook, register_module_backward_hook,
+                     register_module_buffer_registration_hook,
+                     register_module_module_registration_hook,
+                     register_module_parameter_registration_hook)
+from ._hooks import (_global_buffer_registration_hooks as _buffer_reg_hooks,
+                     _global_module_registration_hooks as _module_reg_hooks,
+                     _global_parameter_registration_hooks as _param_reg_hooks,
+                     run_registration_hooks as _run_reg_hooks)
 from ._state import StateDictMixin, _IncompatibleKeys  # noqa: F401
 from ._convert import ConvertMixin
 from . import _context
@@ -113,6 +120,8 @@ class Module(StateDictMixin, ConvertMixin):
                              "function of another Tensor, compute the value in the forward() "
                              "method.")
         else:
+            if _param_reg_hooks:
+                param = _run_reg_hooks(_param_reg_hooks, self, name, param)
             params[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -125,6 +134,8 @@ class Module(StateDictMixin, ConvertMixin):
                             "(fastnn Tensor or None required)")
         if isinstance(tensor, Buffer):
             tensor = tensor.detach()
+        if _buffer_reg_hooks:
+            tensor = _run_reg_hooks(_buffer_reg_hooks, self, name, tensor)
         buffers[name] = tensor
         if persistent:
             self._non_persistent_buffers_set.discard(name)
@@ -138,6 +149,8 @@ class Module(StateDictMixin, ConvertMixin):
         if modules is None:
             raise AttributeError("cannot assign module before Module.__init__() call")
         _check_name("module", name, self, modules)
+        if _module_reg_hooks:
+            module = _run_reg_hooks(_module_reg_hooks, self, name, module)
         modules[name] = module
 
     register_module = add_module
@@ -162,12 +175,16 @@ class Module(StateDictMixin, ConvertMixin):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
             _remove(self, name, "_parameters", "_buffers")
+            if _module_reg_hooks:
+                value = _run_reg_hooks(_module_reg_hooks, self, name, value)
             modules[name] = value
             return
         if modules is not None and name in modules:
             if value is not None:
                 raise TypeError(f"cannot assign '{_typename(value)}' as child module '{name}' "
                                 "(fastnn.nn.Module or None expected)")
+            if _module_reg_hooks:
+                value = _run_reg_hooks(_module_reg_hooks, self, name, value)
             modules[name] = value
             return
         buffers = _get(self, "_buffers")
@@ -182,6 +199,8 @@ class Module(StateDictMixin, ConvertMixin):
             _remove(self, name, "_parameters", "_modules")
             if isinstance(value, Buffer):
                 value = value.detach()
+            if _buffer_reg_hooks:
+                value = _run_reg_hooks(_buffer_reg_hooks, self, name, value)
             buffers[name] = value
             (self._non_persistent_buffers_set.discard if persistent
              else self._non_persistent_buffers_set.add)(name)
@@ -377,6 +396,11 @@ class Module(StateDictMixin, ConvertMixin):
 
     def share_memory(self):
         return self
+
+    def compile(self, *args, **kwargs):
+        """Compile in place: fastnn.compile leaves code as it is, so the module stays as is."""
+        from ... import compile as _compile
+        _compile(self.__call__, *args, **kwargs)
 
     # ---- hooks -----------------------------------------------------------------------
     def _hook(self, hooks, hook, extra=(), prepend=False):

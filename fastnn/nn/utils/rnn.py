@@ -10,6 +10,7 @@ from collections import namedtuple
 from collections.abc import Iterable
 
 from ... import _creation
+from ... import _dtype
 from ...tensor import Tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence",
@@ -50,13 +51,38 @@ class PackedSequence(_PackedSequenceBase):
             return self
         return type(self)(data, self.batch_sizes, self.sorted_indices, self.unsorted_indices)
 
+    # dtype casts touch only ``data``: batch_sizes and the permutations stay int64
     def double(self):
-        from ... import float64
-        return self.to(dtype=float64)
+        return self.to(dtype=_dtype.float64)
 
     def float(self):
-        from ... import float32
-        return self.to(dtype=float32)
+        return self.to(dtype=_dtype.float32)
+
+    def half(self):
+        return self.to(dtype=_dtype.float16)
+
+    def long(self):
+        return self.to(dtype=_dtype.int64)
+
+    def int(self):
+        return self.to(dtype=_dtype.int32)
+
+    def short(self):
+        return self.to(dtype=_dtype.int16)
+
+    def char(self):
+        return self.to(dtype=_dtype.int8)
+
+    def byte(self):
+        return self.to(dtype=_dtype.uint8)
+
+    def cuda(self, *args, **kwargs):
+        return type(self)(self.data.cuda(*args, **kwargs), self.batch_sizes,
+                          self.sorted_indices, self.unsorted_indices)
+
+    def pin_memory(self):
+        return type(self)(self.data.pin_memory(), self.batch_sizes, self.sorted_indices,
+                          self.unsorted_indices)
 
     def cpu(self, *args, **kwargs):
         return self
