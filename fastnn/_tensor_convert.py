@@ -14,6 +14,7 @@ class ConvertMixin:
     __slots__ = ()
 
     def to(self, *args, **kwargs):
+        fmt = kwargs.pop("memory_format", None)
         dtype, device, copy = _parse_to(args, kwargs)
         out = self
         if device is not None and device != self.device and \
@@ -23,6 +24,9 @@ class ConvertMixin:
             out = out._cast(D.to_dtype(dtype).np)
         if copy and out is self:
             out = self.clone()
+        if fmt is not None and fmt is not _PRESERVE:
+            # a layout change after the cast, which keeps the source's own layout
+            out = out.contiguous(memory_format=fmt)
         return out
 
     def _cast(self, npd):

@@ -112,14 +112,25 @@ def contiguous_as(t, fmt):
             return t
         raise RuntimeError("preserve memory format is unsupported by the contiguous operator")
     _check_format(fmt, t._data.ndim)
-    a = t._data
-    order = _CHANNELS_LAST[fmt][1]
+    return t if in_format(t._data, fmt) else t.clone(memory_format=fmt)
+
+
+def in_format(a, fmt):
+    """Whether ``a``'s memory is dense in the order ``fmt`` names (``is_contiguous``)."""
+    if fmt is None or fmt is contiguous_format or fmt is preserve_format:
+        return bool(a.flags.c_contiguous)
+    rank = _CHANNELS_LAST.get(fmt)
+    if rank is None:
+        raise TypeError(f"is_contiguous(): argument 'memory_format' must be "
+                        f"fastnn.memory_format, not {type(fmt).__name__}")
+    if a.ndim != rank[0]:
+        return False
     isz, want = a.itemsize, 1
-    for d in reversed(order):
+    for d in reversed(rank[1]):
         if a.shape[d] != 1 and a.strides[d] != want * isz:
-            return t.clone(memory_format=fmt)
+            return False
         want *= a.shape[d]
-    return t
+    return True
 
 
 def like_layout(t, out, fmt):
