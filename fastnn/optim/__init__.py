@@ -16,10 +16,13 @@ from .radam import RAdam  # noqa: F401
 from .asgd import ASGD  # noqa: F401
 from .lbfgs import LBFGS  # noqa: F401
 from .rprop import Rprop  # noqa: F401
+from .adafactor import Adafactor  # noqa: F401
+from .muon import Muon  # noqa: F401
 from . import lr_scheduler  # noqa: F401
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "ASGD", "LBFGS", "Rprop", "lr_scheduler", "swa_utils"]
+           "NAdam", "RAdam", "ASGD", "LBFGS", "Rprop", "Adafactor", "Muon",
+           "lr_scheduler", "swa_utils"]
 
 
 def __getattr__(name):

@@ -77,7 +77,10 @@ def _private(params):
 
 def packable(p, private):
     d = p._data
+    # a non-contiguous parameter (a transposed view, say) keeps its own strides, as in
+    # PyTorch: packing would make it contiguous, so it is stepped on its own
     return (type(d) is np.ndarray or hasattr(d, "device_spec")) and d.dtype in _PACKABLE and \
+        d.flags.c_contiguous and \
         id(p) in private and owner(p) is None
 
 

@@ -6,7 +6,7 @@ whose parameters share a step count.
 import numpy as np
 
 from ..tensor import _wrap
-from .optimizer import Optimizer, _check_lr, _scalar
+from .optimizer import Optimizer, _check_lr, _lr_value
 from .sgd import _check_fused
 
 __all__ = ["Adagrad"]
@@ -60,7 +60,7 @@ class Adagrad(Optimizer):
         return (("sum", self.defaults["initial_accumulator_value"]),)
 
     def _hyper(self, group):
-        return (float(_scalar(group["lr"])), float(group["lr_decay"]),
+        return (_lr_value(group["lr"]), float(group["lr_decay"]),
                 float(group["weight_decay"]), float(group["eps"]), bool(group["maximize"]))
 
     def _update(self, hyper, p, g, bufs, step, kernel):

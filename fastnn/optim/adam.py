@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_lr, _core, _scalar, kernels_for  # noqa: F401
+from .optimizer import Optimizer, _check_lr, _core, _lr_value, _scalar, kernels_for  # noqa: F401
 from .sgd import _check_fused
 
 __all__ = ["Adam", "AdamW"]
@@ -55,7 +55,7 @@ class Adam(Optimizer):
 
     def _hyper(self, group):
         b1, b2 = group["betas"]
-        return (float(_scalar(group["lr"])), float(_scalar(b1)), float(_scalar(b2)),
+        return (_lr_value(group["lr"]), float(_scalar(b1)), float(_scalar(b2)),
                 float(group["eps"]), float(_scalar(group["weight_decay"])),
                 bool(group["amsgrad"]), bool(group["maximize"]),
                 bool(group.get("decoupled_weight_decay", False)))
@@ -64,7 +64,8 @@ class Adam(Optimizer):
         lr, beta1, beta2, eps, wd, amsgrad, maximize, decoupled = hyper
         m, v = bufs[0], bufs[1]
         vmax = bufs[2] if amsgrad else None
-        if kernel:
+        # the kernel derives its scalars from lr in double: a float32 tensor lr takes numpy
+        if kernel and (type(lr) is float or type(p) is not np.ndarray):
             kernels_for(p).adam_step(p, g, m, v, vmax, lr, beta1, beta2, eps, wd, step, amsgrad,
                                      maximize, decoupled)
             return

@@ -6,7 +6,7 @@ whose parameters share a step count.
 import numpy as np
 
 from .adam import lerp_
-from .optimizer import Optimizer, _check_lr, _scalar
+from .optimizer import Optimizer, _check_lr, _lr_value
 
 __all__ = ["Adamax"]
 
@@ -44,7 +44,7 @@ class Adamax(Optimizer):
 
     def _hyper(self, group):
         b1, b2 = group["betas"]
-        return (float(_scalar(group["lr"])), float(b1), float(b2), float(group["eps"]),
+        return (_lr_value(group["lr"]), float(b1), float(b2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["maximize"]))
 
     def _update(self, hyper, p, g, bufs, step, kernel):

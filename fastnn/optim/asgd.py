@@ -6,7 +6,7 @@ update; no compiled kernel.
 import numpy as np
 
 from ._scalar_state import ScalarStateOptimizer
-from .optimizer import _check_lr, _scalar
+from .optimizer import _check_lr, _lr_value
 
 __all__ = ["ASGD"]
 
@@ -25,7 +25,7 @@ class ASGD(ScalarStateOptimizer):
         super().__init__(params, defaults)
 
     def _advance(self, group, st, step):
-        lr = float(_scalar(group["lr"]))
+        lr = _lr_value(group["lr"])
         lambd, alpha, t0 = group["lambd"], group["alpha"], group["t0"]
         if st.get("eta") is None:
             st["eta"] = self._scalar_tensor(lr)

@@ -8,7 +8,7 @@ import numpy as np
 from ._scalar_state import ScalarStateOptimizer
 from .adam import lerp_
 from .adamax import check_betas
-from .optimizer import _check_lr, _scalar
+from .optimizer import _check_lr, _lr_value
 
 __all__ = ["NAdam"]
 
@@ -48,7 +48,7 @@ class NAdam(ScalarStateOptimizer):
 
     def _hyper(self, group):
         b1, b2 = group["betas"]
-        return (float(_scalar(group["lr"])), float(b1), float(b2), float(group["eps"]),
+        return (_lr_value(group["lr"]), float(b1), float(b2), float(group["eps"]),
                 float(group["weight_decay"]), float(group["momentum_decay"]),
                 bool(group["decoupled_weight_decay"]), bool(group["maximize"]))
 

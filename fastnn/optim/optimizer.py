@@ -52,6 +52,20 @@ def _scalar(v):
     return float(v.item()) if isinstance(v, Tensor) else v
 
 
+_NARROW_LR = (np.dtype(np.float16), np.dtype(np.float32))
+
+
+def _lr_value(lr):
+    """A group's learning rate for an update: a float, or for a float16/float32 tensor lr a
+    numpy scalar of that dtype, so that the scalars derived from it (``1 - lr * wd``,
+    ``lr / bias_correction``) round in that dtype as PyTorch's tensor arithmetic does."""
+    if isinstance(lr, Tensor):
+        dtype = lr._data.dtype
+        value = lr.item()
+        return dtype.type(value) if dtype in _NARROW_LR else float(value)
+    return float(lr)
+
+
 def _check_lr(lr):
     """PyTorch's checks of a learning rate, a number or a 1-element tensor."""
     if isinstance(lr, Tensor) and lr.numel() != 1:

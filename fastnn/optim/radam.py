@@ -7,7 +7,7 @@ import numpy as np
 
 from .adam import lerp_
 from .adamax import check_betas
-from .optimizer import Optimizer, _check_lr, _scalar
+from .optimizer import Optimizer, _check_lr, _lr_value
 
 __all__ = ["RAdam"]
 
@@ -36,7 +36,7 @@ class RAdam(Optimizer):
 
     def _hyper(self, group):
         b1, b2 = group["betas"]
-        return (float(_scalar(group["lr"])), float(b1), float(b2), float(group["eps"]),
+        return (_lr_value(group["lr"]), float(b1), float(b2), float(group["eps"]),
                 float(group["weight_decay"]), bool(group["decoupled_weight_decay"]),
                 bool(group["maximize"]))
 
