@@ -46,7 +46,8 @@ from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, 
                      set_rng_state, default_generator)
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
                                  is_grad_enabled, is_inference_mode_enabled)
-from .autograd.anomaly_mode import is_anomaly_enabled  # noqa
+from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa
+is_inference = Tensor.is_inference  # torch.is_inference(t)
 from ._tensor_format import set_printoptions  # noqa
 from ._threads import set_num_threads, get_num_threads  # noqa
 _threads.adapt_to_openmp_runtime(_omp_spins)

@@ -14,6 +14,7 @@ from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
 from ._tensor_random import check_std, check_p, random_range
 from ._tensor_argcheck import index_message
+from ._tensor_views import move_history, multi_output_error, refresh_views
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -63,6 +64,8 @@ def _record(self, compute):
     The copy keeps values that the new node saved intact when self's storage is overwritten.
     """
     base = self._base
+    if base is not None and "_multi_out" in self.__dict__:
+        raise multi_output_error(*self.__dict__["_multi_out"])
     if base is not None and (base._rg or not self._rg):
         # a view of a tensor with history, or one that takes a grad only now: either way
         # the base must see the new values' history
@@ -74,8 +77,13 @@ def _record(self, compute):
     alias._rg = self._rg
     res = compute(alias)
     _write(self, res._data)
-    self.grad_fn = res.grad_fn
-    self._rg = res._rg
+    if res.grad_fn is not None:
+        move_history(self, res.grad_fn)
+        if "_views" in self.__dict__:
+            refresh_views(self)
+    else:
+        self.grad_fn = None
+        self._rg = res._rg
     return self._bump()
 
 
@@ -118,10 +126,9 @@ def _record_view(self, base, compute):
     res = res if res._data.dtype == base._data.dtype else res.to(base.dtype)
     new = apply(S.CopySlices, (old, res), pos)
     _write(self, res._data)
-    base.grad_fn = new.grad_fn
-    base._rg = True
-    self.grad_fn = res.grad_fn
-    self._rg = True
+    move_history(base, new.grad_fn)
+    move_history(self, res.grad_fn)
+    refresh_views(base, keep=self)
     return self._bump()
 
 

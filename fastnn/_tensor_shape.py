@@ -12,6 +12,7 @@ from .autograd.node import keep_saved
 from .autograd import ops_shape as S
 from .autograd.ops_math import relabel, CloneBackward0
 from ._tensor_scatter import _index_tensor
+from ._tensor_views import track_view
 from ._dtype import scalar_type_name as _title
 from ._tensor_layout import contiguous_format as _CONTIGUOUS, legacy_tuple
 
@@ -28,7 +29,9 @@ def _sizes(args):
 def _as_view(out, src):
     """Mark ``out`` as a view of ``src``: shared version counter and base."""
     out._vc = src._vc
-    out._base = src._base if src._base is not None else src
+    root = out._base = src._base if src._base is not None else src
+    if out.grad_fn is not None and root.grad_fn is not None:
+        track_view(root, out)  # an in-place op on the family then refreshes its history
     return out
 
 
@@ -396,8 +399,9 @@ class ShapeMixin:
         if pieces[0].grad_fn is not None:  # each piece shows the split, as in PyTorch
             name = "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer)) \
                 else "SplitWithSizesBackward0"
-            for p in pieces:
+            for k, p in enumerate(pieces):
                 relabel(p, name)
+                p.__dict__["_multi_out"] = (name[:-9], k)  # in-place on it then raises
         return pieces
 
     def unbind(self, dim=0):
@@ -405,8 +409,9 @@ class ShapeMixin:
         pre = (slice(None),) * d
         pieces = tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
         if pieces and pieces[0].grad_fn is not None:
-            for p in pieces:
+            for k, p in enumerate(pieces):
                 relabel(p, "UnbindBackward0")
+                p.__dict__["_multi_out"] = ("Unbind", k)
         return pieces
 
     def __getitem__(self, index):

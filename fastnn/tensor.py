@@ -321,7 +321,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return d if type(d) is _ndarray else d.copy_to_host()
 
     def __float__(self):
-        if self._rg and not _warned_scalar:
+        if self._rg and not _warned_scalar and _state.enabled:  # PyTorch: only in grad mode
             _warn_scalar_once()
         return float(self._scalar())
 

@@ -4,9 +4,13 @@ import numpy as np
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
                         is_grad_enabled)
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
-from .anomaly_mode import detect_anomaly, set_detect_anomaly, is_anomaly_enabled  # noqa: F401
+from .anomaly_mode import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,  # noqa: F401
+                           is_anomaly_check_nan_enabled)
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import functional  # noqa: F401
+from . import graph  # noqa: F401
+from .graph import GradientEdge
+from .engine import start_pass
 
 __all__ = ["backward", "grad", "Variable", "Function", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "gradcheck", "detect_anomaly",
@@ -74,10 +78,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     """Gradients of ``outputs`` w.r.t. ``inputs``, returned (not accumulated into ``.grad``)."""
     from ..tensor import run_root_backward, _wrap
     from .engine import _edge
+    from .node import run_tensor_hooks
+    from ..tensor import Tensor
+    if materialize_grads and allow_unused is False:
+        raise ValueError("Expected allow_unused to be True or not passed when "
+                         "materialize_grads=True, but got: allow_unused=False.")
     outs = _as_list(outputs)
-    ins = _as_list(inputs)
+    ins = [inputs] if isinstance(inputs, GradientEdge) else _as_list(inputs)
     if not ins:
         raise RuntimeError("`inputs` argument to `grad()` cannot be empty.")
+    for t in ins:
+        if not isinstance(t, (Tensor, GradientEdge)):
+            raise RuntimeError("all inputs have to be Tensors or GradientEdges, but got "
+                               f"{type(t).__name__}")
     gos = _check_grads(_as_list(grad_outputs) or [None] * len(outs), outs)
     if is_grads_batched:  # one backward per row of grad_outputs
         from ._functional_utils import batched_grad
@@ -85,19 +98,23 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             allow_unused=allow_unused, materialize_grads=materialize_grads)
     roots, root_grads, run = run_root_backward(outs, gos, bool(retain_graph))
     for t in ins:
-        if not t._rg:
+        if isinstance(t, Tensor) and not t._rg:
             raise RuntimeError("One of the differentiated Tensors does not require grad")
-    nodes = [_edge(t) for t in ins]
+    nodes = [t.node if isinstance(t, GradientEdge) else _edge(t) for t in ins]
     if create_graph:
         from .higher_order import run_graph_backward
-        captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes))
+        start_pass(roots)
+        try:
+            captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes))
+        finally:
+            start_pass(())
     else:
         captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
     result = []
     for i, (t, node) in enumerate(zip(ins, nodes)):
         g = captured.get(node)
         if g is None:
-            if materialize_grads:
+            if materialize_grads and isinstance(t, Tensor):
                 result.append(_wrap(np.zeros_like(t._data)))
                 continue
             if not allow_unused:
@@ -105,11 +122,19 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                    "been used in the graph. Set allow_unused=True if this is the "
                                    "desired behavior.")
             result.append(None)
+        elif isinstance(t, GradientEdge):  # the gradient the edge's node received, as is
+            result.append(g if create_graph else _wrap(np.array(g)))
         elif create_graph:
-            from .higher_order import _fit
-            result.append(_fit(g, t._data.shape, t._data.dtype))
+            from .higher_order import _fit, _run_hooks
+            g = _fit(g, t._data.shape, t._data.dtype)
+            if getattr(node, "tensor_hooks", None):  # a leaf's own hooks see its gradient
+                g = _run_hooks(node.tensor_hooks, g)
+            result.append(g)
         else:
-            result.append(_wrap(np.broadcast_to(g, t._data.shape).astype(t._data.dtype)))
+            g = np.broadcast_to(g, t._data.shape).astype(t._data.dtype)
+            if getattr(node, "tensor_hooks", None):
+                g = run_tensor_hooks(node.tensor_hooks, g)
+            result.append(_wrap(g))
     return tuple(result)
 
 
@@ -126,11 +151,15 @@ def _graph_backward(tensors, grads, inputs):
     from .higher_order import run_graph_backward, _accumulate
     roots, _, _ = run_root_backward(tensors, grads, True)  # checks shapes and scalars
     seeds = _root_tensors(tensors, grads)
-    if inputs is None:
-        run_graph_backward(roots, seeds)
-        return
-    ins = _as_list(inputs)
-    captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins})
+    start_pass(roots)
+    try:
+        if inputs is None:
+            run_graph_backward(roots, seeds)
+            return
+        ins = _as_list(inputs)
+        captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins})
+    finally:
+        start_pass(())
     for t in ins:
         g = captured.get(_edge(t))
         if g is not None:

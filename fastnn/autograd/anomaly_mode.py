@@ -1,15 +1,20 @@
-"""Anomaly detection: NaN/Inf in backward raises, naming the op and where its forward ran."""
+"""Anomaly detection: NaN in backward raises, naming the op and where its forward ran."""
 from .node import anomaly
 
-__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+__all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
+           "is_anomaly_check_nan_enabled"]
 
 
 def is_anomaly_enabled():
     return anomaly.enabled
 
 
+def is_anomaly_check_nan_enabled():
+    return anomaly.check_nan
+
+
 class detect_anomaly:
-    """Context manager: record each op's forward location and check backward for NaN/Inf.
+    """Context manager: record each op's forward location and check backward for NaN.
 
     Unlike PyTorch, the error names the module path (``model.encoder``) beside the source line.
     """

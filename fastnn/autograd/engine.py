@@ -5,7 +5,7 @@ import numpy as np
 
 from .._fp_quiet import quiet as _quiet, restore as _restore
 from .grad_mode import state as _grad_state
-from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, nonfinite,
+from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, has_nan,
                    run_tensor_hooks, slot_owners)
 
 
@@ -73,6 +73,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
+    start_pass(roots)
     # as in PyTorch, hooks and custom backward code run without recording a graph
     prev_enabled = _grad_state.enabled
     _grad_state.enabled = False
@@ -88,9 +89,15 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             return {}
         return _run(roots, root_grads, retain_graph, capture)
     finally:
+        _mode.roots = ()  # holding them would keep the graph alive
         _mode.direct = prev_direct
         _grad_state.enabled = prev_enabled
         _restore(token)
+
+
+def start_pass(roots):
+    _mode.roots = roots
+    _mode.passes += 1
 
 
 def _execute(node, g, retain_graph):
@@ -193,8 +200,8 @@ def _check_anomaly(node, grads):
     if not anomaly.check_nan:
         return
     for i, gi in enumerate(grads):
-        if gi is not None and nonfinite(np.asarray(gi)):
-            kind = "nan" if np.isnan(gi).any() else "inf"
+        if gi is not None and has_nan(np.asarray(gi)):  # PyTorch lets inf through
+            kind = "nan"
             where = node._trace or "(forward location not recorded: enable anomaly detection " \
                                    "before the forward pass)"
             raise RuntimeError(

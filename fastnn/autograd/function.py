@@ -149,6 +149,8 @@ class FunctionCtx(Node):
                 f"(expected {n_args}, got {len(grads)})")
         out = []
         for i, (gi, slot) in enumerate(zip(grads, self._tensor_slots)):
+            if gi is not None and not hasattr(gi, "_data"):
+                raise RuntimeError(f"expected Variable or None (got {type(gi).__name__})")
             if slot is None:
                 continue
             if gi is not None:
@@ -229,6 +231,10 @@ class Function:
                 out = cls.forward(ctx, *args, **kwargs)
         if not record:
             return out
+        for t in ctx._dirty:
+            if t.grad_fn is None and t._rg:
+                raise RuntimeError("a leaf Variable that requires grad has been used in an "
+                                   "in-place operation.")
         for t in ctx._saved_tensors:
             if t is not None and t._vc.__class__ is _InferenceVersion:
                 raise RuntimeError(grad_mode.SAVED_INFERENCE)
@@ -249,6 +255,9 @@ class Function:
         else:
             outs[0].grad_fn = ctx
             outs[0]._rg = True
+            if "_views" in outs[0].__dict__:  # modified in place: its views follow
+                from .._tensor_views import refresh_views
+                refresh_views(outs[0])
         if anomaly.enabled:
             record_trace(ctx)
         if not many:
@@ -256,6 +265,47 @@ class Function:
         return tuple(outs) if type(out) is tuple else type(out)(*outs)  # a namedtuple
 
 
-class once_differentiable:
-    def __new__(cls, fn):
-        return fn
+class DelayedError(Node):
+    """The node of gradients computed by a ``once_differentiable`` backward: differentiating
+    them again raises."""
+
+    def name(self):
+        return "Error"
+
+    def backward(self, g):
+        raise RuntimeError(_TWICE)
+
+
+_TWICE = "trying to differentiate twice a function that was marked with @once_differentiable"
+
+
+def _delayed_error_rule(node, g):
+    raise RuntimeError(_TWICE)
+
+
+def once_differentiable(fn):
+    """Decorates a Function's backward that cannot itself be differentiated: it runs without
+    recording, and its results, when a graph was asked for, raise if differentiated."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(ctx, *args):
+        from ..tensor import Tensor
+        with grad_mode.no_grad():
+            outputs = fn(ctx, *args)
+        tracked = [a for a in args if isinstance(a, Tensor) and a._rg]
+        if not (_state.enabled and tracked):
+            return outputs
+        from .higher_order import _RULES
+        _RULES.setdefault(DelayedError, _delayed_error_rule)
+        many = isinstance(outputs, tuple)
+        marked = []
+        for o in (outputs if many else (outputs,)):
+            if isinstance(o, Tensor) and o._data.dtype.kind in "fc":
+                node = DelayedError()
+                node._next = tuple(_edge(a) for a in tracked)
+                node._seq = new_sequence_number()
+                o = _wrap(o._data, node)
+            marked.append(o)
+        return tuple(marked) if many else marked[0]
+    return wrapper

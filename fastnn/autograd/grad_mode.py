@@ -11,6 +11,9 @@ class _State(threading.local):
     def __init__(self):
         self.enabled = True
         self.inference = False
+        # grad mode as reported, when it differs from `enabled` (whether ops record): only
+        # enable_grad inside inference mode, which reports True but records nothing
+        self.shown = None
 
 
 state = _State()
@@ -58,7 +61,23 @@ def _set_inference(on):
 
 
 def is_grad_enabled():
-    return state.enabled
+    s = state
+    return s.enabled if s.shown is None else s.shown
+
+
+def _switch(target):
+    """Set grad mode to ``target``; returns what to hand ``_restore``."""
+    s = state
+    prev = (s.enabled, s.shown)
+    if target and s.inference:  # inference mode still records nothing
+        s.enabled, s.shown = False, True
+    else:
+        s.enabled, s.shown = target, None
+    return prev
+
+
+def _restore(prev):
+    state.enabled, state.shown = prev
 
 
 def is_inference_mode_enabled():
@@ -70,11 +89,10 @@ class _Mode:
     _target = True
 
     def __enter__(self):
-        self._prev = state.enabled
-        state.enabled = self._target
+        self._prev = _switch(self._target)
 
     def __exit__(self, *exc):
-        state.enabled = self._prev
+        _restore(self._prev)
         return False
 
     def __call__(self, fn):
@@ -142,20 +160,22 @@ class set_grad_enabled(_Mode):
     """Sets grad mode immediately (function form) and restores it on ``__exit__``."""
 
     def __init__(self, mode):
-        self._prev = state.enabled
-        self._target = bool(mode)
-        state.enabled = self._target
+        if type(mode) is not bool:
+            raise TypeError("set_grad_enabled(): argument 'enabled' (position 1) must be bool, "
+                            f"not {_type_name(mode)}")
+        self._target = mode
+        self._prev = _switch(mode)
 
     def __enter__(self):
         pass
 
     def __exit__(self, *exc):
-        state.enabled = self._prev
+        _restore(self._prev)
         return False
 
     def __call__(self, fn):
         # as a decorator, the mode applies inside fn only: undo the immediate switch
-        state.enabled = self._prev
+        _restore(self._prev)
         target = self._target
         return _decorate(lambda: set_grad_enabled(target), fn)
 
@@ -174,14 +194,19 @@ class inference_mode(_Mode, metaclass=_ModeMeta):
         self._mode = mode
 
     def __enter__(self):
-        self._prev = state.enabled
-        state.enabled = self._target
+        self._prev = (state.enabled, state.shown)
+        state.enabled, state.shown = self._target, None
         self._prev_inf = _set_inference(bool(self._mode))
 
     def __exit__(self, *exc):
-        state.enabled = self._prev
+        _restore(self._prev)
         _set_inference(self._prev_inf)
         return False
 
     def clone(self):
         return inference_mode(self._mode)
+
+
+def _type_name(obj):
+    t = type(obj)
+    return t.__name__ if t.__module__ == "builtins" else f"{t.__module__}.{t.__name__}"

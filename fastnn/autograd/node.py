@@ -28,6 +28,10 @@ anomaly = _Anomaly()
 class _EngineMode:
     # True while a plain backward() runs: ops may then write leaf grads in place themselves
     direct = False
+    # the nodes the latest backward pass started from, and a count of passes (multi-grad
+    # hooks group the gradients of one pass)
+    roots = ()
+    passes = 0
 
 
 engine_mode = _EngineMode()
@@ -167,6 +171,8 @@ class AccumulateGrad(Node):
             slot = leaf._grad_slot  # the optimizer arena's slot, if packed
             if type(slot) is array_type and slot.dtype == dt and slot.shape == shape:
                 return slot, False
+            if not leaf._data.flags.c_contiguous:  # its gradient takes its layout: accumulate()
+                return None
             return alloc(shape, dt), False
         arr = cur._data
         if type(arr) is array_type and arr.dtype == dt and arr.shape == shape and \
@@ -195,7 +201,12 @@ class AccumulateGrad(Node):
             if arr is not None:
                 np.copyto(arr, g.reshape(arr.shape), casting="unsafe")
             elif type(g) is np.ndarray or not hasattr(g, "device_spec"):
-                arr = np.array(g, dtype=dt, copy=True).reshape(leaf._data.shape)
+                data = leaf._data
+                if data.flags.c_contiguous:  # the gradient takes the leaf's layout
+                    arr = np.array(g, dtype=dt, order="C").reshape(data.shape)
+                else:
+                    arr = np.empty_like(data)
+                    np.copyto(arr, g.reshape(data.shape), casting="unsafe")
             else:  # a CUDA array: copy on its device
                 arr = g.astype(dt).reshape(leaf._data.shape)
             leaf._grad = _wrap(arr)
@@ -284,5 +295,5 @@ def capture_trace():
     return (f"in module '{path}'\n" if path else "") + loc
 
 
-def nonfinite(arr):
-    return arr is not None and arr.dtype.kind == "f" and not np.isfinite(arr).all()
+def has_nan(arr):
+    return arr is not None and arr.dtype.kind in "fc" and bool(np.isnan(arr).any())

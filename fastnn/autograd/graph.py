@@ -1,0 +1,102 @@
+"""Inspecting and hooking the autograd graph: ``Node`` (the type of every ``grad_fn``),
+gradient edges, hooks over several tensors and manual version bumps."""
+from typing import NamedTuple
+
+from .node import Node, engine_mode
+
+__all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
+           "register_multi_grad_hook"]
+
+
+class GradientEdge(NamedTuple):
+    """Where a tensor's gradient enters the graph: ``node`` and which of its outputs."""
+    node: Node
+    output_nr: int
+    ownership_token: object = None
+
+
+def get_gradient_edge(tensor):
+    """The edge a tensor's gradient flows into; ``autograd.grad`` accepts it as an input."""
+    from .engine import _edge
+    if not tensor.requires_grad:
+        raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
+                           "not require gradients")
+    return GradientEdge(_edge(tensor), 0)
+
+
+def increment_version(tensor):
+    """Mark a tensor (or each of several) as modified in place, behind autograd's back: saved
+    copies of it then raise in backward."""
+    for t in ([tensor] if hasattr(tensor, "_vc") else tensor):
+        t._vc[0] += 1
+
+
+class _MultiHandle:
+    def __init__(self, handles):
+        self.handles = handles
+
+    def remove(self):
+        for h in self.handles:
+            h.remove()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def register_multi_grad_hook(tensors, fn, *, mode="all"):
+    """Call ``fn`` once per backward pass over several tensors.
+
+    ``mode="all"``: ``fn(grads)`` after every one of ``tensors`` that the pass reaches got its
+    gradient, with None for those it does not reach. ``mode="any"``: ``fn(grad)`` with the
+    first gradient the pass computes among them.
+    """
+    if mode not in ("all", "any"):
+        raise ValueError(f"Expects mode to be one of ('all', 'any') but got {mode}")
+    tensors = list(tensors)
+    seen = {"pass": None}
+
+    if mode == "any":
+        def any_hook(g):
+            if seen["pass"] != engine_mode.passes:
+                seen["pass"] = engine_mode.passes
+                fn(g)
+        return _MultiHandle([t.register_hook(any_hook) for t in tensors if t.requires_grad])
+
+    state = {"pass": None, "grads": None, "waiting": 0}
+
+    def start():
+        # which of the tensors this pass will reach: their gradients are awaited
+        reached = _reachable(engine_mode.roots)
+        from .engine import _edge
+        waiting = sum(1 for t in tensors if t.requires_grad and _edge(t) in reached)
+        state.update({"pass": engine_mode.passes, "grads": [None] * len(tensors),
+                      "waiting": waiting})
+
+    def make_hook(i):
+        def hook(g):
+            if state["pass"] != engine_mode.passes:
+                start()
+            if state["grads"][i] is None:
+                state["grads"][i] = g
+                state["waiting"] -= 1
+                if state["waiting"] == 0:
+                    fn(state["grads"])
+        return hook
+
+    return _MultiHandle([t.register_hook(make_hook(i)) for i, t in enumerate(tensors)
+                         if t.requires_grad])
+
+
+def _reachable(roots):
+    seen = set(roots)
+    stack = list(roots)
+    while stack:
+        for nxt in stack.pop()._next or ():
+            if nxt is not None and nxt not in seen:
+                seen.add(nxt)
+                stack.append(nxt)
+    return seen
+
