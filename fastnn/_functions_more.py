@@ -229,14 +229,18 @@ def logaddexp(input, other):
 
 def xlogy(input, other):
     """input * log(other), 0 where input is 0 (unless other is NaN)."""
+    from .autograd.function import apply
+    from .autograd.ops_xlogy import XlogyBackward0
+    from ._tensor_math import broadcast_error
     x, y = _float_pair(input, other)
-    # 0 * log(0) and 0 * log(inf) are 0 here: those entries take log(1) instead
-    bad = (x == 0) & ((y == 0) | (y == math.inf))
     # PyTorch's overloads: tensor-tensor 0, scalar self 1, scalar other 2
     Tensor = _T()
     name = "XlogyBackward0" if isinstance(input, Tensor) == isinstance(other, Tensor) else \
         "XlogyBackward2" if isinstance(input, Tensor) else "XlogyBackward1"
-    return relabel(x * F.where(bad, 1.0, y).log(), name)
+    try:
+        return apply(XlogyBackward0, (x, y), name)
+    except ValueError as e:
+        raise broadcast_error(x, y, e) from None
 
 
 def hypot(input, other):
@@ -357,7 +361,9 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
 
 def _beta_add(input, prod, beta, alpha):
     prod = prod if alpha == 1 else prod * alpha
-    if beta == 0:  # input is ignored, NaNs included
+    if beta == 0:  # input's values are ignored, NaNs included
+        if isinstance(input, _T()) and input.requires_grad:  # it still gets a zero gradient
+            return F.where(_nograd(np.ones((), bool)), prod, input)
         return prod
     return (input if beta == 1 else input * beta) + prod
 

@@ -401,12 +401,7 @@ class MathMixin:
             raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
         from .tensor import Tensor
         if isinstance(min, Tensor) or isinstance(max, Tensor):
-            out = self
-            if min is not None:
-                out = out.maximum(min)
-            if max is not None:
-                out = out.minimum(max)
-            return out if out is self else M.relabel(out, "ClampBackward0")
+            return _clamp_tensor_bounds(self, min, max)
         src = self
         if self._data.dtype.kind != "f":  # a float bound makes an integer tensor float
             fd = rd = D._FROM_NP[self._data.dtype]
@@ -484,6 +479,26 @@ def _remainder(a, b, dt, trunc=False):
         return apply(M.RemainderBackward0, (a, b), dt, trunc)
     except ValueError as e:
         raise broadcast_error(a, b, e) from None
+
+
+def _clamp_tensor_bounds(t, lo, hi):
+    """clamp where a bound is a tensor: one node over input and bounds (Python-number bounds
+    ride along as constants), in the dtype all of them promote to."""
+    from .autograd.ops_ties import ClampBackward0
+    rd, nd = D._FROM_NP[t._data.dtype], t._data.ndim
+    for b in (lo, hi):
+        if isinstance(b, Tensor):
+            check_same_device(t, b)
+            rd = D.promote(rd, nd, D._FROM_NP[b._data.dtype], b._data.ndim)
+            nd = max(nd, b._data.ndim)
+        elif b is not None:
+            rd = D.promote_scalar(rd, b)
+    ins = [t] + [Const(None) if b is None else b if isinstance(b, Tensor) else
+                 Const(np.asarray(b, rd.np)) for b in (lo, hi)]
+    try:
+        return apply(ClampBackward0, tuple(ins), rd.np)
+    except ValueError as e:
+        raise broadcast_error(t, ins[1] if lo is not None else ins[2], e) from None
 
 
 def _nograd(arr):

@@ -125,24 +125,16 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
             if b.dim() != 3:
                 raise RuntimeError(f"{name} must be a 3D tensor")
         from .autograd.ops_math import relabel
-        prod = (batch1 @ batch2).sum(0)
-        if alpha != 1:
-            prod = prod * alpha
-        if beta != 0:  # else self is ignored, NaN and inf included
-            prod = (self * beta if beta != 1 else self) + prod
-        return relabel(prod, "AddbmmBackward0")
+        from ._functions_more import _beta_add
+        return relabel(_beta_add(self, (batch1 @ batch2).sum(0), beta, alpha), "AddbmmBackward0")
 
     def addr(self, vec1, vec2, *, beta=1, alpha=1):
         for name, v in (("vec1", vec1), ("vec2", vec2)):
             if v.dim() != 1:
                 raise RuntimeError(f"addr: Expected 1-D argument {name}, but got {v.dim()}-D")
         from .autograd.ops_math import relabel
-        prod = vec1.outer(vec2)
-        if alpha != 1:
-            prod = prod * alpha
-        if beta != 0:
-            prod = (self * beta if beta != 1 else self) + prod
-        return relabel(prod, "AddrBackward0")
+        from ._functions_more import _beta_add
+        return relabel(_beta_add(self, vec1.outer(vec2), beta, alpha), "AddrBackward0")
 
     # ---- diagonals --------------------------------------------------------------------
     def diag_embed(self, offset=0, dim1=-2, dim2=-1):

@@ -16,7 +16,15 @@ def _forward(name):
 def _inplace(name):
     def method(self, *args, **kwargs):
         from . import _functions_more as M
-        return self.copy_(getattr(M, name)(self, *args, **kwargs))
+        from ._tensor_inplace import _record, _tracked, _write
+        fn = getattr(M, name)
+        self._check_inplace()
+        if _tracked(self, tuple(args) + tuple(kwargs.values())):
+            # recorded like the built-in in-place ops: the result is computed from a copy
+            # that keeps self's history, so the values the new node saved stay intact
+            return _record(self, lambda alias: fn(alias, *args, **kwargs))
+        _write(self, fn(self.detach(), *args, **kwargs)._data)  # refuses float into int
+        return self._bump()
     method.__name__ = name + "_"
     method.__doc__ = f"In-place ``x.{name}(...)``."
     return method

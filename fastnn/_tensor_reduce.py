@@ -203,14 +203,20 @@ class ReduceMixin:
             return src.reshape(1).cumsum(0).reshape(())
         return apply(R.CumsumBackward0, (src,), self._dim(dim))
 
-    def norm(self, p="fro", dim=None, keepdim=False):
+    def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
         if isinstance(p, str) and p not in ("fro", "inf"):  # 'nuc' and unknown orders
             if p != "nuc":
                 raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
             from .linalg import matrix_norm
             return matrix_norm(self, p, dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
-        return apply(R.NormBackward1, (_float_input(self),), p, axes_of(self, dim), keepdim)
+        src = _float_input(self) if dtype is None else _norm_input_as(self, dtype)
+        if (p == np.inf or p == -np.inf) and not self._data.size:
+            _check_extreme_norm_of_empty(self, p, axes_of(self, dim))
+        if p == 0 or p == -np.inf:
+            from .autograd.ops_ties import NormBackward1Extreme
+            return apply(NormBackward1Extreme, (src,), p, axes_of(self, dim), keepdim)
+        return apply(R.NormBackward1, (src,), p, axes_of(self, dim), keepdim)
 
 
 def _accumulating(t, dtype):
@@ -236,14 +242,37 @@ def _amax(t, dim, keepdim, use_max):
             if not t._data.shape[ax]:
                 raise IndexError(f"{'amax' if use_max else 'amin'}(): Expected reduction dim "
                                  f"{ax} to have non-zero size.")
-        out = t
-        for ax in sorted(axes, reverse=True):
-            out = out._extreme(ax, True, use_max).values
-        if not keepdim:
-            out = out.squeeze(axes)
-        if out is t:
-            return out
+        from .autograd.ops_ties import AmaxBackward0, AminBackward0
+        return apply(AmaxBackward0 if use_max else AminBackward0, (t,), tuple(axes), keepdim,
+                     use_max)
     return relabel(out, "AmaxBackward0" if use_max else "AminBackward0")
+
+
+def _norm_input_as(t, dtype):
+    """norm(dtype=...): the input cast up to ``dtype`` first; narrowing it is an error."""
+    want = D.to_dtype(dtype)
+    have = D._FROM_NP[t._data.dtype]
+    if not have.is_floating_point:
+        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
+                           f"input. Got {_type_title(have.np)}")
+    if have.category != want.category or D.promote_types(have, want) is not want:
+        raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_type_title(have.np)})"
+                           f" should be convertible without narrowing to the specified dtype "
+                           f"({_type_title(want.np)})")
+    return t if have is want else t.to(want)
+
+
+def _check_extreme_norm_of_empty(t, p, axes):
+    """max/min of |x| has no value over nothing: PyTorch's errors for such reductions."""
+    order = "inf" if p > 0 else "-inf"
+    if axes is None:
+        raise RuntimeError(f"linalg.vector_norm cannot compute the {order} norm on an empty "
+                           "tensor because the operation does not have an identity")
+    for ax in axes:
+        if not t._data.shape[ax]:
+            raise RuntimeError(f"linalg.vector_norm cannot compute the {order} norm on the "
+                               f"dimension {ax}because this dimension is empty and the "
+                               "operation does not have an identity")
 
 
 def _softmax_input_check(t, dim, dtype, name):

@@ -147,10 +147,20 @@ def _unary_method(name, method):
 
 for _name, _m in (("abs", "abs"), ("exp", "exp"), ("expm1", "expm1"), ("log", "log"),
                   ("log1p", "log1p"), ("sqrt", "sqrt"), ("sin", "sin"), ("cos", "cos"),
-                  ("tanh", "tanh"), ("sign", "sign"), ("negative", "neg"),
+                  ("tanh", "tanh"), ("negative", "neg"),
                   ("square", "square"), ("isfinite", "isfinite"), ("isinf", "isinf"),
                   ("isnan", "isnan"), ("logical_not", "logical_not")):
     _unary_method(_name, _m)
+
+
+def sign(x, /):
+    """Element-wise sign; the standard keeps NaN as NaN (fastnn.sign, like PyTorch, gives 0)."""
+    t = tensor_arg(x, "sign")
+    out = t.sign()
+    if not t.is_floating_point():
+        return out
+    from .. import where
+    return where(t.isnan(), t, out)
 
 
 def bitwise_invert(x, /):

@@ -111,8 +111,10 @@ def _var(node, g):
     # x's mean does not move the centred values: x_like - mean(x_like) has x's derivatives
     x = _input(node, 0, centred)
     c = x - (x.mean() if axes is None else x.mean(axes, keepdim=True))
-    if node.take_sqrt:
-        g = g / (2 * _output(node, y))
+    if node.take_sqrt:  # a zero std has slope 0
+        g = _keep(y != 0, g / (2 * _safe(_output(node, y), y == 0)))
+    if not node.denom:  # no degrees of freedom: the first-order rule's infinite slope
+        return (_expand_back(g, shape, axes, keepdim) * c.abs() * math.inf,)
     return (_expand_back(g, shape, axes, keepdim) * c * (2.0 / node.denom),)
 
 
@@ -178,7 +180,7 @@ def _pow_tensor(node, g):
     xa, xb = _input(node, 0, a), _input(node, 1, b)
     ga = gb = None
     if _need(node, 0):
-        ga = _fit(g * xb * xa ** (xb - 1), *node.a_meta)
+        ga = _fit(_keep(b != 0, g * xb * xa ** (xb - 1)), *node.a_meta)  # b == 0: slope 0
     if _need(node, 1):  # y log(a); 0 where a == 0 and b >= 0
         pos = a > 0
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -223,9 +225,10 @@ def _polygamma(node, g):
 def _atan2(node, g):
     a, b = node.saved
     xa, xb = _input(node, 0, a), _input(node, 1, b)
-    r = xa * xa + xb * xb
-    return (_fit(g * xb / r, *node.a_meta) if _need(node, 0) else None,
-            _fit(-g * xa / r, *node.b_meta) if _need(node, 1) else None)
+    r_arr = a * a + b * b
+    recip = _keep(r_arr != 0, 1 / _safe(xa * xa + xb * xb, r_arr == 0))  # 0 at atan2(0, 0)
+    return (_fit(g * xb * recip, *node.a_meta) if _need(node, 0) else None,
+            _fit(-g * xa * recip, *node.b_meta) if _need(node, 1) else None)
 
 
 def _register_layer_rules():

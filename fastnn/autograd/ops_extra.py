@@ -87,8 +87,10 @@ class Atan2Backward0(_Binary):
     def backward(self, g):
         a, b = self.saved
         r = a * a + b * b
-        return (self.to_a(g * b / r) if self.needs(0) else None,
-                self.to_b(-g * a / r) if self.needs(1) else None)
+        with np.errstate(divide="ignore"):
+            recip = np.where(r == 0, 0, 1 / r)  # atan2(0, 0): slope 0 (signed), as in PyTorch
+        return (self.to_a(g * b * recip) if self.needs(0) else None,
+                self.to_b(-g * a * recip) if self.needs(1) else None)
 
 
 # ---- scans ---------------------------------------------------------------------------

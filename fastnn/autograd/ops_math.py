@@ -152,7 +152,8 @@ class PowBackward1(_Binary):
 
     def backward(self, g):
         a, b, y = self.saved
-        ga = self.to_a(g * b * np.power(a, b - 1)) if self.needs(0) else None
+        # an exponent of 0 has slope 0 everywhere, 0 ** -1 included
+        ga = self.to_a(np.where(b == 0, 0, g * b * np.power(a, b - 1))) if self.needs(0) else None
         gb = None
         if self.needs(1):
             with np.errstate(divide="ignore", invalid="ignore"):
@@ -316,7 +317,8 @@ class AbsBackward0(Node):
 class SignBackward0(Node):
     def forward(self, a):
         self.meta = (a.shape, a.dtype)
-        return np.sign(a)
+        y = np.sign(a)
+        return np.where(y != y, 0, y).astype(y.dtype, copy=False) if y.dtype.kind == "f" else y
 
     def backward(self, g):
         return (zeros_on(g, *self.meta),)

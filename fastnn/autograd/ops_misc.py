@@ -20,7 +20,8 @@ _MOST_NEGATIVE = -1e5
 def lgamma_array(x):
     """log|Gamma(x)| (the distributions' vectorized Lanczos approximation)."""
     from ..distributions._special import _lgamma
-    return _lgamma(x)
+    out = _lgamma(x)
+    return np.where(x == np.inf, np.inf, out)  # the series gives inf - inf = nan there
 
 
 def digamma_array(x):

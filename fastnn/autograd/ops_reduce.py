@@ -88,10 +88,13 @@ class VarBackward0(Node):
 
     def backward(self, g):
         centred, y = self.saved
-        if self.take_sqrt:
-            with np.errstate(divide="ignore", invalid="ignore"):
-                g = g / (2 * y)
-        ga = expand_back(g, *self.meta) * centred * (2.0 / self.denom)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if self.take_sqrt:  # where the std is 0 its gradient is taken as 0, as in PyTorch
+                g = np.where(y == 0, 0, g / (2 * y))
+            if self.denom:
+                ga = expand_back(g, *self.meta) * centred * (2.0 / self.denom)
+            else:  # no degrees of freedom: PyTorch's infinite slope (NaN where centred is 0)
+                ga = expand_back(g, *self.meta) * np.abs(centred) * np.inf
         return (ga.astype(g.dtype, copy=False),)
 
     def name(self):
@@ -323,14 +326,18 @@ class NormBackward1(Node):
             y = np.sqrt(np.sum(a * a, axis=axes, keepdims=keepdim))
         elif p == 1:
             y = np.sum(np.abs(a), axis=axes, keepdims=keepdim)
-        elif p == np.inf:
-            y = np.max(np.abs(a), axis=axes, keepdims=keepdim)
+        elif p == np.inf or p == -np.inf:
+            y = (np.max if p > 0 else np.min)(np.abs(a), axis=axes, keepdims=keepdim)
+        elif p == 0:  # the count of nonzero entries
+            y = np.sum(a != 0, axis=axes, keepdims=keepdim).astype(a.dtype)
         else:
             y = np.sum(np.abs(a) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         self.save(a, y)
         return y.astype(dt, copy=False)
 
     def backward(self, g):
+        if self.p == 0:  # a count: no gradient reaches the input, as in PyTorch
+            return (None,)
         a, y = self.saved
         shape, axes, keepdim = self.meta
         yb = expand_back(y, *self.meta)
@@ -341,7 +348,7 @@ class NormBackward1(Node):
                 r = np.where(yb == 0, 0, a / yb)
             elif p == 1:
                 r = np.sign(a)
-            elif p == np.inf:
+            elif p == np.inf or p == -np.inf:  # ties share the slope evenly
                 mask = np.abs(a) == yb
                 r = np.sign(a) * mask / mask.sum(axis=axes, keepdims=True)
             else:

@@ -4,6 +4,8 @@
 differentiable ops; unpooling scatters each value to the flat plane index max pooling
 reported, and its backward gathers from the same places.
 """
+import math
+
 import numpy as np
 
 from ...autograd.function import apply
@@ -99,6 +101,8 @@ def _lp(pooled, norm_type, count):
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False):
     """y = (sum over the window of x^p)^(1/p)."""
     k = int(kernel_size[0] if isinstance(kernel_size, (list, tuple)) else kernel_size)
+    if norm_type == math.inf:  # the limit of the power mean: the largest |x| of each window
+        return P.max_pool1d(input.abs(), k, stride if stride is not None else k, 0, 1, ceil_mode)
     pooled = P.avg_pool1d(input.pow(norm_type), k, stride if stride is not None else k, 0,
                           ceil_mode)
     return _lp(pooled, norm_type, k)
@@ -109,6 +113,9 @@ def _lp_nd(input, norm_type, kernel_size, stride, ceil_mode, nd, pool):
     if len(k) != nd:
         raise ValueError(f"too many values to unpack (expected {nd})" if len(k) > nd else
                          f"not enough values to unpack (expected {nd}, got {len(k)})")
+    if norm_type == math.inf:  # the largest |x| of each window
+        max_pool = P.max_pool2d if nd == 2 else max_pool3d
+        return max_pool(input.abs(), k, stride if stride is not None else k, 0, 1, ceil_mode)
     pooled = pool(input.pow(norm_type), k, stride if stride is not None else k, 0, ceil_mode)
     return _lp(pooled, norm_type, int(np.prod(k)))
 
