@@ -39,6 +39,9 @@ from ._functions_linalg import *  # noqa
 from ._functions_select import *  # noqa
 from ._functions_misc import *  # noqa
 from ._foreach import *  # noqa: F401,F403  (PyTorch's _foreach_* list ops)
+from ._functions_hist import *  # noqa
+from ._functions_out import add_out_keyword as _add_out_keyword
+_add_out_keyword(globals())  # out= for the functions above that PyTorch gives one
 from ._functions import (cat, concat, concatenate, stack, hstack, vstack, where, nonzero,  # noqa
                          broadcast_tensors, broadcast_shapes, einsum, is_tensor, is_nonzero,
                          addmm, repeat_interleave, tril, triu, outer, multiply, subtract, divide)

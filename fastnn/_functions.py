@@ -50,6 +50,11 @@ def _into(out, result, fn):
     if isinstance(result, tuple):  # (values, indices) results take a tuple of outs
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{fn}(): argument 'out' must be a tuple of {len(result)} Tensors")
+        for o, r in zip(out, result):  # each part of a multi-output op takes its exact dtype
+            if isinstance(o, Tensor) and isinstance(r, Tensor) and o.dtype != r.dtype:
+                raise RuntimeError(f"Expected out tensor to have dtype "
+                                   f"{D.c_type_name(r._data.dtype)}, but got "
+                                   f"{D.c_type_name(o._data.dtype)} instead")
         parts = [_into(o, r, fn) for o, r in zip(out, result)]
         return type(result)(*parts) if hasattr(result, "_fields") else tuple(parts)
     if not isinstance(out, Tensor):
@@ -185,7 +190,7 @@ def where(condition, input=None, other=None):
     cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         from .tensor import _wrap
-        return tuple(_wrap(i) for i in np.nonzero(cond))
+        return tuple(_wrap(i) for i in np.nonzero(np.atleast_1d(cond)))
     if cond.dtype != bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_title(cond.dtype)}")
@@ -316,6 +321,9 @@ def einsum(*args):
         if t._data.dtype != first._data.dtype:
             raise RuntimeError(f"expected scalar type {_title(first._data.dtype)} but found "
                                f"{_title(t._data.dtype)}")
+    if len(operands_) == 1 and len(set(p.subs[0])) > len(p.out) and \
+            first._data.dtype.kind in "biu" and first._data.dtype != np.int64:
+        operands_ = (first.to(D.int64),)  # a summing einsum of one operand adds up as sum does
     return apply(EinsumBackward0, operands_, p)
 
 
@@ -332,10 +340,12 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
     return input.repeat_interleave(repeats, dim, output_size=output_size)
 
 
+@_takes_out
 def tril(input, diagonal=0):
     return input.tril(diagonal)
 
 
+@_takes_out
 def triu(input, diagonal=0):
     return input.triu(diagonal)
 

@@ -263,6 +263,10 @@ def signbit(input):
 
 def heaviside(input, values):
     """0 where input < 0, ``values`` where input == 0, 1 where input > 0."""
+    for pos, (name, arg) in enumerate((("input", input), ("values", values)), 1):
+        if not isinstance(arg, _T()):
+            raise TypeError(f"heaviside(): argument '{name}' (position {pos}) must be Tensor, "
+                            f"not {type(arg).__name__}")
     if input.dtype != values.dtype:
         raise RuntimeError("heaviside is not yet implemented for tensors with different dtypes.")
     x, v = input.detach(), values.detach()
@@ -402,7 +406,7 @@ def kron(input, other):
 
 
 def matrix_power(input, n):
-    """input @ input @ ... (n times) for n >= 0; the identity for n = 0."""
+    """input @ input @ ... (n times); the identity for n = 0, powers of the inverse for n < 0."""
     if input.dim() < 2:
         raise RuntimeError("linalg.matrix_power: The input tensor A must have at least 2 "
                            "dimensions.")
@@ -411,7 +415,8 @@ def matrix_power(input, n):
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
                            f"they are {r} by {c} matrices")
     if n < 0:
-        raise NotImplementedError("fastnn's matrix_power takes n >= 0 only (no matrix inverse)")
+        from ._functions_linalg import linalg_inv
+        input, n = linalg_inv(input), -n
     if n == 0:
         from ._creation import eye, zeros
         # where() with an all-False mask: the identity, with a zero gradient for input

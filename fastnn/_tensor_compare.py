@@ -79,12 +79,27 @@ class CompareMixin:
     def __xor__(self, other):
         return self._bitwise(other, np.bitwise_xor, "bitwise_xor_cpu")
 
-    def _bitwise(self, other, fn, kernel):
-        for t in (self, other):  # integers and bools only, as in PyTorch
-            if isinstance(t, _tm.Tensor) and t._data.dtype.kind in "fc":
+    def _bitwise(self, other, fn, kernel, bool_ok=True, reverse=False):
+        """An integer op on self and other converted to their promoted dtype (a 0-d tensor or a
+        Python int follows self's dtype, as in PyTorch); integers only (and bools unless
+        ``bool_ok`` is false)."""
+        a, b, dt = operands(self, other)
+        for t in (a, b):
+            if t._data.dtype.kind in "fc":
                 raise NotImplementedError(f'"{kernel}" not implemented for '
                                           f"'{D.scalar_type_name(t._data.dtype)}'")
-        return self._cmp(other, fn)
+        if dt is not None:
+            a_arr, b_arr = a._data.astype(dt, copy=False), np.asarray(b._data).astype(dt)
+        else:
+            a_arr, b_arr = a._data, b._data
+        if not bool_ok and a_arr.dtype.kind == "b":
+            raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+        if reverse:
+            a_arr, b_arr = b_arr, a_arr
+        try:
+            return _nograd(fn(a_arr, b_arr))
+        except ValueError as e:
+            raise broadcast_error(a, b, e) from None
 
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 

@@ -252,7 +252,9 @@ class ExtraMixin:
         axes = tuple(self._dim(d) for d in dm)
         return apply(E.RollBackward0, (self,), tuple(int(s) for s in sh), axes)
 
-    def tile(self, *dims):
+    def tile(self, *dims, **kw):
+        if kw:
+            dims = _tile_dims_keyword(dims, kw)
         reps = _int_sizes("tile", "dims", _sizes(dims))
         reps = (1,) * (self._data.ndim - len(reps)) + tuple(reps)
         return self.repeat(reps)
@@ -346,7 +348,8 @@ class ExtraMixin:
         _tensor_arg("cross", "other", 1, other)
         if self._data.ndim != other._data.ndim:
             raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-        shape = np.broadcast_shapes(self._data.shape, other._data.shape)
+        from ._functions import _check_broadcast
+        shape = tuple(_check_broadcast(self._data.shape, other._data.shape))
         if dim is None:
             import warnings
             dims = [i for i, n in enumerate(shape) if n == 3]
@@ -376,13 +379,37 @@ class ExtraMixin:
     __lshift__, __rshift__ = bitwise_left_shift, bitwise_right_shift
 
     def __rlshift__(self, other):
-        return _nograd(np.left_shift(other, self._data))
+        return self._shift(other, np.left_shift, "lshift_cpu", reverse=True)
 
     def __rrshift__(self, other):
-        return _nograd(np.right_shift(other, self._data))
+        return self._shift(other, np.right_shift, "rshift_cpu", reverse=True)
 
-    def _shift(self, other, fn, kernel):
-        if self._data.dtype.kind not in "iu":
-            raise NotImplementedError(f'"{kernel}" not implemented for '
-                                      f"'{_title(self._data.dtype)}'")
-        return self._cmp(other, fn)
+    def _shift(self, other, fn, kernel, reverse=False):
+        return self._bitwise(other, _shift_fn(fn), kernel, bool_ok=False, reverse=reverse)
+
+
+def _tile_dims_keyword(dims, kw):
+    """``tile(dims=...)``: the keyword form of the repetition counts."""
+    extra = [k for k in kw if k != "dims"]
+    if extra:
+        raise TypeError(f"tile() got an unexpected keyword argument '{extra[0]}'")
+    if dims:
+        raise TypeError("tile() got multiple values for argument 'dims'")
+    return (kw["dims"],)
+
+
+def _shift_fn(fn):
+    """``fn`` with PyTorch's results for shift amounts outside [0, bits): every bit shifted
+    out (0, or -1 for a right shift of a negative value)."""
+    def shift(values, amounts):
+        bits = values.dtype.itemsize * 8
+        out_of_range = (amounts < 0) | (amounts >= bits)
+        if not np.any(out_of_range):
+            return fn(values, amounts)
+        shifted = fn(values, np.where(out_of_range, 0, amounts).astype(amounts.dtype))
+        if fn is np.right_shift:
+            spilled = np.where(values < 0, -1, 0).astype(values.dtype)
+        else:
+            spilled = np.zeros((), values.dtype)
+        return np.where(out_of_range, spilled, shifted)
+    return shift

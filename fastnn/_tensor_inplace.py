@@ -166,7 +166,9 @@ class InplaceMixin:
     def mul_(self, other):
         return self._binary_(np.multiply, "mul", other)
 
-    def div_(self, other):
+    def div_(self, other, *, rounding_mode=None):
+        if rounding_mode is not None:
+            return self._unary_("div", other, rounding_mode=rounding_mode)
         return self._binary_(np.true_divide, "div", other)
 
     def pow_(self, exponent):

@@ -180,8 +180,11 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
             inv_shape = a.shape
         else:
             d = self._dim(dim)
+            if 0 in a.shape[:d] + a.shape[d + 1:]:
+                raise RuntimeError("There are 0 sized dimensions, and they aren't selected, so "
+                                   "unique cannot be applied")
             moved = np.moveaxis(a, d, 0)
-            flat = moved.reshape(moved.shape[0], -1)
+            flat = moved.reshape(moved.shape[0], int(np.prod(moved.shape[1:])))
             first = np.ones(flat.shape[0], bool)
             first[1:] = (flat[1:] != flat[:-1]).any(axis=1)
             out = np.moveaxis(moved[first], 0, d)
@@ -193,6 +196,10 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
             starts = np.flatnonzero(first)
             res.append(_wrap(np.diff(np.append(starts, first.shape[0])).astype(np.int64)))
         return res[0] if len(res) == 1 else tuple(res)
+
+    def histogram(self, bins=100, *, range=None, weight=None, density=False):
+        from ._functions_hist import histogram
+        return histogram(self, bins, range=range, weight=weight, density=density)
 
     # ---- small queries and copies -----------------------------------------------------
     def is_same_size(self, other):
@@ -278,7 +285,9 @@ _INPLACE = {
     "nextafter_": "nextafter", "sgn_": "sgn", "heaviside_": "heaviside",
     "lgamma_": "lgamma", "digamma_": "digamma", "polygamma_": "polygamma", "i0_": "i0",
     "mvlgamma_": "mvlgamma", "exp2_": "exp2", "gcd_": "gcd", "lcm_": "lcm",
-    "addbmm_": "addbmm", "addr_": "addr",
+    "addbmm_": "addbmm", "addr_": "addr", "addmm_": "addmm",
+    "bitwise_left_shift_": "bitwise_left_shift", "bitwise_right_shift_": "bitwise_right_shift",
+    "__ilshift__": "__lshift__", "__irshift__": "__rshift__",
 }
 for _name, _method in _INPLACE.items():
     _f = _inplace(_method)

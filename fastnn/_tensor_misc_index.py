@@ -35,13 +35,19 @@ def _check_bounds(idx, size, dim):
                                f"{size}")
 
 
-def _flat_positions(self, idx):
-    """Multi-indices of flat (row-major) positions, negative ones counted from the end."""
+def _check_flat_bounds(self, idx):
+    """The element count, after PyTorch's IndexError for a flat position outside it."""
     n = self._data.size
     if idx.size and (idx.min() < -n or idx.max() >= n):
         bad = idx.min() if idx.min() < -n else idx.max()
         raise IndexError(f"out of range: tried to access index {bad} on a tensor of {n} "
                          "elements.")
+    return n
+
+
+def _flat_positions(self, idx):
+    """Multi-indices of flat (row-major) positions, negative ones counted from the end."""
+    n = _check_flat_bounds(self, idx)
     return np.unravel_index(np.where(idx < 0, idx + n, idx), self._data.shape)
 
 
@@ -110,9 +116,10 @@ class MiscIndexMixin:
     def take(self, index):
         idx = _long_index("take", index)
         n = self._data.size
-        _flat_positions(self, idx)  # bounds check with PyTorch's message
+        _check_flat_bounds(self, idx)
         from .tensor import _wrap
-        return keep_saved(relabel(self.reshape(-1)[_wrap(np.where(idx < 0, idx + n, idx))],
+        return keep_saved(relabel(self.reshape(-1)[_wrap(np.asarray(np.where(idx < 0, idx + n,
+                                                                           idx)))],
                                   "TakeBackward0"), index)
 
     def take_along_dim(self, indices, dim=None):

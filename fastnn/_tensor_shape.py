@@ -336,15 +336,24 @@ class ShapeMixin:
         return apply(S.RepeatBackward0, (self,), reps)
 
     def flip(self, *dims, **kw):
-        dims = _flip_dims(dims, kw)
-        return apply(S.FlipBackward0, (self,), tuple(self._dim(d) for d in dims))
+        axes = tuple(self._dim(d) for d in _flip_dims(dims, kw))
+        for i, d in enumerate(axes):
+            if d in axes[:i]:
+                raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+        # dim 0 of a 0-d tensor has nothing to reverse
+        return apply(S.FlipBackward0, (self,), axes if self._data.ndim else ())
 
     def narrow(self, dim, start, length):
         d = self._dim(dim)
         size = self._data.shape[d]
+        if not -size <= start <= size:
+            raise IndexError(f"start out of range (expected to be in range of [{-size}, {size}], "
+                             f"but got {start})")
+        if length < 0:
+            raise RuntimeError("narrow(): length must be non-negative.")
         if start < 0:
             start += size
-        if not 0 <= start <= size or length < 0 or start + length > size:
+        if start + length > size:
             raise RuntimeError(f"start ({start}) + length ({length}) exceeds dimension size "
                                f"({size}).")
         idx = (slice(None),) * d + (slice(start, start + length),)

@@ -13,13 +13,14 @@ from . import _dtype as D
 from . import _functions_linalg as _F
 from . import _linalg_checks as _C
 from ._functions_linalg import return_type as _return_type
+from ._functions import _into, _takes_out
 from .autograd.ops_decomp import LinAlgError
 from .tensor import Tensor
 
 __all__ = ["norm", "vector_norm", "matrix_norm", "LinAlgError", "inv", "inv_ex", "det",
            "slogdet", "solve", "solve_triangular", "lstsq", "cholesky", "cholesky_ex", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "pinv", "matrix_rank",
-           "multi_dot", "cross", "vecdot", "matmul", "diagonal", "matrix_exp"]
+           "multi_dot", "cross", "vecdot", "matmul", "diagonal", "matrix_exp", "matrix_power"]
 
 inv = _F.linalg_inv
 inv_ex = _F.linalg_inv_ex
@@ -275,6 +276,14 @@ def multi_dot(tensors, *, out=None):
     return out
 
 
+def matrix_power(A, n, *, out=None):
+    """A @ A @ ... (n times); the identity for n = 0, powers of the inverse for n < 0."""
+    from ._functions_more import matrix_power as power
+    result = power(A, n)
+    return result if out is None else _into(out, result, "linalg_matrix_power")
+
+
+@_takes_out
 def cross(input, other, *, dim=-1):
     """The cross product of 3-vectors along ``dim`` (batch dims broadcast)."""
     if input.dim() != other.dim():

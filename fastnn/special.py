@@ -2,7 +2,9 @@
 
 Most names are the top-level functions under their SciPy-style spellings (``expit`` is
 ``sigmoid``, ``gammaln`` is ``lgamma``); ``entr``, ``ndtr``, ``ndtri`` and ``xlog1py`` are
-built from differentiable ops. Bessel, zeta and orthogonal-polynomial functions are not here.
+built from differentiable ops; ``i0e``, ``i1``, ``i1e``, ``erfcx`` and ``log_ndtr`` come from
+fastnn._special_more, with ``zeta``. The incomplete gammas and orthogonal polynomials are not
+here.
 """
 import math
 
@@ -10,7 +12,8 @@ from .tensor import Tensor
 
 __all__ = ["digamma", "psi", "erf", "erfc", "erfinv", "exp2", "expm1", "expit", "gammaln",
            "i0", "log1p", "log_softmax", "softmax", "logit", "logsumexp", "multigammaln",
-           "polygamma", "round", "sinc", "xlogy", "xlog1py", "entr", "ndtr", "ndtri"]
+           "polygamma", "round", "sinc", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "i0e",
+           "i1", "i1e", "erfcx", "log_ndtr", "zeta"]
 
 
 def _fn(name):
@@ -100,3 +103,33 @@ def xlog1py(input, other):
     safe = fastnn.where(zero, y * 0, y)  # no log1p(-1) where x is 0: its value is unused
     return fastnn.where(zero, x * 0, x * safe.log1p())
 
+
+
+def _computed(name):
+    def special(input, *, out=None):
+        from ._special_more import special_op
+        result = special_op(name, _tensor(input, name))
+        if out is None:
+            return result
+        from ._functions import _into
+        return _into(out, result, f"special_{name}")
+    special.__name__ = name
+    special.__doc__ = f"``fastnn.special.{name}``, elementwise (differentiable)."
+    return special
+
+
+i0e = _computed("i0e")
+i1 = _computed("i1")
+i1e = _computed("i1e")
+erfcx = _computed("erfcx")
+log_ndtr = _computed("log_ndtr")
+
+
+def zeta(input, other, *, out=None):
+    """The Hurwitz zeta function: the sum over k >= 0 of (other + k) ** -input."""
+    from ._special_more import zeta as hurwitz_zeta
+    result = hurwitz_zeta(input, other)
+    if out is None:
+        return result
+    from ._functions import _into
+    return _into(out, result, "special_zeta")

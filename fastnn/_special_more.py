@@ -1,0 +1,245 @@
+"""Scaled Bessel functions, erfcx and log_ndtr for fastnn.special, computed with numpy alone.
+
+Values are computed in float64 (power series and asymptotic expansions, each used where it
+keeps float64 accuracy) and returned in the input's floating dtype; each op is
+differentiable once.
+"""
+import math
+
+import numpy as np
+
+from ._tensor_math import _float_input
+from .autograd.ops_math import relabel
+
+_SERIES_LIMIT = 30.0  # |x| up to here: power series; beyond: the asymptotic expansion
+_SERIES_TERMS = 80
+_ASYMPTOTIC_TERMS = 30
+
+
+def _bessel_scaled(x, order):
+    """I_order(x) * exp(-|x|) for order 0 or 1, elementwise on a float64 array."""
+    ax = np.abs(x)
+    out = np.empty_like(ax)
+    small = ax <= _SERIES_LIMIT
+    if small.any():
+        a = ax[small]
+        q = a * a / 4.0
+        term = np.ones_like(a) if order == 0 else a / 2.0
+        total = term.copy()
+        for k in range(1, _SERIES_TERMS):  # positive terms: no cancellation
+            term = term * q / (k * (k + order))
+            total += term
+        out[small] = total * np.exp(-a)
+    big = ~small
+    if big.any():
+        a = ax[big]
+        mu = 4.0 * order * order
+        term = np.ones_like(a)
+        total = term.copy()
+        for k in range(1, _ASYMPTOTIC_TERMS):
+            term = -term * (mu - (2 * k - 1) ** 2) / (k * 8.0 * a)
+            total += term
+        out[big] = total / np.sqrt(2.0 * math.pi * a)
+    if order == 1:
+        out = np.copysign(out, x)
+    return out
+
+
+def _exp_square(x):
+    """exp(x * x) without the rounding of x * x magnified by the exponential."""
+    high = np.round(x * 4096.0) / 4096.0  # few significant bits: high * high is exact
+    low = x - high
+    return np.exp(high * high) * np.exp(low * (2.0 * high + low))
+
+
+def _erfcx(x):
+    """exp(x^2) * erfc(x) for a float64 array."""
+    from .nn._functional.activation import _erfc_scaled, erf_array
+    out = np.empty_like(x)
+    low = x < 1.0
+    if low.any():
+        a = x[low]
+        with np.errstate(over="ignore", invalid="ignore"):
+            out[low] = _exp_square(a) * (1.0 - erf_array(a))
+    mid = (x >= 1.0) & (x < 6.0)
+    if mid.any():
+        out[mid] = _erfc_scaled(x[mid])
+    far = x >= 6.0
+    if far.any():
+        # the continued fraction 1 / (x + (1/2) / (x + 1 / (x + (3/2) / (x + ...)))),
+        # evaluated from the bottom; 60 levels are exact to float64 for x >= 6
+        a = x[far]
+        tail = np.zeros_like(a)
+        for k in range(60, 0, -1):
+            tail = (k / 2.0) / (a + tail)
+        out[far] = 1.0 / (math.sqrt(math.pi) * (a + tail))
+    return out
+
+
+def _log_ndtr(x):
+    """log of the standard normal CDF for a float64 array, accurate in both tails."""
+    from .nn._functional.activation import erfc_array
+    out = np.empty_like(x)
+    left = x < -1.0
+    if left.any():
+        a = x[left]
+        out[left] = np.log(_erfcx(-a / math.sqrt(2.0)) / 2.0) - a * a / 2.0
+    right = ~left
+    if right.any():
+        out[right] = np.log1p(-0.5 * erfc_array(x[right] / math.sqrt(2.0)))
+    return out
+
+
+def _i0e(x):
+    return _bessel_scaled(x, 0)
+
+
+def _i1e(x):
+    return _bessel_scaled(x, 1)
+
+
+def _i1(x):
+    with np.errstate(over="ignore", invalid="ignore"):
+        return _bessel_scaled(x, 1) * np.exp(np.abs(x))
+
+
+def _i0e_slope(x, y):
+    return _i1e(x) - np.sign(x) * y
+
+
+def _i1_slope(x, y):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        i0 = _bessel_scaled(x, 0) * np.exp(np.abs(x))
+        return np.where(x == 0, 0.5, i0 - y / x)
+
+
+def _i1e_slope(x, y):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(x == 0, 0.5, _i0e(x) - y * (np.sign(x) + 1.0 / x))
+
+
+def _erfcx_slope(x, y):
+    return 2.0 * x * y - 2.0 / math.sqrt(math.pi)
+
+
+def _log_ndtr_slope(x, y):
+    with np.errstate(divide="ignore", over="ignore"):
+        return math.sqrt(2.0 / math.pi) / _erfcx(-x / math.sqrt(2.0))
+
+
+_OPS = {  # name: (values, slope from (x, values), PyTorch's node name)
+    "i0e": (_i0e, _i0e_slope, "SpecialI0EBackward0"),
+    "i1": (_i1, _i1_slope, "SpecialI1Backward0"),
+    "i1e": (_i1e, _i1e_slope, "SpecialI1EBackward0"),
+    "erfcx": (_erfcx, _erfcx_slope, "SpecialErfcxBackward0"),
+    "log_ndtr": (_log_ndtr, _log_ndtr_slope, "SpecialLogNdtrBackward0"),
+}
+_FUNCTIONS = {}
+
+
+def _function(name):
+    fn = _FUNCTIONS.get(name)
+    if fn is not None:
+        return fn
+    from .autograd import Function
+    from .tensor import _wrap
+    values, slope, _ = _OPS[name]
+
+    class SpecialOp(Function):
+        @staticmethod
+        def forward(ctx, x):
+            x64 = np.asarray(x._host(), dtype=np.float64)
+            y64 = values(x64.reshape(-1)).reshape(x64.shape)
+            ctx.save_for_backward(x)
+            ctx.y64 = y64
+            with np.errstate(over="ignore"):  # beyond float32's range: inf, as in PyTorch
+                return _wrap(np.asarray(y64.astype(x._data.dtype)))
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            x64 = np.asarray(x._host(), dtype=np.float64)
+            d = slope(x64.reshape(-1), ctx.y64.reshape(-1)).reshape(x64.shape)
+            with np.errstate(over="ignore"):
+                return g * _wrap(np.asarray(d.astype(x._data.dtype)))
+
+    _FUNCTIONS[name] = SpecialOp
+    return SpecialOp
+
+
+def special_op(name, input):
+    """fastnn.special.<name>(input) for the functions of this module."""
+    return relabel(_function(name).apply(_float_input(input)), _OPS[name][2])
+
+
+# ---- Hurwitz zeta ------------------------------------------------------------------------------
+def _even_bernoulli_ratios(count):
+    """B_2j / (2j)! for j = 1..count, exactly (Akiyama-Tanigawa), then as floats."""
+    from fractions import Fraction
+    size = 2 * count + 1
+    row, numbers = [Fraction(0)] * size, []
+    for m in range(size):
+        row[m] = Fraction(1, m + 1)
+        for j in range(m, 0, -1):
+            row[j - 1] = j * (row[j - 1] - row[j])
+        numbers.append(row[0])
+    return [float(numbers[2 * j] / math.factorial(2 * j)) for j in range(1, count + 1)]
+
+
+_ZETA_CORRECTIONS = _even_bernoulli_ratios(12)
+_ZETA_SHIFT = 9.0  # terms summed directly until q + k > 9; Euler-Maclaurin for the rest
+
+
+def _hurwitz_zeta(x, q):
+    """sum over k >= 0 of (q + k) ** -x for float64 arrays (broadcast): inf at x == 1 and at
+    the poles q = 0, -1, -2, ...; nan for x < 1 and for a negative q with a fractional x."""
+    x, q = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(x, q))
+    pole = (x == 1) | ((q <= 0) & (q == np.floor(q)))
+    undefined = ~pole & ((x < 1) | ((q <= 0) & (x != np.floor(x))) | np.isnan(x) | np.isnan(q))
+    bad = pole | undefined
+    q = np.where(bad, 1.0, q)
+    x = np.where(bad, 2.0, x)
+    steps = np.maximum(_ZETA_SHIFT, np.floor(_ZETA_SHIFT - q) + 1.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        total = np.zeros_like(q)
+        for k in range(int(steps.max(initial=0.0))):
+            total += np.where(k < steps, np.power(q + k, -x), 0.0)
+        a = q + steps
+        last = np.power(a, -x)
+        total += a * last / (x - 1.0) + 0.5 * last
+        rising, inv_a = x.copy(), last / a  # x (x+1) ... and a ** (-x - 2j + 1)
+        for j, ratio in enumerate(_ZETA_CORRECTIONS):
+            total += ratio * rising * inv_a
+            rising = rising * (x + 2 * j + 1) * (x + 2 * j + 2)
+            inv_a = inv_a / (a * a)
+    total[pole] = np.inf
+    total[undefined] = np.nan
+    return total
+
+
+def zeta(input, other):
+    """The Hurwitz zeta function of (input, other); differentiable in ``other`` only."""
+    from .autograd import Function
+    from .tensor import Tensor, _wrap
+    from ._functions_more import _float_pair
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError("special_zeta(): expected a Tensor for input or other")
+    x, q = _float_pair(input, other)
+
+    class Zeta(Function):
+        @staticmethod
+        def forward(ctx, x, q):
+            ctx.save_for_backward(x, q)
+            values = _hurwitz_zeta(x._host(), q._host())
+            with np.errstate(over="ignore"):
+                return _wrap(np.asarray(values.astype(x._data.dtype)))
+
+        @staticmethod
+        def backward(ctx, g):
+            x, q = ctx.saved_tensors
+            if ctx.needs_input_grad[0]:
+                raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+            slope = -x._host().astype(np.float64) * _hurwitz_zeta(x._host() + 1.0, q._host())
+            return None, g * _wrap(np.asarray(slope.astype(q._data.dtype)))
+
+    return relabel(Zeta.apply(x, q), "SpecialZetaBackward0")
