@@ -21,6 +21,7 @@ _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"fastnn\.")
 from ._version import __version__
 from ._dtype import (dtype, device, Size, float32, float64, float16, int64, int32, int16,  # noqa
                      int8, uint8, bool_ as bool, get_default_dtype, set_default_dtype)
+from ._dtype import uint16, uint32, uint64  # noqa
 from ._dtype import promote_types as _promote_types
 from ._dtype import finfo, iinfo  # noqa
 from .tensor import Tensor

@@ -12,6 +12,7 @@ from ._tensor_random import check_std, check_p, check_multinomial, sample_rows
 from ._tensor_build import ragged as _ragged, wrap_unsigned as _wrap_unsigned, alloc_error, \
     check_arange, bad_call
 from ._tensor_layout import like_layout as _layout
+from ._fp_quiet import quiet, restore
 
 _ndarray = np.ndarray
 
@@ -114,6 +115,7 @@ def _to_array(data, dtype):
         return data._host().astype(dtype.np, copy=True)
     if isinstance(data, (list, tuple)):
         data = _unwrap_nested(data)
+    token = quiet()  # overflow to inf without numpy's warning, as in PyTorch
     try:
         return np.array(data, dtype=dtype.np)
     except (ValueError, TypeError) as e:
@@ -121,6 +123,8 @@ def _to_array(data, dtype):
             f"could not build a tensor from the data: {e}") from None
     except OverflowError:
         return _wrap_unsigned(data, dtype.np)
+    finally:
+        restore(token)
 
 
 def _unwrap_nested(data):
@@ -140,6 +144,16 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                       "sourceTensor.detach().clone() or sourceTensor.detach().clone()."
                       "requires_grad_(True), rather than tensor(sourceTensor).", UserWarning,
                       stacklevel=2)
+    if isinstance(data, _ndarray) and not data.dtype.isnative:
+        D.from_numpy_dtype(data.dtype)  # raises: byte-swapped arrays are refused
+    if type(data) is list or type(data) is tuple:
+        from ._tensor_from_list import plain_number_dtype, array_from_plain_numbers
+        found = plain_number_dtype(data)
+        if found is not None:
+            arr = array_from_plain_numbers(data, D.to_dtype(dtype) if dtype is not None
+                                           else found)
+            if arr is not None:
+                return _finish(arr, device, requires_grad)
     dt = D.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
     return _finish(_to_array(data, dt), device, requires_grad)
 
@@ -180,7 +194,14 @@ def from_numpy(arr):
     if not isinstance(arr, _ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     D.from_numpy_dtype(arr.dtype)
-    return _wrap(arr)
+    return _wrap(_plain_array(arr))
+
+
+def _plain_array(arr):
+    """``arr`` as a base ndarray over the same memory: tensors tell CPU data from device
+    arrays by ``type(data) is np.ndarray``, so a subclass (np.memmap, np.matrix, ...) would
+    pass for a device array."""
+    return arr if type(arr) is _ndarray else arr.view(_ndarray)
 
 
 def _size(size):

@@ -48,19 +48,26 @@ int16 = dtype("int16", np.int16, _INT)
 int8 = dtype("int8", np.int8, _INT)
 uint8 = dtype("uint8", np.uint8, _INT)
 bool_ = dtype("bool", np.bool_, _BOOL)
+# the wider unsigned types hold numpy data (uint16 token files, say) and convert to and from
+# other dtypes; as in PyTorch they do not promote with other integer or bool types
+uint16 = dtype("uint16", np.uint16, _INT)
+uint32 = dtype("uint32", np.uint32, _INT)
+uint64 = dtype("uint64", np.uint64, _INT)
+_WIDE_UNSIGNED = (uint16, uint32, uint64)
 
-_ALL = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_)
+_ALL = (float32, float64, float16, int64, int32, int16, int8, uint8, bool_) + _WIDE_UNSIGNED
 _FROM_NP = {d.np: d for d in _ALL}
 _BY_NAME = {d.name: d for d in _ALL}
 _BY_NAME.update({"float": float32, "double": float64, "half": float16, "long": int64,
                  "int": int32, "short": int16})
 _LEGACY = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
            "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
-           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
+           "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor",
+           "uint16": "UInt16Tensor", "uint32": "UInt32Tensor", "uint64": "UInt64Tensor"}
 
 _C_NAMES = {"float32": "float", "float64": "double", "float16": "c10::Half", "int64": "long",
             "int32": "int", "int16": "short", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool"}
+            "bool": "bool", "uint16": "uint16_t", "uint32": "uint32_t", "uint64": "uint64_t"}
 
 
 def scalar_type_name(npd):
@@ -122,9 +129,13 @@ def to_dtype(d):
 def from_numpy_dtype(npd):
     r = _FROM_NP.get(npd)
     if r is None:
+        if not npd.isnative:
+            raise ValueError("given numpy array has byte order different from the native byte "
+                             "order. Conversion between byte orders is currently not supported.")
         raise TypeError(
             f"can't convert np.ndarray of type {npd}. The only supported types are: "
-            "float64, float32, float16, int64, int32, int16, int8, uint8, and bool.")
+            "float64, float32, float16, int64, int32, int16, int8, uint64, uint32, uint16, "
+            "uint8, and bool.")
     return r
 
 
@@ -132,6 +143,11 @@ def promote_types(a, b):
     """Result dtype of two tensors of equal priority (PyTorch's lattice, not numpy's)."""
     if a is b:
         return a
+    if (a in _WIDE_UNSIGNED or b in _WIDE_UNSIGNED) and \
+            not (a.is_floating_point or b.is_floating_point):
+        raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, "
+                           f"attempted to promote {scalar_type_name(a.np)} and "
+                           f"{scalar_type_name(b.np)}")
     if a.category != b.category:
         return a if a.category > b.category else b
     return _FROM_NP[np.promote_types(a.np, b.np)]

@@ -47,10 +47,14 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin):
         return False
 
     def pin_memory(self, device=None):
-        """Self for a CPU tensor: fastnn has no page-locked memory to move it into."""
+        """Self for a CPU tensor: fastnn has no page-locked memory to move it into.
+        Without an accelerator it raises, as PyTorch does."""
         if self.device.type != "cpu":
             raise RuntimeError(f"cannot pin '{self.type()}' only dense CPU tensors can be "
                                "pinned")
+        from . import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
         return self
 
     def storage_offset(self):

@@ -254,6 +254,16 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return self._data.__array_interface__["data"][0] if type(self._data) is _ndarray \
             else self._data.data_ptr()
 
+    def storage(self):
+        """The elements of the storage this tensor views (shared memory; see ``_storage``)."""
+        from ._storage import typed_storage
+        return typed_storage(self)
+
+    def untyped_storage(self):
+        """The bytes of the storage this tensor views (shared memory)."""
+        from ._storage import untyped_storage
+        return untyped_storage(self)
+
     def _dim(self, dim, ndim=None):
         n = self._data.ndim if ndim is None else ndim
         lo, hi = (-n, n - 1) if n else (-1, 0)

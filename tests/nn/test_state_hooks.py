@@ -243,4 +243,8 @@ def test_set_submodule_matches_torch(case):
 def test_pinned_memory():
     x = fastnn.ones(3)
     assert x.is_pinned() is False
-    assert x.pin_memory() is x
+    if fastnn.cuda.is_available():
+        assert x.pin_memory() is x
+    else:  # as in PyTorch without an accelerator
+        with pytest.raises(RuntimeError, match="Cannot access accelerator device"):
+            x.pin_memory()

@@ -57,14 +57,18 @@ def default_collate(batch):
     if isinstance(elem, Tensor):
         return _stack(batch)
     elem_type = type(elem)
-    if elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "bytes_"):
-        if isinstance(elem, np.ndarray) or elem_type.__name__ == "memmap":
+    if isinstance(elem, np.ndarray) or (
+            elem_type.__module__ == "numpy" and elem_type.__name__ not in ("str_", "bytes_")):
+        if isinstance(elem, np.ndarray):  # subclasses too (np.memmap, np.matrix, ...)
             if _NP_STR_OBJ.search(elem.dtype.str) is not None:
                 raise TypeError(_ERR.format(elem.dtype))
-            shape = elem.shape
-            if all(isinstance(b, np.ndarray) and b.shape == shape and
-                   _NP_STR_OBJ.search(b.dtype.str) is None for b in batch):
-                return _wrap(np.stack(batch))
+            shape, dtype = elem.shape, elem.dtype
+            if all(isinstance(b, np.ndarray) and b.shape == shape and b.dtype == dtype
+                   for b in batch):
+                from ..._creation import from_numpy
+                # stacked as plain arrays: np.stack would keep a subclass, which a tensor
+                # cannot hold; from_numpy refuses what no tensor can be made of
+                return from_numpy(np.stack([_plain_array(b) for b in batch]))
             # anything irregular goes the slow way, for PyTorch's errors (shape mismatch,
             # an element no tensor can be made of) and its dtype promotion
             from ..._creation import as_tensor
@@ -115,6 +119,10 @@ def default_collate(batch):
     raise TypeError(_ERR.format(elem_type))
 
 
+def _plain_array(arr):
+    return arr if type(arr) is np.ndarray else arr.view(np.ndarray)
+
+
 def _scalars(batch):
     """Mixed numpy scalars (and numbers): one tensor, with fastnn.tensor's dtype inference."""
     for b in batch:
@@ -138,9 +146,12 @@ def default_convert(data):
         return data
     elem_type = type(data)
     if isinstance(data, np.ndarray):
-        if _NP_STR_OBJ.search(data.dtype.str) is not None:
+        # as in PyTorch, only numpy's own array types are converted (np.memmap, np.matrix,
+        # not a user's subclass)
+        if _NP_STR_OBJ.search(data.dtype.str) is not None or elem_type.__module__ != "numpy":
             return data
-        return _wrap(data)
+        from ..._creation import from_numpy
+        return from_numpy(data)
     if isinstance(data, np.generic) and elem_type.__name__ not in ("str_", "bytes_"):
         return _wrap(np.asarray(data))
     if isinstance(data, collections.abc.Mapping):

@@ -174,6 +174,15 @@ class DataLoader:
         super().__setattr__(name, value)
 
     @property
+    def multiprocessing_context(self):
+        return self.__dict__.get("_multiprocessing_context")
+
+    @multiprocessing_context.setter
+    def multiprocessing_context(self, value):
+        from ._mp_context import checked_context
+        self.__dict__["_multiprocessing_context"] = checked_context(value, self.num_workers)
+
+    @property
     def _auto_collation(self):
         return self.batch_sampler is not None or (
             self._dataset_kind == "iterable" and self.batch_size is not None)

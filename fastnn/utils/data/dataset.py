@@ -10,7 +10,7 @@ augment, say) gets one ``self[i]`` per sample instead, so its override is never 
 import bisect
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -40,11 +40,9 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
-    """A dataset that is a stream: subclasses define ``__iter__``."""
-
-    def __iter__(self):
-        raise NotImplementedError("Subclasses of IterableDataset should implement __iter__.")
+class IterableDataset(Dataset, Iterable):
+    """A dataset that is a stream: subclasses define ``__iter__`` (``__iter__`` is abstract,
+    so one without it cannot be instantiated)."""
 
     def __add__(self, other):
         return ChainDataset([self, other])

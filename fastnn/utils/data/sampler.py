@@ -1,10 +1,15 @@
 """Samplers: which indices a DataLoader fetches, and in which order.
 
-The built-in samplers draw a whole pass's indices as one numpy array (``_index_array``);
-``BatchSampler`` slices that array instead of collecting indices one by one. Random ones
-draw from ``fastnn.random`` (the ``generator`` given, else the global one that
-``fastnn.manual_seed`` seeds), when iteration starts, so every pass is a fresh permutation.
+The built-in samplers draw a pass's indices as numpy arrays (``_index_chunks``): the whole
+pass at once for ordinary sizes, in chunks of at most ``_CHUNK`` indices when a pass is
+longer (``num_samples=10**10`` must not allocate 80 GB up front). Chunked draws come out in
+the same order as one big draw would. ``BatchSampler`` slices those arrays instead of
+collecting indices one by one. Random ones draw from ``fastnn.random`` (the ``generator``
+given, else the global one that ``fastnn.manual_seed`` seeds), when iteration starts, so
+every pass is a fresh permutation.
 """
+import itertools
+
 import numpy as np
 
 from ... import random as _random
@@ -29,14 +34,35 @@ class Sampler:
         raise NotImplementedError
 
 
+_CHUNK = 1 << 18  # indices drawn at a time when a pass is longer than this
+
+
 class _ArraySampler(Sampler):
-    """A sampler whose pass is one numpy array, so batches can be slices of it."""
+    """A sampler whose pass is a sequence of numpy arrays, so batches can be slices of them.
+
+    Subclasses define ``_index_array`` (the whole pass) or ``_index_chunks`` (its pieces).
+    """
 
     def _index_array(self):
-        raise NotImplementedError
+        return np.concatenate(list(self._index_chunks()) or [np.empty(0, np.int64)])
+
+    def _index_chunks(self):
+        yield self._index_array()
 
     def __iter__(self):
-        return iter(self._index_array().tolist())
+        # the first chunk is drawn now, when iteration starts, the others as they are reached
+        chunks = self._index_chunks()
+        first = next(chunks, None)
+        if first is None:
+            return iter(())
+        return itertools.chain(first.tolist(),
+                               itertools.chain.from_iterable(c.tolist() for c in chunks))
+
+
+def _chunk_sizes(total, chunk=None):
+    chunk = chunk or _CHUNK
+    for start in range(0, total, chunk):
+        yield min(chunk, total - start)
 
 
 def _check_positive_int(name, value):
@@ -55,8 +81,11 @@ class SequentialSampler(_ArraySampler):
     def __init__(self, data_source):
         self.data_source = data_source
 
-    def _index_array(self):
-        return np.arange(len(self.data_source))
+    def _index_chunks(self):
+        start = 0
+        for size in _chunk_sizes(len(self.data_source)):
+            yield np.arange(start, start + size)
+            start += size
 
     def __len__(self):
         return len(self.data_source)
@@ -81,17 +110,20 @@ class RandomSampler(_ArraySampler):
     def num_samples(self):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _index_array(self):
+    def _index_chunks(self):
         n, k = len(self.data_source), self.num_samples
         rng = _random.get_generator(self.generator).np
         if self.replacement:
-            return rng.integers(0, n, size=k)
-        if k == n:
-            return rng.permutation(n)
-        reps = [rng.permutation(n) for _ in range(k // n)]
-        if k % n:
-            reps.append(rng.permutation(n)[:k % n])
-        return np.concatenate(reps) if reps else np.empty(0, np.int64)
+            for size in _chunk_sizes(k):
+                yield rng.integers(0, n, size=size)
+            return
+        # whole permutations, as many per chunk as fit, then part of one more
+        per_chunk = max(1, _CHUNK // n) if n else 1
+        for count in _chunk_sizes(k // n if n else 0, per_chunk):
+            perms = [rng.permutation(n) for _ in range(count)]
+            yield perms[0] if count == 1 else np.concatenate(perms)
+        if n and k % n:
+            yield rng.permutation(n)[:k % n]
 
     def __len__(self):
         return self.num_samples
@@ -139,11 +171,15 @@ class WeightedRandomSampler(_ArraySampler):
         self.replacement = replacement
         self.generator = generator
 
-    def _index_array(self):
+    def _index_chunks(self):
         rng = _random.get_generator(self.generator).np
         w = self.weights._data
-        return rng.choice(len(w), size=self.num_samples, replace=self.replacement,
-                          p=w / w.sum())
+        p = w / w.sum()
+        if not self.replacement:  # num_samples is at most len(weights) here
+            yield rng.choice(len(w), size=self.num_samples, replace=False, p=p)
+            return
+        for size in _chunk_sizes(self.num_samples):
+            yield rng.choice(len(w), size=size, replace=True, p=p)
 
     def __len__(self):
         return self.num_samples
@@ -162,10 +198,16 @@ class BatchSampler(Sampler):
     def __iter__(self):
         s, bs = self.sampler, self.batch_size
         if isinstance(s, _ArraySampler) and type(s).__iter__ is _ArraySampler.__iter__:
-            idx = s._index_array()
-            stop = len(idx) - len(idx) % bs if self.drop_last else len(idx)
-            for i in range(0, stop, bs):
-                yield idx[i:i + bs].tolist()
+            rest = None  # the indices of a chunk's last, partial batch
+            for idx in s._index_chunks():
+                if rest is not None and len(rest):
+                    idx = np.concatenate([rest, idx])
+                stop = len(idx) - len(idx) % bs
+                for i in range(0, stop, bs):
+                    yield idx[i:i + bs].tolist()
+                rest = idx[stop:]
+            if rest is not None and len(rest) and not self.drop_last:
+                yield rest.tolist()
             return
         batch = []
         for i in s:
