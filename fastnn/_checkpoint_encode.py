@@ -11,6 +11,7 @@ import numpy as np
 from ._checkpoint_format import (_CODES, _DEVICE_RE, _DTYPES, _FASTNN_DTYPES, _FORMAT_KEY,
                                  _FORMAT_VERSION, _FORMAT_VERSION_2, _GRAD_KEY, _MAX_DEPTH,
                                  _NP_NAMES, _RANK, _REAL_OF, _STRUCTURE_KEY, _TENSOR_CODES,
+                                 _V1_TENSOR_CODES,
                                  _float_token)
 
 # --- the bridge to fastnn.tensor, kept tiny so it can track that class ---
@@ -259,8 +260,6 @@ class _Encoder:
         real = _REAL_OF.get(arr.dtype.newbyteorder("<")) if arr.dtype.kind == "c" else None
         if real is None:
             node = self._tensor(arr, path)
-            if node["dtype"] not in _TENSOR_CODES:
-                self.v2 = True
             return {"k": "array", "name": node["name"]}
         # complex: the real and imaginary parts side by side along a new last axis
         flat = np.array(arr, dtype=arr.dtype.newbyteorder("<"), order="C").reshape(-1)
@@ -281,6 +280,8 @@ class _Encoder:
             arr = np.array(arr, dtype=dt, order="C")
         name = self._name(path) if name is None else name
         self.tensors[name] = (code, arr)
+        if code not in _V1_TENSOR_CODES:
+            self.v2 = True
         return {"name": name, "dtype": code}
 
     def finish(self):

@@ -41,8 +41,10 @@ _DTYPES = {
 }
 _CODES = {dt: code for code, dt in _DTYPES.items()}
 _RANK = {code: i for i, code in enumerate(_DTYPES)}
-# the dtypes a fastnn tensor can have; the unsigned wider ones exist for numpy arrays only
-_TENSOR_CODES = frozenset({"BOOL", "U8", "I8", "I16", "F16", "I32", "F32", "F64", "I64"})
+# the dtypes a fastnn tensor can have (every one the format names); a file holding one of
+# the wide unsigned ones is written as version 2, since version-1 readers refuse them
+_V1_TENSOR_CODES = frozenset({"BOOL", "U8", "I8", "I16", "F16", "I32", "F32", "F64", "I64"})
+_TENSOR_CODES = _V1_TENSOR_CODES | {"U16", "U32", "U64"}
 # complex numpy arrays are stored as their real and imaginary parts along a last axis of 2
 _COMPLEX_OF = {"F32": np.dtype("<c8"), "F64": np.dtype("<c16")}
 _REAL_OF = {np.dtype("<c8"): "F32", np.dtype("<c16"): "F64"}
