@@ -244,7 +244,10 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return self._data.dtype.kind == "f"
 
     def is_contiguous(self, memory_format=None):
-        return bool(self._data.flags.c_contiguous)
+        if memory_format is None:
+            return bool(self._data.flags.c_contiguous)
+        from ._tensor_layout import in_format
+        return in_format(self._data, memory_format)
 
     def stride(self, dim=None):
         st = tuple(s // self._data.itemsize for s in self._data.strides)
@@ -294,6 +297,13 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
                                  f"the tensor is {arr.dtype}, not {np.dtype(dtype)}")
             return arr.astype(dtype)
         return arr.copy() if copy else arr
+
+    def __array_wrap__(self, array, context=None, return_scalar=False):
+        # a numpy ufunc applied to a tensor gives a tensor back (np.exp(t)), as in PyTorch,
+        # which also turns boolean results into uint8
+        if array.dtype == np.bool_:
+            array = array.astype(np.uint8)
+        return _wrap(np.asarray(array))
 
     def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
         from ._dlpack import tensor_dlpack

@@ -70,15 +70,34 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
                           "point. This check will likely fail if all the inputs are not of "
                           "double precision floating point.")
     analytic = _analytical(func, inputs, diff_idx)
-    for j, k in enumerate(diff_idx):
-        numeric = _numerical(func, inputs, k, eps)
-        if not np.allclose(analytic[j], numeric, rtol=rtol, atol=atol):
-            msg = (f"Jacobian mismatch for output 0 with respect to input {k},\n"
-                   f"numerical:{numeric}\nanalytical:{analytic[j]}\n")
-            if raise_exception:
-                raise GradcheckError(msg)
-            return False
+    numeric = [_numerical(func, inputs, k, eps) for k in diff_idx]
+    row = 0
+    for i, size in enumerate(_output_sizes(func, inputs)):
+        rows = slice(row, row + size)
+        row += size
+        for j, k in enumerate(diff_idx):
+            a, n = analytic[j][rows], numeric[j][rows]
+            if not np.allclose(a, n, rtol=rtol, atol=atol):
+                if raise_exception:
+                    raise GradcheckError(_mismatch_message(i, k, n, a))
+                return False
     return True
+
+
+def _output_sizes(fn, inputs):
+    from .grad_mode import no_grad
+    with no_grad():
+        out = fn(*inputs)
+    outs = out if isinstance(out, (tuple, list)) else (out,)
+    return [o._data.size for o in outs if hasattr(o, "_data")]
+
+
+def _mismatch_message(i, k, numeric, analytic):
+    # PyTorch's layout: a row per input element, a column per output element, as tensors
+    from ..tensor import _wrap
+    return (f"Jacobian mismatch for output {i} with respect to input {k},\n"
+            f"numerical:{_wrap(np.ascontiguousarray(numeric.T))}\n"
+            f"analytical:{_wrap(np.ascontiguousarray(analytic.T))}\n")
 
 
 def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=1e-3,
