@@ -222,6 +222,12 @@ class LBFGS(Optimizer):
 
     def step(self, closure):
         """One optimization step: up to ``max_iter`` L-BFGS iterations."""
+        # under no_grad as in PyTorch (only the closure records a graph), so reading the loss
+        # as a number gives no requires-grad conversion warning
+        with grad_mode.no_grad():
+            return self._step(closure)
+
+    def _step(self, closure):
         group = self._only_group()
         if closure is None:
             raise RuntimeError("LBFGS requires a closure that reevaluates the model and "

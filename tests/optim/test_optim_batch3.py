@@ -265,3 +265,21 @@ def test_all_exports():
     for name in ("Adafactor", "Muon"):
         assert name in optim.__all__ and getattr(optim, name).__name__ == name
     assert list(itertools.islice(optim.__all__, 1)) == ["Optimizer"]
+
+
+def test_lbfgs_step_gives_no_scalar_conversion_warning():
+    import warnings
+    x = fastnn.nn.Parameter(fastnn.tensor([1.5, -0.5]))
+    opt = fastnn.optim.LBFGS([x], line_search_fn="strong_wolfe")
+
+    def closure():
+        opt.zero_grad()
+        loss = ((x - 1) ** 2).sum()
+        loss.backward()
+        return loss
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        opt.step(closure)
+    assert x.requires_grad and fastnn.is_grad_enabled()
+    np.testing.assert_allclose(x.detach().numpy(), [1.0, 1.0], atol=1e-4)
