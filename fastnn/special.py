@@ -3,8 +3,8 @@
 Most names are the top-level functions under their SciPy-style spellings (``expit`` is
 ``sigmoid``, ``gammaln`` is ``lgamma``); ``entr``, ``ndtr``, ``ndtri`` and ``xlog1py`` are
 built from differentiable ops; ``i0e``, ``i1``, ``i1e``, ``erfcx`` and ``log_ndtr`` come from
-fastnn._special_more, with ``zeta``. The incomplete gammas and orthogonal polynomials are not
-here.
+fastnn._special_more, with ``zeta``; ``gammainc``/``gammaincc`` from fastnn._special_gammainc.
+The orthogonal polynomials are not here.
 """
 import math
 
@@ -13,7 +13,7 @@ from .tensor import Tensor
 __all__ = ["digamma", "psi", "erf", "erfc", "erfinv", "exp2", "expm1", "expit", "gammaln",
            "i0", "log1p", "log_softmax", "softmax", "logit", "logsumexp", "multigammaln",
            "polygamma", "round", "sinc", "xlogy", "xlog1py", "entr", "ndtr", "ndtri", "i0e",
-           "i1", "i1e", "erfcx", "log_ndtr", "zeta"]
+           "i1", "i1e", "erfcx", "log_ndtr", "zeta", "gammainc", "gammaincc"]
 
 
 def _fn(name):
@@ -98,10 +98,15 @@ def xlog1py(input, other):
     """x * log1p(y), 0 where x == 0 (even for y = -1)."""
     import fastnn
     x = input if isinstance(input, Tensor) else fastnn.tensor(input)
-    y = other if isinstance(other, Tensor) else fastnn.tensor(other, dtype=x.dtype)
-    zero = x == 0
-    safe = fastnn.where(zero, y * 0, y)  # no log1p(-1) where x is 0: its value is unused
-    return fastnn.where(zero, x * 0, x * safe.log1p())
+    if not isinstance(other, Tensor):
+        float_x = x.is_floating_point()
+        other = fastnn.tensor(other, dtype=x.dtype if float_x else fastnn.get_default_dtype())
+    y = other
+    # where x is 0 and log1p(y) is not finite (y <= -1 or +inf) the term is taken as 0;
+    # elsewhere x * log1p(y) is already 0 at x == 0 and keeps d/dx = log1p(y) there
+    void = (x == 0) & ((y <= -1) | (y == math.inf))
+    safe = fastnn.where(void, y * 0, y)
+    return x * safe.log1p() + 0.0  # + 0.0 turns 0 * negative (-0.0) into 0.0
 
 
 
@@ -133,3 +138,26 @@ def zeta(input, other, *, out=None):
         return result
     from ._functions import _into
     return _into(out, result, "special_zeta")
+
+
+def _incomplete_gamma(name, upper, input, other, out):
+    from ._special_gammainc import incomplete_gamma
+    for arg, position, value in (("input", 1, input), ("other", 2, other)):
+        if not isinstance(value, Tensor):
+            raise TypeError(f"special_{name}(): argument '{arg}' (position {position}) must "
+                            f"be Tensor, not {type(value).__name__}")
+    result = incomplete_gamma(input, other, upper)
+    if out is None:
+        return result
+    from ._functions import _into
+    return _into(out, result, f"special_{name}")
+
+
+def gammainc(input, other, *, out=None):
+    """The regularized lower incomplete gamma P(input, other); differentiable in ``other``."""
+    return _incomplete_gamma("gammainc", False, input, other, out)
+
+
+def gammaincc(input, other, *, out=None):
+    """The regularized upper incomplete gamma Q(input, other) = 1 - P(input, other)."""
+    return _incomplete_gamma("gammaincc", True, input, other, out)

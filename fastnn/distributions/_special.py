@@ -95,8 +95,8 @@ def np_digamma(x):
         refl = x < 0.5
         z = np.where(refl, 1.0 - x, x)
         acc = np.zeros_like(z)
-        for _ in range(6):  # shift up so the asymptotic series is accurate
-            low = z < 6.0
+        for _ in range(10):  # shift up past 10 so the asymptotic series is exact to ~1e-15
+            low = z < 10.0
             acc = acc - np.where(low, 1.0 / z, 0.0)
             z = np.where(low, z + 1.0, z)
         r = 1.0 / (z * z)
@@ -113,12 +113,12 @@ def np_trigamma(x):
         refl = x < 0.5
         z = np.where(refl, 1.0 - x, x)
         acc = np.zeros_like(z)
-        for _ in range(6):
-            low = z < 6.0
+        for _ in range(10):
+            low = z < 10.0
             acc = acc + np.where(low, 1.0 / (z * z), 0.0)
             z = np.where(low, z + 1.0, z)
         r = 1.0 / (z * z)
-        series = (1 / z + r / 2 + r / z * (1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30)))))
+        series = (1 / z + r / 2 + r / z * (1 / 6 - r * (1 / 30 - r * (1 / 42 - r * (1 / 30 - r * 5 / 66)))))
         out = acc + series
         out = np.where(refl, -out + (math.pi / np.sin(math.pi * x)) ** 2, out)
         return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)

@@ -5,6 +5,7 @@ import fastnn
 
 from . import constraints
 from ._special import digamma, log_beta
+from ._gamma_rsample import standard_gamma_rsample
 from .distribution import ExponentialFamily
 from .utils import _unit_gamma_draws, xlogy
 
@@ -12,12 +13,12 @@ __all__ = ["Beta"]
 
 
 class Beta(ExponentialFamily):
-    """Beta(concentration1, concentration0). ``sample`` draws from fastnn's random stream;
-    fastnn has no reparameterized Beta sampler yet, so ``rsample`` raises NotImplementedError."""
+    """Beta(concentration1, concentration0). Draws come from fastnn's random stream;
+    ``rsample`` is X / (X + Y) of reparameterized Gamma draws, differentiable in both."""
     arg_constraints = {"concentration1": constraints.positive,
                        "concentration0": constraints.positive}
     support = constraints.unit_interval
-    has_rsample = False
+    has_rsample = True
     _tensor_params = ("concentration1", "concentration0")
 
     def __init__(self, concentration1, concentration0, validate_args=None):
@@ -54,7 +55,11 @@ class Beta(ExponentialFamily):
         return self.mean * (b / total) / (total + 1)
 
     def rsample(self, sample_shape=()):
-        raise NotImplementedError("fastnn's Beta has no reparameterized sampler: use sample()")
+        shape = self._extended_shape(sample_shape)
+        x = standard_gamma_rsample(self.concentration1, shape)
+        y = standard_gamma_rsample(self.concentration0, shape)
+        info = fastnn.finfo(x.dtype)
+        return (x / (x + y)).clamp(min=info.tiny, max=1 - info.eps)
 
     def sample(self, sample_shape=()):
         # X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b) is Beta(a, b)

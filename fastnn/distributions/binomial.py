@@ -7,14 +7,11 @@ from fastnn import Tensor
 from . import constraints
 from ._special import lgamma
 from .distribution import Distribution
-from .utils import _gen_numpy, _lay_out_support, _ProbsOrLogits, broadcast_all
+from .utils import _gen_numpy, _lay_out_support, _ProbsOrLogits, broadcast_all, log1p_exp
 
 __all__ = ["Binomial"]
 
 
-def _log1p_exp(x):
-    """log(1 + e^x) = max(x, 0) + log1p(e^-|x|), exact for large |x| (no threshold cut)."""
-    return x.clamp(min=0) + fastnn.log1p(fastnn.exp(-x.abs()))
 
 
 class Binomial(_ProbsOrLogits, Distribution):
@@ -70,7 +67,7 @@ class Binomial(_ProbsOrLogits, Distribution):
         n, logits = self.total_count, self.logits
         log_choose = lgamma(n + 1) - lgamma(value + 1) - lgamma(n - value + 1)
         # k log p + (n - k) log(1 - p) = k * logit - n log(1 + e^logit)
-        return log_choose + value * logits - n * _log1p_exp(logits)
+        return log_choose + value * logits - n * log1p_exp(logits)
 
     def _common_count(self, what):
         """The one total_count shared by the batch; enumerating needs a single range."""

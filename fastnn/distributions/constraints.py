@@ -239,3 +239,10 @@ lower_cholesky = _TriangularFactor()
 positive_definite = _SymmetricPositive()
 nonnegative_integer = _WholeAtLeast(0)
 positive_integer = _WholeAtLeast(1)
+
+# matrix, count and composite constraints live in their own module
+from ._constraints_more import (cat, corr_cholesky, lower_triangular, multinomial,  # noqa: E402
+                                positive_semidefinite, square, stack, symmetric)
+
+__all__ += ["cat", "corr_cholesky", "lower_triangular", "multinomial",
+            "positive_semidefinite", "square", "stack", "symmetric"]

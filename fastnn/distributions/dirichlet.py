@@ -6,6 +6,7 @@ import fastnn.nn.functional as F
 
 from . import constraints
 from ._special import digamma, lgamma
+from ._gamma_rsample import standard_gamma_rsample
 from .distribution import ExponentialFamily
 from .utils import _unit_gamma_draws, xlogy
 
@@ -15,11 +16,10 @@ __all__ = ["Dirichlet"]
 class Dirichlet(ExponentialFamily):
     """Dirichlet(concentration): density Gamma(a0) / prod Gamma(a_i) * prod x_i^(a_i - 1)
     on the simplex, a0 = sum a_i; the last dim of ``concentration`` is the event.
-    ``sample`` normalises Gamma draws; fastnn has no reparameterized Gamma sampler, so
-    ``rsample`` raises NotImplementedError (as for Gamma and Beta)."""
+    ``sample`` normalises Gamma draws; ``rsample`` normalises reparameterized ones."""
     arg_constraints = {"concentration": constraints.independent(constraints.positive, 1)}
     support = constraints.simplex
-    has_rsample = False
+    has_rsample = True
     _tensor_params = ("concentration",)
 
     def __init__(self, concentration, validate_args=None):
@@ -39,12 +39,13 @@ class Dirichlet(ExponentialFamily):
 
     @property
     def mode(self):
-        """(a - 1)+ / sum (a - 1)+; when every a_i < 1, the vertex of the first largest a_i."""
+        """(a - 1)+ / sum (a - 1)+; when every a_i < 1, the first vertex (as PyTorch)."""
         a = self.concentration
         excess = (a - 1).clamp(min=0)
         spiky = (a < 1).all(-1, keepdim=True)
         denom = fastnn.where(spiky, fastnn.ones_like(self._total), excess.sum(-1, keepdim=True))
-        vertex = F.one_hot(a.argmax(-1), num_classes=a.shape[-1]).to(a.dtype)
+        first = fastnn.zeros(a.shape[:-1], dtype=fastnn.int64)
+        vertex = F.one_hot(first, num_classes=a.shape[-1]).to(a.dtype)
         return fastnn.where(spiky, vertex, excess / denom)
 
     @property
@@ -53,8 +54,9 @@ class Dirichlet(ExponentialFamily):
         return a * (a0 - a) / (a0.pow(2) * (a0 + 1))
 
     def rsample(self, sample_shape=()):
-        raise NotImplementedError("fastnn's Dirichlet has no reparameterized sampler: "
-                                  "use sample()")
+        g = standard_gamma_rsample(self.concentration, self._extended_shape(sample_shape))
+        x = g / g.sum(-1, keepdim=True)
+        return x.clamp(min=fastnn.finfo(x.dtype).tiny, max=1.0)
 
     def sample(self, sample_shape=()):
         # independent Gamma(a_i, 1) draws divided by their sum are Dirichlet(a)

@@ -5,6 +5,7 @@ import fastnn
 
 from . import constraints
 from ._special import digamma, lgamma
+from ._gamma_rsample import standard_gamma_rsample
 from .distribution import ExponentialFamily
 from .utils import _unit_gamma_draws, xlogy
 
@@ -12,11 +13,11 @@ __all__ = ["Gamma"]
 
 
 class Gamma(ExponentialFamily):
-    """Gamma(concentration, rate). ``sample`` draws from fastnn's random stream; fastnn has no
-    reparameterized Gamma sampler yet, so ``rsample`` raises NotImplementedError."""
+    """Gamma(concentration, rate). Draws come from fastnn's random stream; ``rsample`` is
+    differentiable in both parameters (implicit reparameterization in the concentration)."""
     arg_constraints = {"concentration": constraints.positive, "rate": constraints.positive}
     support = constraints.nonnegative
-    has_rsample = False
+    has_rsample = True
     _mean_carrier_measure = 0
     _tensor_params = ("concentration", "rate")
 
@@ -37,7 +38,11 @@ class Gamma(ExponentialFamily):
         return self.mean / self.rate
 
     def rsample(self, sample_shape=()):
-        raise NotImplementedError("fastnn's Gamma has no reparameterized sampler: use sample()")
+        shape = self._extended_shape(sample_shape)
+        unit = standard_gamma_rsample(self.concentration, shape)
+        value = unit / self.rate.expand(tuple(shape))
+        # dividing by a large rate can underflow to 0 again: keep it in the support
+        return value.clamp(min=fastnn.finfo(value.dtype).tiny)
 
     def sample(self, sample_shape=()):
         unit = _unit_gamma_draws(self.concentration, self._extended_shape(sample_shape))
@@ -55,6 +60,11 @@ class Gamma(ExponentialFamily):
         a = self.concentration
         log_norm = xlogy(a, self.rate) - lgamma(a)
         return xlogy(a - 1, value) - self.rate * value + log_norm
+
+    def cdf(self, value):
+        if self._validate_args:
+            self._validate_sample(value)
+        return fastnn.special.gammainc(self.concentration, self.rate * value)
 
     def entropy(self):
         a = self.concentration

@@ -63,5 +63,7 @@ class Geometric(_ProbsOrLogits, Distribution):
     def entropy(self):
         """H = (log(1 + e^l) - p l) / p: one Bernoulli entropy per expected trial."""
         logits, p = self.logits, self.probs
-        # max(l, 0) - p l first: at p = 1 the small log1p term must not be rounded away
-        return (logits.clamp(min=0) - p * logits + fastnn.log1p(fastnn.exp(-logits.abs()))) / p
+        # max(l, 0) - p l first: at p = 1 the small log1p term must not be rounded away;
+        # max(l, 0) is the symmetric form, so the gradient at l == 0 is exact
+        hinge = (logits.clamp(min=0) + logits - logits.clamp(max=0)) / 2
+        return (hinge - p * logits + fastnn.log1p(fastnn.exp(-logits.abs()))) / p

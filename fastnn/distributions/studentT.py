@@ -16,8 +16,7 @@ _HALF_LOG_PI = 0.5 * math.log(math.pi)
 
 class StudentT(Distribution):
     """StudentT(df, loc=0, scale=1): loc + scale * T with T = Z / sqrt(V / df),
-    Z ~ N(0, 1), V ~ Chi2(df). ``rsample`` is differentiable in ``loc`` and ``scale``;
-    fastnn has no reparameterized chi-squared sampler, so no gradient reaches ``df``."""
+    Z ~ N(0, 1), V ~ Chi2(df). ``rsample`` is differentiable in all three parameters."""
     arg_constraints = {"df": constraints.positive, "loc": constraints.real,
                        "scale": constraints.positive}
     support = constraints.real
@@ -56,8 +55,8 @@ class StudentT(Distribution):
     def rsample(self, sample_shape=()):
         shape = self._extended_shape(sample_shape)
         z = _standard_normal(shape, dtype=self.df.dtype)
-        v = self._chi2.sample(sample_shape)
-        t = z * (self.df.detach() / v).sqrt()
+        v = self._chi2.rsample(sample_shape)
+        t = z * (self.df / v).sqrt()
         return self.loc + self.scale * t
 
     def log_prob(self, value):

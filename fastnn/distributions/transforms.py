@@ -336,3 +336,9 @@ from ._transforms_elementwise import (AbsTransform, AffineTransform, ExpTransfor
                                       PowerTransform, SigmoidTransform, TanhTransform)
 from ._transforms_vector import (LowerCholeskyTransform, ReshapeTransform,  # noqa: E402
                                  SoftmaxTransform, StickBreakingTransform)
+from ._transforms_more import (CatTransform, CorrCholeskyTransform,  # noqa: E402
+                               CumulativeDistributionTransform, PositiveDefiniteTransform,
+                               SoftplusTransform, StackTransform)
+
+__all__ += ["CatTransform", "CorrCholeskyTransform", "CumulativeDistributionTransform",
+            "PositiveDefiniteTransform", "SoftplusTransform", "StackTransform"]

@@ -102,11 +102,16 @@ class lazy_property:
 
 
 def xlogy(x, y):
-    """x * log(y), with 0 wherever x == 0 (even at y == 0) and matching gradients."""
-    x_is_zero = x == 0
-    safe_y = fastnn.where(x_is_zero, fastnn.ones_like(y), y)
-    product = x * fastnn.log(safe_y)
-    return fastnn.where(x_is_zero, fastnn.zeros_like(product), product)
+    """x * log(y), 0 wherever x == 0: fastnn.xlogy, whose gradient in x stays log(y) at
+    x == 0 (a where() around the product would zero it, e.g. at concentration 1)."""
+    return fastnn.xlogy(x, y)
+
+
+def log1p_exp(x):
+    """log(1 + e^x) without overflow.  max(x, 0) is taken as the mean of clamp(min=0) and
+    x - clamp(max=0), so its slope at x == 0 is 1/2 and the total gradient there is exact."""
+    hinge = (x.clamp(min=0) + x - x.clamp(max=0)) / 2
+    return hinge + fastnn.log1p(fastnn.exp(-x.abs()))
 
 
 def _gen_numpy():

@@ -44,8 +44,16 @@ def _log_bessel(x, order):
     return np.where(x < 3.75, small, large)
 
 
+def _bessel_ratio(k):
+    """I1(k) / I0(k) to float64 precision, from the exponentially scaled Bessel functions."""
+    from fastnn._special_more import _i0e, _i1e
+    k = np.asarray(k, dtype=np.float64)
+    return _i1e(k) / _i0e(k)
+
+
 class _LogI0(Function):
-    """log I0(k), differentiable: d/dk log I0 = I1 / I0."""
+    """log I0(k).  The value is the polynomial fit PyTorch's VonMises uses (so log densities
+    agree with it); the gradient d/dk log I0 = I1 / I0 is exact."""
 
     @staticmethod
     def forward(ctx, k):
@@ -55,13 +63,24 @@ class _LogI0(Function):
     @staticmethod
     def backward(ctx, g):
         (k,) = ctx.saved_tensors
-        kn = k.detach().numpy()
-        ratio = np.exp(_log_bessel(kn, 1) - _log_bessel(kn, 0))
-        return g * fastnn.tensor(ratio, dtype=k.dtype)
+        return g * fastnn.tensor(_bessel_ratio(k.detach().numpy()), dtype=k.dtype)
 
 
-def _log_i1(k):
-    return fastnn.tensor(_log_bessel(k.detach().numpy(), 1), dtype=k.dtype)
+class _LogI1(Function):
+    """log I1(k), the fitted value as for _LogI0; gradient I1'/I1 = I0/I1 - 1/k, exact."""
+
+    @staticmethod
+    def forward(ctx, k):
+        ctx.save_for_backward(k)
+        return fastnn.tensor(_log_bessel(k.detach().numpy(), 1), dtype=k.dtype)
+
+    @staticmethod
+    def backward(ctx, g):
+        (k,) = ctx.saved_tensors
+        kn = np.asarray(k.detach().numpy(), dtype=np.float64)
+        with np.errstate(all="ignore"):
+            slope = 1.0 / _bessel_ratio(kn) - 1.0 / kn
+        return g * fastnn.tensor(slope, dtype=k.dtype)
 
 
 class VonMises(CentredAtLoc, Distribution):
@@ -85,7 +104,7 @@ class VonMises(CentredAtLoc, Distribution):
     @property
     def variance(self):
         k = self.concentration
-        return 1 - (_log_i1(k) - _LogI0.apply(k).detach()).exp()
+        return 1 - (_LogI1.apply(k) - _LogI0.apply(k)).exp()
 
     def sample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
@@ -113,8 +132,8 @@ class VonMises(CentredAtLoc, Distribution):
 
 
 class FisherSnedecor(Distribution):
-    """FisherSnedecor(df1, df2): (X1 / df1) / (X2 / df2) with X_i ~ Chi2(df_i).  fastnn has
-    no reparameterised Gamma sampler, so ``rsample`` draws without a gradient path."""
+    """FisherSnedecor(df1, df2): (X1 / df1) / (X2 / df2) with X_i ~ Chi2(df_i); ``rsample``
+    is differentiable in both through reparameterized Gamma draws."""
     arg_constraints = {"df1": constraints.positive, "df2": constraints.positive}
     support = constraints.positive
     has_rsample = True
@@ -155,8 +174,8 @@ class FisherSnedecor(Distribution):
 
     def rsample(self, sample_shape=()):
         shape = tuple(self._extended_shape(sample_shape))
-        x1 = self._gamma1.sample(sample_shape).reshape(shape)
-        x2 = self._gamma2.sample(sample_shape).reshape(shape)
+        x1 = self._gamma1.rsample(sample_shape).reshape(shape)
+        x2 = self._gamma2.rsample(sample_shape).reshape(shape)
         tiny = fastnn.finfo(x2.dtype).tiny
         return (x1 / x2.clamp(min=tiny)).clamp(min=tiny)
 
