@@ -24,6 +24,7 @@ from ._dtype import (dtype, device, Size, float32, float64, float16, int64, int3
 from ._dtype import uint16, uint32, uint64  # noqa
 from ._dtype import promote_types as _promote_types
 from ._dtype import finfo, iinfo  # noqa
+from ._dtype import layout, strided, sparse_coo  # noqa
 from .tensor import Tensor
 from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, empty, full,  # noqa
                         zeros_like, ones_like, empty_like, full_like, rand_like, randn_like,
@@ -32,11 +33,13 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
                         HalfTensor, LongTensor, IntTensor, ShortTensor, CharTensor, ByteTensor,
                         BoolTensor)
 from ._creation import set_default_device, get_default_device, scalar_tensor, empty_strided  # noqa
+from ._creation_legacy import range, set_default_tensor_type, unsafe_chunk, unsafe_split  # noqa
 from ._tensor_layout import (as_strided, memory_format, preserve_format,  # noqa
                              contiguous_format, channels_last, channels_last_3d)
 from ._functions import *  # noqa: F401,F403
 from ._functions_more import *  # noqa
 from ._functions_linalg import *  # noqa
+from ._linalg_lu import *; from ._linalg_more import *  # noqa
 from ._functions_select import *  # noqa
 from ._functions_misc import *  # noqa
 from ._foreach import *  # noqa: F401,F403  (PyTorch's _foreach_* list ops)
@@ -58,6 +61,7 @@ _threads.adapt_to_openmp_runtime(_omp_spins)
 from ._dlpack import from_dlpack  # noqa
 from .serialization import save, load  # noqa
 from . import autograd  # noqa
+from . import return_types  # noqa  (PyTorch's module name for the named-tuple results)
 
 float = float32
 double = float64

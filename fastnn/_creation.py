@@ -240,9 +240,14 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
             hasattr(fill_value, "_data") and fill_value._data.size == 1):
         raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
                         f"{type(fill_value).__name__}")
+    if isinstance(fill_value, np.generic):  # a numpy scalar infers like a Python number
+        fill_value = float(fill_value) if isinstance(fill_value, np.bool_) else fill_value.item()
     if dtype is None:
         dtype = _infer_dtype(fill_value) if not isinstance(fill_value, float) else None
     shape, npd = _size((size,)), _dt(dtype).np
+    if np.dtype(npd).kind in "iu" and isinstance(fill_value, (int, float)):
+        from ._scalar_fill import checked_scalar
+        fill_value = checked_scalar(fill_value, npd)  # PyTorch's range check and wrap
     try:
         arr = np.full(shape, fill_value, dtype=npd)
     except (MemoryError, ValueError) as e:

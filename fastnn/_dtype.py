@@ -13,6 +13,7 @@ _BOOL, _INT, _FLOAT = 0, 1, 2
 
 class dtype:
     """A tensor element type; wraps a numpy dtype and prints like PyTorch's."""
+    __module__ = "fastnn"  # its public home, where pickle looks it up
     __slots__ = ("name", "np", "category", "itemsize", "is_floating_point", "is_signed",
                  "is_complex")
 
@@ -183,6 +184,7 @@ def promote(a_dtype, a_ndim, b_dtype, b_ndim):
 
 class device:
     """A device spec: ``device('cpu')``, ``device('cuda:0')``, ``device('cuda', 0)``."""
+    __module__ = "fastnn"  # its public home, where pickle looks it up
     __slots__ = ("type", "index")
 
     def __init__(self, spec, index=None):
@@ -248,8 +250,33 @@ class device:
 CPU = device("cpu")
 
 
+class layout:
+    """How a tensor's elements are stored: fastnn tensors are all ``fastnn.strided``."""
+    __module__ = "fastnn"  # its public home, where pickle looks it up
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "fastnn." + self.name
+
+    def __reduce__(self):
+        return (_layout_named, (self.name,))
+
+
+strided = layout("strided")
+sparse_coo = layout("sparse_coo")  # named only: fastnn has no sparse tensors
+_LAYOUTS = {"strided": strided, "sparse_coo": sparse_coo}
+
+
+def _layout_named(name):
+    return _LAYOUTS[name]
+
+
 class Size(tuple):
     """A tensor's shape: a tuple that prints as ``fastnn.Size([2, 3])``."""
+    __module__ = "fastnn"  # its public home, where pickle looks it up
     __slots__ = ()
 
     def __repr__(self):

@@ -101,6 +101,21 @@ for _n in _NAMES:
 globals().update(_ns)
 multiply, subtract, divide = _ns["mul"], _ns["sub"], _ns["div"]
 
+_CROSS_WITHOUT_DIM = (
+    "Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
+    "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to "
+    "agree with that of linalg.cross in a future release.")
+
+
+@_takes_out
+def cross(input, other, dim=None):
+    """The cross product along ``dim``; without it (deprecated, warns) the first dim of size
+    3. ``input.cross(other)`` picks the same dim without warning, as in PyTorch."""
+    if dim is None:
+        import warnings
+        warnings.warn(_CROSS_WITHOUT_DIM, UserWarning, stacklevel=3)  # past the out= wrapper
+    return _ns["cross"].__wrapped__(input, other, dim)  # the plain forward to the method
+
 
 @_takes_out
 def addmm(input, mat1, mat2, *, beta=1, alpha=1):
@@ -191,6 +206,9 @@ def where(condition, input=None, other=None):
     if input is None and other is None:
         from .tensor import _wrap
         return tuple(_wrap(i) for i in np.nonzero(np.atleast_1d(cond)))
+    if cond.dtype == np.uint8:  # still accepted, with a deprecation warning (once, as PyTorch)
+        _warn_uint8_condition()
+        cond = cond.astype(bool)
     if cond.dtype != bool:
         raise RuntimeError(f"where expected condition to be a boolean tensor, but got a tensor "
                            f"with dtype {_title(cond.dtype)}")
@@ -213,6 +231,18 @@ def where(condition, input=None, other=None):
         b = _wrap(np.asarray(b._data, a._data.dtype))
     _check_broadcast(cond.shape, a._data.shape, b._data.shape)
     return keep_saved(apply(M.WhereBackward0, (a, b), cond), condition)
+
+
+_UINT8_CONDITION_WARNED = []
+
+
+def _warn_uint8_condition():
+    if not _UINT8_CONDITION_WARNED:
+        _UINT8_CONDITION_WARNED.append(True)
+        import warnings
+        warnings.warn("where received a uint8 condition tensor. This behavior is deprecated and "
+                      "will be removed in a future version of PyTorch. Use a boolean condition "
+                      "instead.", UserWarning, stacklevel=4)
 
 
 def _check_broadcast(*shapes):
@@ -324,7 +354,19 @@ def einsum(*args):
     if len(operands_) == 1 and len(set(p.subs[0])) > len(p.out) and \
             first._data.dtype.kind in "biu" and first._data.dtype != np.int64:
         operands_ = (first.to(D.int64),)  # a summing einsum of one operand adds up as sum does
-    return apply(EinsumBackward0, operands_, p)
+    out = apply(EinsumBackward0, operands_, p)
+    if out.grad_fn is not None:
+        M.relabel(out, _einsum_node_name(p))
+    return out
+
+
+def _einsum_node_name(plan):
+    """PyTorch's last step of an einsum: a sum or a permute of one operand; a product viewed
+    back from a batched matmul when indices are summed, else an elementwise product."""
+    summed = bool(set("".join(plan.subs)) - set(plan.out))
+    if len(plan.subs) == 1:
+        return "SumBackward1" if summed else "PermuteBackward0"
+    return "ViewBackward0" if summed else "MulBackward0"
 
 
 def is_tensor(obj):

@@ -11,8 +11,8 @@ import numpy as np
 from . import _dtype as D
 from .autograd.function import apply
 from .autograd import ops_decomp as O
-from ._linalg_checks import (_Tensor, _wrap, _no_out, check_matrix, same_dtype, batch_shape,
-                             tolerance, _inverter, _factorer, _solver)
+from ._linalg_checks import (_Tensor, _wrap, check_matrix, same_dtype, batch_shape,
+                             tolerance, _inverter, _factorer, _solver, with_out)
 
 __all__ = ["inverse", "det", "logdet", "slogdet", "pinverse", "svd", "qr", "cholesky",
            "cholesky_solve", "cholesky_inverse", "matrix_exp"]
@@ -24,7 +24,8 @@ def return_type(name, fields):
         body = ",\n".join(f"{f}={v!r}" for f, v in zip(fields, self))
         return f"fastnn.return_types.{name}(\n{body})"
     base = collections.namedtuple(name, fields)
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                "__module__": "fastnn.return_types"})
 
 
 _slogdet_rt = return_type("slogdet", ["sign", "logabsdet"])
@@ -39,16 +40,16 @@ _cholesky_ex_rt = return_type("linalg_cholesky_ex", ["L", "info"])
 
 
 # ---- fastnn.linalg functions -----------------------------------------------------------------
+@with_out("linalg_inv")
 def linalg_inv(A, *, out=None):
     """A^-1 (LinAlgError when A is singular)."""
-    _no_out("linalg.inv", out)
     check_matrix("linalg.inv", A)
     return apply(O.LinalgInvExBackward0, (A,), _inverter("linalg.inv"))
 
 
+@with_out("linalg_inv_ex")
 def linalg_inv_ex(A, *, check_errors=False, out=None):
     """(A^-1, info): info > 0 marks a singular matrix (its inverse is then nan)."""
-    _no_out("linalg.inv_ex", out)
     check_matrix("linalg.inv", A)
     if check_errors:
         return _inv_ex_rt(linalg_inv(A), _wrap(np.zeros(A.shape[:-2], np.int32)))
@@ -57,9 +58,9 @@ def linalg_inv_ex(A, *, check_errors=False, out=None):
     return _inv_ex_rt(y, _wrap(info[0]))
 
 
+@with_out("linalg_det")
 def linalg_det(A, *, out=None):
     """det(A); its gradient is the cofactor matrix (fine for singular A)."""
-    _no_out("linalg.det", out)
     check_matrix("linalg.det", A, half_kernel="lu_cpu")
     return apply(O.LinalgDetBackward0, (A,))
 
@@ -70,9 +71,9 @@ def _slogdet(A, rt):
     return rt(sign, logabs)
 
 
+@with_out("linalg_slogdet")
 def linalg_slogdet(A, *, out=None):
     """(sign(det A), log|det A|); only log|det A| has a gradient, A^-T."""
-    _no_out("linalg.slogdet", out)
     return _slogdet(A, _linalg_slogdet_rt)
 
 
@@ -80,9 +81,9 @@ def _vector_rhs(A, B):
     return B.dim() == 1 or (B.dim() == A.dim() - 1 and tuple(B.shape) == tuple(A.shape[:-1]))
 
 
+@with_out("linalg_solve")
 def linalg_solve(A, B, *, left=True, out=None):
     """X with AX = B (or XA = B when left=False); B may be a (batch of) vector(s)."""
-    _no_out("linalg.solve", out)
     check_matrix("linalg.solve", A)
     check_matrix("linalg.solve", B if B.dim() >= 2 else B.unsqueeze(-1), "B", square=False)
     same_dtype("linalg.solve", A, B)
@@ -101,11 +102,11 @@ def linalg_solve(A, B, *, left=True, out=None):
     return X.squeeze(-1) if vector else X
 
 
+@with_out("linalg_solve_triangular")
 def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=None):
     """X with TX = B (or XT = B) for T the upper or lower triangle of A (unit diagonal when
     unitriangular); the other triangle of A is never read."""
     fn = "linalg.solve_triangular"
-    _no_out(fn, out)
     check_matrix(fn, A)
     check_matrix(fn, B, "B", square=False)
     same_dtype(fn, A, B)
@@ -121,17 +122,17 @@ def linalg_solve_triangular(A, B, *, upper, left=True, unitriangular=False, out=
     return apply(node, (A, B), bool(upper), bool(unitriangular))
 
 
+@with_out("linalg_cholesky")
 def linalg_cholesky(A, *, upper=False, out=None):
     """L lower triangular with A = L L^T (or U = L^T when upper); reads A's lower triangle."""
-    _no_out("linalg.cholesky", out)
     check_matrix("linalg.cholesky", A, half_kernel="cholesky_cpu")
     return apply(O.LinalgCholeskyExBackward0, (A,), bool(upper), _factorer("linalg.cholesky"))
 
 
+@with_out("linalg_cholesky_ex")
 def linalg_cholesky_ex(A, *, upper=False, check_errors=False, out=None):
     """(L, info): info = k > 0 when the leading minor of order k is not positive-definite
     (that matrix's L is then nan)."""
-    _no_out("linalg.cholesky_ex", out)
     if check_errors:
         L = linalg_cholesky(A, upper=upper)
         return _cholesky_ex_rt(L, _wrap(np.zeros(A.shape[:-2], np.int32)))
@@ -150,10 +151,10 @@ def _qr(A, mode, rt):
     return rt(*O.apply_multi(O.LinalgQrBackward0, (A,), mode))
 
 
+@with_out("linalg_qr")
 def linalg_qr(A, mode="reduced", *, out=None):
     """A = QR, Q with orthonormal columns, R upper triangular; mode 'reduced', 'complete' or
     'r' (R only; Q is then an empty tensor)."""
-    _no_out("linalg.qr", out)
     return _qr(A, mode, _linalg_qr_rt)
 
 
@@ -161,16 +162,16 @@ def _check_svd(A):
     check_matrix("linalg.svd", A, square=False, half_kernel="linalg_svd_cpu")
 
 
+@with_out("linalg_svd")
 def linalg_svd(A, full_matrices=True, *, driver=None, out=None):
     """A = U diag(S) Vh with S descending; singular vectors are unique only up to sign."""
-    _no_out("linalg.svd", out)
     _check_svd(A)
     return _linalg_svd_rt(*O.apply_multi(O.LinalgSvdBackward0, (A,), bool(full_matrices)))
 
 
+@with_out("linalg_svdvals")
 def linalg_svdvals(A, *, driver=None, out=None):
     """The singular values of A, descending."""
-    _no_out("linalg.svdvals", out)
     _check_svd(A)
     return apply(O.LinalgSvdvalsBackward0, (A,))
 
@@ -181,24 +182,24 @@ def _check_eigh(A, UPLO):
         raise RuntimeError(f"Expected UPLO argument to be 'L' or 'U', but got {UPLO}")
 
 
+@with_out("linalg_eigh")
 def linalg_eigh(A, UPLO="L", *, out=None):
     """(w, V) with A = V diag(w) V^T, w ascending; reads only the UPLO triangle of A."""
-    _no_out("linalg.eigh", out)
     _check_eigh(A, UPLO)
     return _eigh_rt(*O.apply_multi(O.LinalgEighBackward0, (A,), UPLO))
 
 
+@with_out("linalg_eigvalsh")
 def linalg_eigvalsh(A, UPLO="L", *, out=None):
     """The eigenvalues of the symmetric A, ascending."""
-    _no_out("linalg.eigvalsh", out)
     _check_eigh(A, UPLO)
     return apply(O.LinalgEigvalshBackward0, (A,), UPLO)
 
 
+@with_out("linalg_pinv")
 def linalg_pinv(A, rcond=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """A^+ from the SVD, singular values <= max(atol, rtol * s_max) treated as zero
     (``rcond``, PyTorch's older spelling, is rtol)."""
-    _no_out("linalg.pinv", out)
     ok = isinstance(A, _Tensor()) and A.dim() >= 2 and A._data.dtype in (np.float32,
                                                                          np.float64)
     if not ok:
@@ -219,6 +220,7 @@ def linalg_matrix_exp(A):
 
 
 # ---- top-level functions (PyTorch's older signatures) ---------------------------------------
+@with_out("inverse")
 def inverse(input, *, out=None):
     """input^-1."""
     return linalg_inv(input, out=out)
@@ -229,6 +231,7 @@ def det(input):
     return linalg_det(input)
 
 
+@with_out("slogdet")
 def slogdet(input):
     """(sign, log|det|) of the matrices."""
     return _slogdet(input, _slogdet_rt)
@@ -248,10 +251,10 @@ def pinverse(input, rcond=1e-15, hermitian=False):
     return linalg_pinv(input, rtol=rcond, hermitian=hermitian)
 
 
+@with_out("svd")
 def svd(input, some=True, compute_uv=True, *, out=None):
     """(U, S, V) with input = U diag(S) V^T (V, not V^T); with compute_uv=False, U and V are
     zeros of shapes (..., m, m) and (..., n, n)."""
-    _no_out("svd", out)
     if not compute_uv:
         from ._creation import zeros
         S = linalg_svdvals(input)
@@ -263,26 +266,28 @@ def svd(input, some=True, compute_uv=True, *, out=None):
     return _svd_rt(U, S, Vh.mT)
 
 
+@with_out("qr")
 def qr(input, some=True, *, out=None):
     """(Q, R) with input = QR; some=False gives the complete (square) Q."""
-    _no_out("qr", out)
     return _qr(input, "reduced" if some else "complete", _qr_rt)
 
 
+@with_out("cholesky")
 def cholesky(input, upper=False, *, out=None):
     """The Cholesky factor of input: L (or U = L^T when upper)."""
     return linalg_cholesky(input, upper=upper, out=out)
 
 
 def _chol_operand(fn, L):
-    check_matrix(fn, L, name="A")
+    check_matrix(fn, L, name="A", int_kernel="cholesky_inverse_out_cpu"
+                 if fn == "cholesky_inverse" else None)
     return L
 
 
+@with_out("cholesky_solve")
 def cholesky_solve(B, L, upper=False, *, out=None):
-    """X with (L L^T) X = B for the Cholesky factor L (U^T U when upper): two triangular
-    solves, so the gradient reaches only L's triangle."""
-    _no_out("cholesky_solve", out)
+    """X with (L L^T) X = B for the Cholesky factor L (U^T U when upper), read from L's
+    triangle; the gradient covers all of L, as in PyTorch."""
     if B.dim() < 2:
         raise RuntimeError(f"b should have at least 2 dimensions, but has {B.dim()} dimensions "
                            "instead")
@@ -295,19 +300,17 @@ def cholesky_solve(B, L, upper=False, *, out=None):
     if B.shape[-2] != n:
         raise RuntimeError(f"Incompatible matrix sizes for cholesky_solve: each A matrix is {n} "
                            f"by {n} but each b matrix is {B.shape[-2]} by {B.shape[-1]}")
-    low = L.mT if upper else L
-    y = linalg_solve_triangular(low, B, upper=False)
-    return linalg_solve_triangular(low.mT, y, upper=True)
+    batch_shape("cholesky_solve", tuple(B.shape[:-2]), tuple(L.shape[:-2]))
+    from ._linalg_more import cholesky_solve_dense
+    return cholesky_solve_dense(B, L, upper)
 
 
+@with_out("cholesky_inverse")
 def cholesky_inverse(L, upper=False, *, out=None):
     """(L L^T)^-1 (or (U^T U)^-1 when upper) from the Cholesky factor."""
-    _no_out("cholesky_inverse", out)
     _chol_operand("cholesky_inverse", L)
-    from ._creation import eye
-    low = L.mT if upper else L
-    linv = linalg_solve_triangular(low, eye(L.shape[-1], dtype=L.dtype), upper=False)
-    return linv.mT.matmul(linv)
+    from ._linalg_more import cholesky_inverse_dense
+    return cholesky_inverse_dense(L, upper)
 
 
 def matrix_exp(A):

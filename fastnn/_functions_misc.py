@@ -37,6 +37,7 @@ def _tensor_method(name):
 
 
 _FORWARDED = ("diag_embed diagflat take take_along_dim index_fill index_copy scatter_reduce "
+              "index_reduce "
               "unique_consecutive hsplit vsplit dsplit fmax fmin exp2 gcd lcm isposinf isneginf "
               "isreal lgamma digamma i0 mvlgamma acosh asinh atanh arccosh arcsinh arctanh "
               "addbmm addr is_signed is_complex broadcast_to diagonal_scatter select_scatter "
@@ -56,6 +57,25 @@ _here = globals()
 for _n in _FORWARDED:
     _here[_n] = _tensor_method(_n)
 del _n, _here
+
+
+def _scalar_first(name):
+    """and/or/xor also take a Python number first (``bitwise_and(True, mask)``): they
+    commute, so the tensor's method does the work."""
+    method = _tensor_method(name)
+
+    def fn(input, other, **kwargs):
+        from .tensor import Tensor
+        if not isinstance(input, Tensor) and isinstance(other, Tensor) and \
+                isinstance(input, (bool, int, float)):
+            return getattr(other, name)(input, **kwargs)
+        return method(input, other, **kwargs)
+    fn.__name__, fn.__doc__ = name, method.__doc__
+    return fn
+
+
+bitwise_and, bitwise_or, bitwise_xor = (_scalar_first(n) for n in
+                                        ("bitwise_and", "bitwise_or", "bitwise_xor"))
 
 
 def polygamma(n, input):

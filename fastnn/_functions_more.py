@@ -48,11 +48,24 @@ def _pair(a, b):
 
 
 def _float_pair(a, b):
-    a, b = _pair(a, b)
-    if not a.is_floating_point():
+    """Both operands in the floating dtype they promote to, each converted straight to it:
+    an int8 -3 beside a uint8 tensor stays -3, and an int scalar never wraps through the
+    tensor's integer dtype."""
+    Tensor = _T()
+    from ._creation import tensor
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = tensor(a)
+    if isinstance(a, Tensor) != isinstance(b, Tensor):
+        t, s = (a, b) if isinstance(a, Tensor) else (b, a)
+        sd = D.promote_scalar(t.dtype, s)
+        if not sd.is_floating_point and not isinstance(s, (bool, np.bool_)):
+            sd = D.get_default_dtype()
+        s = tensor(s, dtype=sd)
+        a, b = (t, s) if t is a else (s, t)
+    dt = D.promote(a.dtype, a.dim(), b.dtype, b.dim())
+    if not dt.is_floating_point:
         dt = D.get_default_dtype()
-        a, b = a.to(dt), b.to(dt)
-    return a, b
+    return (a if a.dtype == dt else a.to(dt)), (b if b.dtype == dt else b.to(dt))
 
 
 def _need_float(t, kernel):
@@ -190,6 +203,8 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     if x.is_floating_point():
         x = F.where(x.isnan(), 0.0, x)
     out = x.sum() if dim is None and not keepdim else x.sum(dim, keepdim)
+    if dtype is not None and out.dtype != x.dtype:  # dtype= names an integer result dtype
+        out = out.to(x.dtype)
     return relabel(out, "NansumBackward0")
 
 
@@ -220,11 +235,8 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 # ---- elementwise -----------------------------------------------------------------------------
 def logaddexp(input, other):
     """log(exp(input) + exp(other)), without overflow."""
-    a, b = _pair(input, other)
-    _need_float(a, "logaddexp_cpu")
-    m = F.maximum(a, b).detach()
-    m = F.where(m.isinf(), 0.0, m)
-    return relabel(((a - m).exp() + (b - m).exp()).log() + m, "LogaddexpBackward0")
+    from .autograd.ops_log_hypot import LogaddexpBackward0
+    return _stable_binary(LogaddexpBackward0, input, other, "logaddexp_cpu")
 
 
 def xlogy(input, other):
@@ -245,9 +257,20 @@ def xlogy(input, other):
 
 def hypot(input, other):
     """sqrt(input**2 + other**2)."""
+    from .autograd.ops_log_hypot import HypotBackward0
+    return _stable_binary(HypotBackward0, input, other, "hypot_cpu")
+
+
+def _stable_binary(node_cls, input, other, kernel):
+    """Apply one of the float-only binary nodes of ops_log_hypot, with PyTorch's errors."""
+    from .autograd.function import apply
+    from ._tensor_math import broadcast_error
     a, b = _pair(input, other)
-    _need_float(a, "hypot_cpu")
-    return relabel((a * a + b * b).sqrt(), "HypotBackward0")
+    _need_float(a, kernel)
+    try:
+        return apply(node_cls, (a, b))
+    except ValueError as e:
+        raise broadcast_error(a, b, e) from None
 
 
 def frac(input):
@@ -345,9 +368,34 @@ def erfinv(input):
 
 
 # ---- fused multiply-adds ---------------------------------------------------------------------
+def _addc_operands(input, tensor1, tensor2, value, kernel):
+    """The three tensors in their promoted dtype (the product must not overflow a narrower
+    operand dtype first) and ``value`` as that dtype takes it (truncated for integers)."""
+    ts = (input, tensor1, tensor2)
+    dims = [t.dtype for t in ts if t.dim()]
+    zero_d = [t.dtype for t in ts if not t.dim()]
+    rd = None
+    for group in (dims, zero_d):
+        if group:
+            g = group[0]
+            for d in group[1:]:
+                g = D.promote_types(g, d)
+            rd = g if rd is None else D.promote(rd, 1, g, 0)
+    if rd is D.bool_:
+        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
+    if hasattr(value, "_data"):  # a 0-d tensor acts as its number
+        value = value.item()
+    if not rd.is_floating_point and isinstance(value, (float, np.floating)):
+        value = int(value)
+    return tuple(t if t.dtype is rd else t.to(rd) for t in ts) + (value,)
+
+
 def addcmul(input, tensor1, tensor2, *, value=1):
-    """input + value * tensor1 * tensor2."""
-    return relabel(input + value * (tensor1 * tensor2), "AddcmulBackward0")
+    """input + value * tensor1 * tensor2, all in the promoted dtype."""
+    x, a, b, value = _addc_operands(input, tensor1, tensor2, value, "addcmul_cpu_out")
+    prod = a * b
+    return relabel(x + (prod if value == 1 and not isinstance(value, bool) else value * prod),
+                   "AddcmulBackward0")
 
 
 def addcdiv(input, tensor1, tensor2, *, value=1):
@@ -360,7 +408,8 @@ def addcdiv(input, tensor1, tensor2, *, value=1):
             ".to(input.dtype) for integer inputs and as (input + value * tensor1 / tensor2) "
             "for float inputs. The future addcdiv behavior is just the latter implementation: "
             "(input + value * tensor1 / tensor2), for all dtypes.")
-    return relabel(input + value * (tensor1 / tensor2), "AddcdivBackward0")
+    x, a, b, value = _addc_operands(input, tensor1, tensor2, value, "addcdiv_cpu_out")
+    return relabel(x + value * (a / b), "AddcdivBackward0")
 
 
 def _beta_add(input, prod, beta, alpha):

@@ -12,7 +12,6 @@ from . import _functions as F
 from .autograd.function import apply
 from .autograd import ops_select as S
 from ._tensor_math import _float_input, _nograd
-from .autograd.ops_math import relabel
 from ._functions_more import _pair, _float_pair, _need_float
 from ._dtype import scalar_type_name as _title
 
@@ -226,8 +225,11 @@ def ldexp(input, other):
     from ._creation import tensor
     if not isinstance(other, _T()):
         other = tensor(other)
+    rd = D.promote(input.dtype, input.dim(), other.dtype, other.dim())
+    rd = rd if rd.is_floating_point else D.get_default_dtype()
     p = 2.0 ** other
-    return input * (p if p.is_floating_point() else p.to(D.get_default_dtype()))
+    out = input * (p if p.is_floating_point() else p.to(D.get_default_dtype()))
+    return out if out.dtype is rd else out.to(rd)  # float16 input stays float16
 
 
 def float_power(input, exponent):
@@ -242,11 +244,9 @@ def float_power(input, exponent):
 
 def logaddexp2(input, other):
     """log2(2**input + 2**other), without overflow."""
-    a, b = _pair(input, other)
-    _need_float(a, "logaddexp2_cpu")
-    m = F.maximum(a, b).detach()
-    m = F.where(m.isinf(), 0.0, m)
-    return relabel((2.0 ** (a - m) + 2.0 ** (b - m)).log2() + m, "Logaddexp2Backward0")
+    from ._functions_more import _stable_binary
+    from .autograd.ops_log_hypot import Logaddexp2Backward0
+    return _stable_binary(Logaddexp2Backward0, input, other, "logaddexp2_cpu")
 
 
 def nextafter(input, other):

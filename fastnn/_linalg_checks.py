@@ -3,6 +3,8 @@
 numpy.linalg only says that a factorization failed; PyTorch's messages also name the batch
 element and the failing pivot or leading minor, which the vectorised re-runs here recover.
 """
+import functools
+
 import numpy as np
 
 from . import _dtype as D
@@ -22,6 +24,30 @@ def _wrap(arr):
 def _no_out(fn, out):
     if out is not None:
         raise RuntimeError(f"{fn}: out= is not supported by fastnn")
+
+
+def with_out(name):
+    """Adds PyTorch's ``out=`` to a matrix function: the result (or tuple of results) is
+    written into ``out``, whose dtype must be the result's exactly, as PyTorch's linalg
+    functions require. ``name`` is the function's name in PyTorch's messages."""
+    def decorate(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, out=None, **kwargs):
+            result = fn(*args, **kwargs)
+            if out is None:
+                return result
+            from ._functions import _into
+            pairs = zip(out, result) if isinstance(result, tuple) and \
+                isinstance(out, (tuple, list)) else [(out, result)]
+            for o, r in pairs:
+                if isinstance(o, _Tensor()) and isinstance(r, _Tensor()) and \
+                        o._data.dtype != r._data.dtype:
+                    raise RuntimeError(f"Expected out tensor to have dtype "
+                                       f"{D.c_type_name(r._data.dtype)}, but got "
+                                       f"{D.c_type_name(o._data.dtype)} instead")
+            return _into(out, result, name)
+        return wrapper
+    return decorate
 
 
 def check_matrix(fn, A, name="A", square=True, int_kernel=None, half_kernel=None,

@@ -18,8 +18,13 @@ class CompareMixin:
 
     def _cmp(self, other, ufunc):
         a, b, dt = operands(self, other)
+        x, y = a._data, b._data
+        if x.dtype != y.dtype:  # compare in the promoted dtype, not numpy's wider one
+            rdt = dt if dt is not None else x.dtype
+            x = x if x.dtype == rdt else x.astype(rdt)
+            y = y if y.dtype == rdt else y.astype(rdt)
         try:
-            return _nograd(ufunc(a._data, b._data))
+            return _nograd(ufunc(x, y))
         except ValueError as e:
             raise broadcast_error(a, b, e) from None
 

@@ -118,8 +118,14 @@ def _sizes_of(size):
 
 def _copy_keep(a):
     # preserve_format: numpy's 'K' order keeps a dense source's strides (as PyTorch does) and
-    # packs any other source densely in the order of its strides
-    return a.copy("K") if type(a) is _ndarray else a.copy()
+    # packs any other source densely in the order of its strides; an expanded source (stride
+    # 0) follows the layout helper, which does not move broadcast dims innermost
+    if type(a) is not _ndarray:
+        return a.copy()
+    if 0 in a.strides and a.size > 1:
+        from ._tensor_layout import copy_in_layout
+        return copy_in_layout(a)
+    return a.copy("K")
 
 
 def _copy_c(a):

@@ -94,15 +94,18 @@ class ExtraMixin:
             raise TypeError('cumprod() missing 1 required positional arguments: "dim"')
         if dtype is not None:
             src = self.to(dtype)
+            if src._data.dtype.kind == "b":
+                raise NotImplementedError("\"cumprod_out_cpu\" not implemented for 'Bool'")
         elif self._data.dtype.kind in "biu":  # integer products accumulate in int64
             src = self.to(D.int64)
         else:
             src = self
         d = self._dim(dim)
         if not self._data.ndim:
-            return src.reshape(1).cumprod(0).reshape(())
+            return src.reshape(1).cumprod(0, dtype=dtype).reshape(())
         _cpu_only(self, "cumprod")
-        return apply(E.CumprodBackward0, (src,), d)
+        from ._tensor_reduce import in_asked_dtype
+        return in_asked_dtype(apply(E.CumprodBackward0, (src,), d), dtype)
 
     # ---- selection -----------------------------------------------------------------
     def nonzero(self, *, as_tuple=False):
@@ -151,6 +154,8 @@ class ExtraMixin:
         if self._data.ndim != 2:
             raise RuntimeError(f"trace: expected a matrix, but got tensor with dim "
                                f"{self._data.ndim}")
+        if self._data.dtype == np.bool_:
+            raise NotImplementedError("\"trace\" not implemented for 'Bool'")
         return relabel(self.diagonal().sum(), "TraceBackward0")
 
     # ---- counting ------------------------------------------------------------------
@@ -231,7 +236,12 @@ class ExtraMixin:
                         else np.broadcast_to(r, (n,)))
         if output_size is not None and output_size != idx.size:
             raise RuntimeError("allocated size does not match required size")
-        return src.index_select(d, _nograd(idx))
+        out = src.index_select(d, _nograd(idx))
+        if out.grad_fn is not None and not isinstance(repeats, Tensor):
+            # PyTorch repeats by a count as an expand viewed back to shape
+            from .autograd.ops_math import relabel
+            relabel(out, "ViewBackward0")
+        return out
 
     def roll(self, shifts, dims=None):
         sh = _int_tuple(shifts)
@@ -289,7 +299,7 @@ class ExtraMixin:
         _tensor_arg("index_add", "source", 3, source)
         d = self._dim(dim)
         idx = index._host()
-        if idx.dtype.kind not in "iu":
+        if idx.dtype.kind not in "iu" or idx.itemsize < 4:
             raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
                                f"{_title(idx.dtype)}")
         if idx.ndim > 1:
@@ -313,7 +323,14 @@ class ExtraMixin:
                                f"source.shape = {list(sshape)}")
         size = shape[d] if shape else 1
         if idx.size and (idx.min() < 0 or idx.max() >= size):
+            if len(shape) > 1 and isinstance(alpha, (int, float)) and alpha == 1:
+                # PyTorch's message for a matrix or more (its alpha=1 kernel) names the index
+                bad = idx[(idx < 0) | (idx >= size)][0]
+                raise RuntimeError(f"index {int(bad)} is out of bounds for dimension {d} with "
+                                   f"size {size}")
             raise IndexError("index out of range in self")
+        if self._data.dtype.kind in "biu" and isinstance(alpha, (float, np.floating)):
+            alpha = bool(alpha) if self._data.dtype.kind == "b" else int(alpha)  # truncates
         return keep_saved(apply(E.IndexAddBackward0, (self, source), d, idx, alpha), index)
 
     def index_add_(self, dim, index, source, *, alpha=1):
@@ -350,14 +367,10 @@ class ExtraMixin:
             raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
         from ._functions import _check_broadcast
         shape = tuple(_check_broadcast(self._data.shape, other._data.shape))
-        if dim is None:
-            import warnings
+        if dim is None:  # the first dim of size 3 (fastnn.cross warns about this default)
             dims = [i for i, n in enumerate(shape) if n == 3]
             if not dims:
                 raise RuntimeError("no dimension of size 3 in input")
-            warnings.warn("Using cross without specifying the dim arg is deprecated. Please "
-                          "either pass the dim explicitly or simply use linalg.cross.",
-                          UserWarning, stacklevel=2)
             dim = dims[0]
         d = self._dim(dim)
         if self._data.shape[d] != 3 or other._data.shape[d] != 3:

@@ -7,14 +7,18 @@ from .autograd import grad_mode
 from .autograd.function import apply
 from .autograd.node import keep_saved
 from .autograd import ops_shape as S
-from ._tensor_math import operands, broadcast_error, Const
-from ._tensor_shape import _index_arrays, _split_int_indices
+from ._tensor_math import operands, broadcast_error, Const, _bool_sub_error
+from ._tensor_shape import _index_arrays, _split_int_indices, check_empty_masks, \
+    _check_index_types, drop_empty_ellipsis
 from ._tensor_layout import writable_alias
 from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
 from ._tensor_random import check_std, check_p, random_range
 from ._tensor_argcheck import index_message
 from ._tensor_views import move_history, multi_output_error, refresh_views
+from ._scalar_fill import checked_scalar, is_number
+from ._inplace_dtypes import (BITWISE_METHODS, castable as _castable, inplace_operand,
+                              scaled_by_alpha, addc_inplace)
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -27,8 +31,11 @@ def _cast_error(self, src_dtype):
 
 def _write(self, result_arr):
     """Store an out-of-place result into self's storage (views see the change)."""
+    src = getattr(result_arr, "dtype", None)
+    if src is not None and not _castable(src, self._data.dtype):
+        raise _cast_error(self, src)
     try:
-        np.copyto(self._data, result_arr, casting="same_kind")
+        np.copyto(self._data, result_arr, casting="unsafe")
     except TypeError:
         raise _cast_error(self, result_arr.dtype) from None
     except ValueError as e:
@@ -141,16 +148,17 @@ class InplaceMixin:
             return _record(self, lambda a: getattr(a, method)(other, **kw))
         a, b, dt = operands(self, other)
         barr = b._data
-        if kw.get("alpha", 1) != 1:
-            barr = barr * kw["alpha"]
+        if dt is not None or barr.dtype != self._data.dtype:
+            barr, dt = inplace_operand(self, barr, dt, ufunc)
+        elif ufunc is np.true_divide and barr.dtype.kind in "biu":
+            raise _cast_error(self, D.get_default_dtype().np)
+        alpha = kw.get("alpha", 1)
+        if type(alpha) is not int or alpha != 1:
+            barr = barr * alpha if type(alpha) is float and barr.dtype.kind == "f" else \
+                scaled_by_alpha(barr, alpha)
         token = quiet()
         try:
-            ufunc(self._data, barr, out=self._data, casting="same_kind")
-        except TypeError:
-            src = np.dtype(dt or barr.dtype)
-            if ufunc is np.true_divide and src.kind in "biu":  # true division makes floats
-                src = D.get_default_dtype().np
-            raise _cast_error(self, src) from None
+            ufunc(self._data, barr, out=self._data, dtype=dt, casting="unsafe")
         except ValueError as e:
             raise _inplace_error(self, barr, e) from None
         finally:
@@ -161,6 +169,9 @@ class InplaceMixin:
         return self._binary_(np.add, "add", other, alpha=alpha)
 
     def sub_(self, other, *, alpha=1):
+        if self._data.dtype.kind == "b" or type(other) is bool or \
+                getattr(getattr(other, "_data", None), "dtype", None) == np.bool_:
+            _bool_sub_error(self, operands(self, other)[1])
         return self._binary_(np.subtract, "sub", other, alpha=alpha)
 
     def mul_(self, other):
@@ -172,6 +183,8 @@ class InplaceMixin:
         return self._binary_(np.true_divide, "div", other)
 
     def pow_(self, exponent):
+        if self._data.dtype.kind in "biu":  # negative integer exponents, bool ** bool
+            return self._unary_("pow", exponent)
         return self._binary_(np.power, "pow", exponent)
 
     __iadd__ = add_
@@ -183,6 +196,10 @@ class InplaceMixin:
     def _unary_(self, method, *args, **kw):
         """self = self.method(*args): recorded when self or a tensor argument needs a grad."""
         self._check_inplace()
+        if method in BITWISE_METHODS and args:  # the cast error before the kernel's dtype error
+            dt = operands(self, args[0])[2]
+            if dt is not None and not _castable(dt, self._data.dtype):
+                raise _cast_error(self, dt)
         if _tracked(self, args):
             return _record(self, lambda a: getattr(a, method)(*args, **kw))
         _write(self, getattr(self.detach(), method)(*args, **kw)._data)
@@ -314,10 +331,16 @@ class InplaceMixin:
         return self.add_((end - self) * weight)
 
     def addcmul_(self, t1, t2, *, value=1):
-        return self.add_(t1 * t2 * value)
+        own = self._data.dtype
+        if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
+            return self.add_(t1 * t2 * value)  # the optimizers' common case
+        return addc_inplace(self, "addcmul", t1, t2, value)
 
     def addcdiv_(self, t1, t2, *, value=1):
-        return self.add_(t1 / t2 * value)
+        own = self._data.dtype
+        if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
+            return self.add_(t1 / t2 * value)
+        return addc_inplace(self, "addcdiv", t1, t2, value)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
         return self._unary_("scatter", dim, index, src if value is None else value, reduce=reduce)
@@ -331,6 +354,9 @@ class InplaceMixin:
             raise RuntimeError("Index has to be a vector/scalar")
         if idx.dtype != np.int64:
             raise IndexError("index_fill_(): Expected dtype int64 for index.")
+        if getattr(value, "ndim", 0) and hasattr(value, "_data"):
+            raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
         self._check_inplace()
         sl = [slice(None)] * self._data.ndim
         sl[self._dim(dim)] = index._data
@@ -352,6 +378,8 @@ class InplaceMixin:
             self[...] = value
             return self
         target = self._data
+        if target.dtype.kind in "iu" and is_number(value):
+            value = checked_scalar(value, target.dtype)  # wraps -1 into uint8, checks range
         if not target.flags.writeable:  # an expanded tensor: every alias takes the value
             target = writable_alias(target)
             if not target.flags.writeable:
@@ -416,12 +444,23 @@ class InplaceMixin:
 
     def __setitem__(self, index, value):
         from .tensor import Tensor
+        if value is None or isinstance(value, str):
+            raise TypeError(f"can't assign a {type(value).__name__} to a "
+                            f"torch.{D._LEGACY[self.dtype.name]}")
+        if index is False or index is True:  # a bare bool: write nothing, or as x[None] = v
+            if index is False:
+                return
+            index = None
         idx = _index_arrays(index)
         if self._rg and self.grad_fn is None and _state.enabled and _writes_through_view(idx):
             raise RuntimeError("a view of a leaf Variable that requires grad is being used in "
                                "an in-place operation.")
         self._check_inplace()
         split = None if S.is_basic_index(idx) else _split_int_indices(idx)
+        if split is None and type(idx) is not int and not S.is_basic_index(idx):
+            _check_index_types(idx)
+            check_empty_masks(self, idx)
+            idx = drop_empty_ellipsis(self, idx)
         if split is not None:  # integers first, then the advanced indices (PyTorch's order)
             self[split[0]][split[1]] = value
             return
@@ -440,13 +479,17 @@ class InplaceMixin:
             return
         arr = value._data if isinstance(value, Tensor) else value
         target = self._data
+        if target.dtype.kind in "iu" and is_number(value):
+            if isinstance(value, int) and not -2 ** 63 <= value < 2 ** 63:
+                raise ValueError("Overflow when unpacking long long")
+            arr = checked_scalar(value, target.dtype)
         if not target.flags.writeable:  # an expanded tensor: write through its shared memory
             target = writable_alias(target, idx if S.is_basic_index(idx) else None)
         try:
             target[idx] = arr
         except IndexError as e:
             raise IndexError(index_message(str(e))) from None
-        except ValueError as e:
+        except (ValueError, TypeError) as e:  # numpy's TypeError: a mask write of a 2-d value
             raise _setitem_error(self, idx, arr, e) from None
         self._bump()
 

@@ -85,16 +85,43 @@ def empty_in_layout(a, dt, fmt=None):
         order = rank[1]
         buf = np.empty(tuple(a.shape[i] for i in order), dt)
         return buf.transpose(np.argsort(order))
+    isz = a.itemsize
+    strides = [s // isz for s in a.strides]
+    if 0 in strides:  # expanded: numpy's 'K' order would put the broadcast dims innermost
+        order = _dense_order(a.shape, strides)
+        return np.empty(tuple(a.shape[d] for d in order), dt).transpose(np.argsort(order))
     out = np.empty_like(a, dtype=dt, order="K")  # a's stride order, packed densely
     if out.itemsize == a.itemsize and out.strides == a.strides or not a.size:
         return out
     # numpy re-derives the strides of size-1 dims; a dense source keeps its own exactly
-    isz = a.itemsize
-    strides = [s // isz for s in a.strides]
     if all(s >= 0 for s in strides) and _is_dense(a.shape, strides):
         step = out.itemsize
         return _strided(np.empty(a.size, dt), a.shape, [s * step for s in strides])
     return out
+
+
+def _dense_order(shape, strides):
+    """Dims outermost first for a dense copy of an expanded array: larger strides go outward,
+    equal strides put the larger size outward, and a stride-0 (broadcast) dim compares with
+    nothing, so it keeps its place: ``arange(5).expand(3, 5)`` copies C-ordered."""
+    def outward(d0, d1):  # 1: d0 belongs further out than d1; -1: further in; 0: unknown
+        s0, s1 = strides[d0], strides[d1]
+        if s0 == 0 or s1 == 0:
+            return 0
+        if s0 != s1:
+            return 1 if s0 > s1 else -1
+        return 1 if shape[d0] > shape[d1] else 0
+    inner_first = list(reversed(range(len(shape))))
+    for i in range(1, len(shape)):  # insertion sort that steps over the unknown comparisons
+        moving = i
+        for pos in range(i - 1, -1, -1):
+            c = outward(inner_first[pos], inner_first[moving])
+            if c > 0:
+                inner_first[pos], inner_first[moving] = inner_first[moving], inner_first[pos]
+                moving = pos
+            elif c < 0:
+                break
+    return inner_first[::-1]
 
 
 def copy_in_layout(a, fmt=None):

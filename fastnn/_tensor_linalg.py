@@ -52,3 +52,38 @@ class LinalgMixin:
     def matrix_exp(self):
         """exp(self) of the matrices."""
         return _F().matrix_exp(self)
+
+    def adjoint(self):
+        """The transpose of the last two dims (a view)."""
+        from ._linalg_more import adjoint
+        return adjoint(self)
+
+    def lu(self, pivot=True, get_infos=False):
+        """(LU, pivots) (and infos with get_infos) of self = P L U."""
+        from ._linalg_lu import lu
+        return lu(self, pivot, get_infos)
+
+    def lu_solve(self, LU_data, LU_pivots):
+        """X with A X = self for A = P L U given by lu."""
+        from ._linalg_lu import lu_solve
+        return lu_solve(self, LU_data, LU_pivots)
+
+    def triangular_solve(self, A, upper=True, transpose=False, unitriangular=False):
+        """(X, A's copy) with T X = self, T a triangle of A."""
+        from ._linalg_more import triangular_solve
+        return triangular_solve(self, A, upper, transpose, unitriangular)
+
+    def geqrf(self):
+        """(a, tau): LAPACK's packed QR."""
+        from ._linalg_more import geqrf
+        return geqrf(self)
+
+    def orgqr(self, input2):
+        """The Q of geqrf's (self, tau = input2)."""
+        from ._linalg_more import orgqr
+        return orgqr(self, input2)
+
+    def ormqr(self, input2, input3, left=True, transpose=False):
+        """Q input3 (or its variants) for the Q of geqrf's (self, tau = input2)."""
+        from ._linalg_more import ormqr
+        return ormqr(self, input2, input3, left, transpose)

@@ -9,6 +9,9 @@ from .autograd import ops_math as M
 from .autograd.ops_linalg import MmBackward0, AddmmBackward0
 from ._dtype import c_type_name as _short
 from ._tensor_argcheck import bool_matmul_error, check_bmm
+from ._matmul_names import matmul_node_name as _matmul_node_name
+from ._scalar_operands import float_operands, checked_alpha, zero_remainder_sign
+from ._scalar_fill import checked_scalar
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -147,6 +150,8 @@ class MathMixin:
     # ---- binary arithmetic ---------------------------------------------------------
     def add(self, other, *, alpha=1):
         a, b, dt = operands(self, other)
+        if type(alpha) is not int or alpha != 1:
+            alpha = checked_alpha(alpha, dt if dt is not None else a._data.dtype, "add")
         try:
             return apply(M.AddBackward0, (a, b), dt, alpha)
         except ValueError as e:
@@ -156,6 +161,8 @@ class MathMixin:
         a, b, dt = operands(self, other)
         if a._data.dtype is _BOOL or b._data.dtype is _BOOL or type(other) is bool:
             _bool_sub_error(a, b)
+        if type(alpha) is not int or alpha != 1:
+            alpha = checked_alpha(alpha, dt if dt is not None else a._data.dtype, "sub")
         try:
             return apply(M.SubBackward0, (a, b), dt, alpha)
         except ValueError as e:
@@ -180,9 +187,9 @@ class MathMixin:
                 return apply(M.DivBackward2, (a, b), dt, rounding_mode)
             except ValueError as e:
                 raise broadcast_error(a, b, e) from None
-        a, b, dt = operands(self, other)
+        a, b, dt = float_operands(self, other)
         try:
-            return apply(M.DivBackward0, (a, b), _float_dt(a, b, dt))
+            return apply(M.DivBackward0, (a, b), dt)
         except ValueError as e:
             raise broadcast_error(a, b, e) from None
 
@@ -195,6 +202,7 @@ class MathMixin:
                     raise RuntimeError("Integers to negative integer powers are not allowed.")
                 if rd.np.kind == "b":  # bool ** bool stays bool: x ** True is x, x ** False is 1
                     return _nograd(np.logical_or(self._data, not exponent))
+                checked_scalar(exponent, rd.np)  # an exponent the dtype cannot hold raises
             return apply(M.PowBackward0, (self if rd is fd else self.to(rd),), exponent)
         a, b, dt = operands(self, exponent)
         return _pow(a, b, dt)
@@ -267,7 +275,10 @@ class MathMixin:
                         f"({bb[-i]}) at non-singleton dimension {max(len(ba), len(bb)) - i}")
         if a.dtype.kind == "b" and (k1 or a.ndim == b.ndim == 1):
             raise bool_matmul_error(a.ndim, b.ndim)
-        return apply(MmBackward0, (self, other))
+        out = apply(MmBackward0, (self, other))
+        if out.grad_fn is not None and (a.ndim != 2 or b.ndim != 2):
+            M.relabel(out, _matmul_node_name(a.shape, b.shape))
+        return out
 
     def mm(self, mat2):
         if self._data.ndim != 2:
@@ -319,8 +330,11 @@ class MathMixin:
         return out
 
     def __rtruediv__(self, other):
-        a, b, dt = operands(self, other)
-        return apply(M.DivBackward0, (b, a), _float_dt(a, b, dt))
+        a, b, dt = float_operands(self, other)
+        out = apply(M.DivBackward0, (b, a), dt)
+        if out.grad_fn is not None:  # PyTorch: number / x is x.reciprocal() * number
+            M.relabel(out, "MulBackward0")
+        return out
 
     def __rfloordiv__(self, other):
         a, b, dt = operands(self, other)
@@ -409,6 +423,9 @@ class MathMixin:
                 if bound is not None:
                     rd = D.promote_types(rd, D.promote_scalar(fd, bound))
             src = self if rd is fd else self.to(rd)
+            if rd.np.kind in "iu":  # integer bounds: PyTorch's range check (-1 wraps in uint8)
+                min = None if min is None else checked_scalar(min, rd.np)
+                max = None if max is None else checked_scalar(max, rd.np)
         return apply(M.ClampBackward1, (src,), min, max)
 
     clip = clamp
@@ -476,9 +493,12 @@ def _remainder(a, b, dt, trunc=False):
     _no_bool(a, b, "fmod_cpu" if trunc else "remainder_cpu")
     _check_int_zero_division(a, b, dt)
     try:
-        return apply(M.RemainderBackward0, (a, b), dt, trunc)
+        out = apply(M.RemainderBackward0, (a, b), dt, trunc)
     except ValueError as e:
         raise broadcast_error(a, b, e) from None
+    if not trunc:
+        zero_remainder_sign(out._data, a._data)
+    return out
 
 
 def _clamp_tensor_bounds(t, lo, hi):

@@ -8,6 +8,7 @@ import numpy as np
 
 from ._tensor_misc_math import MiscMathMixin, _tensor_arg
 from ._tensor_misc_index import MiscIndexMixin
+from ._tensor_misc_legacy import MiscLegacyMixin
 from ._tensor_shape import _sizes
 
 
@@ -31,7 +32,7 @@ def _split_dim(self, fn, least, dim, spec):
     return self.tensor_split(spec, dim)
 
 
-class MiscMixin(MiscMathMixin, MiscIndexMixin):
+class MiscMixin(MiscMathMixin, MiscIndexMixin, MiscLegacyMixin):
     __slots__ = ()
 
     # ---- device and storage facts -----------------------------------------------------

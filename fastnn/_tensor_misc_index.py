@@ -10,6 +10,7 @@ from ._tensor_shape import _as_view
 from ._dtype import scalar_type_name as _title
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
+_LEGACY_REDUCE = {"max": "amax", "min": "amin"}  # older spellings PyTorch still takes
 
 
 def _cpu_only(t, fn):
@@ -51,6 +52,59 @@ def _flat_positions(self, idx):
     return np.unravel_index(np.where(idx < 0, idx + n, idx), self._data.shape)
 
 
+_BETA_WARNED = []
+
+
+def _warn_index_reduce_beta():
+    if not _BETA_WARNED:  # once per process, like PyTorch's own notice
+        _BETA_WARNED.append(True)
+        import warnings
+        warnings.warn("index_reduce() is in beta and the API may change at any time.",
+                      UserWarning, stacklevel=3)
+
+
+def _index_reduce_checks(self, dim, index, source, reduce):
+    """PyTorch's argument checks of index_reduce; returns the index as a flat array."""
+    from .tensor import Tensor
+    if reduce not in ("prod", "mean", "amax", "amin"):
+        raise RuntimeError("index_reduce(): Expected reduce to be one of prod, mean, amax or "
+                           f"amin but got {reduce}.")
+    for pos, (name, arg) in enumerate((("index", index), ("source", source)), 2):
+        if not isinstance(arg, Tensor):
+            raise TypeError(f"index_reduce(): argument '{name}' (position {pos}) must be "
+                            f"Tensor, not {type(arg).__name__}")
+    d = self._dim(dim)
+    idx = index._data
+    if idx.dtype.kind not in "iu" or idx.itemsize < 4:
+        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index but got: "
+                           f"{_title(idx.dtype)}")
+    if idx.ndim > 1:
+        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: "
+                         f"{idx.ndim} with type: {_title(idx.dtype)} and size: "
+                         f"{list(idx.shape)}")
+    if self._data.dtype != source._data.dtype:
+        raise RuntimeError(f"index_reduce_(): self ({_title(self._data.dtype)}) and source "
+                           f"({_title(source._data.dtype)}) must have the same scalar type")
+    shape, sshape = self._data.shape, source._data.shape
+    if sshape and d >= len(sshape):
+        raise RuntimeError(f"index_reduce_(): Indexing dim {d} is out of bounds of the source "
+                           f"tensor with dim {len(sshape)}")
+    if len(sshape) != len(shape) or any(a != b for k, (a, b) in enumerate(zip(sshape, shape))
+                                        if k != d):
+        raise RuntimeError("source tensor shape must match self tensor shape, excluding the "
+                           f"specified dimension. Got self.shape = {list(shape)} source.shape "
+                           f"= {list(sshape)}")
+    idx = idx.reshape(-1)
+    ns = sshape[d] if sshape else 1
+    if idx.size != ns:
+        raise RuntimeError(f"index_reduce_(): Number of indices ({idx.size}) should be equal to "
+                           f"source.size(dim): ({ns}), for dim: {d}")
+    size = shape[d] if shape else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        raise IndexError("index out of range in self")
+    return idx
+
+
 class MiscIndexMixin:
     __slots__ = ()
 
@@ -69,7 +123,10 @@ class MiscIndexMixin:
         if n != ssize:
             raise IndexError(f"index_copy_(): Number of indices ({n}) should be equal to "
                              f"source.size(dim) ({ssize})")
-        _check_bounds(idx, self._data.shape[d], d)
+        try:
+            _check_bounds(idx, self._data.shape[d], d)
+        except RuntimeError as e:
+            raise IndexError(f"index_copy_(): {e}") from None
         if source.dtype != self.dtype:
             raise RuntimeError("index_copy_(): self and source expected to have the same dtype, "
                                f"but got (self) {_title(self._data.dtype)} and (source) "
@@ -83,6 +140,7 @@ class MiscIndexMixin:
     # ---- scatter_reduce ---------------------------------------------------------------
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
         from .tensor import Tensor
+        reduce = _LEGACY_REDUCE.get(reduce, reduce)
         if reduce not in _REDUCTIONS:
             raise RuntimeError("reduce argument must be either sum, prod, mean, amax or amin, "
                                f"got {reduce}")
@@ -91,7 +149,7 @@ class MiscIndexMixin:
                             f"{type(src).__name__}")
         d = self._dim(dim)
         idx = index._data
-        if idx.dtype.kind not in "iu":
+        if idx.dtype.kind not in "iu" or idx.itemsize < 4:
             raise RuntimeError("scatter(): Expected dtype int32/int64 for index")
         if src._data.dtype != self._data.dtype:
             raise RuntimeError("scatter(): Expected self.dtype to be equal to src.dtype")
@@ -111,6 +169,29 @@ class MiscIndexMixin:
 
     def scatter_reduce_(self, dim, index, src, reduce, *, include_self=True):
         return self._unary_("scatter_reduce", dim, index, src, reduce, include_self=include_self)
+
+    # ---- index_reduce -----------------------------------------------------------------
+    def index_reduce(self, dim, index, source, reduce, *, include_self=True):
+        """Reduce the slices ``source.select(dim, i)`` into ``self.select(dim, index[i])``
+        with ``reduce`` ('prod', 'mean', 'amax' or 'amin'); differentiable."""
+        _warn_index_reduce_beta()
+        idx = _index_reduce_checks(self, dim, index, source, reduce)
+        if self._data.ndim == 0:  # a 0-d self takes a 0-d source as one slice
+            return self.reshape(1).index_reduce(0, index.reshape(1), source.reshape(1), reduce,
+                                                include_self=include_self).reshape(())
+        d = self._dim(dim)
+        _cpu_only(self, "index_reduce")
+        # the scatter_reduce form: each source element goes to the slice its index row names
+        along = [-1 if k == d else 1 for k in range(source._data.ndim)]
+        full = np.ascontiguousarray(np.broadcast_to(idx.astype(np.int64).reshape(along),
+                                                    source._data.shape))
+        out = apply(M.ScatterReduceBackward0, (self, source), d, full, reduce,
+                    bool(include_self))
+        return keep_saved(relabel(out, "IndexReduceBackward0"), index)
+
+    def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
+        return self._unary_("index_reduce", dim, index, source, reduce,
+                            include_self=include_self)
 
     # ---- take / take_along_dim --------------------------------------------------------
     def take(self, index):
@@ -142,7 +223,15 @@ class MiscIndexMixin:
         # every dim but d broadcasts between input and indices
         ss, si = list(self._data.shape), list(indices._data.shape)
         ss[d], si[d] = 1, 1
+        for k, (a, b) in enumerate(zip(ss, si)):
+            if a != b and a != 1 and b != 1:
+                raise RuntimeError(f"The size of tensor a ({a}) must match the size of tensor b "
+                                   f"({b}) at non-singleton dimension {k}")
         common = list(np.broadcast_shapes(tuple(ss), tuple(si)))
+        size = self._data.shape[d]
+        if indices._data.size and indices._data.min() < 0:  # negative positions count from the end
+            if indices._data.min() >= -size:
+                indices = indices + (indices < 0).long() * size
         common_s, common_i = list(common), list(common)
         common_s[d], common_i[d] = self._data.shape[d], indices._data.shape[d]
         x = self.expand(*common_s)
@@ -187,7 +276,7 @@ class MiscIndexMixin:
     def put_(self, index, source, accumulate=False):
         idx = _long_index("put_", index, "a long tensor for index")
         if idx.size != source.numel():
-            raise RuntimeError(f"put_(): Expected source and index to have the same number of "
+            raise IndexError(f"put_(): Expected source and index to have the same number of "
                                f"elements, but got source.numel() = {source.numel()}, "
                                f"index.numel() = {idx.size}")
         if source.dtype != self.dtype:

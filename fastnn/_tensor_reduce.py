@@ -17,7 +17,8 @@ def _return_type(name):
     def __repr__(self):
         return f"fastnn.return_types.{name}(\nvalues={self[0]!r},\nindices={self[1]!r})"
     base = collections.namedtuple(name, ["values", "indices"])
-    return type(name, (base,), {"__slots__": (), "__repr__": __repr__})
+    return type(name, (base,), {"__slots__": (), "__repr__": __repr__,
+                                "__module__": "fastnn.return_types"})
 
 
 values_indices_max = _return_type("max")
@@ -82,8 +83,8 @@ class ReduceMixin:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         src = _accumulating(self, dtype)
         if dim is None:
-            return apply(R.ProdBackward0, (src,), None, keepdim)
-        return apply(R.ProdBackward1, (src,), self._dim(dim), keepdim)
+            return in_asked_dtype(apply(R.ProdBackward0, (src,), None, keepdim), dtype)
+        return in_asked_dtype(apply(R.ProdBackward1, (src,), self._dim(dim), keepdim), dtype)
 
     def _extreme(self, dim, keepdim, use_max):
         from .tensor import Tensor
@@ -170,11 +171,13 @@ class ReduceMixin:
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(np.all(self._data, axis=axes_of(self, dim), keepdims=keepdim))
+        return _nograd(_logical_result(self, np.all(self._data, axis=axes_of(self, dim),
+                                                    keepdims=keepdim)))
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(np.any(self._data, axis=axes_of(self, dim), keepdims=keepdim))
+        return _nograd(_logical_result(self, np.any(self._data, axis=axes_of(self, dim),
+                                                    keepdims=keepdim)))
 
     def count_nonzero(self, dim=None):
         return _nograd(np.count_nonzero(self._data, axis=axes_of(self, dim)))
@@ -198,12 +201,18 @@ class ReduceMixin:
     def cumsum(self, dim=None, *, dtype=None, axis=None):
         dim = _required(dim, axis, "cumsum")
         src = _accumulating(self, dtype)
+        if dtype is not None and src._data.dtype.kind == "b":
+            raise NotImplementedError("\"cumsum_out_cpu\" not implemented for 'Bool'")
         if not self._data.ndim:
             self._dim(dim)
-            return src.reshape(1).cumsum(0).reshape(())
-        return apply(R.CumsumBackward0, (src,), self._dim(dim))
+            return in_asked_dtype(src.reshape(1).cumsum(0).reshape(()), dtype)
+        return in_asked_dtype(apply(R.CumsumBackward0, (src,), self._dim(dim)), dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        if self._data.dtype.kind != "f":  # integer and bool inputs raise, dtype= or not
+            kind = "matrix" if p == "nuc" else "vector"
+            raise RuntimeError(f"linalg.{kind}_norm: Expected a floating point or complex "
+                               f"tensor as input. Got {D.scalar_type_name(self._data.dtype)}")
         if isinstance(p, str) and p not in ("fro", "inf"):  # 'nuc' and unknown orders
             if p != "nuc":
                 raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
@@ -215,8 +224,10 @@ class ReduceMixin:
             _check_extreme_norm_of_empty(self, p, axes_of(self, dim))
         if p == 0 or p == -np.inf:
             from .autograd.ops_ties import NormBackward1Extreme
-            return apply(NormBackward1Extreme, (src,), p, axes_of(self, dim), keepdim)
-        return apply(R.NormBackward1, (src,), p, axes_of(self, dim), keepdim)
+            return relabel(apply(NormBackward1Extreme, (src,), p, axes_of(self, dim), keepdim),
+                           "LinalgVectorNormBackward0")  # PyTorch's node for every p-norm
+        return relabel(apply(R.NormBackward1, (src,), p, axes_of(self, dim), keepdim),
+                       "LinalgVectorNormBackward0")
 
 
 def _accumulating(t, dtype):
@@ -225,6 +236,19 @@ def _accumulating(t, dtype):
     if dtype is not None:
         return t.to(dtype)
     return t.to(D.int64) if t._data.dtype.kind == "u" else t
+
+
+def in_asked_dtype(out, dtype):
+    """An integer product or running sum accumulates wide; an explicit ``dtype=`` still
+    names the result dtype (the low bits agree, so the narrowing cast wraps as PyTorch)."""
+    if dtype is None or out._data.dtype == D.to_dtype(dtype).np:
+        return out
+    return out.to(dtype)
+
+
+def _logical_result(t, arr):
+    """all()/any() give bool, except for uint8 input, which keeps uint8 (0 or 1)."""
+    return arr.astype(np.uint8) if t._data.dtype == np.uint8 else arr
 
 
 def _no_dims(dim):

@@ -17,7 +17,7 @@ def _index_tensor(fn, index):
 def _gather_index(t, fn, d, index, src=None):
     """gather/scatter's index array, checked as PyTorch does: its own shape is the region."""
     idx = _index_tensor(fn, index)._data
-    if idx.dtype.kind not in "iu":
+    if idx.dtype.kind not in "iu" or idx.itemsize < 4:  # int32 and int64 only
         raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index")
     S.check_gather_index(fn, t._data.shape, d, idx, src)
     return idx
@@ -33,7 +33,11 @@ def _scalar_like(t, index):
 class ScatterMixin:
     __slots__ = ()
 
-    def gather(self, dim, index):
+    def gather(self, dim, index, *, sparse_grad=False):
+        """Values of ``self`` along ``dim`` at the positions ``index`` names.
+
+        fastnn has no sparse tensors: with ``sparse_grad=True`` the input's gradient is the
+        dense tensor holding the same values a sparse one would."""
         d = self._dim(dim)
         if _scalar_like(self, index):
             return self.reshape(-1).gather(d, index.reshape(-1)).reshape(index.shape)

@@ -52,6 +52,8 @@ def _index_arrays(idx):
 
 
 def _mask_or_indices(arr):
+    if arr.ndim == 0 and arr.dtype.kind in "iu" and arr.dtype != np.uint8:
+        return int(arr)  # a 0-d integer index selects, as a plain int does (a view)
     if arr.dtype == np.uint8:  # PyTorch's deprecated byte mask
         import warnings
         warnings.warn("indexing with dtype torch.uint8 is now deprecated, please use a dtype "
@@ -63,7 +65,19 @@ def _mask_or_indices(arr):
 def _int_list(items):
     """A list index as an array; an empty one selects nothing, as integers."""
     arr = np.asarray(items)
+    if arr.dtype.kind == "f":  # PyTorch reads such data as long, truncating
+        return arr.astype(np.int64)
     return arr if arr.size else arr.astype(np.int64)
+
+
+def _numpy_index(arr):
+    """A numpy array index: bool and uint8 ones are masks; other numbers are read as long
+    (a 0-d one as a plain int), whatever their dtype, as PyTorch reads numpy data."""
+    if arr.dtype == bool or arr.dtype == np.uint8:
+        return _mask_or_indices(arr)
+    if arr.dtype.kind in "iuf" and arr.dtype != np.int64:
+        arr = arr.astype(np.int64)
+    return int(arr) if arr.ndim == 0 and arr.dtype == np.int64 else arr
 
 
 def _plain(i):
@@ -71,6 +85,10 @@ def _plain(i):
     forwards only, as in PyTorch (numpy would reverse: flip() does that)."""
     if isinstance(i, range):
         return np.arange(i.start, i.stop, i.step, dtype=np.int64)
+    if isinstance(i, _ndarray):
+        return _numpy_index(i)
+    if i is True or i is False:  # a 0-d mask: a new size-1 (or 0) dim, indexed as a copy
+        return np.array(i)
     if isinstance(i, slice) and i.step is not None and i.step <= 0:
         raise ValueError("step must be greater than zero" if i.step else
                          "slice step cannot be zero")
@@ -106,12 +124,15 @@ def _check_index(t, idx):
 def _check_index_types(idx):
     for i in (idx if isinstance(idx, tuple) else (idx,)):
         ok = i is None or i is Ellipsis or isinstance(i, (int, slice, np.integer)) or (
-            (isinstance(i, _ndarray) or hasattr(i, "device_spec")) and i.dtype.kind in "iub")
+            (isinstance(i, _ndarray) or hasattr(i, "device_spec")) and (
+                i.dtype.kind == "b" or i.dtype.kind in "iu" and i.itemsize >= 4))
         if isinstance(i, str):  # PyTorch reads a string as data for a tensor index
             raise TypeError("new(): invalid data type 'str'")
         if not ok:
+            kind = type(i).__name__ if type(i).__module__ != "numpy" else \
+                "numpy." + type(i).__name__
             raise IndexError("only integers, slices (`:`), ellipsis (`...`), None and long or "
-                             f"byte Variables are valid indices (got {type(i).__name__})"
+                             f"byte Variables are valid indices (got {kind})"
                              if not isinstance(i, _ndarray) else
                              "tensors used as indices must be long, int, byte or bool tensors")
 
@@ -133,6 +154,28 @@ def _mask_mismatch(t, idx):
         elif i is not None:
             d += 1
     return None
+
+
+def check_empty_masks(t, idx):
+    """numpy reads an empty bool array as an empty integer index; PyTorch checks its shape."""
+    for i in (idx if type(idx) is tuple else (idx,)):
+        if type(i) is _ndarray and i.dtype == bool and i.ndim and not i.size:
+            msg = _mask_mismatch(t, idx)
+            if msg:
+                raise IndexError(msg)
+            return
+
+
+def drop_empty_ellipsis(t, idx):
+    """``idx`` without a ``...`` that stands for no dims: numpy would still count it as
+    separating the advanced indices around it (moving their dims to the front)."""
+    if type(idx) is not tuple or not any(i is Ellipsis for i in idx):
+        return idx
+    used = sum(i.ndim if type(i) is _ndarray and i.dtype == bool else 1 for i in idx
+               if i is not None and i is not Ellipsis)
+    if used != t._data.ndim:
+        return idx
+    return tuple(i for i in idx if i is not Ellipsis)
 
 
 def _is_int(i):
@@ -303,7 +346,10 @@ class ShapeMixin:
 
     @property
     def T(self):
-        return self.permute(tuple(reversed(range(self._data.ndim))))
+        nd = self._data.ndim
+        if nd != 2 and nd != 1:
+            _warn_deprecated_T(nd)
+        return self.permute(tuple(reversed(range(nd))))
 
     @property
     def mT(self):
@@ -431,6 +477,8 @@ class ShapeMixin:
             node = S.basic_index_node(idx) if self._rg else S.IndexBackward0
             return _as_view(apply(node, (self,), idx, True), self)
         _check_index_types(idx)
+        check_empty_masks(self, idx)
+        idx = drop_empty_ellipsis(self, idx)
         split = _split_int_indices(idx)
         if split is not None:  # PyTorch applies integers first, then the advanced indices
             return keep_saved(self[split[0]][split[1]], index)
@@ -444,10 +492,17 @@ class ShapeMixin:
         idx = _index_tensor("index_select", index)._data
         if idx.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
-        if idx.dtype.kind not in "iu":
+        if idx.dtype.kind not in "iu" or idx.itemsize < 4:
             raise RuntimeError("index_select(): Expected dtype int32 or int64 for index")
         size = self._data.shape[d] if self._data.ndim else 1
+        if not self._data.ndim and idx.size != 1:
+            raise RuntimeError("index_select(): Index to scalar can have only 1 value, got "
+                               f"{idx.size} value(s)")
         if idx.size and (idx.min() < 0 or idx.max() >= size):
+            if d == 1:  # PyTorch's kernel for dim 1 words it its own way
+                bad = idx.reshape(-1)[(idx.reshape(-1) < 0) | (idx.reshape(-1) >= size)][0]
+                raise RuntimeError(f"INDICES element is out of DATA bounds, id={int(bad)} "
+                                   f"axis_dim={size}")
             raise IndexError("index out of range in self")
         return keep_saved(apply(S.IndexSelectBackward0, (self,), d, idx.reshape(-1)), index)
 
@@ -468,6 +523,9 @@ class ShapeMixin:
         if not isinstance(value, (int, float, bool, np.generic)):
             raise TypeError("masked_fill(): argument 'value' must be Number or Tensor, not "
                             f"{type(value).__name__}")
+        if self._data.dtype.kind in "iu":
+            from ._scalar_fill import checked_scalar
+            value = checked_scalar(value, self._data.dtype)  # PyTorch's range check and wrap
         try:
             return keep_saved(apply(S.MaskedFillBackward0, (self,), m, value), mask)
         except ValueError as e:
@@ -509,3 +567,16 @@ def _named(out, name):
 def _nograd_wrap(arr):
     from .tensor import _wrap
     return _wrap(arr)
+
+
+def _warn_deprecated_T(nd):
+    import warnings
+    if nd == 0:
+        msg = ("Tensor.T is deprecated on 0-D tensors. This function is the identity in these "
+               "cases.")
+    else:
+        msg = ("The use of `x.T` on tensors of dimension other than 2 to reverse their shape is "
+               "deprecated and it will throw an error in a future release. Consider `x.mT` to "
+               "transpose batches of matrices or `x.permute(*torch.arange(x.ndim - 1, -1, -1))` "
+               "to reverse the dimensions of a tensor.")
+    warnings.warn(msg, UserWarning, stacklevel=3)  # past the property, at the user's x.T

@@ -12,6 +12,9 @@ import numpy as np
 from . import _dtype as D
 from . import _functions_linalg as _F
 from . import _linalg_checks as _C
+from . import _linalg_ldl as _LDL
+from . import _linalg_lu as _LU
+from . import _linalg_more as _M
 from ._functions_linalg import return_type as _return_type
 from ._functions import _into, _takes_out
 from .autograd.ops_decomp import LinAlgError
@@ -20,7 +23,10 @@ from .tensor import Tensor
 __all__ = ["norm", "vector_norm", "matrix_norm", "LinAlgError", "inv", "inv_ex", "det",
            "slogdet", "solve", "solve_triangular", "lstsq", "cholesky", "cholesky_ex", "qr",
            "svd", "svdvals", "eigh", "eigvalsh", "eig", "eigvals", "pinv", "matrix_rank",
-           "multi_dot", "cross", "vecdot", "matmul", "diagonal", "matrix_exp", "matrix_power"]
+           "multi_dot", "cross", "vecdot", "matmul", "diagonal", "matrix_exp", "matrix_power",
+           "cond", "solve_ex", "lu", "lu_factor", "lu_factor_ex", "lu_solve",
+           "householder_product", "tensorinv", "tensorsolve", "vander", "ldl_factor",
+           "ldl_factor_ex", "ldl_solve"]
 
 inv = _F.linalg_inv
 inv_ex = _F.linalg_inv_ex
@@ -37,6 +43,19 @@ eigh = _F.linalg_eigh
 eigvalsh = _F.linalg_eigvalsh
 pinv = _F.linalg_pinv
 matrix_exp = _F.linalg_matrix_exp
+cond = _M.cond
+solve_ex = _LU.solve_ex
+lu = _LU.linalg_lu
+lu_factor = _LU.lu_factor
+lu_factor_ex = _LU.lu_factor_ex
+lu_solve = _LU.linalg_lu_solve
+householder_product = _M.householder_product
+tensorinv = _M.tensorinv
+tensorsolve = _M.tensorsolve
+vander = _M.linalg_vander
+ldl_factor = _LDL.ldl_factor
+ldl_factor_ex = _LDL.ldl_factor_ex
+ldl_solve = _LDL.ldl_solve
 
 _INF = math.inf
 
@@ -57,10 +76,9 @@ def _ord(ord):
     return {"inf": _INF, "-inf": -_INF}.get(ord, ord) if isinstance(ord, str) else ord
 
 
+@_C.with_out("linalg_vector_norm")
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     """(sum |x|^ord)^(1/ord) over ``dim`` (all elements when None); ord may be +-inf or 0."""
-    if out is not None:
-        raise RuntimeError("linalg.vector_norm: out= is not supported by fastnn")
     x = _float_input("vector_norm", x, dtype)
     ord = _ord(ord)
     if isinstance(dim, int):
@@ -83,11 +101,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return out
 
 
+@_C.with_out("linalg_matrix_norm")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Frobenius, nuclear (sum of singular values), 2 / -2 (largest / smallest singular value),
     1, -1, inf or -inf norm of the matrices over the two dims ``dim``."""
-    if out is not None:
-        raise RuntimeError("linalg.matrix_norm: out= is not supported by fastnn")
     A = _float_input("matrix_norm", A, dtype)
     if A.dim() < 2:
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
@@ -104,7 +121,11 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         # the singular values of the matrices, moved to the last two dims first
         rest = [i for i in range(A.dim()) if i not in (d0, d1)]
         s = svdvals(A.permute(*rest, d0, d1))
-        out = s.sum(-1) if ord == "nuc" else (s.amax(-1) if ord == 2 else s.amin(-1))
+        if ord == -2 and s.shape[-1] == 0:
+            raise IndexError("amin(): Expected reduction dim -1 to have non-zero size.")
+        # an empty matrix has norm 0 (the sum of no singular values)
+        empty = s.shape[-1] == 0
+        out = s.sum(-1) if ord == "nuc" or empty else (s.amax(-1) if ord == 2 else s.amin(-1))
         if keepdim:
             out = out.unsqueeze(min(d0, d1)).unsqueeze(max(d0, d1))
         return out
@@ -113,15 +134,20 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
     # ord +-1: extreme column sum (sum over rows d0); ord +-inf: extreme row sum
     over, across = (d0, d1) if abs(ord) == 1 else (d1, d0)
     sums = A.abs().sum(dim=over, keepdim=True)
+    if A.shape[across] == 0:
+        if ord < 0:  # no identity for the minimum (named as PyTorch's reduction numbers it)
+            where = across if keepdim or across < over else across - 1
+            raise IndexError(f"amin(): Expected reduction dim {where} to have non-zero size.")
+        out = sums.sum(dim=across, keepdim=True)
+        return out if keepdim else out.squeeze((d0, d1))
     out = sums.amax(dim=across, keepdim=True) if ord > 0 else \
         sums.amin(dim=across, keepdim=True)
     return out if keepdim else out.squeeze((d0, d1))
 
 
+@_C.with_out("linalg_norm")
 def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None, out=None):
     """vector_norm or matrix_norm, chosen by ``dim`` (or A's dims), as in torch.linalg.norm."""
-    if out is not None:
-        raise RuntimeError("linalg.norm: out= is not supported by fastnn")
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.norm(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(A).__name__}")
@@ -168,6 +194,9 @@ def lstsq(A, B, rcond=None, *, driver=None):
                             f"{type(t).__name__}")
     if A.dim() < 2:
         raise RuntimeError(f"{fn}: input must have at least 2 dimensions.")
+    if not 0 <= A.dim() - B.dim() <= 1:
+        raise RuntimeError(f"{fn}: input.dim() must be greater or equal to other.dim() and "
+                           "(input.dim() - other.dim()) <= 1")
     _C.check_matrix("linalg.lstsq", A, square=False)
     if B.dim() < 1 or A._data.dtype != B._data.dtype:
         raise RuntimeError(f"{fn}: Expected input and other to have the same dtype, but got "
@@ -196,11 +225,10 @@ def lstsq(A, B, rcond=None, *, driver=None):
     return _lstsq_rt(X.squeeze(-1) if vector else X, residuals, rank, sv)
 
 
+@_C.with_out("linalg_matrix_rank")
 def matrix_rank(A, tol=None, hermitian=False, *, atol=None, rtol=None, out=None):
     """The number of singular values (|eigenvalues| when hermitian) > max(atol, rtol s_max);
     ``tol`` (the older spelling) is atol with rtol = 0."""
-    if out is not None:
-        raise RuntimeError("linalg.matrix_rank: out= is not supported by fastnn")
     if not isinstance(A, Tensor):
         raise TypeError(f"linalg.matrix_rank(): argument 'input' must be Tensor, not "
                         f"{type(A).__name__}")
@@ -232,11 +260,10 @@ def _chain_order(dims):
     return split
 
 
+@_C.with_out("linalg_multi_dot")
 def multi_dot(tensors, *, out=None):
     """The product of a chain of matrices (the first and last may be vectors), in the order
     that costs the fewest multiplications."""
-    if out is not None:
-        raise RuntimeError("linalg.multi_dot: out= is not supported by fastnn")
     ts = list(tensors)
     if len(ts) < 2:
         raise RuntimeError(f"multi_dot(): expected at least 2 tensors but got {len(ts)}")
@@ -295,15 +322,24 @@ def cross(input, other, *, dim=-1):
     return input.cross(other, dim=d)
 
 
-def vecdot(x, y, *, dim=-1):
-    """sum_i x_i y_i along ``dim`` (broadcast)."""
-    return (x * y).sum(dim)
+def vecdot(x, y, *, dim=-1, out=None):
+    """sum_i x_i y_i along ``dim`` (broadcast); x and y floating, of one dtype."""
+    for name, t in (("x", x), ("y", y)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"linalg.vecdot(): argument '{name}' must be Tensor, not "
+                            f"{type(t).__name__}")
+    if x._data.dtype != y._data.dtype:
+        raise RuntimeError(f"linalg.vecdot: Expected x and y to have the same dtype, but found "
+                           f"x of type {D.scalar_type_name(x._data.dtype)} and y of type "
+                           f"{D.scalar_type_name(y._data.dtype)} instead")
+    _float_input("vecdot", x, None)
+    result = (x * y).sum(dim)
+    return result if out is None else _into(out, result, "linalg_vecdot")
 
 
+@_C.with_out("linalg_matmul")
 def matmul(input, other, *, out=None):
     """input @ other (an alias of fastnn.matmul)."""
-    if out is not None:
-        raise RuntimeError("linalg.matmul: out= is not supported by fastnn")
     return input.matmul(other)
 
 

@@ -80,6 +80,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
              ScatterMixin, LayoutMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
+    __module__ = "fastnn"  # prints as fastnn.Tensor, and pickle finds it there
     # rarely set, so they live in the instance dict with class-level defaults
     _base = None
     _acc = None
@@ -204,7 +205,7 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
 
     @property
     def layout(self):
-        return "strided"
+        return D.strided
 
     @property
     def shape(self):

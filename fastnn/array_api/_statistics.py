@@ -226,7 +226,8 @@ def _logical(x, axis, keepdims, name):
     tensor_arg(x, name)
     if axis == ():
         return _logical(x.unsqueeze(-1), -1, False, name)
-    return getattr(x, name)(norm_axes(x, axis, name), keepdims)
+    out = getattr(x, name)(norm_axes(x, axis, name), keepdims)
+    return out if out.dtype is D.bool_ else out.bool()  # the standard: always bool (uint8 too)
 
 
 def all(x, /, *, axis=None, keepdims=False):

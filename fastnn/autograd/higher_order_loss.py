@@ -76,9 +76,12 @@ def _register_loss_rules():
         w, pw, _, _ = node.wts
         ge, xs, ts, shape, dt = _bce_start(node, g, x, t, w)
         gx = gt = None
-        if _need(node, 0):  # (1 - t) - lw sigmoid(-x), lw = (pw - 1) t + 1
-            lw = 1 if pw is None else ts * _const(pw - 1) + 1
-            gx = _fit(ge * ((1 - ts) - lw * (-xs).sigmoid()), shape, dt)
+        if _need(node, 0):  # lw sigmoid(x) - pw t, lw = (pw - 1) t + 1
+            if pw is None:
+                gx = _fit(ge * (xs.sigmoid() - ts), shape, dt)
+            else:
+                lw = ts * _const(pw - 1) + 1
+                gx = _fit(ge * (lw * xs.sigmoid() - ts * _const(pw)), shape, dt)
         if _need(node, 1):  # -x + (pw - 1) softplus(-x)
             d = -xs
             if pw is not None:

@@ -413,10 +413,15 @@ class TanhBackward0(Node):
 
 
 def sigmoid_array(a):
-    # 0.5 * (1 + tanh(a / 2)) never overflows, unlike 1 / (1 + exp(-a))
-    y = np.tanh(a * 0.5)
-    y *= 0.5
-    y += 0.5
+    # 1 / (1 + exp(-a)): full relative precision for negative a (a tanh form cancels to 0),
+    # exp's overflow to inf gives the limit 0; float16 goes through float32 (no early 0s)
+    if a.dtype == _HALF_DTYPE:
+        return sigmoid_array(a.astype(np.float32)).astype(np.float16)
+    with np.errstate(over="ignore"):
+        y = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input
+        np.exp(y, out=y)
+    y += 1
+    np.reciprocal(y, out=y)
     return y
 
 
@@ -436,6 +441,7 @@ try:
 except ImportError:  # a source checkout without the compiled extension
     _relu_backward = _relu_forward = None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+_HALF_DTYPE = np.dtype(np.float16)
 
 
 class ReluBackward0(Node):
@@ -488,6 +494,12 @@ class CloneBackward0(Node):
 class ToCopyBackward0(Node):
     def forward(self, a, dt):
         self.dt = a.dtype
+        if type(a) is np.ndarray and 0 in a.strides and a.size > 1:
+            # expanded: lay the copy out as clone() does, not with broadcast dims innermost
+            from .._tensor_layout import empty_in_layout
+            out = empty_in_layout(a, np.dtype(dt))
+            np.copyto(out, a, casting="unsafe")
+            return out
         return a.astype(dt)
 
     def backward(self, g):

@@ -244,10 +244,12 @@ class ScatterReduceBackward0(Node):
             gg = g / count if reduce == "mean" else g
             ga, gs = np.where(own, gg, 0), gg[pos]
         elif reduce in ("amax", "amin"):
-            # ties share the gradient evenly, as PyTorch does
-            hit_a = own & (a == out)
+            # ties share the gradient evenly, as PyTorch does; self's old value counts
+            # among the ties even when include_self=False (it then gets no share itself)
+            tie_a = a == out
+            hit_a = own & tie_a
             hit_s = s == out[pos]
-            n = hit_a.astype(g.dtype)
+            n = tie_a.astype(g.dtype)
             np.add.at(n, pos, hit_s)
             gn = g / np.maximum(n, 1)
             ga, gs = np.where(hit_a, gn, 0), np.where(hit_s, gn[pos], 0)

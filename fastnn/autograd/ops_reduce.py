@@ -25,9 +25,73 @@ def widen_half(a):
     return a.astype(np.float32) if a.dtype == _HALF else a
 
 
+_F32 = np.dtype(np.float32)
+# float32 reductions adding this many terms one at a time accumulate in float64 instead
+_SERIAL_TERMS_LIMIT = 128
+
+
+def _adds_serially(a, axes, n):
+    """Whether numpy, reducing float32 ``a`` over ``axes`` (``n`` terms per result), would add
+    many terms one at a time. Its pairwise summation covers only the reduced axes it walks
+    innermost in memory; the rest accumulate row by row in float32, whose error grows with
+    their count (x.sum(0) of a tall (10**6, 4) tensor is off by about 1e-5)."""
+    if n < _SERIAL_TERMS_LIMIT or type(a) is not np.ndarray or a.dtype != _F32:
+        return False
+    shape, pairwise = a.shape, 1
+    if a.flags.c_contiguous:  # memory order is axis order: the trailing reduced axes
+        if axes is None:
+            return False
+        i = a.ndim - 1
+        while i >= 0 and (i in axes or shape[i] == 1):
+            pairwise *= shape[i]
+            i -= 1
+        return n // pairwise >= _SERIAL_TERMS_LIMIT
+    if axes is None:
+        axes = range(a.ndim)
+    expect = None
+    for stride, size, i in sorted((abs(a.strides[i]), shape[i], i) for i in range(a.ndim)
+                                  if shape[i] > 1):
+        if i not in axes or (expect is not None and stride != expect):
+            break
+        pairwise *= size
+        expect = stride * size
+    return n // pairwise >= _SERIAL_TERMS_LIMIT
+
+
+_BLOCK_ROWS = 64
+
+
+def _wide_sum(a, axes, keepdim):
+    """The float32 sum accumulated in float64 (still float64: callers divide, then cast).
+
+    Casting every element to float64 costs about 3x a float32 reduction when numpy's inner
+    loop runs along kept elements (x.sum(0) of a wide matrix); there, blocks of
+    ``_BLOCK_ROWS`` steps are summed in float32 first and only the block sums in float64,
+    with error still near float32's rounding."""
+    if axes is None or len(axes) != 1:
+        return _add_reduce(a, axes, np.float64, None, keepdim)
+    ax = axes[0]
+    n, step = a.shape[ax], abs(a.strides[ax])
+    kept_inner = prod([s for i, s in enumerate(a.shape) if i != ax and abs(a.strides[i]) < step])
+    if kept_inner < _BLOCK_ROWS or n < 2 * _BLOCK_ROWS:
+        return _add_reduce(a, axes, np.float64, None, keepdim)
+    whole = n - n % _BLOCK_ROWS
+    lead = (slice(None),) * ax
+    # splitting one axis in two is a view for any strides
+    blocks = a[lead + (slice(0, whole),)].reshape(
+        a.shape[:ax] + (whole // _BLOCK_ROWS, _BLOCK_ROWS) + a.shape[ax + 1:])
+    total = _add_reduce(_add_reduce(blocks, ax + 1), ax, np.float64, None, keepdim)
+    if whole < n:
+        total += _add_reduce(a[lead + (slice(whole, n),)], ax, np.float64, None, keepdim)
+    return total
+
+
 class SumBackward1(Node):
     def forward(self, a, axes, keepdim, dt):
         self.meta = (a.shape, axes, keepdim)
+        if dt is None and a.size >= _SERIAL_TERMS_LIMIT and _adds_serially(
+                a, axes, a.size if axes is None else prod([a.shape[i] for i in axes])):
+            return _wide_sum(a, axes, keepdim).astype(_F32)
         # the ufunc itself: ndarray.sum and np.sum add Python-level wrappers around it
         return _add_reduce(a, axes, dt, None, keepdim)
 
@@ -52,6 +116,8 @@ class MeanBackward1(Node):
         if type(a) is not np.ndarray or a.dtype.itemsize < 4:
             # numpy's mean: float16's float32 accumulator
             return a.mean(axis=axes, keepdims=keepdim)
+        if _adds_serially(a, axes, n):
+            return (_wide_sum(a, axes, keepdim) / n).astype(_F32)
         # the same pairwise sum and division as ndarray.mean, without its Python wrapper
         # (which costs more than the whole reduction on small tensors)
         return np.true_divide(_add_reduce(a, axes, None, None, keepdim), n)
@@ -76,11 +142,17 @@ class VarBackward0(Node):
         if a.size == 0:  # numpy warns "Mean of empty slice"; the result is nan as in PyTorch
             mean = np.full([1 if axes is None or i in axes else s for i, s in enumerate(a.shape)],
                            np.nan, a.dtype)
+        elif _adds_serially(a, axes, n):
+            mean = (_wide_sum(a, axes, True) / n).astype(_F32)
         else:
             mean = np.mean(a, axis=axes, keepdims=True)
         centred = a - mean
+        squares = centred * centred
         with np.errstate(divide="ignore", invalid="ignore"):
-            v = np.sum(centred * centred, axis=axes, keepdims=keepdim) / self.denom
+            if _adds_serially(squares, axes, n):
+                v = (_wide_sum(squares, axes, keepdim) / self.denom).astype(_F32)
+            else:
+                v = np.sum(squares, axis=axes, keepdims=keepdim) / self.denom
             y = np.sqrt(v) if take_sqrt else v
         self.take_sqrt = take_sqrt
         self.save(centred, y)
@@ -303,16 +375,27 @@ class LogSoftmaxBackward0(Node):
         return (g - np.exp(y) * g.sum(axis=self.axis, keepdims=True),)
 
 
+_FLOAT32 = np.dtype(np.float32)
+# running sums accumulate wider than they store, as PyTorch's do: float16 in float32, float32
+# in float64 (a float32 accumulator drifts, e.g. 10000 additions of 0.1 reach 999.90)
+_CUMSUM_ACCUMULATOR = {_HALF: np.float32, _FLOAT32: np.float64}
+
+
+def cumsum_array(a, axis):
+    wide = _CUMSUM_ACCUMULATOR.get(a.dtype)
+    if wide is None:
+        return np.cumsum(a, axis=axis)
+    return np.cumsum(a, axis=axis, dtype=wide).astype(a.dtype)
+
+
 class CumsumBackward0(Node):
     def forward(self, a, axis):
         self.axis = axis
-        if a.dtype == _HALF:
-            return np.cumsum(a, axis=axis, dtype=np.float32).astype(_HALF)
-        return np.cumsum(a, axis=axis)
+        return cumsum_array(a, axis)
 
     def backward(self, g):
         ax = self.axis
-        return (np.flip(np.cumsum(np.flip(g, ax), axis=ax), ax),)
+        return (np.flip(cumsum_array(np.flip(g, ax), ax), ax),)
 
 
 class NormBackward1(Node):

@@ -123,6 +123,40 @@ def is_basic_index(idx):
     return True
 
 
+_strided = np.lib.stride_tricks.as_strided
+
+
+def _new_axis_strides(a, idx, out):
+    """``out = a[idx]`` with a stride for each ``None`` dim that steps over the source dim
+    that follows it (the whole remaining block), instead of numpy's 0."""
+    items = idx if type(idx) is tuple else (idx,)
+    n_ellipsis = items.count(Ellipsis)
+    fill = a.ndim - (len(items) - items.count(None) - n_ellipsis)  # dims a ... stands for
+    shape, src_strides = a.shape, a.strides
+    strides = list(out.strides)
+    d = p = 0
+    for i in items:
+        if i is None:
+            strides[p] = shape[d] * src_strides[d] if d < len(shape) else a.itemsize
+            p += 1
+        elif i is Ellipsis:
+            d += fill
+            p += fill
+            fill = 0  # a second ... adds nothing
+        else:
+            d += 1
+            if type(i) is slice:
+                p += 1
+    strides = tuple(strides)
+    if strides == out.strides:
+        return out
+    # numpy's reshape adding the size-1 dims usually lands on these strides, and keeps the
+    # view's link to its base array (as_strided does not): try it first
+    rest = tuple([i for i in items if i is not None])
+    again = a[rest if n_ellipsis else rest + (Ellipsis,)].reshape(out.shape)
+    return again if again.strides == strides else _strided(out, out.shape, strides)
+
+
 class IndexBackward0(Node):
     """``a[idx]``: basic indexing makes a view; advanced indexing a copy."""
 
@@ -133,6 +167,14 @@ class IndexBackward0(Node):
         if basic and not isinstance(out, np.ndarray) and type(a) is np.ndarray:
             # integers alone give numpy a scalar copy; a trailing ... keeps a 0-d view
             out = a[(idx if isinstance(idx, tuple) else (idx,)) + (Ellipsis,)]
+        elif basic:
+            if (idx is None or type(idx) is tuple and None in idx) and type(out) is np.ndarray:
+                out = _new_axis_strides(a, idx, out)
+        elif type(out) is np.ndarray:
+            if not out.flags.c_contiguous:
+                out = np.ascontiguousarray(out)  # a fresh tensor, C-ordered (numpy may permute)
+            if 1 in out.shape or 0 in out.shape:  # numpy's C strides from a flat view
+                out = out.reshape(-1).reshape(out.shape)
         return out
 
     def backward(self, g):
@@ -248,9 +290,13 @@ class IndexSelectBackward0(Node):
     def forward(self, a, axis, index):
         self.meta = (a.shape, a.dtype)
         self.axis, self.index = axis, index
+        if a.ndim == 0:  # a 0-d source gives a 0-d result
+            return np.array(a, copy=True)
         return np.take(a, index, axis=axis)
 
     def backward(self, g):
+        if not self.meta[0]:  # 0-d source: its one element was picked
+            return (np.array(g, dtype=self.meta[1], copy=True),)
         out = zeros_on(g, *self.meta)
         sl = [slice(None)] * len(self.meta[0])
         sl[self.axis] = self.index

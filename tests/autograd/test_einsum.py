@@ -195,7 +195,7 @@ def test_no_grad_records_nothing_and_does_not_alias():
 
 def test_grad_fn_name_and_integer_operands():
     a = fastnn.ones(2, 3, requires_grad=True)
-    assert fastnn.einsum("ij->i", a).grad_fn.name() == "EinsumBackward0"
+    assert fastnn.einsum("ij->i", a).grad_fn.name() == "SumBackward1"  # PyTorch's last step
     got = fastnn.einsum("i,i->", fastnn.tensor([1, 2]), fastnn.tensor([3, 4]))
     assert got.dtype == fastnn.int64 and got.item() == 11
 

@@ -9,7 +9,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     if not dt.is_floating_point:
         raise RuntimeError(f"expected common dtype to be floating point, yet common dtype is "
                            f"{D.scalar_type_name(dt.np)}")
-    x1, x2 = _functions.broadcast_tensors(x1, x2)
+    x1, x2 = _functions.broadcast_tensors(x1.to(dt), x2.to(dt))  # an int side joins in float
 
     def unit(x):
         # each input is scaled by its own norm first, which keeps the result in [-1, 1]; the
@@ -25,4 +25,5 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     nd = max(x1.dim(), x2.dim())
     if nd == 0:
         return (x1 - x2 + eps).abs()
-    return (x1 - x2 + eps).norm(p, dim=nd - 1, keepdim=keepdim)
+    from ...autograd.ops_math import relabel
+    return relabel((x1 - x2 + eps).norm(p, dim=nd - 1, keepdim=keepdim), "NormBackward1")

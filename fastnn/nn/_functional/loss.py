@@ -58,12 +58,13 @@ def _size(shape):
 
 
 # ---- elementwise losses ---------------------------------------------------------------------
-def _warn_shape(input, target):
+def _warn_shape(input, target, stacklevel=3):
+    # stacklevel: the frames up to the user's call of the loss function
     if tuple(target.shape) != tuple(input.shape):
         warnings.warn(f"Using a target size ({_size(target.shape)}) that is different to the "
                       f"input size ({_size(input.shape)}). This will likely lead to incorrect "
                       "results due to broadcasting. Please ensure they have the same size.",
-                      UserWarning, stacklevel=3)
+                      UserWarning, stacklevel=stacklevel)
 
 
 def _broadcastable(a, b):
@@ -131,7 +132,7 @@ def _pointwise(cls, input, target, reduction, param=None, weight=None, by_weight
             (input.is_inference() or target.is_inference()):
         # the node keeps only input - target, where PyTorch's keeps both operands
         raise RuntimeError(grad_mode.SAVED_INFERENCE)
-    _warn_shape(input, target)
+    _warn_shape(input, target, 4)  # called by mse_loss, smooth_l1_loss, huber_loss
     _broadcastable(input._data, target._data)
     input, target = _common_dtype(input, target, cls is HuberLossBackward0)
     if input._data.dtype.kind != "f":  # both integer: PyTorch has no integer kernel
@@ -272,7 +273,10 @@ class BinaryCrossEntropyWithLogitsBackward0(Node):
             ge = ge * w
         gx = gt = None
         if self.needs(0):
-            gx = (ge * ((1 - t) - lw * sigmoid_array(-x))).astype(dt, copy=False)
+            # lw sigmoid(x) - pw t: equal to (1 - t) - lw sigmoid(-x), without its
+            # cancellation to 0 for large negative x
+            d = sigmoid_array(x) - t if pw is None else lw * sigmoid_array(x) - pw * t
+            gx = (ge * d).astype(dt, copy=False)
         if self.needs(1):
             d = -x if pw is None else -x + (pw - 1) * sp
             gt = (ge * d).astype(dt, copy=False)

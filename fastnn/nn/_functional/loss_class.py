@@ -5,6 +5,7 @@ import numpy as np
 
 from ...autograd.function import apply
 from ...autograd.node import Node, keep_saved
+from ...autograd.ops_math import relabel
 from ...autograd.ops_reduce import log_softmax_array
 from ...tensor import Tensor
 from .loss import _reduction
@@ -238,9 +239,11 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if type(input._data) is not np.ndarray:
             from ...cuda._nn import soft_cross_entropy
             return soft_cross_entropy(input, tgt, weight, reduction, float(label_smoothing))
-        return apply(NllLossBackward0, (input, tgt),
-                     (None, _weight_arr(weight, dt), ignore_index, reduction,
-                      float(label_smoothing), True))
+        out = apply(NllLossBackward0, (input, tgt),
+                    (None, _weight_arr(weight, dt), ignore_index, reduction,
+                     float(label_smoothing), True))
+        # PyTorch sums -target * log_softmax itself: the mean divides, the others negate
+        return relabel(out, "DivBackward1" if reduction == "mean" else "NegBackward0")
     if target._data.shape == input._data.shape:  # probabilities, but not floating point
         raise RuntimeError(f"Expected floating point type for target with class "
                            f"probabilities, got {type_title(target._data.dtype)}")
@@ -251,9 +254,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss  # one fused kernel each way on the GPU
         return class_loss(input, target, weight, ignore_index, reduction, label_smoothing, True)
-    return keep_saved(apply(NllLossBackward0, (input,),
-                            (target._data, _weight_arr(weight, dt), ignore_index, reduction,
-                             float(label_smoothing), True)), target)
+    out = keep_saved(apply(NllLossBackward0, (input,),
+                           (target._data, _weight_arr(weight, dt), ignore_index, reduction,
+                            float(label_smoothing), True)), target)
+    # with smoothing PyTorch adds the smoothing term to the nll loss last
+    return relabel(out, "AddBackward0") if label_smoothing > 0 else \
+        _show_nll_node(out, input.dim(), reduction)
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -263,6 +269,16 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss
         return class_loss(input, target, weight, ignore_index, reduction, 0.0, False)
-    return keep_saved(apply(NllLossBackward0, (input,),
-                            (target._data, _weight_arr(weight, input._data.dtype), ignore_index,
-                             reduction, 0.0, False)), target)
+    out = keep_saved(apply(NllLossBackward0, (input,),
+                           (target._data, _weight_arr(weight, input._data.dtype), ignore_index,
+                            reduction, 0.0, False)), target)
+    return _show_nll_node(out, input.dim(), reduction)
+
+
+def _show_nll_node(out, ndim, reduction):
+    """PyTorch's node for nll over spatial dims: its 2-d kernel, viewed back to shape when an
+    unreduced loss had other than 2 spatial dims."""
+    if ndim <= 2 or out.grad_fn is None:
+        return out
+    return relabel(out, "ViewBackward0" if reduction == "none" and ndim != 4
+                   else "NllLoss2DBackward0")

@@ -11,9 +11,14 @@ import numpy as np
 from ..._dtype import scalar_type_name
 from ...autograd.function import apply, apply_node
 from ...autograd.node import Node
-from ...autograd.ops_math import name_by_use
+from ...autograd.ops_math import name_by_use, relabel
 from ...tensor import Tensor
 from .misc import core, float_check, kernel_slices, nodes_dtype, wrap
+
+
+def _as_squeeze(y):
+    # PyTorch pools 1-d input as 2-d with a unit dim it squeezes away: that step shows
+    return relabel(y, "SqueezeBackward1")
 
 
 def _tuple(v, nd, fn, what):
@@ -214,6 +219,8 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         return (y, ind) if return_indices else y
     y, node = apply_node(MaxPoolWithIndicesBackward, (input,), unbatched, k, s, p, d, out,
                          return_indices)
+    if nd == 1:
+        _as_squeeze(y)
     if not return_indices:
         return y
     ind = node.flat_indices()
@@ -294,8 +301,9 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         y = cuda_avg_pool(input.unsqueeze(0) if unbatched else input, k, s, p, out,
                           count_include_pad, divisor_override, nd)
         return y.squeeze(0) if unbatched else y
-    return apply(AvgPoolBackward, (input,), unbatched, k, s, p, out, ceil_mode,
-                 bool(count_include_pad), divisor_override)
+    y = apply(AvgPoolBackward, (input,), unbatched, k, s, p, out, ceil_mode,
+              bool(count_include_pad), divisor_override)
+    return _as_squeeze(y) if nd == 1 else y
 
 
 def avg_pool2d(input, kernel_size, stride=None, padding=0, ceil_mode=False,
@@ -395,7 +403,12 @@ def _adaptive_avg(input, output_size, nd, fn):
         listed = f"{shown[0]}, {shown[1]}" + "".join(f",{o}" for o in shown[2:])
         raise RuntimeError(f"{kernel}: elements of output_size must be greater than or equal "
                            f"to 0 but received {{{listed}}}")
-    return apply(AdaptiveAvgPoolBackward, (input,), input.dim() == nd + 1, out)
+    y = apply(AdaptiveAvgPoolBackward, (input,), input.dim() == nd + 1, out)
+    if nd == 1:
+        return _as_squeeze(y)
+    if y.grad_fn is not None and all(o == 1 for o in out):
+        relabel(y, "MeanBackward1")  # PyTorch takes a mean for a single output cell
+    return y
 
 
 def adaptive_avg_pool2d(input, output_size):
@@ -472,6 +485,8 @@ def _adaptive_max(input, output_size, return_indices, nd, fn):
         raise RuntimeError(f"Trying to create tensor with negative dimension "
                            f"{next(o for o in out if o < 0)}: {full}")
     y, node = apply_node(AdaptiveMaxPoolBackward, (input,), input.dim() == nd + 1, out)
+    if nd == 1:
+        _as_squeeze(y)
     if not return_indices:
         return y
     ind = node.flat

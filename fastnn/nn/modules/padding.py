@@ -4,14 +4,11 @@ from .module import Module
 
 
 def _padding(padding, n):
-    """An int pads every side; else a tuple of 2 * n values, last dimension first."""
+    """An int pads every side of the module's n dimensions; a tuple is kept as given (last
+    dimension first) and may pad fewer or more dimensions, as F.pad allows."""
     if isinstance(padding, int):
         return (padding,) * (2 * n)
-    padding = tuple(padding)
-    if len(padding) != 2 * n:
-        raise ValueError(f"expected padding to be an int or a tuple of {2 * n} ints, but got "
-                         f"{padding}")
-    return padding
+    return tuple(padding)
 
 
 class _PadNd(Module):
@@ -104,13 +101,24 @@ class ReplicationPad3d(_PadNd):
     _n, _mode = 3, "replicate"
 
 
-class CircularPad1d(_PadNd):
-    _n, _mode = 1, "circular"
+class _CircularPadNd(_PadNd):
+    _mode = "circular"
+
+    def forward(self, input):
+        # the input must have the module's spatial dimensions, with or without a batch one
+        nd, n = input.dim(), self._n
+        if nd not in (n + 1, n + 2):
+            raise ValueError(f"expected {n + 1}D or {n + 2}D input (got {nd}D input)")
+        return F.pad(input, self.padding, "circular")
 
 
-class CircularPad2d(_PadNd):
-    _n, _mode = 2, "circular"
+class CircularPad1d(_CircularPadNd):
+    _n = 1
 
 
-class CircularPad3d(_PadNd):
-    _n, _mode = 3, "circular"
+class CircularPad2d(_CircularPadNd):
+    _n = 2
+
+
+class CircularPad3d(_CircularPadNd):
+    _n = 3

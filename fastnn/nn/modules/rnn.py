@@ -273,6 +273,8 @@ class RNNBase(Module):
         out = out.reshape(steps, batch, out.shape[-1])
         if self.batch_first:
             out = out.transpose(0, 1)
+        if out.grad_fn is not None:
+            _show_output_node(out, self.mode, self.batch_first, self.bidirectional)
         if not batched:
             out = out.squeeze(batch_dim)
             hidden = tuple(h.squeeze(1) for h in hidden)
@@ -387,3 +389,16 @@ class GRU(RNNBase):
 
 
 # ---- cells
+
+
+def _show_output_node(out, mode, batch_first, bidirectional):
+    """Give a batched output the node name PyTorch's CPU kernels leave on it."""
+    from ...autograd.ops_math import relabel
+    lstm = mode == "LSTM"
+    if batch_first:
+        name = "TransposeBackward0" if lstm else "TransposeBackward1"
+    elif bidirectional:
+        name = "CatBackward0"
+    else:
+        name = "MkldnnRnnLayerBackward0" if lstm else "StackBackward0"
+    relabel(out, name)
