@@ -9,22 +9,34 @@ costs well under a microsecond, where ``np.errstate`` costs about three.
 """
 import functools
 
+
+class _NoState:
+    """Stands in for numpy's context variable on numpy < 2.0 (the warnings stay visible)."""
+
+    def set(self, value):
+        return None
+
+    def reset(self, token):
+        pass
+
+
 try:  # numpy >= 2.0 keeps the state in a context variable
-    from numpy._core._multiarray_umath import _extobj_contextvar as _state
+    from numpy._core._multiarray_umath import _extobj_contextvar as STATE
     from numpy._core._multiarray_umath import _make_extobj
-    _QUIET = _make_extobj(all="ignore")
-except (ImportError, AttributeError, TypeError):  # older numpy: the warnings stay visible
-    _state = _QUIET = None
+    QUIET = _make_extobj(all="ignore")
+except (ImportError, AttributeError, TypeError):
+    STATE, QUIET = _NoState(), None
+
+# hot paths (apply, the backward engine) call STATE.set(QUIET) / STATE.reset(token) inline
 
 
 def quiet():
     """Switch numpy's floating-point warnings off; returns the token for ``restore``."""
-    return _state.set(_QUIET) if _state is not None else None
+    return STATE.set(QUIET)
 
 
 def restore(token):
-    if token is not None:
-        _state.reset(token)
+    STATE.reset(token)
 
 
 def quietly(fn):

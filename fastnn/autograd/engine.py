@@ -3,7 +3,7 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from .._fp_quiet import quiet as _quiet, restore as _restore
+from .._fp_quiet import STATE as _fp_state, QUIET as _FP_QUIET
 from .grad_mode import state as _grad_state
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, has_nan,
                    run_tensor_hooks, slot_owners)
@@ -73,7 +73,8 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
-    start_pass(roots)
+    _mode.roots = roots  # (start_pass, inlined)
+    _mode.passes += 1
     # as in PyTorch, hooks and custom backward code run without recording a graph
     prev_enabled = _grad_state.enabled
     _grad_state.enabled = False
@@ -82,7 +83,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             owner = ref()
             if owner is not None:
                 owner.check_slots()
-    token = _quiet()  # PyTorch's backward gives inf/nan without warnings
+    token = _fp_state.set(_FP_QUIET)  # PyTorch's backward gives inf/nan without warnings
     try:
         if capture is None:
             _run_in_creation_order(roots, root_grads, retain_graph)
@@ -92,7 +93,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
         _mode.roots = ()  # holding them would keep the graph alive
         _mode.direct = prev_direct
         _grad_state.enabled = prev_enabled
-        _restore(token)
+        _fp_state.reset(token)
 
 
 def start_pass(roots):

@@ -3,7 +3,7 @@ from . import grad_mode
 from .engine import _edge, record_trace
 from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
-from .._fp_quiet import quiet as _quiet, restore as _restore
+from .._fp_quiet import STATE as _fp_state, QUIET as _FP_QUIET
 
 _state = grad_mode.state
 _InferenceVersion = grad_mode.InferenceVersion
@@ -16,68 +16,64 @@ def apply(cls, inputs, *args):
 
 
 def apply_node(cls, inputs, *args):
-    token = _quiet()
+    token = _fp_state.set(_FP_QUIET)  # numpy's floating-point warnings off, as PyTorch's ops
     try:
-        return _apply_node(cls, inputs, args)
+        node = cls()
+        n = len(inputs)
+        if n == 1:
+            t0 = inputs[0]
+            if not (t0._rg and _state.enabled):
+                return _wrap(node.forward(t0._data, *args)), node
+            node._next = (t0.grad_fn or _edge(t0),)
+            node._seq = new_sequence_number()
+            out_arr = node.forward(t0._data, *args)
+        elif n == 2:
+            t0, t1 = inputs
+            if not ((t0._rg or t1._rg) and _state.enabled):
+                return _wrap(node.forward(t0._data, t1._data, *args)), node
+            node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1))
+            node._seq = new_sequence_number()
+            out_arr = node.forward(t0._data, t1._data, *args)
+        elif n == 3:  # linear and conv with a bias
+            t0, t1, t2 = inputs
+            if not ((t0._rg or t1._rg or t2._rg) and _state.enabled):
+                return _wrap(node.forward(t0._data, t1._data, t2._data, *args)), node
+            node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1),
+                          t2.grad_fn or _edge(t2))
+            node._seq = new_sequence_number()
+            out_arr = node.forward(t0._data, t1._data, t2._data, *args)
+        else:
+            record = False
+            if _state.enabled:
+                for t in inputs:
+                    if t._rg:
+                        record = True
+                        break
+            if not record:
+                return _wrap(node.forward(*[t._data for t in inputs], *args)), node
+            node._next = tuple([t.grad_fn or _edge(t) for t in inputs])
+            node._seq = new_sequence_number()
+            out_arr = node.forward(*[t._data for t in inputs], *args)
+        out = _wrap(out_arr, node)
+        if node.saved:
+            vcs = []
+            for s in node.saved:
+                if s is out_arr:
+                    vcs.append((out._vc, 0, s, True))  # True: this node's own output
+                    continue
+                for t in inputs:
+                    if t._data is s:  # node.saved_version, inlined: every op passes here
+                        vc = t._vc
+                        if vc.__class__ is _InferenceVersion:
+                            raise RuntimeError(grad_mode.SAVED_INFERENCE)
+                        vcs.append((vc, vc[0], s, t.grad_fn))
+                        break
+            node._vcs = vcs
+        if anomaly.enabled:
+            record_trace(node)
+        return out, node
     finally:
-        _restore(token)
-
-
-def _apply_node(cls, inputs, args):
-    node = cls()
-    n = len(inputs)
-    if n == 1:
-        t0 = inputs[0]
-        if not (t0._rg and _state.enabled):
-            return _wrap(node.forward(t0._data, *args)), node
-        node._next = (t0.grad_fn or _edge(t0),)
-        node._seq = new_sequence_number()
-        out_arr = node.forward(t0._data, *args)
-    elif n == 2:
-        t0, t1 = inputs
-        if not ((t0._rg or t1._rg) and _state.enabled):
-            return _wrap(node.forward(t0._data, t1._data, *args)), node
-        node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1))
-        node._seq = new_sequence_number()
-        out_arr = node.forward(t0._data, t1._data, *args)
-    elif n == 3:  # linear and conv with a bias
-        t0, t1, t2 = inputs
-        if not ((t0._rg or t1._rg or t2._rg) and _state.enabled):
-            return _wrap(node.forward(t0._data, t1._data, t2._data, *args)), node
-        node._next = (t0.grad_fn or _edge(t0), t1.grad_fn or _edge(t1),
-                      t2.grad_fn or _edge(t2))
-        node._seq = new_sequence_number()
-        out_arr = node.forward(t0._data, t1._data, t2._data, *args)
-    else:
-        record = False
-        if _state.enabled:
-            for t in inputs:
-                if t._rg:
-                    record = True
-                    break
-        if not record:
-            return _wrap(node.forward(*[t._data for t in inputs], *args)), node
-        node._next = tuple([t.grad_fn or _edge(t) for t in inputs])
-        node._seq = new_sequence_number()
-        out_arr = node.forward(*[t._data for t in inputs], *args)
-    out = _wrap(out_arr, node)
-    if node.saved:
-        vcs = []
-        for s in node.saved:
-            if s is out_arr:
-                vcs.append((out._vc, 0, s, True))  # True: this node's own output
-                continue
-            for t in inputs:
-                if t._data is s:  # node.saved_version, inlined: every op passes here
-                    vc = t._vc
-                    if vc.__class__ is _InferenceVersion:
-                        raise RuntimeError(grad_mode.SAVED_INFERENCE)
-                    vcs.append((vc, vc[0], s, t.grad_fn))
-                    break
-        node._vcs = vcs
-    if anomaly.enabled:
-        record_trace(node)
-    return out, node
+        _fp_state.reset(token)
 
 
 class FunctionCtx(Node):

@@ -58,15 +58,13 @@ class Node:
         if self._next is not None:
             self.saved = arrays
 
-    def __getattr__(self, attr):
-        # only reached for names the node does not have: PyTorch's inspection attributes
-        if attr == "metadata":  # a dict kept with the node, free for the user's notes
-            self.__dict__["metadata"] = {}
-            return self.__dict__["metadata"]
-        if attr.startswith("_saved_") or attr.startswith("_raw_saved_"):
-            from .saved_attrs import saved_attribute
-            return saved_attribute(self, attr)
-        raise AttributeError(f"'{type(self).__name__}' object has no attribute '{attr}'")
+    @property
+    def metadata(self):
+        """A dict kept with the node, free for the user's notes (as PyTorch's)."""
+        d = self.__dict__.get("_metadata")
+        if d is None:
+            d = self.__dict__["_metadata"] = {}
+        return d
 
     def needs(self, i):
         return self._next[i] is not None

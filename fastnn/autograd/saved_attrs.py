@@ -1,10 +1,12 @@
-"""``grad_fn._saved_<name>`` and ``grad_fn.metadata``: what a node saved for backward, by the
-names PyTorch gives it, for code (and tutorials) that inspect the graph.
+"""``grad_fn._saved_<name>``: what a node saved for backward, by the names PyTorch gives it,
+for code (and tutorials) that inspect the graph.
 
-Only nodes whose saved values mean what PyTorch's do are listed; any other name raises
-AttributeError as before. A name maps to a position in ``node.saved`` or to an attribute.
+Only nodes whose saved values mean what PyTorch's do are listed. The names are installed as
+properties on those classes: a ``__getattr__`` on Node would be simpler, but it stops the
+interpreter from specializing every other attribute read on nodes, which the backward pass
+does thousands of times per step.
 """
-from functools import lru_cache
+from . import ops_math
 
 _SELF, _OTHER, _RESULT = ("self", 0), ("other", 1), ("result", 0)
 
@@ -26,21 +28,7 @@ SAVED = {
 }
 
 
-@lru_cache(maxsize=None)
-def _lookup(cls_name, name):
-    for saved_name, where in SAVED.get(cls_name, ()):
-        if saved_name == name:
-            return where
-    return None
-
-
-def saved_attribute(node, attr):
-    """The value behind ``node._saved_<name>`` / ``node._raw_saved_<name>``, or raise."""
-    raw = attr.startswith("_raw_saved_")
-    name = attr[len("_raw_saved_"):] if raw else attr[len("_saved_"):]
-    where = _lookup(node.name(), name)
-    if where is None:
-        raise AttributeError(f"'{node.name()}' object has no attribute '{attr}'")
+def _saved_value(node, where):
     if isinstance(where, str):  # a number the forward kept, such as an exponent
         return getattr(node, where)
     if node._freed:
@@ -51,3 +39,15 @@ def saved_attribute(node, attr):
         return None
     from ..tensor import _wrap
     return _wrap(arr)
+
+
+def _install():
+    for cls_name, names in SAVED.items():
+        cls = getattr(ops_math, cls_name)
+        for name, where in names:
+            prop = property(lambda node, w=where: _saved_value(node, w))
+            setattr(cls, f"_saved_{name}", prop)
+            setattr(cls, f"_raw_saved_{name}", prop)
+
+
+_install()
