@@ -21,6 +21,7 @@ __all__ = [
     "cdist", "pdist", "dist", "cosine_similarity", "pairwise_distance",
     "set_float32_matmul_precision", "get_float32_matmul_precision",
     "std_mean", "var_mean", "nanmean", "nansum", "nan_to_num", "logaddexp", "xlogy", "hypot",
+    "igamma", "igammac",
     "frac", "signbit", "heaviside", "erf", "erfc", "erfinv", "addcmul", "addcdiv", "baddbmm",
     "addmv", "kron", "matrix_power",
     "rot90", "fliplr", "flipud", "triu_indices", "tril_indices", "cartesian_prod", "block_diag",
@@ -484,3 +485,15 @@ def matrix_power(input, n):
 from ._functions_shape_stats import (rot90, fliplr, flipud, triu_indices, tril_indices,  # noqa
                                      cartesian_prod, block_diag, column_stack, searchsorted,
                                      bucketize, histc, cov, corrcoef, logcumsumexp)
+
+
+def igamma(input, other, *, out=None):
+    """The regularized lower incomplete gamma function (``special.gammainc``)."""
+    from .special import gammainc
+    return gammainc(input, other, out=out)
+
+
+def igammac(input, other, *, out=None):
+    """The regularized upper incomplete gamma function (``special.gammaincc``)."""
+    from .special import gammaincc
+    return gammaincc(input, other, out=out)

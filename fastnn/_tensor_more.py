@@ -32,8 +32,9 @@ def _inplace(name):
 
 _METHODS = ("nan_to_num logaddexp xlogy hypot frac signbit heaviside erf erfc erfinv addcmul "
             "addcdiv baddbmm addmv kron matrix_power rot90 fliplr flipud histc logcumsumexp "
-            "nansum nanmean dist cov corrcoef").split()
-_INPLACE = "nan_to_num xlogy hypot frac erf erfc erfinv addcmul addcdiv baddbmm addmv".split()
+            "nansum nanmean dist cov corrcoef igamma igammac").split()
+_INPLACE = ("nan_to_num xlogy hypot frac erf erfc erfinv addcmul addcdiv baddbmm addmv igamma "
+            "igammac").split()
 
 
 class MoreMixin:

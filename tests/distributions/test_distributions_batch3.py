@@ -382,3 +382,16 @@ def test_added_constraints():
     assert stack.check(t64([[1.0, 0.5], [-1.0, 2.0]])).tolist() == [[True, True],
                                                                     [False, False]]
     assert repr(C.square) == "Square()" and repr(C.corr_cholesky) == "CorrCholesky()"
+
+
+def test_igamma_aliases_and_methods():
+    x = fastnn.tensor([1.0, 2.0], dtype=fastnn.float64)
+    y = fastnn.tensor([0.5, 3.0], dtype=fastnn.float64)
+    lower, upper = fastnn.igamma(x, y), fastnn.igammac(x, y)
+    np.testing.assert_allclose(lower.numpy(), fastnn.special.gammainc(x, y).numpy())
+    np.testing.assert_allclose((lower + upper).numpy(), 1.0, rtol=1e-14)
+    np.testing.assert_allclose(x.igamma(y).numpy(), lower.numpy())
+    z = x.clone()
+    assert z.igammac_(y) is z
+    np.testing.assert_allclose(z.numpy(), upper.numpy())
+    np.testing.assert_allclose(lower.numpy(), [1 - np.exp(-0.5), 1 - 4 * np.exp(-3)], rtol=1e-13)
