@@ -299,16 +299,8 @@ class ExtraMixin:
         _tensor_arg("index_add", "source", 3, source)
         d = self._dim(dim)
         idx = index._host()
-        if idx.dtype.kind not in "iu" or idx.itemsize < 4:
-            raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: "
-                               f"{_title(idx.dtype)}")
-        if idx.ndim > 1:
-            raise IndexError(f"index_add_(): Index is supposed to be a vector, but got dim: "
-                             f"{idx.ndim} with type: {_title(idx.dtype)} and size: "
-                             f"{list(idx.shape)}")
-        if self._data.dtype != source._data.dtype:
-            raise RuntimeError(f"index_add_(): self ({_title(self._data.dtype)}) and source "
-                               f"({_title(source._data.dtype)}) must have the same scalar type")
+        from ._tensor_misc_index import check_index_and_source
+        check_index_and_source("index_add_", self, idx, source)
         _cpu_only(self, "index_add")
         idx = idx.reshape(-1)
         sshape, shape = source._data.shape, self._data.shape

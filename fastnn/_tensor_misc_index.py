@@ -55,6 +55,20 @@ def _flat_positions(self, idx):
 _BETA_WARNED = []
 
 
+def check_index_and_source(fn, self, idx, source):
+    """index_add_/index_reduce_'s checks: an int32/int64 vector of indices, a same-dtype source."""
+    if idx.dtype.kind not in "iu" or idx.itemsize < 4:
+        raise RuntimeError(f"{fn}(): Expected dtype int32/int64 for index but got: "
+                           f"{_title(idx.dtype)}")
+    if idx.ndim > 1:
+        raise IndexError(f"{fn}(): Index is supposed to be a vector, but got dim: "
+                         f"{idx.ndim} with type: {_title(idx.dtype)} and size: "
+                         f"{list(idx.shape)}")
+    if self._data.dtype != source._data.dtype:
+        raise RuntimeError(f"{fn}(): self ({_title(self._data.dtype)}) and source "
+                           f"({_title(source._data.dtype)}) must have the same scalar type")
+
+
 def _warn_index_reduce_beta():
     if not _BETA_WARNED:  # once per process, like PyTorch's own notice
         _BETA_WARNED.append(True)
@@ -75,16 +89,7 @@ def _index_reduce_checks(self, dim, index, source, reduce):
                             f"Tensor, not {type(arg).__name__}")
     d = self._dim(dim)
     idx = index._data
-    if idx.dtype.kind not in "iu" or idx.itemsize < 4:
-        raise RuntimeError("index_reduce_(): Expected dtype int32/int64 for index but got: "
-                           f"{_title(idx.dtype)}")
-    if idx.ndim > 1:
-        raise IndexError(f"index_reduce_(): Index is supposed to be a vector, but got dim: "
-                         f"{idx.ndim} with type: {_title(idx.dtype)} and size: "
-                         f"{list(idx.shape)}")
-    if self._data.dtype != source._data.dtype:
-        raise RuntimeError(f"index_reduce_(): self ({_title(self._data.dtype)}) and source "
-                           f"({_title(source._data.dtype)}) must have the same scalar type")
+    check_index_and_source("index_reduce_", self, idx, source)
     shape, sshape = self._data.shape, source._data.shape
     if sshape and d >= len(sshape):
         raise RuntimeError(f"index_reduce_(): Indexing dim {d} is out of bounds of the source "

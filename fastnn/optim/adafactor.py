@@ -69,11 +69,7 @@ class Adafactor(Optimizer):
         return st
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            from ..autograd import grad_mode
-            with grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for group in self.param_groups:
             todo = []
             for p in group["params"]:

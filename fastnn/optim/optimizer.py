@@ -223,11 +223,16 @@ class Optimizer(StateDictMixin):
         return info
 
     # ---- stepping -------------------------------------------------------------------
+    @staticmethod
+    def _closure_loss(closure):
+        """The loss the closure returns, computed with grad mode on (None without one)."""
+        if closure is None:
+            return None
+        with grad_mode.enable_grad():
+            return closure()
+
     def _fused_step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         for gi, group in enumerate(self.param_groups):
             keys = self._state_keys(group)
             hyper = self._hyper(group)
