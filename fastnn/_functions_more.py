@@ -132,8 +132,10 @@ def dist(input, other, p=2):
         raise RuntimeError(f"norm(): input dtype should be either floating point or complex. "
                            f"Got {_title(d._data.dtype)} instead.")
     if p == 0:
-        return (d != 0).sum().to(d.dtype) + d.sum() * 0.0
-    return d.norm(p)
+        out = (d != 0).sum().to(d.dtype) + d.sum() * 0.0
+    else:
+        out = d.norm(p)
+    return relabel(out, "DistBackward0") if out.grad_fn is not None else out
 
 
 def cosine_similarity(x1, x2, dim=1, eps=1e-8):
@@ -277,7 +279,8 @@ def _stable_binary(node_cls, input, other, kernel):
 def frac(input):
     """input - trunc(input)."""
     _need_float(input, "frac_cpu")
-    return input - input.trunc().detach()
+    out = input - input.trunc().detach()
+    return relabel(out, "FracBackward0") if out.grad_fn is not None else out
 
 
 def signbit(input):

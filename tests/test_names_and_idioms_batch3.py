@@ -367,3 +367,19 @@ def test_range_matches_torch():
         warnings.simplefilter("ignore")
         for args in [(0, 3), (0, 1, 0.3), (1, 0, -0.25), (-2.5, 2.5, 0.5)]:
             np.testing.assert_allclose(fastnn.range(*args).numpy(), torch.range(*args).numpy())
+
+
+@pytest.mark.parametrize("make, name", [
+    (lambda x, y: x.frac(), "FracBackward0"),
+    (lambda x, y: fastnn.dist(x, y), "DistBackward0"),
+    (lambda x, y: x.dist(y, p=0), "DistBackward0"),
+    (lambda x, y: F.kl_div(x.log_softmax(0), y.softmax(0), reduction="batchmean"), "DivBackward0"),
+    (lambda x, y: F.kl_div(x.log_softmax(0), y.softmax(0), reduction="sum"), "SumBackward0"),
+    (lambda x, y: F.kl_div(x.log_softmax(0), y.softmax(0), reduction="none"), "SubBackward0"),
+])
+def test_more_grad_fn_names(make, name):
+    x = fastnn.randn(3, requires_grad=True)
+    out = make(x, fastnn.randn(3))
+    assert out.grad_fn.name() == name
+    out.sum().backward()  # the relabelled node still differentiates
+    assert x.grad is not None

@@ -341,4 +341,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     shape = _broadcastable(input._data, target._data)
     if tuple(input.shape) != tuple(target.shape):
         input, target = input.expand(*shape), target.expand(*shape)
-    return apply(KlDivBackward0, (input, target), bool(log_target), reduction)
+    out = apply(KlDivBackward0, (input, target), bool(log_target), reduction)
+    if out.grad_fn is not None:  # the node PyTorch's composite kl_div ends with
+        from ...autograd.ops_math import relabel
+        relabel(out, _KL_DIV_LAST_NODE[reduction])
+    return out
+
+
+_KL_DIV_LAST_NODE = {"none": "SubBackward0", "mean": "MeanBackward0", "sum": "SumBackward0",
+                     "batchmean": "DivBackward0"}
