@@ -145,8 +145,20 @@ def _root_tensors(outs, gos):
     return [ones_like(o.detach()) if g is None else g for o, g in zip(outs, gos)]
 
 
+_CYCLE_WARNED = []  # PyTorch gives this warning once per process
+
+
 def _graph_backward(tensors, grads, inputs):
     """backward(create_graph=True): leaves get gradients that carry a graph."""
+    if not _CYCLE_WARNED:
+        _CYCLE_WARNED.append(True)
+        import warnings
+        warnings.warn("Using backward() with create_graph=True will create a reference cycle "
+                      "between the parameter and its gradient which can cause a memory leak. "
+                      "We recommend using autograd.grad when creating the graph to avoid this. "
+                      "If you have to use this function, make sure to reset the .grad fields of "
+                      "your parameters to None after use to break the cycle and avoid the leak.",
+                      UserWarning, stacklevel=3)
     from ..tensor import run_root_backward
     from .engine import _edge
     from .higher_order import run_graph_backward, _accumulate

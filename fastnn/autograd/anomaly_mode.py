@@ -1,4 +1,6 @@
 """Anomaly detection: NaN in backward raises, naming the op and where its forward ran."""
+import warnings
+
 from .node import anomaly
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
@@ -21,6 +23,8 @@ class detect_anomaly:
 
     def __init__(self, check_nan=True):
         self.check_nan = check_nan
+        warnings.warn("Anomaly Detection has been enabled. This mode will increase the runtime "
+                      "and should only be enabled for debugging.", UserWarning, stacklevel=2)
 
     def __enter__(self):
         self._prev = (anomaly.enabled, anomaly.check_nan)
