@@ -12,6 +12,8 @@ from ._tensor_argcheck import bool_matmul_error, check_bmm
 from ._matmul_names import matmul_node_name as _matmul_node_name
 from ._scalar_operands import float_operands, checked_alpha, zero_remainder_sign
 from ._scalar_fill import checked_scalar
+from ._tensor_math_checks import broadcast_error, _no_bool, _check_int_zero_division, \
+    check_same_device, _float_dt, axes_of, _required, _pick, _bool_sub_error  # noqa: F401
 
 _state = grad_mode.state
 _ndarray = np.ndarray
@@ -67,81 +69,11 @@ def _wrapped_scalar(b, rd):
     return np.asarray(b & (2 ** 64 - 1), np.uint64).astype(rd.np)
 
 
-def broadcast_error(a, b, err):
-    """numpy's ValueError for shapes that do not broadcast, as PyTorch words it."""
-    sa, sb = a._data.shape, b._data.shape
-    for i in range(1, min(len(sa), len(sb)) + 1):
-        x, y = sa[-i], sb[-i]
-        if x != y and x != 1 and y != 1:
-            dim = max(len(sa), len(sb)) - i
-            return RuntimeError(f"The size of tensor a ({x}) must match the size of tensor b "
-                                f"({y}) at non-singleton dimension {dim}")
-    return err
-
-
-def _no_bool(a, b, kernel):
-    if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":
-        raise NotImplementedError(f"\"{kernel}\" not implemented for 'Bool'")
-
-
-def _check_int_zero_division(a, b, dt):
-    if np.dtype(dt or a._data.dtype).kind in "iu" and not np.all(b._data):
-        raise RuntimeError("ZeroDivisionError")
-
-
-def check_same_device(a, b):
-    if a._data.ndim == 0 or b._data.ndim == 0:
-        if type(b._data) is _ndarray and b._data.ndim == 0:
-            return
-        if type(a._data) is _ndarray and a._data.ndim == 0:
-            return
-    da, db = a.device, b.device
-    if da != db:
-        raise RuntimeError("Expected all tensors to be on the same device, but found at least "
-                           f"two devices, {da} and {db}!")
-
-
-def _float_dt(a, b, dt):
-    """True division and friends always produce a floating dtype."""
-    cur = dt if dt is not None else a._data.dtype
-    if cur.kind in "biu":
-        return D.get_default_dtype().np
-    return dt
-
-
 def _float_input(t):
     """exp/log/sqrt/... of an integer tensor compute in the default float dtype."""
     if t._data.dtype.kind in "biu":
         return _wrap(t._data.astype(D.get_default_dtype().np))
     return t
-
-
-def axes_of(t, dim):
-    if dim is None:
-        return None
-    if isinstance(dim, (list, tuple)):
-        if len(dim) == 0:
-            return None
-        axes = tuple(sorted(t._dim(d) for d in dim))
-        for i in range(1, len(axes)):
-            if axes[i] == axes[i - 1]:
-                raise RuntimeError(f"dim {axes[i]} appears multiple times in the list of dims")
-    else:
-        axes = (t._dim(dim),)
-    # a 0-d tensor accepts dim 0 or -1 and reduces over nothing
-    return axes if t._data.ndim else None
-
-
-def _required(dim, axis, fn):
-    if dim is None:
-        if axis is None:
-            raise TypeError(f'{fn}() missing 1 required positional arguments: "dim"')
-        return axis
-    return dim
-
-
-def _pick(dim, axis, keepdim, keepdims):
-    return (axis if dim is None else dim), bool(keepdims if keepdims is not None else keepdim)
 
 
 class MathMixin:
@@ -459,15 +391,6 @@ class MathMixin:
         from .tensor import Tensor
         return M.relabel(self + (end - self) * weight,
                          "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
-
-def _bool_sub_error(a, b):
-    if a._data.dtype.kind == "b" and b._data.dtype.kind == "b":
-        raise RuntimeError("Subtraction, the `-` operator, with two bool tensors is not "
-                           "supported. Use the `^` or `logical_xor()` operator instead.")
-    raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported. "
-                       "If you are trying to invert a mask, use the `~` or `logical_not()` "
-                       "operator instead.")
-
 
 def _pow(a, b, dt):
     _no_bool(a, b, "pow")

@@ -26,6 +26,7 @@ from ._tensor_hooks import HooksMixin
 from ._tensor_scatter import ScatterMixin
 from ._tensor_layout import LayoutMixin, index_dim
 from ._tensor_format import format_tensor
+from ._tensor_interop import InteropMixin
 
 _state = grad_mode.state
 InferenceVersion = grad_mode.InferenceVersion
@@ -75,9 +76,9 @@ def _legacy_type_name(arr):
     return D.legacy_type_name(arr.dtype)
 
 
-class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, ConvertMixin,
-             ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin, HooksMixin,
-             ScatterMixin, LayoutMixin):
+class Tensor(InteropMixin, MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin,
+             ConvertMixin, ExtraMixin, MoreMixin, LinalgMixin, SelectMixin, MiscMixin,
+             HooksMixin, ScatterMixin, LayoutMixin):
     """A multi-dimensional array with autograd, speaking PyTorch's and the array API's names."""
     __slots__ = ("_data", "_rg", "grad_fn", "_grad", "_vc", "__dict__", "__weakref__")
     __module__ = "fastnn"  # prints as fastnn.Tensor, and pickle finds it there
@@ -279,26 +280,6 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
         return dim % n if n else 0
 
     # ---- conversion -----------------------------------------------------------------
-    def numpy(self, *, force=False):
-        if self._rg and not force:
-            raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
-                               "tensor.detach().numpy() instead.")
-        if type(self._data) is not _ndarray:
-            if force:
-                return self._data.copy_to_host()
-            raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "
-                            "Tensor.cpu() to copy the tensor to host memory first.")
-        return self._data
-
-    def __array__(self, dtype=None, copy=None):
-        arr = self.numpy()  # PyTorch's errors for a tensor that requires grad or is on a GPU
-        if dtype is not None and arr.dtype != dtype:
-            if copy is False:
-                raise ValueError("Unable to avoid copy while creating an array as requested: "
-                                 f"the tensor is {arr.dtype}, not {np.dtype(dtype)}")
-            return arr.astype(dtype)
-        return arr.copy() if copy else arr
-
     def __array_wrap__(self, array, context=None, return_scalar=False):
         # a numpy ufunc applied to a tensor gives a tensor back (np.exp(t)), as in PyTorch,
         # which also turns boolean results into uint8
@@ -306,40 +287,12 @@ class Tensor(MathMixin, CompareMixin, ReduceMixin, ShapeMixin, InplaceMixin, Con
             array = array.astype(np.uint8)
         return _wrap(np.asarray(array))
 
-    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
-        from ._dlpack import tensor_dlpack
-        return tensor_dlpack(self, stream, max_version, dl_device, copy)
-
-    def __dlpack_device__(self):
-        from ._dlpack import tensor_dlpack_device
-        return tensor_dlpack_device(self)
-
-    def __array_namespace__(self, *, api_version=None):
-        from . import array_api
-        return array_api.namespace(api_version)
-
-    def to_device(self, device, /, *, stream=None):
-        return self.to(device)
-
     @property
     def mT(self):
         if self._data.ndim < 2:
             raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices. "
                                f"Got {self._data.ndim}-D tensor.")
         return self.transpose(-2, -1)
-
-    def item(self):
-        if self._data.size != 1:
-            raise RuntimeError(f"a Tensor with {self._data.size} elements cannot be converted to "
-                               "Scalar")
-        return self._host().reshape(-1)[0].item()
-
-    def tolist(self):
-        return self._host().tolist()
-
-    def _host(self):
-        d = self._data
-        return d if type(d) is _ndarray else d.copy_to_host()
 
     def __float__(self):
         if self._rg and not _warned_scalar and _state.enabled:  # PyTorch: only in grad mode
