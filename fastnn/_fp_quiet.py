@@ -4,8 +4,9 @@ PyTorch returns inf and nan quietly (``log(0)``, ``0/0``, overflow); numpy warns
 filter cannot hide them reliably: test runners such as pytest reset the filters around each
 test, and a suite run with ``-W error`` would then fail on a legitimate ``log(0)``. numpy keeps
 its error state in a context variable, so fastnn sets it for the duration of an op and restores
-it after: the user's own numpy code keeps the settings the user chose. Setting the variable
-costs well under a microsecond, where ``np.errstate`` costs about three.
+it after: the user's own numpy code keeps the settings the user chose, except inside tensor
+hooks and custom Function backwards, which run within the quiet backward pass. Setting the
+variable costs well under a microsecond, where ``np.errstate`` costs about three.
 """
 import functools
 

@@ -94,7 +94,7 @@ class CompareMixin:
                 raise NotImplementedError(f'"{kernel}" not implemented for '
                                           f"'{D.scalar_type_name(t._data.dtype)}'")
         if dt is not None:
-            a_arr, b_arr = a._data.astype(dt, copy=False), np.asarray(b._data).astype(dt)
+            a_arr, b_arr = a._data.astype(dt, copy=False), np.asarray(b._data).astype(dt, copy=False)
         else:
             a_arr, b_arr = a._data, b._data
         if not bool_ok and a_arr.dtype.kind == "b":

@@ -183,7 +183,7 @@ class ShapeMixin:
     @property
     def T(self):
         nd = self._data.ndim
-        if nd != 2 and nd != 1:
+        if nd != 2:
             _warn_deprecated_T(nd)
         return self.permute(tuple(reversed(range(nd))))
 

@@ -329,7 +329,7 @@ def test_transpose_property_warnings():
     ws = _caught(lambda: fastnn.tensor(1.0).T)
     assert len(ws) == 1 and "deprecated on 0-D tensors" in str(ws[0].message)
     assert _caught(lambda: fastnn.rand(2, 3).T) == []
-    assert _caught(lambda: fastnn.rand(3).T) == []
+    assert len(_caught(lambda: fastnn.rand(3).T)) == 1  # PyTorch warns for 1-D too (once)
     assert fastnn.rand(2, 3, 4).permute(2, 1, 0).shape == (4, 3, 2)
 
 

@@ -11,7 +11,7 @@ from . import functional  # noqa: F401
 from . import graph  # noqa: F401
 from . import saved_attrs  # noqa: F401  (grad_fn._saved_* properties)
 from .graph import GradientEdge
-from .engine import start_pass
+from .engine import start_pass, end_pass
 
 __all__ = ["backward", "grad", "Variable", "Function", "no_grad", "enable_grad",
            "set_grad_enabled", "inference_mode", "gradcheck", "detect_anomaly",
@@ -104,11 +104,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     nodes = [t.node if isinstance(t, GradientEdge) else _edge(t) for t in ins]
     if create_graph:
         from .higher_order import run_graph_backward
-        start_pass(roots)
+        prev_pass = start_pass(roots)
         try:
             captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes))
         finally:
-            start_pass(())
+            end_pass(prev_pass)
     else:
         captured = run(roots, root_grads, bool(retain_graph), capture=set(nodes))
     result = []
@@ -164,7 +164,7 @@ def _graph_backward(tensors, grads, inputs):
     from .higher_order import run_graph_backward, _accumulate
     roots, _, _ = run_root_backward(tensors, grads, True)  # checks shapes and scalars
     seeds = _root_tensors(tensors, grads)
-    start_pass(roots)
+    prev_pass = start_pass(roots)
     try:
         if inputs is None:
             run_graph_backward(roots, seeds)
@@ -172,7 +172,7 @@ def _graph_backward(tensors, grads, inputs):
         ins = _as_list(inputs)
         captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins})
     finally:
-        start_pass(())
+        end_pass(prev_pass)
     for t in ins:
         g = captured.get(_edge(t))
         if g is not None:

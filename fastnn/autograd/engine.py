@@ -73,8 +73,7 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
     """
     prev_direct = _mode.direct
     _mode.direct = capture is None
-    _mode.roots = roots  # (start_pass, inlined)
-    _mode.passes += 1
+    prev_pass = start_pass(roots)
     # as in PyTorch, hooks and custom backward code run without recording a graph
     prev_enabled = _grad_state.enabled
     _grad_state.enabled = False
@@ -90,15 +89,23 @@ def run_backward(roots, root_grads, retain_graph=False, capture=None):
             return {}
         return _run(roots, root_grads, retain_graph, capture)
     finally:
-        _mode.roots = ()  # holding them would keep the graph alive
+        end_pass(prev_pass)  # (a top-level pass leaves no roots: they would keep the graph)
         _mode.direct = prev_direct
         _grad_state.enabled = prev_enabled
         _fp_state.reset(token)
 
 
 def start_pass(roots):
-    _mode.roots = roots
-    _mode.passes += 1
+    """Begin a backward pass from ``roots`` under a new pass id; returns what ``end_pass``
+    restores, so a backward run inside a hook leaves the outer pass as it was."""
+    prev = (_mode.roots, _mode.passes)
+    _mode.counter += 1
+    _mode.roots, _mode.passes = roots, _mode.counter
+    return prev
+
+
+def end_pass(prev):
+    _mode.roots, _mode.passes = prev
 
 
 def _execute(node, g, retain_graph):
@@ -202,11 +209,10 @@ def _check_anomaly(node, grads):
         return
     for i, gi in enumerate(grads):
         if gi is not None and has_nan(np.asarray(gi)):  # PyTorch lets inf through
-            kind = "nan"
             where = node._trace or "(forward location not recorded: enable anomaly detection " \
                                    "before the forward pass)"
             raise RuntimeError(
-                f"Function '{node.name()}' returned {kind} values in its {i}th output.\n"
+                f"Function '{node.name()}' returned nan values in its {i}th output.\n"
                 f"Its forward ran {where}")
 
 

@@ -249,10 +249,9 @@ class Function:
                                  else (None, None) for o in outs)
             route(ctx, [o if d else None for o, d in zip(outs, diff)], _slot_type(cls))
         else:
-            outs[0].grad_fn = ctx
-            outs[0]._rg = True
+            from .._tensor_views import move_history, refresh_views
+            move_history(outs[0], ctx)  # retain_grad follows the new history too
             if "_views" in outs[0].__dict__:  # modified in place: its views follow
-                from .._tensor_views import refresh_views
                 refresh_views(outs[0])
         if anomaly.enabled:
             record_trace(ctx)

@@ -9,6 +9,7 @@ a rule raise, naming the op, rather than returning a gradient that silently lack
 """
 import numpy as np
 
+from .._fp_quiet import quietly
 from .engine import _dependencies, _useful
 from .grad_mode import enable_grad
 from .node import AccumulateGrad, Node
@@ -56,6 +57,7 @@ def _keep_routing_inputs(node, grads):
     return tuple(out)
 
 
+@quietly  # inf/nan without numpy's warnings, as in the first-order engine
 def run_graph_backward(roots, root_grads, capture=None):
     """Like the engine's dependency-ordered pass, on Tensors; leaves accumulate graph grads
     unless ``capture`` (autograd.grad's nodes) is given, which returns them instead."""

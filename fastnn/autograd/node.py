@@ -31,7 +31,8 @@ class _EngineMode:
     # the nodes the latest backward pass started from, and a count of passes (multi-grad
     # hooks group the gradients of one pass)
     roots = ()
-    passes = 0
+    passes = 0    # the id of the pass running now
+    counter = 0   # ids handed out so far (never reused)
 
 
 engine_mode = _EngineMode()

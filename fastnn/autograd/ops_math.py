@@ -417,9 +417,9 @@ def sigmoid_array(a):
     # exp's overflow to inf gives the limit 0; float16 goes through float32 (no early 0s)
     if a.dtype == _HALF_DTYPE:
         return sigmoid_array(a.astype(np.float32)).astype(np.float16)
-    with np.errstate(over="ignore"):
-        y = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input
-        np.exp(y, out=y)
+    # (its callers run inside ops and the backward engine, where numpy's warnings are off)
+    y = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input
+    np.exp(y, out=y)
     y += 1
     np.reciprocal(y, out=y)
     return y

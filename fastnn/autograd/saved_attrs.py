@@ -1,10 +1,9 @@
 """``grad_fn._saved_<name>``: what a node saved for backward, by the names PyTorch gives it,
 for code (and tutorials) that inspect the graph.
 
-Only nodes whose saved values mean what PyTorch's do are listed. The names are installed as
-properties on those classes: a ``__getattr__`` on Node would be simpler, but it stops the
-interpreter from specializing every other attribute read on nodes, which the backward pass
-does thousands of times per step.
+Only nodes whose saved values mean what PyTorch's do are listed; the names are installed as
+properties on those classes (a ``__getattr__`` on Node would slow every attribute read on
+nodes in the backward pass).
 """
 from . import ops_math
 
