@@ -266,7 +266,14 @@ def solve_ex(A, B, *, left=True, check_errors=False, out=None):
     """(X, info) for A X = B (X A = B when not left); info > 0 marks a singular A (its X is
     then inf/nan instead of an error)."""
     check_matrix("linalg.solve", A)
-    _, _, info = lu_packed(A._data)
+    try:  # the common, regular case: one LAPACK solve, info all zeros
+        X = linalg_solve(A, B, left=left)
+        info = np.zeros(A.shape[:-2], np.int32)
+        return _solve_ex_rt(X, _wrap(info)) if out is None else \
+            _copy_out(out, _solve_ex_rt(X, _wrap(info)))
+    except LinAlgError:
+        pass
+    _, _, info = lu_packed(A._data)  # singular somewhere: which pivot, per matrix
     if check_errors and info.any():
         i = int(np.argmax(info.reshape(-1) != 0))
         raise LinAlgError(f"torch.linalg.solve_ex: {_prefix(A.shape, i)}The solver failed "

@@ -55,8 +55,9 @@ def _exp_square(x):
 def _erfcx(x):
     """exp(x^2) * erfc(x) for a float64 array."""
     from .nn._functional.activation import _erfc_scaled, erf_array
-    out = np.empty_like(x)
-    low = x < 1.0
+    out = np.full_like(x, np.nan)  # NaN stays NaN: the ranges below do not cover it
+    out[x == -np.inf] = np.inf
+    low = (x < 1.0) & (x > -np.inf)
     if low.any():
         a = x[low]
         with np.errstate(over="ignore", invalid="ignore"):

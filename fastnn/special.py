@@ -105,7 +105,7 @@ def xlog1py(input, other):
     # where x is 0 and log1p(y) is not finite (y <= -1 or +inf) the term is taken as 0;
     # elsewhere x * log1p(y) is already 0 at x == 0 and keeps d/dx = log1p(y) there
     void = (x == 0) & ((y <= -1) | (y == math.inf))
-    safe = fastnn.where(void, y * 0, y)
+    safe = fastnn.where(void, fastnn.zeros_like(y), y)  # (y * 0 would be NaN at y = inf)
     return x * safe.log1p() + 0.0  # + 0.0 turns 0 * negative (-0.0) into 0.0
 
 

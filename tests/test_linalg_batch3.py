@@ -107,7 +107,7 @@ def test_solve_ex():
     z[1] = np.eye(3)
     _parity(lambda lib, x, y: lib.linalg.solve_ex(x, y), [z, np.ones((2, 3))], grad=False)
     with pytest.raises(RuntimeError, match="singular"):
-        fastnn.linalg.solve_ex(fastnn.tensor(z), fastnn.ones(2, 3), check_errors=True)
+        fastnn.linalg.solve_ex(fastnn.tensor(z), fastnn.ones(2, 3, dtype=fastnn.float64), check_errors=True)
 
 
 # ---- triangular_solve, Householder ------------------------------------------------------------
@@ -367,3 +367,11 @@ def test_lu_errors():
         fastnn.triangular_solve(fastnn.ones(3, 2, dtype=fastnn.int64),
                                 fastnn.ones(3, 3, dtype=fastnn.int64))
     assert fastnn.linalg.cond(fastnn.ones(2, 2), "nuc").item() == math.inf
+
+
+def test_solve_ex_regular_and_singular():
+    A = fastnn.tensor([[1.0, 2.0], [2.0, 4.0]])
+    res = fastnn.linalg.solve_ex(A, fastnn.ones(2))
+    assert int(res.info) == 2 and res.info.dtype == fastnn.int32
+    ok = fastnn.linalg.solve_ex(fastnn.eye(2) * 2, fastnn.ones(2))
+    assert int(ok.info) == 0 and ok.result.tolist() == [0.5, 0.5]

@@ -49,3 +49,11 @@ def test_xlog1py_gradient_and_errors():
     assert gradcheck(fastnn.special.xlog1py, (x, y))
     with pytest.raises(TypeError, match="must be Tensor"):
         fastnn.special.entr([1.0])
+
+
+def test_erfcx_and_xlog1py_edge_values():
+    x = fastnn.tensor([float("nan"), float("-inf"), float("inf")], dtype=fastnn.float64)
+    out = fastnn.special.erfcx(x).tolist()
+    assert out[0] != out[0] and out[1] == float("inf") and out[2] == 0.0
+    y = fastnn.special.xlog1py(fastnn.tensor([0.0, 0.0]), fastnn.tensor([float("inf"), -1.0]))
+    assert y.tolist() == [0.0, 0.0]

@@ -8,7 +8,6 @@ through one numpy update together, as with the other step-counting optimizers.
 """
 import numpy as np
 
-from ..autograd import grad_mode
 from ..tensor import _wrap
 from .optimizer import Optimizer
 
@@ -29,10 +28,7 @@ class ScalarStateOptimizer(Optimizer):
         return _wrap(np.array(value, dtype=self._step_dtype()))
 
     def step(self, closure=None):
-        loss = None
-        if closure is not None:
-            with grad_mode.enable_grad():
-                loss = closure()
+        loss = self._closure_loss(closure)
         extra = {}
         for group in self.param_groups:
             for p in group["params"]:

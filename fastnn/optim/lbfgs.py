@@ -235,8 +235,7 @@ class LBFGS(Optimizer):
 
         def evaluate():
             # the closure builds a graph even when step() runs under no_grad
-            with grad_mode.enable_grad():
-                return closure()
+            return self._closure_loss(closure)
 
         lr = _scalar(group["lr"])
         max_iter, max_eval = group["max_iter"], group["max_eval"]

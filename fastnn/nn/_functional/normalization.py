@@ -158,7 +158,7 @@ def _batch_norm(input, running_mean, running_var, weight, bias, training, moment
 
 
 def _channel_sums(a, axes):
-    """Per-channel sums of ``a`` (channels on axis 1) accurate to float64 rounding.
+    """Per-channel sums of ``a`` (channels on axis 1), more accurate than a strided sum.
 
     numpy sums a strided axis one element after another, so float32 statistics of a large
     batch (or of values with a large offset) drift. Each contiguous sample-channel row is

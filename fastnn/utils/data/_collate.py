@@ -68,7 +68,9 @@ def default_collate(batch):
                 from ..._creation import from_numpy
                 # stacked as plain arrays: np.stack would keep a subclass, which a tensor
                 # cannot hold; from_numpy refuses what no tensor can be made of
-                return from_numpy(np.stack([_plain_array(b) for b in batch]))
+                if type(elem) is not np.ndarray:
+                    batch = [_plain_array(b) for b in batch]
+                return from_numpy(np.stack(batch))
             # anything irregular goes the slow way, for PyTorch's errors (shape mismatch,
             # an element no tensor can be made of) and its dtype promotion
             from ..._creation import as_tensor

@@ -2,11 +2,12 @@
 
 The built-in samplers draw a pass's indices as numpy arrays (``_index_chunks``): the whole
 pass at once for ordinary sizes, in chunks of at most ``_CHUNK`` indices when a pass is
-longer (``num_samples=10**10`` must not allocate 80 GB up front). Chunked draws come out in
-the same order as one big draw would. ``BatchSampler`` slices those arrays instead of
-collecting indices one by one. Random ones draw from ``fastnn.random`` (the ``generator``
-given, else the global one that ``fastnn.manual_seed`` seeds), when iteration starts, so
-every pass is a fresh permutation.
+longer (``num_samples=10**10`` must not allocate 80 GB up front). ``BatchSampler`` slices
+those arrays instead of collecting indices one by one. Random ones draw from
+``fastnn.random`` (the ``generator`` given, else the global one that ``fastnn.manual_seed``
+seeds) when iteration starts, so every pass is a fresh permutation; a chunked pass draws
+its chunks from a private generator seeded from that one then, so random numbers drawn
+elsewhere during the pass (dropout, augmentation) do not change its later indices.
 """
 import itertools
 
@@ -37,6 +38,14 @@ class Sampler:
 _CHUNK = 1 << 18  # indices drawn at a time when a pass is longer than this
 
 
+def _pass_rng(generator, total):
+    """The numpy generator a pass of ``total`` indices draws from (see the module doc)."""
+    rng = _random.get_generator(generator).np
+    if total <= _CHUNK:
+        return rng
+    return np.random.Generator(np.random.PCG64(int(rng.integers(0, 2 ** 63))))
+
+
 class _ArraySampler(Sampler):
     """A sampler whose pass is a sequence of numpy arrays, so batches can be slices of them.
 
@@ -47,6 +56,9 @@ class _ArraySampler(Sampler):
         return np.concatenate(list(self._index_chunks()) or [np.empty(0, np.int64)])
 
     def _index_chunks(self):
+        if type(self)._index_array is _ArraySampler._index_array:
+            raise NotImplementedError(f"{type(self).__name__} defines neither _index_array "
+                                      "nor _index_chunks")
         yield self._index_array()
 
     def __iter__(self):
@@ -112,7 +124,7 @@ class RandomSampler(_ArraySampler):
 
     def _index_chunks(self):
         n, k = len(self.data_source), self.num_samples
-        rng = _random.get_generator(self.generator).np
+        rng = _pass_rng(self.generator, k)
         if self.replacement:
             for size in _chunk_sizes(k):
                 yield rng.integers(0, n, size=size)
@@ -172,7 +184,7 @@ class WeightedRandomSampler(_ArraySampler):
         self.generator = generator
 
     def _index_chunks(self):
-        rng = _random.get_generator(self.generator).np
+        rng = _pass_rng(self.generator, self.num_samples)
         w = self.weights._data
         p = w / w.sum()
         if not self.replacement:  # num_samples is at most len(weights) here
