@@ -440,8 +440,10 @@ def _clamp_tensor_bounds(t, lo, hi):
                  Const(np.asarray(b, rd.np)) for b in (lo, hi)]
     try:
         return apply(ClampBackward0, tuple(ins), rd.np)
-    except ValueError as e:
-        raise broadcast_error(t, ins[1] if lo is not None else ins[2], e) from None
+    except ValueError:
+        from ._functions import _check_broadcast  # names the pair that does not broadcast
+        _check_broadcast(*(tuple(x.shape) for x in (t, lo, hi) if isinstance(x, Tensor)))
+        raise
 
 
 def _nograd(arr):

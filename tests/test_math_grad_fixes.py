@@ -387,3 +387,9 @@ def test_create_graph_first_gradients_agree(fn, arrays):
     for p, q in zip(plain, graph):
         np.testing.assert_allclose(q.detach().numpy(), p.numpy(), rtol=1e-12, atol=1e-15,
                                    equal_nan=True)
+
+
+def test_clamp_tensor_bounds_that_do_not_broadcast_raise_runtime_error():
+    with pytest.raises(RuntimeError, match=r"size of tensor a \(3\) must match the size of "
+                                           r"tensor b \(2\)"):
+        fastnn.ones(3).clamp(min=fastnn.ones(3), max=fastnn.ones(2))

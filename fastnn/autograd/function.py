@@ -145,10 +145,15 @@ class FunctionCtx(Node):
                 f"(expected {n_args}, got {len(grads)})")
         out = []
         for i, (gi, slot) in enumerate(zip(grads, self._tensor_slots)):
+            if slot is None:  # a non-tensor argument takes no gradient
+                if gi is not None:
+                    raise RuntimeError(
+                        f"function {self.name()} returned a gradient different than None at "
+                        f"position {i + 1}, but the corresponding forward input was not a "
+                        "Variable")
+                continue
             if gi is not None and not hasattr(gi, "_data"):
                 raise RuntimeError(f"expected Variable or None (got {type(gi).__name__})")
-            if slot is None:
-                continue
             if gi is not None:
                 gi = gi._data if hasattr(gi._data, "device_spec") else np.asarray(gi._data)
                 if gi.shape != slot._data.shape:

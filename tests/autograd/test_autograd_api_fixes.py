@@ -332,3 +332,18 @@ def test_graph_multi_grad_hook_any(lib):
     handle.remove()
     (a * 2).sum().backward()
     assert len(calls) == 2 and calls[0] in ([2., 2.], [3., 3.]) and calls[1] == [2., 2.]
+
+
+def test_function_gradient_for_a_non_tensor_argument_raises():
+    class Scale(fastnn.autograd.Function):
+        @staticmethod
+        def forward(ctx, x, k):
+            return x * k
+
+        @staticmethod
+        def backward(ctx, g):
+            return g * 2, fastnn.ones(1)  # k was a number: no gradient may be returned
+
+    with pytest.raises(RuntimeError, match="position 2, but the corresponding forward input "
+                                           "was not a Variable"):
+        Scale.apply(fastnn.ones(2, requires_grad=True), 3).sum().backward()
