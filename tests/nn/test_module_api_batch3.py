@@ -517,3 +517,10 @@ def test_causal_bias_checks():
     b = causal_upper_left(2, 3)
     assert (b.variant, b.seq_len_q, b.seq_len_kv) == (CausalVariant.UPPER_LEFT, 2, 3)
     assert int(CausalVariant.LOWER_RIGHT) == 2 and b.shape == (2, 3)
+
+
+def test_backward_pre_hook_alone_warns_when_no_input_needs_a_gradient():
+    m = fastnn.nn.Linear(2, 2)
+    m.register_full_backward_pre_hook(lambda mod, grad_output: None)
+    with pytest.warns(UserWarning, match="Full backward hook is firing"):
+        m(fastnn.ones(1, 2)).sum().backward()

@@ -305,13 +305,13 @@ class _BackwardHookCall:
                 full = r
         self.grad_outputs = full
         if self.input_slots is None:
-            # no input needs a gradient: the hooks still run, with grad_input all None
-            if self.hooks:
-                warnings.warn("Full backward hook is firing when gradients are computed with "
-                              "respect to module outputs since no inputs require gradients. "
-                              "See the documentation of "
-                              "fastnn.nn.Module.register_full_backward_hook for more details.",
-                              stacklevel=2)
+            # no input needs a gradient: the hooks still run, with grad_input all None (PyTorch
+            # warns whether a backward hook or only a backward pre-hook is registered)
+            warnings.warn("Full backward hook is firing when gradients are computed with "
+                          "respect to module outputs since no inputs require gradients. "
+                          "See the documentation of "
+                          "fastnn.nn.Module.register_full_backward_hook for more details.",
+                          stacklevel=2)
             none = (None,) * self.n_inputs
             for hook in self.hooks:
                 r = hook(self.module, none, full)
