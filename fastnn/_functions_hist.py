@@ -195,23 +195,20 @@ def chain_matmul(*matrices):
     return multi_dot(matrices)
 
 
-def _shift_operands(fn, input, other):
+def _check_shift_operands(fn, input, other):
     Tensor = _T()
-    if isinstance(input, Tensor):
-        return input, other
-    if isinstance(other, Tensor):
-        return None, other
-    raise TypeError(f"{fn}() received an invalid combination of arguments - got "
-                    f"({type(input).__name__}, {type(other).__name__})")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):
+        raise TypeError(f"{fn}() received an invalid combination of arguments - got "
+                        f"({type(input).__name__}, {type(other).__name__})")
 
 
 def bitwise_left_shift(input, other):
     """input << other, elementwise (integer tensors)."""
-    a, b = _shift_operands("bitwise_left_shift", input, other)
-    return a << b if a is not None else input << b
+    _check_shift_operands("bitwise_left_shift", input, other)
+    return input << other
 
 
 def bitwise_right_shift(input, other):
     """input >> other, elementwise (integer tensors)."""
-    a, b = _shift_operands("bitwise_right_shift", input, other)
-    return a >> b if a is not None else input >> b
+    _check_shift_operands("bitwise_right_shift", input, other)
+    return input >> other

@@ -42,15 +42,3 @@ def inplace_operand(self, barr, dt, ufunc):
 def scaled_by_alpha(arr, alpha):
     """``arr * alpha`` in arr's dtype, as add/sub's alpha= works (integers wrap around)."""
     return arr * checked_alpha(alpha, arr.dtype, "add")
-
-
-def addc_inplace(self, name, t1, t2, value):
-    """addcmul_/addcdiv_ across dtypes: the out-of-place op (promoted dtype), written back."""
-    from . import _functions_more as more
-    from ._tensor_inplace import _record, _tracked, _write
-    fn = getattr(more, name)
-    self._check_inplace()
-    if _tracked(self, (t1, t2)):
-        return _record(self, lambda alias: fn(alias, t1, t2, value=value))
-    _write(self, fn(self.detach(), t1, t2, value=value)._data)
-    return self._bump()

@@ -17,11 +17,16 @@ from ._tensor_random import check_std, check_p, random_range
 from ._tensor_argcheck import index_message
 from ._scalar_fill import checked_scalar, is_number
 from ._inplace_dtypes import (BITWISE_METHODS, castable as _castable, inplace_operand,
-                              scaled_by_alpha, addc_inplace)
+                              scaled_by_alpha)
 from ._inplace_record import _cast_error, _write, _inplace_error, _tracked, _record
+from ._tensor_more import _inplace as _more_inplace
 
 _state = grad_mode.state
 _ndarray = np.ndarray
+
+
+# addcmul_/addcdiv_ across dtypes: the out-of-place op (promoted dtype) written back
+_ADDCMUL_, _ADDCDIV_ = _more_inplace("addcmul"), _more_inplace("addcdiv")
 
 
 class InplaceMixin:
@@ -219,13 +224,13 @@ class InplaceMixin:
         own = self._data.dtype
         if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
             return self.add_(t1 * t2 * value)  # the optimizers' common case
-        return addc_inplace(self, "addcmul", t1, t2, value)
+        return _ADDCMUL_(self, t1, t2, value=value)
 
     def addcdiv_(self, t1, t2, *, value=1):
         own = self._data.dtype
         if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
             return self.add_(t1 / t2 * value)
-        return addc_inplace(self, "addcdiv", t1, t2, value)
+        return _ADDCDIV_(self, t1, t2, value=value)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
         return self._unary_("scatter", dim, index, src if value is None else value, reduce=reduce)

@@ -33,8 +33,8 @@ def _inplace(name):
 _METHODS = ("nan_to_num logaddexp xlogy hypot frac signbit heaviside erf erfc erfinv addcmul "
             "addcdiv baddbmm addmv kron matrix_power rot90 fliplr flipud histc logcumsumexp "
             "nansum nanmean dist cov corrcoef igamma igammac").split()
-_INPLACE = ("nan_to_num xlogy hypot frac erf erfc erfinv addcmul addcdiv baddbmm addmv igamma "
-            "igammac").split()
+# (addcmul_/addcdiv_ live on InplaceMixin, which keeps a fast path for the optimizers)
+_INPLACE = "nan_to_num xlogy hypot frac erf erfc erfinv baddbmm addmv igamma igammac".split()
 
 
 class MoreMixin:

@@ -219,7 +219,7 @@ class ReduceMixin:
             from .linalg import matrix_norm
             return matrix_norm(self, p, dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
-        src = _float_input(self) if dtype is None else _norm_input_as(self, dtype)
+        src = self if dtype is None else _norm_input_as(self, dtype)  # float: checked above
         if (p == np.inf or p == -np.inf) and not self._data.size:
             _check_extreme_norm_of_empty(self, p, axes_of(self, dim))
         if p == 0 or p == -np.inf:
@@ -275,10 +275,7 @@ def _amax(t, dim, keepdim, use_max):
 def _norm_input_as(t, dtype):
     """norm(dtype=...): the input cast up to ``dtype`` first; narrowing it is an error."""
     want = D.to_dtype(dtype)
-    have = D._FROM_NP[t._data.dtype]
-    if not have.is_floating_point:
-        raise RuntimeError("linalg.vector_norm: Expected a floating point or complex tensor as "
-                           f"input. Got {_type_title(have.np)}")
+    have = D._FROM_NP[t._data.dtype]  # a float: norm() refuses other inputs first
     if have.category != want.category or D.promote_types(have, want) is not want:
         raise RuntimeError(f"linalg.vector_norm: the dtype of the input ({_type_title(have.np)})"
                            f" should be convertible without narrowing to the specified dtype "
