@@ -5,6 +5,7 @@ import numpy as np
 
 from .._fp_quiet import STATE as _fp_state, QUIET as _FP_QUIET
 from .grad_mode import state as _grad_state
+from .saved_hooks import unpack_node
 from .node import (AccumulateGrad, anomaly, capture_trace, engine_mode, has_nan,
                    run_tensor_hooks, slot_owners)
 
@@ -110,9 +111,14 @@ def end_pass(prev):
 
 def _execute(node, g, retain_graph):
     """One node's backward with its hooks; the gradients for ``node._next``."""
-    if node._vcs or node._freed:
+    packed = node._packed
+    if node._vcs or node._freed or packed is not None:
         node.check_saved()
+        if packed is not None:  # saved_tensors_hooks: unpacked afresh for each pass
+            node.saved = unpack_node(packed)
     grads = node.backward(g)
+    if packed is not None:
+        node.saved = ()
     if node._post_hooks:
         for hook in list(node._post_hooks.values()):
             r = hook(grads, (g,))

@@ -3,6 +3,7 @@ from . import grad_mode
 from .engine import _edge, record_trace
 from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
+from .saved_hooks import hooks as _saved_hooks, pack_node, pack_tensors, unpack_tensors
 from .._fp_quiet import STATE as _fp_state, QUIET as _FP_QUIET
 
 _state = grad_mode.state
@@ -69,6 +70,8 @@ def apply_node(cls, inputs, *args):
                         vcs.append((vc, vc[0], s, t.grad_fn))
                         break
             node._vcs = vcs
+            if _saved_hooks.stack:
+                pack_node(node, (*inputs, out))
         if anomaly.enabled:
             record_trace(node)
         return out, node
@@ -83,6 +86,8 @@ class FunctionCtx(Node):
     """
     _fn_cls = None
     _outputs = None  # (shape, dtype) per output of a tuple-returning forward, else None
+    _recording = False   # whether this call records a graph (set before forward runs)
+    _ctx_packed = None   # save_for_backward's tensors as saved_tensors_hooks packed them
 
     def __init__(self):
         self._saved_tensors = ()
@@ -97,6 +102,11 @@ class FunctionCtx(Node):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward can only save variables, but argument {i} "
                                 f"is of type {type(t).__name__}")
+        if _saved_hooks.stack and self._recording:
+            # kept only as the pack hook's results, unpacked at each ``saved_tensors``
+            self._saved_tensors, self.saved, self._vcs = (), (), ()
+            self._ctx_packed = pack_tensors(tensors)
+            return
         self._saved_tensors = tensors
         self.saved = tuple(t._data for t in tensors if t is not None)
         self._vcs = [(t._vc, t._vc[0], t._data, t.grad_fn) for t in tensors if t is not None]
@@ -105,11 +115,14 @@ class FunctionCtx(Node):
     def saved_tensors(self):
         if self._freed:
             self.check_saved()
+        if self._ctx_packed is not None:
+            return unpack_tensors(self._ctx_packed)
         return self._saved_tensors
 
     def release(self):
-        if self._saved_tensors:
+        if self._saved_tensors or self._ctx_packed is not None:
             self._saved_tensors = ()
+            self._ctx_packed = None
             self.saved = ()
             self._freed = True
 
@@ -223,6 +236,7 @@ class Function:
         ctx._tensor_slots = [a if isinstance(a, Tensor) else None for a in args]
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _state.enabled and any(t._rg for t in tensors)
+        ctx._recording = record
         separate = cls.setup_context is not Function.setup_context
         with grad_mode.no_grad():
             if separate:

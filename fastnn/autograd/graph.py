@@ -1,11 +1,14 @@
 """Inspecting and hooking the autograd graph: ``Node`` (the type of every ``grad_fn``),
-gradient edges, hooks over several tensors and manual version bumps."""
+gradient edges, hooks over several tensors, hooks on saved tensors and manual version
+bumps."""
 from typing import NamedTuple
 
 from .node import Node, engine_mode
+from .saved_hooks import disable_saved_tensors_hooks, save_on_cpu, saved_tensors_hooks
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
-           "register_multi_grad_hook"]
+           "register_multi_grad_hook", "saved_tensors_hooks", "save_on_cpu",
+           "disable_saved_tensors_hooks"]
 
 
 class GradientEdge(NamedTuple):

@@ -13,6 +13,7 @@ from .._fp_quiet import quietly
 from .engine import _dependencies, _useful
 from .grad_mode import enable_grad
 from .node import AccumulateGrad, Node
+from .saved_hooks import unpack_node
 
 _RULES = {}
 
@@ -87,10 +88,15 @@ def run_graph_backward(roots, root_grads, capture=None):
                              not any(n in reach for n in nexts if n is not None)):
                 grads = (None,) * len(nexts)
             else:
-                if node._vcs or node._freed:
+                packed = node._packed
+                if node._vcs or node._freed or packed is not None:
                     node.check_saved()
+                    if packed is not None:
+                        node.saved = unpack_node(packed)
                 fn = _rule_for(node)
                 grads = fn(node, g)
+                if packed is not None:
+                    node.saved = ()
                 if getattr(fn, "routed", False):
                     grads = _keep_routing_inputs(node, grads)
             for nxt, gi in zip(nexts, grads):

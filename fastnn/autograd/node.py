@@ -48,6 +48,7 @@ class Node:
     saved = ()
     _vcs = None           # [(version_counter, expected, array)] of saved tensors
     _freed = False
+    _packed = None        # what saved_tensors_hooks' pack hook kept in place of ``saved``
     _pre_hooks = None     # hooks on the gradient flowing into this node (tensor hooks)
     _post_hooks = None    # hooks called with (grad_inputs, grad_outputs)
     _trace = None         # forward location, recorded under anomaly detection
@@ -120,8 +121,9 @@ class Node:
                     "fastnn.autograd.set_detect_anomaly(True) to find the forward op.")
 
     def release(self):
-        if self.saved:
+        if self.saved or self._packed is not None:
             self.saved = ()
+            self._packed = None
             self._freed = True
 
     def __repr__(self):

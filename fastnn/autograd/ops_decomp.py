@@ -13,6 +13,7 @@ from .engine import _edge, record_trace
 from .fan import SlotBackward, route, unpack
 from .node import Node, anomaly, new_sequence_number
 from .ops_math import renamed, unbroadcast
+from .saved_hooks import hooks as saved_hooks, pack_node
 
 _state = grad_mode.state
 
@@ -67,6 +68,8 @@ def apply_multi(cls, inputs, *args):
             if owners:
                 vcs.append(_node.saved_version(owners[0], s))
         node._vcs = vcs
+        if saved_hooks.stack:
+            pack_node(node, (*inputs, *outs))
         if anomaly.enabled:
             record_trace(node)
     return outs

@@ -6,6 +6,7 @@ properties on those classes (a ``__getattr__`` on Node would slow every attribut
 nodes in the backward pass).
 """
 from . import ops_math
+from .saved_hooks import unpack_node
 
 _SELF, _OTHER, _RESULT = ("self", 0), ("other", 1), ("result", 0)
 
@@ -32,7 +33,7 @@ def _saved_value(node, where):
         return getattr(node, where)
     if node._freed:
         node.check_saved()  # PyTorch's "saved tensors ... already been freed" error
-    saved = node.saved
+    saved = node.saved if node._packed is None else unpack_node(node._packed)
     arr = saved[where] if where < len(saved) else None
     if arr is None:
         return None

@@ -17,6 +17,7 @@ from ...autograd.engine import _edge, record_trace
 from ...autograd.fan import Pack, SlotBackward, route, unpack
 from ...autograd.higher_order import _input, recompute, rule
 from ...autograd.node import Node, anomaly, new_sequence_number
+from ...autograd.saved_hooks import hooks as saved_hooks, pack_node
 from .linear import linear_grads
 
 try:
@@ -145,6 +146,9 @@ def run(mode, gi, states, w_hh, b_hh, batch_sizes, reverse):
                     (late if t is b_hh else vcs).append(_node.saved_version(t, s))
                     break
         node._vcs, node._late_vcs = vcs, late
+        if saved_hooks.stack:
+            pack_node(node, inputs + outs)
+            node._late_vcs = ()
         if anomaly.enabled:
             record_trace(node)
     return outs[0], tuple(outs[1:])
