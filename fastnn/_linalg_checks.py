@@ -26,10 +26,10 @@ def _no_out(fn, out):
         raise RuntimeError(f"{fn}: out= is not supported by fastnn")
 
 
-def with_out(name):
+def with_out(name, same_dtype=True):
     """Adds PyTorch's ``out=`` to a matrix function: the result (or tuple of results) is
-    written into ``out``, whose dtype must be the result's exactly, as PyTorch's linalg
-    functions require. ``name`` is the function's name in PyTorch's messages."""
+    written into ``out``, whose dtype must be the result's exactly where PyTorch's function
+    requires it (``same_dtype``). ``name`` is the function's name in PyTorch's messages."""
     def decorate(fn):
         @functools.wraps(fn)
         def wrapper(*args, out=None, **kwargs):
@@ -40,7 +40,7 @@ def with_out(name):
             pairs = zip(out, result) if isinstance(result, tuple) and \
                 isinstance(out, (tuple, list)) else [(out, result)]
             for o, r in pairs:
-                if isinstance(o, _Tensor()) and isinstance(r, _Tensor()) and \
+                if same_dtype and isinstance(o, _Tensor()) and isinstance(r, _Tensor()) and \
                         o._data.dtype != r._data.dtype:
                     raise RuntimeError(f"Expected out tensor to have dtype "
                                        f"{D.c_type_name(r._data.dtype)}, but got "
@@ -103,22 +103,9 @@ def _flat(a):
 def lu_info(a):
     """Per matrix, the 1-based index of the first exactly-zero pivot of LU with partial
     pivoting (LAPACK's getrf info), 0 where there is none."""
+    from ._linalg_lu import lu_packed
     orig = _flat(a)
-    a = orig.copy()
-    b, n = a.shape[0], a.shape[-1]
-    info = np.zeros(b, np.int32)
-    rows = np.arange(b)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        for j in range(n):
-            p = np.argmax(np.abs(a[:, j:, j]), axis=1) + j
-            top = a[rows, j].copy()
-            a[rows, j] = a[rows, p]
-            a[rows, p] = top
-            piv = a[:, j, j]
-            info[(info == 0) & (piv == 0)] = j + 1
-            col = a[:, j + 1:, j] / np.where(piv == 0, 1, piv)[:, None]
-            a[:, j + 1:, j + 1:] -= col[:, :, None] * a[:, j, None, j + 1:]
-    return _fill_unknown(info, orig, np.linalg.inv)
+    return _fill_unknown(lu_packed(orig)[2], orig, np.linalg.inv)
 
 
 def chol_info(a):

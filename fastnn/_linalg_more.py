@@ -16,7 +16,7 @@ from .autograd.ops_decomp import _T, solve_tri
 from .autograd.ops_math import unbroadcast
 from ._functions_linalg import (return_type, linalg_inv, linalg_inv_ex, linalg_solve,
                                 linalg_solve_triangular, linalg_svdvals)
-from ._linalg_checks import _Tensor, _wrap, check_matrix, batch_shape
+from ._linalg_checks import _Tensor, _wrap, check_matrix, batch_shape, with_out
 
 __all__ = ["geqrf", "orgqr", "ormqr", "vander", "adjoint", "triangular_solve", "symeig"]
 
@@ -25,7 +25,8 @@ _triangular_solve_rt = return_type("triangular_solve", ["solution", "cloned_coef
 
 
 # ---- condition number ------------------------------------------------------------------------
-def cond(A, p=None, *, out=None):
+@with_out("linalg_cond", same_dtype=False)
+def cond(A, p=None):
     """The condition number of A in the norm ``p``: s_max / s_min for None / 2 (s_min / s_max
     for -2, any shape); |A| |A^-1| for 'fro', 'nuc', +-1 and +-inf (square A, inf when A
     is singular)."""
@@ -56,9 +57,6 @@ def cond(A, p=None, *, out=None):
         result = matrix_norm(A, p) * matrix_norm(inverse, p)
         if singular.any():
             result = where(_wrap(singular), _wrap(np.array(np.inf, A._data.dtype)), result)
-    if out is not None:
-        from ._functions import _into
-        return _into(out, result, "linalg_cond")
     return result
 
 
@@ -123,7 +121,8 @@ def _check_reflectors(fn, A, tau):
                            f"match input dtype {D.scalar_type_name(A._data.dtype)}")
 
 
-def householder_product(A, tau, *, out=None):
+@with_out("linalg_householder_product", same_dtype=False)
+def householder_product(A, tau):
     """The first n columns of H_1 ... H_k (the Q of geqrf's (a, tau))."""
     from ._creation import eye
     fn = "torch.linalg.householder_product"
@@ -137,9 +136,6 @@ def householder_product(A, tau, *, out=None):
                            "tau.shape[-1]")
     C = eye(m, n, dtype=A.dtype).expand(*A.shape[:-2], m, n)
     result = _reflect(A, tau, C, True, False)
-    if out is not None:
-        from ._functions import _into
-        return _into(out, result, "linalg_householder_product")
     return result
 
 
@@ -148,7 +144,8 @@ def orgqr(input, tau):
     return householder_product(input, tau)
 
 
-def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
+@with_out("ormqr", same_dtype=False)
+def ormqr(input, tau, other, left=True, transpose=False):
     """Q other (Q^T other when transpose; other Q when not left), Q = the full m x m product
     of the reflectors of geqrf's (input, tau)."""
     fn = "torch.ormqr"
@@ -158,18 +155,17 @@ def ormqr(input, tau, other, left=True, transpose=False, *, out=None):
     if input.shape[-2] != m:
         side = "other.shape[-2]" if left else "other.shape[-1]"
         raise RuntimeError(f"{fn}: {side} must be equal to input.shape[-2]")
-    if tau.shape[-1] > m:
-        raise RuntimeError(f"{fn}: tau.shape[-1] must be less than or equal to "
-                           f"{'other.shape[-2]' if left else 'other.shape[-1]'}")
+    if tau.shape[-1] != min(m, input.shape[-1]):  # PyTorch 2.x wants the full count
+        raise RuntimeError(f"{fn}: tau.shape[-1] must be equal to min("
+                           f"{'other.shape[-2]' if left else 'other.shape[-1]'}, "
+                           "input.shape[-1])")
     result = _reflect(input, tau, other, bool(left), bool(transpose))
-    if out is not None:
-        from ._functions import _into
-        return _into(out, result, "ormqr")
     return result
 
 
 # ---- tensor inverses and solves --------------------------------------------------------------
-def tensorinv(A, ind=2, *, out=None):
+@with_out("linalg_tensorinv", same_dtype=False)
+def tensorinv(A, ind=2):
     """The tensor T with tensordot(T, A, ind) the identity: inv of A as a
     prod(shape[:ind]) x prod(shape[ind:]) matrix, reshaped to shape[ind:] + shape[:ind]."""
     if ind <= 0:
@@ -180,13 +176,11 @@ def tensorinv(A, ind=2, *, out=None):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[ind:]) == "
                            f"prod(self.shape[:ind]), but got {cols} != {rows}")
     result = linalg_inv(A.reshape(rows, cols)).reshape(shape[ind:] + shape[:ind])
-    if out is not None:
-        from ._functions import _into
-        return _into(out, result, "linalg_tensorinv")
     return result
 
 
-def tensorsolve(A, B, dims=None, *, out=None):
+@with_out("linalg_tensorsolve", same_dtype=False)
+def tensorsolve(A, B, dims=None):
     """X with tensordot(A, X, X.ndim) = B (the dims ``dims`` of A moved to the end first)."""
     if dims is not None:
         dims = [A._dim(d) for d in dims]
@@ -198,9 +192,6 @@ def tensorsolve(A, B, dims=None, *, out=None):
         raise RuntimeError(f"Expected self to satisfy the requirement prod(self.shape[other.ndim"
                            f":]) == prod(self.shape[:other.ndim]), but got {cols} != {rows}")
     result = linalg_solve(A.reshape(rows, cols), B.reshape(rows)).reshape(result_shape)
-    if out is not None:
-        from ._functions import _into
-        return _into(out, result, "linalg_tensorsolve")
     return result
 
 

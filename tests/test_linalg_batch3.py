@@ -2,6 +2,7 @@
 empty matrix norms, dtype checks and out= of fastnn.linalg (parity with PyTorch where
 installed, plain identities otherwise)."""
 import math
+import re
 import warnings
 
 import numpy as np
@@ -375,3 +376,23 @@ def test_solve_ex_regular_and_singular():
     assert int(res.info) == 2 and res.info.dtype == fastnn.int32
     ok = fastnn.linalg.solve_ex(fastnn.eye(2) * 2, fastnn.ones(2))
     assert int(ok.info) == 0 and ok.result.tolist() == [0.5, 0.5]
+
+
+@pytest.mark.parametrize("m, n, k, other, left", [
+    (3, 3, 2, (3, 3), True), (4, 2, 1, (4, 3), True), (4, 3, 2, (2, 4), False)])
+def test_ormqr_wants_every_reflector(m, n, k, other, left):
+    # PyTorch 2.x: tau.shape[-1] == min(other's reflected size, input.shape[-1])
+    A, tau, C = fastnn.randn(m, n), fastnn.rand(k), fastnn.randn(*other)
+    side = "other.shape[-2]" if left else "other.shape[-1]"
+    with pytest.raises(RuntimeError, match=re.escape(f"tau.shape[-1] must be equal to min({side}")):
+        fastnn.ormqr(A, tau, C, left=left)
+
+
+def test_out_of_another_dtype_for_plain_linalg_results():
+    A = fastnn.randn(3, 3, dtype=fastnn.float64) + 3 * fastnn.eye(3, dtype=fastnn.float64)
+    for fn, args in ((fastnn.linalg.cond, (A,)), (fastnn.linalg.tensorinv, (A, 1)),
+                     (fastnn.linalg.tensorsolve, (A, fastnn.ones(3, dtype=fastnn.float64)))):
+        out = fastnn.empty(0, dtype=fastnn.float32)
+        got = fn(*args, out=out)
+        assert got is out and out.dtype == fastnn.float32
+        np.testing.assert_allclose(out.numpy(), fn(*args).numpy(), rtol=1e-5)
