@@ -9,6 +9,7 @@ from .anomaly_mode import (detect_anomaly, set_detect_anomaly, is_anomaly_enable
 from .gradcheck import gradcheck, gradgradcheck  # noqa: F401
 from . import functional  # noqa: F401
 from . import graph  # noqa: F401
+from . import forward_ad  # noqa: F401
 from . import saved_attrs  # noqa: F401  (grad_fn._saved_* properties)
 from .graph import GradientEdge
 from .engine import start_pass, end_pass
