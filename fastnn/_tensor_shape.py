@@ -13,6 +13,7 @@ from .autograd import ops_shape as S
 from .autograd.ops_math import relabel, CloneBackward0
 from ._tensor_scatter import _index_tensor
 from ._tensor_views import track_view
+from .autograd.grad_mode import state as _grad_state
 from ._dtype import scalar_type_name as _title
 from ._tensor_layout import contiguous_format as _CONTIGUOUS
 from ._tensor_index_keys import _index_arrays, _check_index, _check_index_types, _mask_mismatch, \
@@ -31,8 +32,14 @@ def _as_view(out, src):
     """Mark ``out`` as a view of ``src``: shared version counter and base."""
     out._vc = src._vc
     root = out._base = src._base if src._base is not None else src
-    if out.grad_fn is not None and root.grad_fn is not None:
-        track_view(root, out)  # an in-place op on the family then refreshes its history
+    if out.grad_fn is not None:
+        if root.grad_fn is not None:
+            track_view(root, out)  # an in-place op on the family then refreshes its history
+    elif not root._rg and _grad_state.enabled:
+        # a view of plain data: should an in-place op give the family a history later,
+        # the view takes it too (PyTorch regenerates such views' grad_fn)
+        out.__dict__["_plain_view"] = True
+        track_view(root, out)
     return out
 
 

@@ -5,8 +5,9 @@ the view was made. When the base (or another view of it) is later modified in pl
 gets a new history, and every other live view must take its gradient through that new history
 too: each gets a fresh as_strided node on the base, as PyTorch's AsStridedBackward0 does.
 
-Views register themselves (weakly) on their base only when both carry history, so creating
-views of leaves or of plain data costs nothing extra.
+Views register themselves (weakly) on their base when both carry history, and views of plain
+data (made with grad mode on) too: should the data get a history later through an in-place
+op, those views take it as well. Views of leaves cost nothing extra.
 """
 from weakref import ref as _ref
 
@@ -42,8 +43,8 @@ def refresh_views(root, keep=None):
         if v is None or v._base is not root:
             continue
         live.append(r)
-        if v is keep or v.grad_fn is None:
-            continue
+        if v is keep or (v.grad_fn is None and not v.__dict__.pop("_plain_view", False)):
+            continue  # (a view made under no_grad stays without history)
         node = _strided_node(root, v)
         if node is not None:
             move_history(v, node)

@@ -101,3 +101,63 @@ def test_retain_grad_follows_inplace():
     (y * y).sum().backward()
     assert y.grad.tolist() == [12., 24., 36., 48.]
     assert x.grad.tolist() == [72., 144., 216., 288.]
+
+
+# views taken of plain data before an in-place op gave the data a history
+_BEFORE_HISTORY = {
+    "copy_into_base": """
+x = lib.zeros(3); v = x[:2]
+x.copy_(a)
+out = (v * 2).sum() + x.sum()""",
+    "sibling_chain": """
+x = lib.zeros(3); v = x[:2]; w = v[:1]
+v.copy_(a[:2])
+out = w.sum() * 5 + x.sum()""",
+    "reshaped_view": """
+x = lib.zeros(3); v = x.view(3, 1)
+x.add_(a)
+out = (v * v).sum()""",
+    "transposed_rows": """
+x = lib.zeros(2, 3); v = x.t()
+x[0] = a
+out = (v * lib.arange(6.).view(3, 2)).sum()""",
+    "rnn_buffer_rows": """
+h = lib.zeros(4, 3); rows = [h[t] for t in range(4)]
+for t in range(4):
+    h[t] = a * (t + 1)
+out = sum(r.sum() * (i + 1) for i, r in enumerate(rows))""",
+    "expanded": """
+x = lib.zeros(3); v = x.unsqueeze(0).expand(2, 3)
+x.copy_(a)
+out = v.sum()""",
+}
+
+
+def _before_history_grad(lib, code):
+    a = lib.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    scope = {"lib": lib, "a": a}
+    exec(code, scope)
+    scope["out"].backward()
+    return a.grad.tolist()
+
+
+@pytest.mark.parametrize("case", sorted(_BEFORE_HISTORY))
+def test_views_of_plain_data_take_a_later_history(case):
+    torch = pytest.importorskip("torch")
+    code = _BEFORE_HISTORY[case]
+    assert _before_history_grad(fastnn, code) == _before_history_grad(torch, code)
+
+
+def test_view_of_plain_data_without_torch():
+    a = fastnn.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x = fastnn.zeros(3)
+    v = x[:2]
+    x.copy_(a)
+    assert v.requires_grad and v.grad_fn.name() == "AsStridedBackward0"
+    ((v * 2).sum() + x.sum()).backward()
+    assert a.grad.tolist() == [3.0, 3.0, 1.0]
+    x, b = fastnn.zeros(3), fastnn.ones(3, requires_grad=True)
+    with fastnn.no_grad():
+        v = x[:2]  # made under no_grad: it stays plain
+    x.add_(b)
+    assert not v.requires_grad
