@@ -43,6 +43,21 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin, MiscLegacyMixin):
     def get_device(self):
         return -1 if self.device.type == "cpu" else (self.device.index or 0)
 
+    # layouts and backends fastnn does not have: code that asks gets PyTorch's answer for a
+    # dense tensor
+    is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
+    is_mps = is_xpu = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
+    output_nr = 0
+
+    def to_dense(self, dtype=None, *, masked_grad=None):
+        """Self (a dense tensor already), or a copy in ``dtype``."""
+        return self if dtype is None else self.to(dtype)
+
+    def dim_order(self):
+        """Dimensions from outermost to innermost in memory (by decreasing stride)."""
+        strides = self.stride()
+        return tuple(sorted(range(self.dim()), key=lambda d: -strides[d]))
+
     def is_pinned(self, device=None):
         """Always False: fastnn has no page-locked host memory."""
         return False
