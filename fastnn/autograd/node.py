@@ -177,6 +177,8 @@ class AccumulateGrad(Node):
         if self.tensor_hooks or not engine_mode.direct:
             return None
         leaf = self.variable
+        if "_post_acc_hooks" in leaf.__dict__:
+            return None  # the engine's sink sums every use first, then runs them once
         cur = leaf._grad
         if cur is None:
             slot = leaf._grad_slot  # the optimizer arena's slot, if packed

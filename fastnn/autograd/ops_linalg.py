@@ -14,7 +14,13 @@ class MmBackward0(Node):
 
     def forward(self, a, b):
         self.meta = (a.shape, a.dtype, b.shape, b.dtype)
-        self.save(a, b)
+        nxt = self._next
+        if nxt is not None and (nxt[0] is None or nxt[1] is None):
+            # an operand only the other's gradient reads: kept as a fresh view, so changing
+            # it in place before backward is allowed (PyTorch does not save it)
+            self.save(a if nxt[1] is not None else a.view(), b if nxt[0] is not None else b.view())
+        else:
+            self.save(a, b)
         return np.matmul(a, b)
 
     def backward(self, g):

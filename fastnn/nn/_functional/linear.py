@@ -56,7 +56,13 @@ class AddmmBackward0(Node):
             _core.linear_relu_forward(x, w, b, out)
         else:
             _core.linear_forward(x, w, b, out)
-        self.save(x, w)
+        nxt = self._next
+        if nxt is not None and (nxt[0] is None or nxt[1] is None):
+            # a value no gradient reads is kept as a fresh view: its shape is used, but it
+            # may change in place before backward (as PyTorch, which does not save it)
+            self.save(x if nxt[1] is not None else x.view(), w if nxt[0] is not None else w.view())
+        else:
+            self.save(x, w)
         return out
 
     def backward(self, g):
@@ -126,9 +132,38 @@ def _check(input, weight, bias):
         other = bias._data.dtype if x.dtype == w.dtype else w.dtype
         raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
                            f"{_title(x.dtype)} and {_title(other)}")
-    if bias is not None and bias._data.shape not in ((w.shape[0],), (), (1,)):
-        raise RuntimeError(f"linear(): bias of shape {list(bias._data.shape)} does not match "
-                           f"out_features {w.shape[0]}")
+    if bias is not None:
+        _check_bias(bias._data.shape, x.shape[:-1], w.shape[0])
+
+
+def _check_bias(bshape, lead, out_features):
+    """PyTorch's rule: a bias expands to the (rows, out_features) result (any broadcastable
+    shape for an input of more than 2 dimensions)."""
+    rows = int(np.prod(lead)) if lead else 1
+    if len(bshape) > 1 and len(lead) > 1:  # added to the product as by add_
+        target = tuple(lead) + (out_features,)
+        try:
+            both = np.broadcast_shapes(target, bshape)
+        except ValueError:
+            raise RuntimeError(f"The size of tensor a ({out_features}) must match the size of "
+                               f"tensor b ({bshape[-1]}) at non-singleton dimension "
+                               f"{len(target) - 1}") from None
+        if both != target:
+            raise RuntimeError(f"output with shape {list(target)} doesn't match the broadcast "
+                               f"shape {list(both)}")
+        return
+    target = [rows, out_features]
+    if len(bshape) > 2:
+        raise RuntimeError(f"expand(torch.FloatTensor{{{list(bshape)}}}, size={target}): the "
+                           "number of sizes provided (2) must be greater or equal to the number "
+                           f"of dimensions in the tensor ({len(bshape)})")
+    for k in range(1, len(bshape) + 1):
+        have, want = bshape[-k], target[-k]
+        if have != 1 and have != want:
+            raise RuntimeError(f"The expanded size of the tensor ({want}) must match the "
+                               f"existing size ({have}) at non-singleton dimension "
+                               f"{2 - k}.  Target sizes: {target}.  Tensor sizes: "
+                               f"{list(bshape)}")
 
 
 _FAST_DT = (np.dtype(np.float32), np.dtype(np.float64))
@@ -158,9 +193,10 @@ def linear(input, weight, bias=None):
     if x.dtype.kind == "b":
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
-            x.dtype.itemsize not in (4, 8) or (bias is not None and bias._data.ndim != 1):
+            x.dtype.itemsize not in (4, 8) or \
+            (bias is not None and bias._data.shape != (w.shape[0],)):
         if type(x) is not _ndarray and hasattr(x, "device_spec") and x.dtype.kind == "f" and \
-                (bias is None or bias._data.ndim == 1):
+                (bias is None or bias._data.shape == (w.shape[0],)):
             from ...cuda._nn import linear as cuda_linear  # one fused GEMM on the GPU
             return cuda_linear(input, weight, bias)
         out = input.matmul(weight.t())
