@@ -6,8 +6,9 @@ are at least as accurate as PyTorch's. ``GradScaler`` runs PyTorch's real dynami
 algorithm. See ``autocast_mode`` and ``grad_scaler`` for the details.
 """
 from .autocast_mode import (autocast, is_autocast_enabled, get_autocast_dtype,  # noqa: F401
-                            is_autocast_available, is_autocast_cache_enabled)
+                            is_autocast_available, is_autocast_cache_enabled, custom_fwd,
+                            custom_bwd)
 from .grad_scaler import GradScaler  # noqa: F401
 
 __all__ = ["autocast", "GradScaler", "is_autocast_available", "is_autocast_enabled",
-           "get_autocast_dtype"]
+           "get_autocast_dtype", "custom_fwd", "custom_bwd"]

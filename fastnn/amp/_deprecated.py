@@ -33,3 +33,21 @@ def for_device(device, module):
         cls.__qualname__ = cls.__name__
         cls.__doc__ = f"``fastnn.amp.{cls.__name__}('{device}', ...)``."
     return autocast, GradScaler
+
+
+def _warn_custom(name):
+    warnings.warn(f"`fastnn.cuda.amp.{name}(args...)` is deprecated. Please use "
+                  f"`fastnn.amp.{name}(args..., device_type='cuda')` instead.", FutureWarning,
+                  stacklevel=3)
+
+
+def cuda_custom_fwd(fwd=None, *, cast_inputs=None):
+    """``fastnn.cuda.amp.custom_fwd``: ``fastnn.amp.custom_fwd`` for 'cuda', warning."""
+    _warn_custom("custom_fwd")
+    return _autocast_mode.custom_fwd(fwd, device_type="cuda", cast_inputs=cast_inputs)
+
+
+def cuda_custom_bwd(bwd):
+    """``fastnn.cuda.amp.custom_bwd``: ``fastnn.amp.custom_bwd`` for 'cuda', warning."""
+    _warn_custom("custom_bwd")
+    return _autocast_mode.custom_bwd(bwd, device_type="cuda")

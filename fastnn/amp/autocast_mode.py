@@ -13,14 +13,18 @@ and disables the region. A 'cuda' region warns and disables itself when ``fastnn
 GPU, and accepts any floating dtype otherwise. ``cache_enabled`` is recorded but has no effect
 since there are no casts to cache.
 """
+import collections.abc
+import functools
 import threading
 import warnings
 
-from .._dtype import dtype as _dtype, device as _device, float16
+import numpy as np
+
+from .._dtype import dtype as _dtype, device as _device, float16, float64
 from ..autograd.grad_mode import _decorate
 
 __all__ = ["autocast", "is_autocast_enabled", "get_autocast_dtype", "is_autocast_available",
-           "is_autocast_cache_enabled"]
+           "is_autocast_cache_enabled", "custom_fwd", "custom_bwd"]
 
 _DEFAULT_DTYPE = {"cpu": float16, "cuda": float16}
 
@@ -126,3 +130,73 @@ class autocast:
     def __repr__(self):
         return (f"{type(self).__module__}.{type(self).__qualname__}(device_type="
                 f"'{self.device}', dtype={self.fast_dtype}, enabled={self._enabled})")
+
+
+def _check_device_type_str(device_type):
+    if not isinstance(device_type, str):
+        raise ValueError(f"Expected `device_type` of type `str`, got: `{type(device_type)}`")
+
+
+def _cast(value, device_type, dtype):
+    """``value`` with its floating tensors of ``device_type`` (float64 excepted) cast to
+    ``dtype``, looking inside mappings and iterables; everything else passes through."""
+    from ..tensor import Tensor
+    if isinstance(value, Tensor):
+        eligible = (value.is_floating_point() and value.device.type == device_type
+                    and value.dtype is not float64)
+        return value.to(dtype) if eligible else value
+    if isinstance(value, (str, bytes, np.ndarray)):
+        return value
+    if isinstance(value, collections.abc.Mapping):
+        return {_cast(k, device_type, dtype): _cast(v, device_type, dtype)
+                for k, v in value.items()}
+    if isinstance(value, collections.abc.Iterable):
+        cast_items = (_cast(v, device_type, dtype) for v in value)
+        return type(value)(cast_items) if isinstance(value, (list, tuple)) else cast_items
+    return value
+
+
+def custom_fwd(fwd=None, *, device_type, cast_inputs=None):
+    """Decorator for the ``forward`` of a custom ``autograd.Function``.
+
+    It records the autocast state of ``device_type`` on ``ctx`` for ``custom_bwd``. With
+    ``cast_inputs`` set and autocast enabled for ``device_type``, the floating tensor inputs
+    are cast to ``cast_inputs`` and ``forward`` runs with autocast disabled; outside an
+    enabled region it changes nothing.
+    """
+    _check_device_type_str(device_type)
+    if fwd is None:
+        return functools.partial(custom_fwd, device_type=device_type, cast_inputs=cast_inputs)
+
+    @functools.wraps(fwd)
+    def decorate_fwd(*args, **kwargs):
+        ctx = args[0]
+        ctx._dtype = get_autocast_dtype(device_type)
+        if cast_inputs is None:
+            ctx._fwd_used_autocast = is_autocast_enabled(device_type)
+            return fwd(*args, **kwargs)
+        ctx._fwd_used_autocast = False
+        if not is_autocast_enabled(device_type):
+            return fwd(*args, **kwargs)
+        with autocast(device_type=device_type, enabled=False):
+            return fwd(*_cast(args, device_type, cast_inputs),
+                       **_cast(kwargs, device_type, cast_inputs))
+
+    return decorate_fwd
+
+
+def custom_bwd(bwd=None, *, device_type):
+    """Decorator for the ``backward`` of a custom ``autograd.Function``: it runs with the
+    autocast state (enabled flag and dtype) that ``custom_fwd`` saw in ``forward``."""
+    _check_device_type_str(device_type)
+    if bwd is None:
+        return functools.partial(custom_bwd, device_type=device_type)
+
+    @functools.wraps(bwd)
+    def decorate_bwd(*args, **kwargs):
+        ctx = args[0]
+        with autocast(device_type=device_type, enabled=ctx._fwd_used_autocast,
+                      dtype=ctx._dtype):
+            return bwd(*args, **kwargs)
+
+    return decorate_bwd

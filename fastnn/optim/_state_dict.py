@@ -5,6 +5,8 @@ from collections import OrderedDict, defaultdict
 from copy import deepcopy
 from itertools import chain
 
+import numpy as np
+
 from ..tensor import Tensor, _wrap
 from ..utils.hooks import RemovableHandle
 
@@ -133,8 +135,30 @@ class StateDictMixin:
                 s.setdefault(k, v)
         self.state = state
         self.param_groups = saved
+        _tensorize_scalar_state(self)
         if self._fusable:
             self._adopt_state()
+
+
+def _tensorize_scalar_state(opt):
+    """Plain-number scalar state (``step``, NAdam's ``mu_product``, ASGD's ``eta``/``mu``),
+    as in checkpoints of old releases, becomes 0-d tensors of the step dtype, as in PyTorch."""
+    keys = opt._tensor_scalar_keys
+    if keys is None:
+        keys = ("step",) if opt._counts_steps else ()
+    if not keys:
+        return
+    for group in opt.param_groups:
+        # fused Adam/AdamW/Adagrad keep float32 steps whatever the default dtype
+        dtype = np.float32 if group.get("fused") else opt._step_dtype()
+        for p in group["params"]:
+            st = opt.state.get(p)
+            if not st:
+                continue
+            for key in keys:
+                value = st.get(key)
+                if value is not None and not isinstance(value, Tensor):
+                    st[key] = _wrap(np.array(float(value), dtype=dtype))
 
 
 def _cast(p, value, key):

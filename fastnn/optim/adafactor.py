@@ -28,6 +28,7 @@ def _norm(a, axis=None):
 
 class Adafactor(Optimizer):
     """``torch.optim.Adafactor``."""
+    _tensor_scalar_keys = ("step",)
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, foreach=None, maximize=False):

@@ -13,6 +13,7 @@ __all__ = ["ASGD"]
 
 class ASGD(ScalarStateOptimizer):
     """``torch.optim.ASGD``."""
+    _tensor_scalar_keys = ("step", "eta", "mu")
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0,
                  foreach=None, maximize=False, differentiable=False, capturable=False):

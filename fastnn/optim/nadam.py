@@ -19,6 +19,7 @@ def _mu(beta1, momentum_decay, step):
 
 class NAdam(ScalarStateOptimizer):
     """``torch.optim.NAdam``; each parameter's state holds ``mu_product`` as a 0-d tensor."""
+    _tensor_scalar_keys = ("step", "mu_product")
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, foreach=None,

@@ -74,6 +74,19 @@ def _check_lr(lr):
         raise ValueError(f"Invalid learning rate: {lr}")
 
 
+def _state_shape_message(state_shape, param_shape):
+    """PyTorch's error for an update whose loaded state does not fit its parameter."""
+    ndim = max(len(state_shape), len(param_shape))
+    a = (1,) * (ndim - len(state_shape)) + tuple(state_shape)
+    b = (1,) * (ndim - len(param_shape)) + tuple(param_shape)
+    for dim in range(ndim - 1, -1, -1):
+        if a[dim] != b[dim] and a[dim] != 1 and b[dim] != 1:
+            return (f"The size of tensor a ({a[dim]}) must match the size of tensor b "
+                    f"({b[dim]}) at non-singleton dimension {dim}")
+    return (f"output with shape {list(state_shape)} doesn't match the broadcast shape "
+            f"{list(param_shape)}")
+
+
 def _typename(obj):
     return obj.type() if isinstance(obj, Tensor) else type(obj).__name__
 
@@ -82,6 +95,9 @@ class Optimizer(StateDictMixin):
     """Base class of all optimizers (``torch.optim.Optimizer``)."""
     _fusable = False
     _counts_steps = False
+    # state entries loaded as plain numbers that become 0-d tensors (None: "step" for the
+    # step-counting optimizers, nothing otherwise)
+    _tensor_scalar_keys = None
 
     def __init__(self, params, defaults):
         self.defaults = defaults
@@ -217,8 +233,12 @@ class Optimizer(StateDictMixin):
                     continue
                 t._data.fill(fill)
             else:
-                np.copyto(t._data, cur._data if isinstance(cur, Tensor) else cur,
-                          casting="unsafe")
+                src = cur._data if isinstance(cur, Tensor) else cur
+                if np.shape(src) != t._data.shape:
+                    if not init:  # loading keeps a state of another shape, as PyTorch does
+                        continue
+                    raise RuntimeError(_state_shape_message(np.shape(src), t._data.shape))
+                np.copyto(t._data, src, casting="unsafe")
             st[key] = t
         return info
 
@@ -339,6 +359,8 @@ class Optimizer(StateDictMixin):
                     st[key] = _wrap(arr)
             else:
                 arr = cur._data
+                if arr.shape != p._data.shape:
+                    raise RuntimeError(_state_shape_message(arr.shape, p._data.shape))
             bufs.append(arr)
         p._vc[0] += 1
         self._apply(hyper, p._data, p._grad._data, bufs, info, kernel)

@@ -59,9 +59,21 @@ def get_ema_multi_avg_fn(decay=0.999):
         if _is_float(ema_param_list[0]):
             _lerp_all(ema_param_list, current_param_list, 1 - decay)
             return
+        # integer tensors (BatchNorm's num_batches_tracked): PyTorch's tensor-times-float
+        # arithmetic, in the default float dtype, truncated when written back
+        ft = _dtype.get_default_dtype().np.type
         for e, c in zip(ema_param_list, current_param_list):
-            _write(e, e._data * decay + c._data * (1 - decay))
+            _write(e, e._data.astype(ft) * ft(decay) + c._data.astype(ft) * ft(1 - decay))
     return ema_update
+
+
+_ADDCDIV_INTEGER_MESSAGE = (
+    "Integer division with addcdiv is no longer supported, and in a future  release addcdiv "
+    "will perform a true division of tensor1 and tensor2. The historic addcdiv behavior can "
+    "be implemented as (input + value * fastnn.trunc(tensor1 / tensor2)).to(input.dtype) for "
+    "integer inputs and as (input + value * tensor1 / tensor2) for float inputs. The future "
+    "addcdiv behavior is just the latter implementation: (input + value * tensor1 / "
+    "tensor2), for all dtypes.")
 
 
 def get_swa_multi_avg_fn():
@@ -71,8 +83,12 @@ def get_swa_multi_avg_fn():
         if _is_float(averaged_param_list[0]):
             _lerp_all(averaged_param_list, current_param_list, 1 / (n + 1))
             return
-        for a, c in zip(averaged_param_list, current_param_list):
-            _write(a, a._data + (c._data - a._data) / (n + 1))
+        # PyTorch's integer path (an integer division or an integer add with a float
+        # alpha) always fails; fail the same way
+        if isinstance(num_averaged, Tensor):
+            raise RuntimeError(_ADDCDIV_INTEGER_MESSAGE)
+        raise RuntimeError("For integral input tensors, argument alpha must not be a floating "
+                           "point number.")
     return swa_update
 
 
@@ -142,9 +158,16 @@ class AveragedModel(Module):
             for a, c in zip(mine, theirs):
                 _write(a, c)
         elif self.avg_fn is None:
-            multi = self.multi_avg_fn or get_swa_multi_avg_fn()
             for avg, cur in _groups(mine, theirs):
-                multi(avg, cur, self.n_averaged.to(avg[0].device))
+                device = avg[0].device
+                if self.multi_avg_fn is not None:
+                    self.multi_avg_fn(avg, cur, self.n_averaged.to(device))
+                elif device.type == "cuda":  # PyTorch's foreach path
+                    get_swa_multi_avg_fn()(avg, cur, self.n_averaged.to(device))
+                else:  # off the foreach devices PyTorch averages tensor by tensor
+                    swa = get_swa_avg_fn()
+                    for a, c in zip(avg, cur):
+                        _write(a, swa(a, c, self.n_averaged.to(device)))
         else:
             for a, c in zip(mine, theirs):
                 _write(a, self.avg_fn(a, c, self.n_averaged.to(a.device)))

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 
+from ..._fp_quiet import quietly
 from ...tensor import Tensor, _wrap
 
 __all__ = ["clip_grad_norm_", "clip_grad_norm", "clip_grad_value_", "get_total_norm",
@@ -17,6 +18,10 @@ def _as_list(tensors):
 
 def _vector_norm(x, p):
     """torch.linalg.vector_norm of a flat array, in the array's dtype."""
+    if x.dtype == np.float16:
+        # Half precision accumulates in float32 (squares of values above ~256 overflow
+        # float16); only the finished norm is rounded back to half.
+        return _vector_norm(x.astype(np.float32), p).astype(np.float16)
     if x.size == 0:
         return x.dtype.type(0)
     if p == 2:
@@ -34,6 +39,7 @@ def _vector_norm(x, p):
     return np.power(np.power(a, x.dtype.type(p)).sum(dtype=x.dtype), x.dtype.type(1.0 / p))
 
 
+@quietly  # overflow to inf is a result here (as in PyTorch), not a warning
 def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Norm of the norms of ``tensors`` (as if they were concatenated into one vector)."""
     tensors = _as_list(tensors)
@@ -57,6 +63,7 @@ def get_total_norm(tensors, norm_type=2.0, error_if_nonfinite=False, foreach=Non
     return _wrap(total)
 
 
+@quietly
 def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     """Scale the gradients by ``min(1, max_norm / (total_norm + 1e-6))``."""
     grads = [p.grad for p in _as_list(parameters) if p.grad is not None]
@@ -67,7 +74,11 @@ def clip_grads_with_norm_(parameters, max_norm, total_norm, foreach=None):
     coef = np.minimum(tn.dtype.type(max_norm) / (tn + tn.dtype.type(1e-6)), tn.dtype.type(1.0))
     for g in grads:
         arr = g._data
-        arr *= coef.astype(arr.dtype)
+        if arr.dtype == np.float16:
+            # Half grads are scaled by a float32 coefficient, rounding once to half.
+            np.multiply(arr, coef.astype(np.float32), out=arr, casting="same_kind")
+        else:
+            arr *= coef.astype(arr.dtype)
         g._vc[0] += 1
 
 

@@ -10,7 +10,7 @@ augment, say) gets one ``self[i]`` per sample instead, so its override is never 
 import bisect
 import math
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -48,31 +48,76 @@ class IterableDataset(Dataset, Iterable):
         return ChainDataset([self, other])
 
 
-class BatchedSamples(Sequence):
-    """Several samples fetched at once.
+class BatchedSamples(list):
+    """Several samples fetched at once: a ``list`` of them, as ``__getitems__`` returns in
+    PyTorch, whose items are only made when first looked at.
 
     ``collated`` is what ``default_collate`` makes of them (it is returned unchanged, so
-    batching costs nothing per sample). Indexing or iterating materialises single samples,
-    so a custom ``collate_fn`` still sees an ordinary sequence of samples.
+    batching costs nothing per sample while nobody reads the samples). Any list operation
+    first fills the list with the single samples; after an in-place change ``collated`` is
+    recomputed from the list's contents.
     """
 
-    __slots__ = ("collated", "_n", "_sample")
+    __slots__ = ("_collated", "_n", "_sample", "_filled", "_edited")
 
     def __init__(self, collated, n, sample):
-        self.collated = collated
+        super().__init__()
+        self._collated = collated
         self._n = n
         self._sample = sample
+        self._filled = self._edited = False
+
+    @property
+    def collated(self):
+        if self._edited:
+            from ._collate import default_collate
+            return default_collate(list(self))
+        return self._collated
+
+    def _fill(self):
+        if not self._filled:
+            self._filled = True
+            list.extend(self, [self._sample(i) for i in range(self._n)])
+        return self
 
     def __len__(self):
-        return self._n
+        return list.__len__(self) if self._filled else self._n
 
-    def __getitem__(self, i):
-        if isinstance(i, slice):
-            return [self._sample(j) for j in range(self._n)[i]]
-        i = int(i)
-        if not -self._n <= i < self._n:
-            raise IndexError(f"index {i} is out of range for {self._n} samples")
-        return self._sample(i % self._n)
+    def __reduce_ex__(self, protocol):
+        return list, (list(self._fill()),)  # copies and pickles are plain lists
+
+    def __radd__(self, other):
+        return other + list(self._fill()) if isinstance(other, list) else NotImplemented
+
+
+def _reading(name):
+    method = getattr(list, name)
+
+    def call(self, *args):
+        return method(self._fill(), *args)
+    call.__name__ = name
+    return call
+
+
+def _editing(name):
+    method = getattr(list, name)
+
+    def call(self, *args):
+        out = method(self._fill(), *args)
+        self._edited = True
+        return out
+    call.__name__ = name
+    return call
+
+
+for _name in ("__getitem__", "__iter__", "__reversed__", "__contains__", "__eq__", "__ne__",
+              "__lt__", "__le__", "__gt__", "__ge__", "__repr__", "__add__", "__mul__",
+              "__rmul__", "copy", "count", "index"):
+    setattr(BatchedSamples, _name, _reading(_name))
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(BatchedSamples, _name, _editing(_name))
+del _name
 
 
 def _index_array(indices, size):
