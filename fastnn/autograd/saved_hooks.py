@@ -123,7 +123,7 @@ def pack_node(node, candidates):
     """Send the arrays ``node`` saved through the pack hook and keep only the results: each
     as the tensor it came from among ``candidates`` (the op's inputs and outputs), or as a
     new tensor over the array."""
-    from ..tensor import _wrap
+    from ..tensor import Tensor, _wrap
     tensors = []
     for s in node.saved:
         if s is None or not hasattr(s, "shape"):
@@ -131,7 +131,8 @@ def pack_node(node, candidates):
             continue
         for t in candidates:
             if t is not None and t._data is s:
-                tensors.append(t)
+                # a Python scalar operand is not a saved tensor (PyTorch keeps the number)
+                tensors.append(t if isinstance(t, Tensor) else _Plain(s))
                 break
         else:
             tensors.append(_wrap(s))

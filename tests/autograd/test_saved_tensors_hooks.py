@@ -243,3 +243,13 @@ def test_matches_pytorch_pack_counts_and_grads():
     assert n_f == n_t
     np.testing.assert_allclose(ga_f, ga_t, rtol=1e-6)
     np.testing.assert_allclose(gb_f, gb_t, rtol=1e-6)
+
+
+def test_python_scalar_operands_are_not_packed():
+    x = fastnn.ones(3, requires_grad=True)
+    seen = []
+    with saved_tensors_hooks(lambda t: seen.append(type(t)) or t.detach(), lambda p: p):
+        y = (x * 2 + x * fastnn.tensor(3.0)).sum()
+    y.backward()
+    assert seen == [fastnn.Tensor]  # only tensor(3.0), for the gradient of x (as PyTorch)
+    assert x.grad.tolist() == [5.0, 5.0, 5.0]
