@@ -145,8 +145,16 @@ def _parse_to(args, kwargs):
     device = kwargs.pop("device", None)
     copy = kwargs.pop("copy", False)
     kwargs.pop("non_blocking", None)
+    flags = 0  # positional bools come after the target: non_blocking, then copy
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, bool):
+            flags += 1
+            if flags == 2:
+                copy = a
+            elif flags > 2:
+                raise TypeError("to() takes at most 2 positional boolean arguments "
+                                f"(non_blocking, copy), but {flags} were given")
+        elif isinstance(a, Tensor):
             dtype, device = a.dtype, a.device
         elif isinstance(a, (str, D.device)) and not _is_dtype_name(a):
             device = D.device(a) if not isinstance(a, D.device) else a

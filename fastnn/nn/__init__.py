@@ -9,6 +9,7 @@ from .modules.module import (register_module_forward_pre_hook,  # noqa: F401
                              register_module_forward_hook, register_module_full_backward_hook,
                              register_module_full_backward_pre_hook)
 from . import utils  # noqa: F401
+from .parallel import DataParallel  # noqa: F401
 
 __all__ = ["Parameter", "Buffer", "UninitializedParameter", "UninitializedBuffer", "utils",
            *_module_names]

@@ -54,7 +54,10 @@ class ConvertMixin:
     def to(self, *args, **kwargs):
         from ..._tensor_convert import _parse_to
         kwargs = dict(kwargs)
-        kwargs.pop("memory_format", None)
+        fmt = kwargs.pop("memory_format", None)
+        # a copy flag, keyword or second positional bool, is refused even when False
+        if "copy" in kwargs or sum(isinstance(a, bool) for a in args) > 1:
+            raise RuntimeError(".to() does not accept copy argument")
         dtype, device, _ = _parse_to(args, kwargs)
         if kwargs:
             raise TypeError(f"to() got an unexpected keyword argument '{next(iter(kwargs))}'")
@@ -67,9 +70,11 @@ class ConvertMixin:
             require_cuda()
 
         def convert(t):
+            # like PyTorch, a memory format applies to the 4-D and 5-D tensors only
+            extra = {"memory_format": fmt} if fmt is not None and t.dim() in (4, 5) else {}
             if t.is_floating_point():
-                return t.to(device=device, dtype=dtype)
-            return t.to(device=device) if device is not None else t
+                return t.to(device=device, dtype=dtype, **extra)
+            return t.to(device=device, **extra) if device is not None or extra else t
         return self._apply(convert)
 
     def to_empty(self, *, device, recurse=True):

@@ -12,12 +12,15 @@ import numpy as np
 from ...autograd import grad_mode
 from ...autograd.engine import _edge
 from ...autograd.fan import SlotBackward, route, unpack
+from ...autograd.higher_order import rule
 from ...autograd.node import Node, new_sequence_number
 from ...utils.hooks import RemovableHandle
+from ._hook_dicts import refresh_module
 
 _global_forward_pre_hooks = OrderedDict()
 _global_forward_hooks = OrderedDict()
 _global_forward_hooks_always_called = set()
+_global_forward_hooks_with_kwargs = set()
 _global_backward_hooks = OrderedDict()
 _global_backward_pre_hooks = OrderedDict()
 # ids in _global_backward_hooks by how they were registered: the two kinds exclude each other
@@ -37,12 +40,6 @@ state = _State()
 
 def refresh_global():
     state.on = any(_GLOBAL)
-
-
-def refresh_module(module):
-    object.__setattr__(module, "_hooked", bool(
-        module._forward_pre_hooks or module._forward_hooks or module._backward_hooks
-        or module._backward_pre_hooks))
 
 
 class ModuleHookHandle(RemovableHandle):
@@ -68,6 +65,14 @@ class ModuleHookHandle(RemovableHandle):
             refresh_global()
 
 
+def claim_backward_hook_kind(module, full):
+    """Record which kind of backward hook ``module`` takes; the two kinds exclude each other."""
+    if module._is_full_backward_hook is (not full):
+        raise RuntimeError("Cannot use both regular backward hooks and full backward hooks on a "
+                           "single Module. Please use only one of them.")
+    object.__setattr__(module, "_is_full_backward_hook", full)
+
+
 def register_global(hooks_dict, hook, extra=()):
     h = ModuleHookHandle(hooks_dict, hook, None, extra)
     refresh_global()
@@ -80,10 +85,10 @@ def register_module_forward_pre_hook(hook):
 
 
 def register_module_forward_hook(hook, *, with_kwargs=False, always_call=False):
-    """``hook(module, args, output)`` after every module's forward."""
-    if with_kwargs:
-        raise NotImplementedError("global forward hooks take (module, args, output)")
-    extra = (_global_forward_hooks_always_called,) if always_call else ()
+    """``hook(module, args, output)`` after every module's forward, before the module's own
+    forward hooks; ``with_kwargs=True`` calls ``hook(module, args, kwargs, output)``."""
+    extra = ((_global_forward_hooks_with_kwargs,) if with_kwargs else ()) + \
+        ((_global_forward_hooks_always_called,) if always_call else ())
     return register_global(_global_forward_hooks, hook, extra)
 
 
@@ -140,20 +145,48 @@ def register_module_full_backward_pre_hook(hook):
     return register_global(_global_backward_pre_hooks, hook)
 
 
-def _run_forward_hooks(module, hooks, args, kwargs, result, only=None):
-    with_kwargs = module._forward_hooks_with_kwargs
-    for hid, hook in hooks:
-        if only is not None and hid not in only:
-            continue
-        r = hook(module, args, kwargs, result) if hid in with_kwargs \
+def _uses_kwargs(module, hid):
+    return hid in _global_forward_hooks_with_kwargs or hid in module._forward_hooks_with_kwargs
+
+
+def _is_always_called(module, hid):
+    return hid in _global_forward_hooks_always_called or \
+        hid in module._forward_hooks_always_called
+
+
+def _run_forward_hooks(module, args, kwargs, result, called_always):
+    # the hook lists are read after forward, so a hook registered during it runs as well
+    for hid, hook in (*_global_forward_hooks.items(), *module._forward_hooks.items()):
+        if _is_always_called(module, hid):
+            called_always.add(hid)
+        r = hook(module, args, kwargs, result) if _uses_kwargs(module, hid) \
             else hook(module, args, result)
         if r is not None:
             result = r
     return result
 
 
-def call_hooked(module, args, kwargs):
-    """``Module.__call__`` once hooks exist: pre-hooks, forward, forward hooks, backward hooks."""
+def _run_always_called_hooks(module, args, kwargs, result, called_always):
+    """After an error in a pre-hook, forward or a forward hook: the always_call hooks that
+    have not run yet; their own errors become warnings so the first error propagates."""
+    for scope, hooks in (("global module", _global_forward_hooks),
+                         ("module", module._forward_hooks)):
+        for hid, hook in tuple(hooks.items()):
+            if not _is_always_called(module, hid) or hid in called_always:
+                continue
+            try:
+                r = hook(module, args, kwargs, result) if _uses_kwargs(module, hid) \
+                    else hook(module, args, result)
+            except Exception as e:
+                warnings.warn(f"{scope} forward hook with ``always_call=True`` raised an "
+                              "exception that was silenced as another error was raised in "
+                              f"forward: {e}", stacklevel=3)
+                continue
+            if r is not None:
+                result = r
+
+
+def _run_pre_hooks(module, args, kwargs):
     with_kwargs = module._forward_pre_hooks_with_kwargs
     for hid, hook in (*_global_forward_pre_hooks.items(), *module._forward_pre_hooks.items()):
         if hid in with_kwargs:
@@ -167,24 +200,28 @@ def call_hooked(module, args, kwargs):
             r = hook(module, args)
             if r is not None:
                 args = r if isinstance(r, tuple) else (r,)
-    bw_hooks = [*_global_backward_hooks.values(), *module._backward_hooks.values()]
-    bw_pre = [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
-    call = None
-    if (bw_hooks or bw_pre) and grad_mode.state.enabled:
-        call = _BackwardHookCall(module, bw_hooks, bw_pre)
-        args = call.wrap_inputs(args)
-    fwd = [*_global_forward_hooks.items(), *module._forward_hooks.items()]
+    return args, kwargs
+
+
+def call_hooked(module, args, kwargs):
+    """``Module.__call__`` once hooks exist: pre-hooks, forward, forward hooks, backward hooks."""
+    called_always = set()
+    result = None
     try:
+        args, kwargs = _run_pre_hooks(module, args, kwargs)
+        bw_hooks = [*_global_backward_hooks.values(), *module._backward_hooks.values()]
+        bw_pre = [*_global_backward_pre_hooks.values(), *module._backward_pre_hooks.values()]
+        call = None
+        if (bw_hooks or bw_pre) and grad_mode.state.enabled:
+            call = _BackwardHookCall(module, bw_hooks, bw_pre)
+            args = call.wrap_inputs(args)
         result = module.forward(*args, **kwargs)
+        if _global_forward_hooks or module._forward_hooks:
+            result = _run_forward_hooks(module, args, kwargs, result, called_always)
     except Exception:
-        always = module._forward_hooks_always_called | _global_forward_hooks_always_called
-        if always:
-            try:
-                _run_forward_hooks(module, fwd, args, kwargs, None, always)
-            except Exception:
-                pass
+        if _global_forward_hooks_always_called or module._forward_hooks_always_called:
+            _run_always_called_hooks(module, args, kwargs, result, called_always)
         raise
-    result = _run_forward_hooks(module, fwd, args, kwargs, result)
     if call is not None:
         result = call.wrap_outputs(result)
     return result
@@ -209,6 +246,12 @@ class _GatherBackward(Node):
         return self.callback(unpack(pack, len(self._next)))
 
 
+@rule(_GatherBackward)
+def _gather_with_graph(node, pack):
+    # create_graph=True: the hooks see (and may return) gradients that carry a graph
+    return node.callback(unpack(pack, len(node._next)), graph=True)
+
+
 def _fan(tensors, callback):
     from ...tensor import _wrap
     gather = _GatherBackward()
@@ -224,12 +267,20 @@ def _fan(tensors, callback):
     return outs
 
 
-def _placed_grads(n, slots, grads):
-    """n gradient tensors (None where absent), grads[i] put at position slots[i]."""
+def _placed_grads(n, slots, grads, graph=False):
+    """n gradient tensors (None where absent), grads[i] put at position slots[i]; with
+    ``graph`` the grads are Tensors already (create_graph=True) and are kept as they are."""
     full = [None] * n
     for k, g in zip(slots, grads):
         full[k] = g
-    return _wrap_grads(full)
+    return tuple(full) if graph else _wrap_grads(full)
+
+
+def _unwrapped(full, slots, graph):
+    """What the gather node hands on: Tensors with ``graph``, else their arrays."""
+    if graph:
+        return tuple(full[k] for k in slots)
+    return tuple(None if full[k] is None else full[k]._data for k in slots)
 
 
 def _wrap_grads(arrays):
@@ -285,16 +336,19 @@ class _BackwardHookCall:
     def wrap_outputs(self, result):
         from ...tensor import Tensor
         single = isinstance(result, Tensor)
-        if not single and not isinstance(result, (tuple, list)):
+        if not single and not isinstance(result, tuple):
+            # only a Tensor or a tuple output is routed through the backward hooks
+            warnings.warn("For backward hooks to be called, module output should be a Tensor "
+                          f"or a tuple of Tensors but received {type(result)}", stacklevel=3)
             return result
         values, self.n_outputs, self.output_slots = self._route(
             [result] if single else list(result), self._on_outputs)
         if single:
             return values[0]
-        return type(result)(values) if isinstance(result, tuple) else values
+        return tuple(values) if type(result) is tuple else type(result)(*values)
 
-    def _on_outputs(self, grads):
-        full = _placed_grads(self.n_outputs, self.output_slots, grads)
+    def _on_outputs(self, grads, graph=False):
+        full = _placed_grads(self.n_outputs, self.output_slots, grads, graph)
         for hook in self.pre_hooks:
             r = hook(self.module, full)
             if r is not None:
@@ -319,12 +373,17 @@ class _BackwardHookCall:
                     raise RuntimeError("Backward hook for Modules where no input requires "
                                        "gradient should always return None or None for all "
                                        "gradients.")
-        return tuple(None if full[k] is None else full[k]._data for k in self.output_slots)
+        return _unwrapped(full, self.output_slots, graph)
 
-    def _on_inputs(self, grads):
-        grads = [np.zeros(shape, dtype) if g is None else g
-                 for g, (shape, dtype) in zip(grads, self.input_specs)]
-        full = list(_placed_grads(self.n_inputs, self.input_slots, grads))
+    def _on_inputs(self, grads, graph=False):
+        if self.grad_outputs is None:
+            # the gradient reached the inputs without passing through this call's outputs
+            # (a double backward through the forward graph, or an output that is not
+            # routed): the hooks are not called, as in PyTorch
+            return tuple(grads)
+        grads = [(_wrap_grads((np.zeros(shape, dtype),))[0] if graph else np.zeros(shape, dtype))
+                 if g is None else g for g, (shape, dtype) in zip(grads, self.input_specs)]
+        full = list(_placed_grads(self.n_inputs, self.input_slots, grads, graph))
         for i, shape, dtype in self.input_zeros:
             full[i] = _wrap_grads((np.zeros(shape, dtype),))[0]
         full = tuple(full)
@@ -336,4 +395,5 @@ class _BackwardHookCall:
                     raise RuntimeError(f"Backward hook returned an invalid number of "
                                        f"grad_input, got {len(r)}, but expected {len(full)}")
                 full = r
-        return tuple(None if full[k] is None else full[k]._data for k in self.input_slots)
+        self.grad_outputs = None  # consumed: a later pass straight to the inputs skips hooks
+        return _unwrapped(full, self.input_slots, graph)

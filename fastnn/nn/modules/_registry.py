@@ -7,26 +7,39 @@ _setattr = object.__setattr__
 
 class _Registry(dict):
     """An ordered name -> value dict whose writes are mirrored into the owner's attributes."""
-    __slots__ = ("_owner",)
+    __slots__ = ("_owner", "_sharers")
 
     def __init__(self, owner, items=()):
         dict.__init__(self)
         self._owner = weakref.ref(owner)
+        self._sharers = ()  # weakrefs of shallow copies (copy.copy) that share this registry
         for k, v in items:
             self[k] = v
 
-    def _mirror_set(self, key, value):
+    def share_with(self, module):
+        self._sharers += (weakref.ref(module),)
+
+    def _modules_to_mirror(self):
         owner = self._owner()
-        if owner is not None and not _shadowed(type(owner), key):
-            _setattr(owner, key, value)
+        if owner is not None:
+            yield owner
+        for ref in self._sharers:
+            module = ref()
+            if module is not None:
+                yield module
+
+    def _mirror_set(self, key, value):
+        for owner in self._modules_to_mirror():
+            if not _shadowed(type(owner), key):
+                _setattr(owner, key, value)
 
     def _mirror_del(self, key):
-        owner = self._owner()
-        if owner is not None and not _shadowed(type(owner), key):
-            try:
-                object.__delattr__(owner, key)
-            except AttributeError:
-                pass
+        for owner in self._modules_to_mirror():
+            if not _shadowed(type(owner), key):
+                try:
+                    object.__delattr__(owner, key)
+                except AttributeError:
+                    pass
 
     def __setitem__(self, key, value):
         dict.__setitem__(self, key, value)

@@ -1,11 +1,11 @@
 """state_dict / load_state_dict for Module."""
 from collections import OrderedDict
 from collections.abc import Mapping
-from types import MappingProxyType
 from typing import List, NamedTuple
 
 from ...autograd import grad_mode
 from ._hooks import ModuleHookHandle
+from ._hook_dicts import HookFlags, LazyHookDict
 
 
 class _IncompatibleKeys(NamedTuple):
@@ -34,9 +34,11 @@ def _overrides(module, name):
 
 
 class StateDictMixin:
-    # shared empty defaults until a hook is registered on the instance (see module._own)
-    _state_dict_pre_hooks = _load_state_dict_pre_hooks = MappingProxyType({})
-    _state_dict_hooks_public = _load_state_dict_pre_hooks_with_module = frozenset()
+    # created on the instance when first read (see _hook_dicts)
+    _state_dict_pre_hooks = LazyHookDict(OrderedDict)
+    _load_state_dict_pre_hooks = LazyHookDict(OrderedDict)
+    _state_dict_hooks_public = LazyHookDict(HookFlags)
+    _load_state_dict_pre_hooks_with_module = LazyHookDict(HookFlags)
 
     def _save_to_state_dict(self, destination, prefix, keep_vars):
         for name, p in self._parameters.items():
@@ -99,9 +101,8 @@ class StateDictMixin:
         return destination
 
     def _state_hook(self, hooks, hook, extra=()):
-        from .module import _own
-        return ModuleHookHandle(_own(self, hooks, OrderedDict), hook, self,
-                                tuple(_own(self, e, set) for e in extra))
+        return ModuleHookHandle(getattr(self, hooks), hook, self,
+                                tuple(getattr(self, e) for e in extra))
 
     def _register_state_dict_hook(self, hook):
         """``hook(module, state_dict, prefix, local_metadata)``; a returned dict replaces it."""

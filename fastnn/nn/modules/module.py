@@ -6,13 +6,14 @@ hit. Module defines no ``__getattr__`` and never touches ``self.__dict__`` on th
 paths: on CPython 3.11 either one makes every attribute read of the instance ~4x slower.
 """
 from collections import OrderedDict
-from types import MappingProxyType
 
 from ..parameter import Parameter, Buffer
 from ...autograd.node import forget_grad
 from ...tensor import Tensor
 from . import _hooks
-from ._hooks import ModuleHookHandle, refresh_module
+from ._hooks import ModuleHookHandle
+from . import _hook_dicts
+from ._hook_dicts import HookDict, HookFlags, LazyHookDict
 from ._hooks import (register_module_forward_pre_hook, register_module_forward_hook,  # noqa
                      register_module_full_backward_hook,
                      register_module_full_backward_pre_hook, register_module_backward_hook,
@@ -30,8 +31,8 @@ from ._context import add_context as _add_context, current_module_path  # noqa: 
 from ._registry import _Registry, _get
 
 _REGISTRIES = ("_parameters", "_buffers", "_modules")
+_CALL_HOOK_NAMES = frozenset(_hook_dicts.CALL_HOOK_NAMES)
 _NOARG = object()
-_EMPTY = MappingProxyType({})  # class-level stand-in for hook dicts never registered into
 _setattr = object.__setattr__
 _hook_state = _hooks.state
 
@@ -72,11 +73,17 @@ class Module(StateDictMixin, ConvertMixin):
     training = True
     _hooked = False
     call_super_init = False
-    # hook containers: shared empty defaults until a hook is registered on the instance
-    _forward_pre_hooks = _forward_hooks = _backward_hooks = _backward_pre_hooks = _EMPTY
-    _state_dict_hooks = _load_state_dict_post_hooks = _EMPTY
-    _forward_pre_hooks_with_kwargs = _forward_hooks_with_kwargs = frozenset()
-    _forward_hooks_always_called = frozenset()
+    _is_full_backward_hook = None
+    # hook containers: each is created on the instance when first read (see _hook_dicts)
+    _forward_pre_hooks = LazyHookDict(HookDict)
+    _forward_hooks = LazyHookDict(HookDict)
+    _backward_hooks = LazyHookDict(HookDict)
+    _backward_pre_hooks = LazyHookDict(HookDict)
+    _state_dict_hooks = LazyHookDict(OrderedDict)
+    _load_state_dict_post_hooks = LazyHookDict(OrderedDict)
+    _forward_pre_hooks_with_kwargs = LazyHookDict(HookFlags)
+    _forward_hooks_with_kwargs = LazyHookDict(HookFlags)
+    _forward_hooks_always_called = LazyHookDict(HookFlags)
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -205,6 +212,9 @@ class Module(StateDictMixin, ConvertMixin):
             (self._non_persistent_buffers_set.discard if persistent
              else self._non_persistent_buffers_set.add)(name)
             return
+        if name in _CALL_HOOK_NAMES:
+            _hook_dicts.assign(self, name, value)
+            return
         _setattr(self, name, value)
 
     # No __getattr__: registered names are mirrored into __dict__, and merely defining
@@ -244,7 +254,11 @@ class Module(StateDictMixin, ConvertMixin):
         _init_state(self, only_missing=True)
         for reg in _REGISTRIES:
             _setattr(self, reg, _Registry(self, dict(state.get(reg) or {}).items()))
-        refresh_module(self)
+        _hook_dicts.bind_all(self)
+
+    def __copy__(self):
+        # shares every container (parameters, buffers, children, hook dicts) with self
+        return _hook_dicts.shallow_copy(self, _REGISTRIES)
 
     # ---- traversal -------------------------------------------------------------------
     def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
@@ -404,8 +418,8 @@ class Module(StateDictMixin, ConvertMixin):
 
     # ---- hooks -----------------------------------------------------------------------
     def _hook(self, hooks, hook, extra=(), prepend=False):
-        h = ModuleHookHandle(_own(self, hooks, OrderedDict), hook, self,
-                             tuple(_own(self, e, set) for e in extra), prepend)
+        h = ModuleHookHandle(getattr(self, hooks), hook, self,
+                             tuple(getattr(self, e) for e in extra), prepend)
         _setattr(self, "_hooked", True)
         return h
 
@@ -421,9 +435,14 @@ class Module(StateDictMixin, ConvertMixin):
 
     def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output)``; a non-None return replaces grad_input."""
+        _hooks.claim_backward_hook_kind(self, True)
         return self._hook("_backward_hooks", hook, (), prepend)
 
-    register_backward_hook = register_full_backward_hook
+    def register_backward_hook(self, hook):
+        """Deprecated form of register_full_backward_hook; runs as a full backward hook in
+        fastnn. A module takes hooks of only one of the two kinds."""
+        _hooks.claim_backward_hook_kind(self, False)
+        return self._hook("_backward_hooks", hook)
 
     def register_full_backward_pre_hook(self, hook, prepend=False):
         """``hook(module, grad_output)``; a non-None return replaces grad_output."""
@@ -461,15 +480,6 @@ def _init_state(module, only_missing=False):
         _setattr(module, "training", True)
         for reg in _REGISTRIES:
             _setattr(module, reg, _Registry(module))
-
-
-def _own(module, name, factory):
-    """The module's own hook container ``name``, created on first registration."""
-    cur = getattr(module, name)
-    if cur is getattr(Module, name):
-        cur = factory()
-        _setattr(module, name, cur)
-    return cur
 
 
 def _remove(module, name, *regs):
