@@ -62,6 +62,8 @@ def _record(self, compute):
     base = self._base
     if base is not None and "_multi_out" in self.__dict__:
         raise multi_output_error(*self.__dict__["_multi_out"])
+    if base is not None and "_custom_fn_view" in self.__dict__:
+        raise custom_function_view_error(*self.__dict__["_custom_fn_view"])
     if base is not None and (base._rg or not self._rg):
         # a view of a tensor with history, or one that takes a grad only now: either way
         # the base must see the new values' history
@@ -81,6 +83,16 @@ def _record(self, compute):
         self.grad_fn = None
         self._rg = res._rg
     return self._bump()
+
+
+def custom_function_view_error(fn, k):
+    """In-place on a view that a custom Function returned (tagged ``_custom_fn_view``)."""
+    return RuntimeError(
+        f"Output {k} of {fn} is a view and is being modified inplace. This view was created "
+        "inside a custom Function (or because an input was returned as-is) and the autograd "
+        "logic to handle view+inplace would override the custom backward associated with the "
+        "custom Function, leading to incorrect gradients. This behavior is forbidden. You can "
+        "fix this by cloning the output of the custom Function.")
 
 
 def _view_positions(view, base):

@@ -21,7 +21,9 @@ class HooksMixin:
         def keep(g):
             t = ref()
             if t is not None:
-                if t._grad is None:
+                if g.requires_grad:  # backward(create_graph=True): .grad stays in the graph
+                    t._grad = g.clone() if t._grad is None else t._grad + g
+                elif t._grad is None:
                     t._grad = _t._wrap(g._data.copy())
                 else:
                     t._grad = _t._wrap(t._grad._data + g._data)

@@ -401,6 +401,9 @@ class Tensor(InteropMixin, MathMixin, CompareMixin, ReduceMixin, ShapeMixin, Inp
                                    "in-place operation.")
             base = self._base
             if base is not None and base._rg:
+                if "_custom_fn_view" in self.__dict__:  # before the leaf check, as PyTorch
+                    from ._inplace_record import custom_function_view_error
+                    raise custom_function_view_error(*self.__dict__["_custom_fn_view"])
                 if base.grad_fn is None:
                     raise RuntimeError("a view of a leaf Variable that requires grad is being "
                                        "used in an in-place operation.")

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa: F401
-                        is_grad_enabled)
+                        is_grad_enabled, set_multithreading_enabled, is_multithreading_enabled)
 from .function import Function, FunctionCtx, once_differentiable  # noqa: F401
 from .anomaly_mode import (detect_anomaly, set_detect_anomaly, is_anomaly_enabled,  # noqa: F401
                            is_anomaly_check_nan_enabled)

@@ -120,15 +120,49 @@ def _execute(node, g, retain_graph):
     if packed is not None:
         node.saved = ()
     if node._post_hooks:
-        for hook in list(node._post_hooks.values()):
-            r = hook(grads, (g,))
-            if r is not None:
-                grads = r
+        grads = run_post_hooks(node, grads, g, as_arrays=True)
     if anomaly.enabled:
         _check_anomaly(node, grads)
     if not retain_graph:
         node.release()
     return grads
+
+
+def run_post_hooks(node, grads, g, as_arrays):
+    """``grad_fn.register_hook`` hooks: each gets (grad_inputs, grad_outputs) as tuples of
+    Tensors (None where a gradient is absent) and may return new grad_inputs. ``as_arrays``:
+    the engine passes arrays in and takes arrays back."""
+    from ..tensor import Tensor, _wrap
+    from .fan import Pack, unpack
+    wrap = _wrap if as_arrays else (lambda t: t)
+    nexts = node._next
+    ins = tuple(None if gi is None or nxt is None else wrap(gi) for gi, nxt in zip(grads, nexts))
+    many = type(g) is Pack and getattr(node, "_outputs", None) is not None
+    outs = unpack(g, len(node._outputs)) if many else (g,)
+    outs = tuple(None if o is None else wrap(o) for o in outs)
+    for hook in list(node._post_hooks.values()):
+        r = hook(ins, outs)
+        if r is None:
+            continue
+        from .node import _hook_name
+        if not isinstance(r, tuple):
+            raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
+        if len(r) != len(ins):
+            raise RuntimeError(f"hook '{_hook_name(hook)}' has returned an incorrect number of "
+                               f"values (got {len(r)}, but expected {len(ins)})")
+        for old, new in zip(ins, r):
+            if new is None:
+                continue
+            if old is None:
+                raise RuntimeError("can't replace a None gradient with a non-None value")
+            if not isinstance(new, Tensor):
+                raise TypeError(f"expected Variable, but hook returned '{type(new).__name__}'")
+            if new.shape != old.shape:
+                raise RuntimeError(f"hook '{_hook_name(hook)}' has changed the size of value")
+        ins = r
+    if as_arrays:
+        return tuple(None if t is None else t._data for t in ins)
+    return ins
 
 
 def _run_in_creation_order(roots, root_grads, retain_graph):

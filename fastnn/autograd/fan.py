@@ -36,6 +36,10 @@ class SlotBackward(Node):
             raise AttributeError(name)
         return getattr(nxt[0], name)
 
+    def register_hook(self, hook):
+        # the outputs share one node, as in PyTorch: its hooks see every output's gradient
+        return self._next[0].register_hook(hook)
+
     def backward(self, g):
         return (Pack(self.index, g),)
 

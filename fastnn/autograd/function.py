@@ -205,6 +205,54 @@ def _slot_type(cls):
     return t
 
 
+def _forward_signature(cls):
+    import inspect
+    sig = cls.__dict__.get("_forward_sig")
+    if sig is None or sig[0] is not cls.forward:
+        sig = (cls.forward, inspect.signature(cls.forward))
+        cls._forward_sig = sig
+    return sig[1]
+
+
+def _bind_with_defaults(cls, args, kwargs):
+    """(positional arguments, keyword-only ones) of a call to ``forward``, defaults filled in."""
+    bound = _forward_signature(cls).bind(*args, **kwargs)
+    bound.apply_defaults()
+    return bound.args, bound.kwargs
+
+
+def _keywords_as_positions(cls, args, kwargs, skip_ctx):
+    """``args`` extended by the keyword arguments, each at its position in ``forward``'s
+    signature: a Function's inputs are positional, so tensors passed by keyword take part in
+    autograd like the others (``needs_input_grad`` and backward's results follow that order)."""
+    import inspect
+    kinds = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    try:
+        params = [p.name for p in _forward_signature(cls).parameters.values()
+                  if p.kind in kinds]
+    except (TypeError, ValueError):
+        params = []
+    if skip_ctx:
+        params = params[1:]
+    slots = list(args)
+    for name, value in kwargs.items():
+        if name not in params:
+            raise TypeError(f"forward() got an unexpected keyword argument '{name}'")
+        pos = params.index(name)
+        if pos < len(args):
+            raise TypeError(f"forward() got multiple values for argument '{name}'")
+        slots.extend([_UNSET] * (pos + 1 - len(slots)))
+        slots[pos] = value
+    for pos, value in enumerate(slots):
+        if value is _UNSET:
+            raise TypeError(f"forward() missing required argument: '{params[pos]}' "
+                            f"(position {pos})")
+    return tuple(slots)
+
+
+_UNSET = object()
+
+
 class Function:
     """A user-defined op: static ``forward`` and ``backward(ctx, *grads)``; call ``apply``.
 
@@ -212,6 +260,20 @@ class Function:
     ``forward(*args)`` with a separate ``setup_context(ctx, inputs, output)``. ``forward`` may
     return one tensor or a tuple; backward then receives one gradient per output.
     """
+
+    def __init__(self, *args, **kwargs):
+        import warnings
+        warnings.warn(f"{self.__class__} should not be instantiated. Methods on autograd "
+                      "functions are all static, so you should invoke them on the class itself. "
+                      "Instantiating an autograd function will raise an error in a future "
+                      "version of PyTorch.", DeprecationWarning, stacklevel=2)
+
+    def __call__(self, *args, **kwargs):
+        # the pre-static style, ``MyFn()(x)``, is not supported: ``MyFn.apply(x)`` is
+        raise RuntimeError("Legacy autograd function with non-static forward method is "
+                           "deprecated. Please use new-style autograd function with static "
+                           "forward method. (Example: "
+                           "https://pytorch.org/docs/stable/autograd.html#torch.autograd.Function)")
 
     @staticmethod
     def forward(ctx, *args, **kwargs):
@@ -230,6 +292,11 @@ class Function:
     @classmethod
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
+        separate = cls.setup_context is not Function.setup_context
+        if separate:  # setup_context sees every argument, defaults included
+            args, kwargs = _bind_with_defaults(cls, args, kwargs)
+        if kwargs:
+            args = _keywords_as_positions(cls, args, kwargs, skip_ctx=not separate)
         ctx = _ctx_type(cls)()
         ctx._seq = new_sequence_number()
         tensors = [a for a in args if isinstance(a, Tensor)]
@@ -237,13 +304,12 @@ class Function:
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         record = _state.enabled and any(t._rg for t in tensors)
         ctx._recording = record
-        separate = cls.setup_context is not Function.setup_context
         with grad_mode.no_grad():
             if separate:
-                out = cls.forward(*args, **kwargs)
+                out = cls.forward(*args)
                 cls.setup_context(ctx, args, out)
             else:
-                out = cls.forward(ctx, *args, **kwargs)
+                out = cls.forward(ctx, *args)
         if not record:
             return out
         for t in ctx._dirty:
@@ -261,8 +327,13 @@ class Function:
             return out
         ctx._next = tuple(_edge(t) for t in tensors)
         for k, o in enumerate(outs):
-            if diff[k] and any(o is t for t in tensors) and not any(o is d for d in ctx._dirty):
-                outs[k] = o.view_as(o)  # an input returned as is: a new tensor in the graph
+            if not diff[k] or any(o is d for d in ctx._dirty):
+                continue
+            if any(o is t for t in tensors):
+                o = outs[k] = o.view_as(o)  # an input returned as is: a new tensor in the graph
+            if o._base is not None:
+                # in-place on it would record over the custom backward: _inplace_record refuses
+                o.__dict__["_multi_out" if many else "_custom_fn_view"] = (cls.__name__, k)
         if many:
             ctx._outputs = tuple((tuple(o.shape), o._data.dtype) if isinstance(o, Tensor)
                                  else (None, None) for o in outs)

@@ -4,10 +4,15 @@ import inspect
 import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "inference_mode", "is_grad_enabled",
-           "is_inference_mode_enabled"]
+           "is_inference_mode_enabled", "set_multithreading_enabled",
+           "is_multithreading_enabled"]
 
 
 class _State(threading.local):
+    # reported by is_multithreading_enabled; fastnn's backward always runs on the calling
+    # thread, so the setting changes nothing else
+    multithreading = True
+
     def __init__(self):
         self.enabled = True
         self.inference = False
@@ -205,6 +210,39 @@ class inference_mode(_Mode, metaclass=_ModeMeta):
 
     def clone(self):
         return inference_mode(self._mode)
+
+
+def is_multithreading_enabled():
+    return state.multithreading
+
+
+class set_multithreading_enabled(_Mode):
+    """Sets whether backward may use worker threads, at once (function form) and until
+    ``__exit__``; per thread. fastnn runs backward on the calling thread either way."""
+
+    def __init__(self, mode):
+        if type(mode) is not bool:
+            raise TypeError("set_multithreading_enabled(): argument 'enabled' (position 1) must "
+                            f"be bool, not {_type_name(mode)}")
+        self.mode = mode
+        self._prev_threads = state.multithreading
+        state.multithreading = mode
+
+    def __enter__(self):
+        pass
+
+    def __exit__(self, *exc):
+        state.multithreading = self._prev_threads
+        return False
+
+    def __call__(self, fn):
+        # as a decorator, the setting applies inside fn only: undo the immediate switch
+        state.multithreading = self._prev_threads
+        mode = self.mode
+        return _decorate(lambda: set_multithreading_enabled(mode), fn)
+
+    def clone(self):
+        return set_multithreading_enabled(self.mode)
 
 
 def _type_name(obj):

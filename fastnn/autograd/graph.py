@@ -1,6 +1,7 @@
 """Inspecting and hooking the autograd graph: ``Node`` (the type of every ``grad_fn``),
 gradient edges, hooks over several tensors, hooks on saved tensors and manual version
 bumps."""
+import contextlib
 from typing import NamedTuple
 
 from .node import Node, engine_mode
@@ -8,7 +9,7 @@ from .saved_hooks import disable_saved_tensors_hooks, save_on_cpu, saved_tensors
 
 __all__ = ["Node", "GradientEdge", "get_gradient_edge", "increment_version",
            "register_multi_grad_hook", "saved_tensors_hooks", "save_on_cpu",
-           "disable_saved_tensors_hooks"]
+           "disable_saved_tensors_hooks", "allow_mutation_on_saved_tensors"]
 
 
 class GradientEdge(NamedTuple):
@@ -103,3 +104,50 @@ def _reachable(roots):
                 stack.append(nxt)
     return seen
 
+
+
+class _AllowMutationOnSavedContext:
+    """The state of one ``allow_mutation_on_saved_tensors`` block; ``clear`` drops it."""
+
+    def __init__(self):
+        self.active = True
+
+    def clear(self):
+        self.active = False
+
+
+_mutation_context = [None]  # the open allow_mutation_on_saved_tensors block, if any
+
+_BACKWARD_OUTSIDE = ("Trying to backward outside of the 'allow_mutation_on_saved_tensors' "
+                     "contextin which the graph was originally recorded.")
+
+
+@contextlib.contextmanager
+def allow_mutation_on_saved_tensors():
+    """Within the block, tensors saved for backward may be modified in place: backward
+    uses the values they had when they were saved. fastnn keeps a copy of every tensor saved
+    inside the block (memory for every saved tensor, not only the mutated ones), and the
+    graph recorded there must be differentiated before the block ends."""
+    if _mutation_context[0] is not None:
+        raise RuntimeError("allow_mutation_on_saved_tensors contexts cannot be nested")
+    ctx = _AllowMutationOnSavedContext()
+
+    def pack(t):
+        if not hasattr(t, "detach"):  # a Python scalar operand, lifted: never mutated
+            from ..tensor import _wrap
+            return ctx, _wrap(t._data)
+        return ctx, t.detach().clone()
+
+    def unpack(packed):
+        owner, copy = packed
+        if not owner.active:
+            raise AssertionError(_BACKWARD_OUTSIDE)
+        return copy
+
+    _mutation_context[0] = ctx
+    try:
+        with saved_tensors_hooks(pack, unpack):
+            yield ctx
+    finally:
+        ctx.clear()
+        _mutation_context[0] = None

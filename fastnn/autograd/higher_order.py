@@ -10,7 +10,7 @@ a rule raise, naming the op, rather than returning a gradient that silently lack
 import numpy as np
 
 from .._fp_quiet import quietly
-from .engine import _dependencies, _useful
+from .engine import _dependencies, _useful, run_post_hooks
 from .grad_mode import enable_grad
 from .node import AccumulateGrad, Node
 from .saved_hooks import unpack_node
@@ -99,6 +99,8 @@ def run_graph_backward(roots, root_grads, capture=None):
                     node.saved = ()
                 if getattr(fn, "routed", False):
                     grads = _keep_routing_inputs(node, grads)
+                if node._post_hooks:
+                    grads = run_post_hooks(node, grads, g, as_arrays=False)
             for nxt, gi in zip(nexts, grads):
                 if nxt is None:
                     continue

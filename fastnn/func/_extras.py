@@ -5,9 +5,8 @@ fastnn runs eagerly on plain Tensors, so functionalize and debug_unwrap have not
 rewrite or unwrap; linearize records the function's double-vjp graph once and answers every
 ``jvp_fn`` call from it.
 """
-from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
-from ._transforms import _Level, _grads, _named
+from ._transforms import _Level, _grads, _named, recording
 
 
 def linearize(func, *primals):
@@ -18,7 +17,7 @@ def linearize(func, *primals):
     from ..autograd._functional_utils import autograd_grad, jvp_by_rows, lacks_graph_rule
     flat_p, p_spec = tree_flatten(primals)
     level = _Level()
-    with enable_grad():
+    with recording():
         diff = [level.make_differentiable(p) for p in flat_p]
         output = func(*tree_unflatten(diff, p_spec))
         flat_out, out_spec = tree_flatten(output)
@@ -38,7 +37,7 @@ def linearize(func, *primals):
             raise RuntimeError(f"Expected the tangents {t_spec} to have the same argspec as "
                                f"the primals {p_spec}")
         _check_tangents(flat_t, flat_p)
-        with enable_grad():
+        with recording():
             outs = [flat_out[k] for k in real]
             if vjps is None:
                 got = jvp_by_rows(outs, diff, flat_t)

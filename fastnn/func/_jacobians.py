@@ -7,10 +7,9 @@ has none it falls back to one first-order backward per output element (unless th
 must carry a graph). ``jacfwd`` computes the same Jacobian as ``jacrev``, one backward per
 output element.
 """
-from ..autograd.grad_mode import enable_grad
 from ._pytree import tree_flatten, tree_unflatten
 from ._transforms import (_Level, _check_outputs, _grads, _named, _replace_args,
-                          _slice_argnums, _split_aux, _tensor_type)
+                          _slice_argnums, _split_aux, _tensor_type, recording)
 
 
 def _check_tensor_list(flat, api, argname):
@@ -50,7 +49,7 @@ def jvp(func, primals, tangents, *, strict=False, has_aux=False):
     api = "jvp(f, primals, tangents)"
     flat_p, p_spec, flat_t = _check_jvp_args(primals, tangents, api)
     level = _Level()
-    with enable_grad():
+    with recording():
         diff = [level.make_differentiable(p) for p in flat_p]
         out, aux = _split_aux(func(*tree_unflatten(diff, p_spec)), has_aux, api)
         flat_out, out_spec = tree_flatten(out)
@@ -118,7 +117,7 @@ def jacrev(func, argnums=0, *, has_aux=False, chunk_size=None, _preallocate_and_
 
     def wrapper(*args):
         level = _Level()
-        with enable_grad():
+        with recording():
             diff = _differentiable_args(level, args, argnums)
             out = func(*_replace_args(args, diff, argnums))
             out, aux = _split_aux(out, has_aux, "vjp(f, *primals)")

@@ -8,13 +8,27 @@ other than those new ones, that is when someone outside can differentiate the re
 that is what makes ``grad(grad(f))`` and MAML-style outer gradients work, while a top-level
 call returns plain Tensors and needs no second-order rules.
 """
-from ..autograd.grad_mode import enable_grad, is_grad_enabled
+from ..autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled,
+                                  is_inference_mode_enabled)
 from ._pytree import tree_flatten, tree_unflatten, tree_map, treespec_pprint
 
 
 def _tensor_type():
     from ..tensor import Tensor
     return Tensor
+
+
+class recording:
+    """Grad mode on for a transform's body. Inside ``inference_mode`` the body also leaves
+    inference mode (as ``inference_mode(False)`` does): there ``enable_grad`` alone records
+    nothing, and the transforms must differentiate and return normal Tensors anyway."""
+
+    def __enter__(self):
+        self._mode = inference_mode(False) if is_inference_mode_enabled() else enable_grad()
+        self._mode.__enter__()
+
+    def __exit__(self, *exc):
+        return self._mode.__exit__(*exc)
 
 
 # ---- argnums ---------------------------------------------------------------------------------
@@ -126,7 +140,7 @@ def grad_and_value(func, argnums=0, has_aux=False):
     ``func`` must return a scalar Tensor (or ``(scalar, aux)`` with ``has_aux``)."""
     def wrapper(*args, **kwargs):
         level = _Level()
-        with enable_grad():
+        with recording():
             diff = tree_map(level.make_differentiable, _slice_argnums(args, argnums, False))
             out = func(*_replace_args(args, diff, argnums), **kwargs)
             out, aux = _split_aux(out, has_aux, "grad_and_value(f)(*args)")
@@ -188,7 +202,7 @@ def vjp(func, *primals, has_aux=False):
     """(func(*primals), vjp_fn[, aux]): ``vjp_fn(cotangents)`` returns a tuple with the
     vector-Jacobian product for each primal; it may be called any number of times."""
     level = _Level()
-    with enable_grad():
+    with recording():
         diff = tree_map(level.make_differentiable, primals)
         out, aux = _split_aux(func(*diff), has_aux, "vjp(f, *primals)")
         flat_out, out_spec = tree_flatten(out)
@@ -207,7 +221,7 @@ def vjp(func, *primals, has_aux=False):
         if graph is None:
             graph = keep or (is_grad_enabled() and any(
                 isinstance(c, _tensor_type()) and c.requires_grad for c in flat_cot))
-        with enable_grad():
+        with recording():
             g = _grads(flat_out, flat_in, tuple(flat_cot), create_graph=graph)
         return level.release(tree_unflatten(g, in_spec), graph)
 

@@ -169,6 +169,8 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         state = _rng_state() if randomness == "same" else None
         _levels.depth = getattr(_levels, "depth", 0) + 1
         try:
+            if size == 0:
+                return _empty_batch(func, flat, dims, spec, kwargs, out_dims)
             for b in range(size):
                 if state is not None:
                     _set_rng_state(state)
@@ -185,6 +187,40 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
     wrapped.__name__ = _name(func)
     wrapped.__doc__ = getattr(func, "__doc__", None)
     return wrapped
+
+
+def _empty_batch(func, flat, dims, spec, kwargs, out_dims):
+    """The result of mapping over zero elements: ``func`` runs once on zero-filled stand-ins
+    for one element, to learn the outputs' structure, shapes and dtypes, and each output
+    mapped at an out_dim becomes an empty slice of it with a 0-sized dimension there. A
+    floating stand-in is the input summed over its empty mapped dimension, so the results
+    stay in the input's graph. The stand-in call's random draws are undone."""
+    from .._creation import zeros
+    stand_ins = []
+    for a, d in zip(flat, dims):
+        if d is not None:
+            if a.is_floating_point() or a.is_complex():
+                a = a.sum(d)
+            else:
+                a = zeros(tuple(a.shape[:d]) + tuple(a.shape[d + 1:]), dtype=a.dtype)
+        stand_ins.append(a)
+    before = _draws()
+    try:
+        sample = func(*tree_unflatten(stand_ins, spec), **kwargs)
+    finally:
+        _restore_draws(before)
+    flat_out, out_spec = tree_flatten(sample)
+    out = []
+    for o, d in zip(flat_out, _flat_out_dims(sample, out_dims, func)):
+        if d is not None:
+            if not isinstance(o, _tensor_type()):
+                raise ValueError(f"vmap({_name(func)}, ...): `{_name(func)}` must only return "
+                                 f"Tensors, got type {type(o)}. Did you mean to set out_dims= "
+                                 "to None for output?")
+            d = d if d >= 0 else d + o.dim() + 1
+            o = o.unsqueeze(d)[(slice(None),) * d + (slice(0, 0),)]
+        out.append(o)
+    return tree_unflatten(out, out_spec)
 
 
 _RANDOM_IN_ERROR_MODE = (

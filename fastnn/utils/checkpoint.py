@@ -19,6 +19,7 @@ Both restore fastnn's random state (the CPU's, and the GPU's once the CUDA backe
 before recomputing (``preserve_rng_state``), so dropout draws the same masks twice.
 """
 import contextlib
+import enum
 import heapq
 import sys
 import warnings
@@ -34,7 +35,7 @@ from ..autograd.node import AccumulateGrad, Node, engine_mode, new_sequence_numb
 __all__ = ["checkpoint", "checkpoint_sequential", "CheckpointError", "CheckpointFunction",
            "check_backward_validity", "detach_variable", "noop_context_fn",
            "set_checkpoint_early_stop", "set_checkpoint_debug_enabled",
-           "create_selective_checkpoint_contexts"]
+           "create_selective_checkpoint_contexts", "CheckpointPolicy"]
 
 _DEFAULT_DETERMINISM_MODE = "default"
 _debug_enabled = None
@@ -64,6 +65,18 @@ def set_checkpoint_debug_enabled(enabled):
         yield
     finally:
         _debug_enabled = prev
+
+
+class CheckpointPolicy(enum.Enum):
+    """What a selective-checkpoint policy function returns for an op: keep its output
+    (SAVE), recompute it in backward (RECOMPUTE) or move it to host memory (CPU_OFFLOAD);
+    MUST_ binds, PREFER_ may be overridden."""
+    MUST_SAVE = 0
+    PREFER_SAVE = 1
+    MUST_RECOMPUTE = 2
+    PREFER_RECOMPUTE = 3
+    MUST_CPU_OFFLOAD = 4
+    PREFER_CPU_OFFLOAD = 5
 
 
 def create_selective_checkpoint_contexts(policy_fn_or_list, allow_cache_entry_mutation=False):
