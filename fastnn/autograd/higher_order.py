@@ -136,7 +136,7 @@ def _rule_for(node):
         "(higher-order gradients cover elementwise math and activations, matrix products, "
         "inverse, det, slogdet and solve, einsum, cholesky, qr, svd, svdvals, eigh, pinv and "
         "matrix_exp, linear layers, 1/2/3-d convolutions (grouped, depthwise, "
-        "transposed), max/average/adaptive pooling, interpolate, fold/unfold, "
+        "transposed), max/average/adaptive pooling, interpolate, grid_sample, fold/unfold, "
         "batch/layer/group/instance norm, sums, means, products, cumsum/cumprod, max/min, sort, "
         "median, var/std, norms, logsumexp, softmax, shape ops, cat/stack/split, pad, "
         "embedding, indexing, as_strided, gather/scatter/index_add/scatter_reduce, masked_fill, "

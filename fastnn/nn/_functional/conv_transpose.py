@@ -81,9 +81,10 @@ class ConvolutionBackward0(Node):
         cout = w.shape[1] * groups
         x2 = np.ascontiguousarray(x.swapaxes(0, 1)).reshape(
             groups, cin // groups, n * int(np.prod(in_hw)))
-        w2 = w.reshape(groups, cin // groups, -1)
+        w2 = w.reshape(groups, cin // groups, w.size // max(cin, 1))
         cols = np.matmul(w2.transpose(0, 2, 1), x2)             # (G, Cout/G*K, N*L)
-        cols = cols.reshape((-1, n) + in_hw)
+        # explicit sizes: a -1 cannot be inferred when the batch is empty
+        cols = cols.reshape((cols.shape[0] * cols.shape[1], n) + in_hw)
         y = _col2im(cols, (n, cout) + tuple(out_hw), window)
         if b is not None:
             y += b.reshape((1, cout) + (1,) * len(in_hw))
@@ -98,9 +99,10 @@ class ConvolutionBackward0(Node):
         cin = w.shape[0]
         gx = gw = gb = None
         if self.needs(0) or self.needs(1):
-            cols = _im2col(g, in_hw, window).reshape(groups, -1, x2.shape[-1])
+            per_group = w.size // max(cin, 1)                    # Cout/G * prod(k)
+            cols = _im2col(g, in_hw, window).reshape(groups, per_group, x2.shape[-1])
             if self.needs(0):
-                gx = np.matmul(w.reshape(groups, cin // groups, -1), cols)
+                gx = np.matmul(w.reshape(groups, cin // groups, w.size // max(cin, 1)), cols)
                 gx = np.ascontiguousarray(gx.reshape((cin, n) + in_hw).swapaxes(0, 1))
             if self.needs(1):
                 gw = np.matmul(x2, cols.transpose(0, 2, 1)).reshape(w.shape)
@@ -128,6 +130,15 @@ def _check_transposed(input, weight, bias, groups, nd, name):
     # unlike the direct convolution, the weight's dtype is checked before the bias's
     check_weight_dtype(input._data, w)
     check_bias_dtype(input._data, bias)
+    kernel = w.shape[2:]
+    if 0 in kernel:
+        if nd == 3:
+            raise RuntimeError("non-empty 5D (n_output_plane x n_input_plane x kernel_depth x "
+                               "kernel_height x kernel_width) tensor expected for weight, but "
+                               f"got: {list(w.shape)}")
+        kh, kw = (1,) + tuple(kernel) if nd == 1 else kernel   # 1-D runs as a 2-D of height 1
+        raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
+                           f"{kh} kernel_width: {kw}")
     if bias is not None:
         b = bias._data
         cout = w.shape[1] * groups

@@ -4,6 +4,7 @@ Each is the other's adjoint, so each node's backward is the other's forward. Bot
 im2col/col2im kernels of the transposed convolution.
 """
 import collections.abc
+import operator
 
 import numpy as np
 
@@ -13,18 +14,36 @@ from ...autograd.node import Node
 from .conv_transpose import _col2im, _im2col
 
 
-def _pair(x, name):
+_ARG_ORDER = ("output_size", "kernel_size", "dilation", "padding", "stride")   # col2im's
+
+
+def _int_entry(v, at, name, kernel):
+    """One int of an argument; floats and other non-integers raise PyTorch's TypeError (so
+    does a bool in first place, while a later one counts as an int)."""
+    if hasattr(v, "__index__") and not (at == 0 and isinstance(v, bool)):
+        return operator.index(v)
+    if at == 0:
+        # im2col takes no output_size, so its arguments sit one position earlier
+        position = _ARG_ORDER.index(name) + (2 if kernel == "col2im" else 1)
+        raise TypeError(f"{kernel}(): argument '{name}' (position {position}) must be tuple of "
+                        f"ints, but found element of type {type(v).__name__} at pos 0")
+    raise TypeError(f"{kernel}(): argument '{name}' failed to unpack the object at pos 2 with "
+                    f"error \"type must be tuple of ints,but got {type(v).__name__}\"")
+
+
+def _pair(x, name, kernel="im2col"):
     if isinstance(x, collections.abc.Iterable) and not isinstance(x, str):
-        t = tuple(int(v) for v in x)
+        t = tuple(_int_entry(v, i, name, kernel) for i, v in enumerate(x))
         if len(t) != 2:
             raise RuntimeError(f"It is expected {name} equals to 2, but got size {len(t)}")
         return t
-    return (int(x),) * 2
+    return (_int_entry(x, 0, name, kernel),) * 2
 
 
-def _params(kernel_size, dilation, padding, stride):
-    (kh, kw), (dh, dw) = _pair(kernel_size, "kernel_size"), _pair(dilation, "dilation")
-    (ph, pw), (sh, sw) = _pair(padding, "padding"), _pair(stride, "stride")
+def _params(kernel_size, dilation, padding, stride, kernel="im2col"):
+    (kh, kw) = _pair(kernel_size, "kernel_size", kernel)
+    (dh, dw) = _pair(dilation, "dilation", kernel)
+    (ph, pw), (sh, sw) = _pair(padding, "padding", kernel), _pair(stride, "stride", kernel)
     if kh <= 0 or kw <= 0:
         raise RuntimeError(f"kernel size should be greater than zero, but got kernel_height: "
                            f"{kh} kernel_width: {kw}")
@@ -69,7 +88,8 @@ class Im2ColBackward0(Node):
         self.meta = (x.shape, window, unbatched)
         n, c = x.shape[:2]
         cols = _im2col(x, blocks, window)                     # (C*kh*kw, N, bh, bw)
-        out = np.ascontiguousarray(cols.reshape(cols.shape[0], n, -1).swapaxes(0, 1))
+        out = np.ascontiguousarray(
+            cols.reshape(cols.shape[0], n, int(np.prod(blocks))).swapaxes(0, 1))
         return out[0] if unbatched else out
 
     def backward(self, g):
@@ -92,7 +112,8 @@ class Col2ImBackward0(Node):
         g = g[None] if unbatched else g
         n = g.shape[0]
         cols = _im2col(np.ascontiguousarray(g), blocks, window)
-        gc = np.ascontiguousarray(cols.reshape(cols.shape[0], n, -1).swapaxes(0, 1))
+        gc = np.ascontiguousarray(
+            cols.reshape(cols.shape[0], n, int(np.prod(blocks))).swapaxes(0, 1))
         return (gc[0] if unbatched else gc,)
 
 
@@ -130,8 +151,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
 def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     """Sum sliding local blocks (N, C*kh*kw, L) or (C*kh*kw, L) into an image of output_size."""
-    oh, ow = _pair(output_size, "output_size")
-    window = _params(kernel_size, dilation, padding, stride)
+    oh, ow = _pair(output_size, "output_size", "col2im")
+    window = _params(kernel_size, dilation, padding, stride, "col2im")
     x = input
     nd = x.dim()
     if nd not in (2, 3) or any(s == 0 for s in x.shape[nd - 2:]):

@@ -83,8 +83,30 @@ def affine_grid(theta, size, align_corners=None):
 
 
 # ---- grid_sample ----------------------------------------------------------------------------
-def _source_index(coord, size, padding_mode, align_corners):
-    """The pixel coordinate of each normalised one, and its derivative."""
+def _source_index(coord, size, padding_mode, align_corners, nan_to_last=False):
+    """The pixel coordinate of each normalised one, and its derivative.
+
+    With border or reflection padding a NaN coordinate (and an infinite one under
+    reflection, which the folding turns into NaN) lands on pixel 0 with a zero derivative,
+    so the sampled value stays finite; PyTorch's 5-D kernel puts it on the last pixel
+    instead (nan_to_last)."""
+    with np.errstate(invalid="ignore"):
+        return _padded_source_index(coord, size, padding_mode, align_corners, nan_to_last)
+
+
+def _lost_in_padding(coord, size, padding_mode, align_corners):
+    """Where border or reflection padding meets a coordinate it cannot place (NaN, or
+    +-inf under reflection): PyTorch's 5-D backward passes no gradient through them."""
+    if padding_mode == "border":
+        return np.isnan(coord)
+    if padding_mode == "reflection":
+        if align_corners and size == 1:          # reflection maps everything to 0
+            return np.zeros(coord.shape, bool)
+        return ~np.isfinite(coord)
+    return None
+
+
+def _padded_source_index(coord, size, padding_mode, align_corners, nan_to_last):
     dt = coord.dtype
     one = dt.type(1)
     if align_corners:
@@ -109,9 +131,13 @@ def _source_index(coord, size, padding_mode, align_corners):
             mult = mult * np.where(more ^ neg, dt.type(-1), one)
     if padding_mode in ("border", "reflection"):
         top = dt.type(size - 1)
-        lo = np.maximum(x, dt.type(0))
+        if nan_to_last:
+            lo = np.maximum(x, dt.type(0))
+            x = np.fmin(lo, top)                 # fmin: NaN becomes top
+        else:
+            lo = np.fmax(x, dt.type(0))          # fmax: NaN becomes 0
+            x = np.minimum(lo, top)
         inside = (lo != 0) & (lo < top)          # the borders count as outside
-        x = np.minimum(lo, top)
         mult = mult * inside
     return x, mult
 
@@ -126,6 +152,8 @@ class GridSampler2DBackward0(Node):
         gx, mx = _source_index(grid[..., 0], w, padding_mode, align_corners)
         gy, my = _source_index(grid[..., 1], h, padding_mode, align_corners)
         self.meta = (x.shape, mode)
+        # for create_graph=True, which redoes this forward in Tensor ops (grid_sample_grad)
+        self.sampled, self.options = (x, grid), (mode, padding_mode, align_corners)
         flat = x.reshape(n, c, h * w)
         if mode == "nearest":
             ix, iy = np.round(gx).astype(np.int64), np.round(gy).astype(np.int64)
@@ -138,10 +166,11 @@ class GridSampler2DBackward0(Node):
             corners = [(iy, ix, sn * ew), (iy, ix + 1, sn * we), (iy + 1, ix, ns * ew),
                        (iy + 1, ix + 1, ns * we)]
         out = np.zeros((n, c) + gx.shape[1:], x.dtype)
+        points = int(np.prod(gx.shape[1:]))    # explicit: -1 fails on an empty batch
         taken = []
         for yy, xx, wt in corners:
             ok = _inside(yy, h) & _inside(xx, w)
-            idx = np.where(ok, yy * w + xx, 0).reshape(n, 1, -1)
+            idx = np.where(ok, yy * w + xx, 0).reshape(n, 1, points)
             vals = np.take_along_axis(flat, np.broadcast_to(idx, (n, c, idx.shape[2])), 2)
             vals = vals.reshape(out.shape) * ok[:, None]
             out += vals * wt[:, None]
@@ -222,3 +251,5 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
 
 
 __all__ = ["affine_grid", "grid_sample"]
+
+from . import grid_sample_grad  # noqa: E402,F401  (registers the create_graph rule)

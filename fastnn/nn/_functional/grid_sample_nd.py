@@ -10,7 +10,7 @@ same products back, and the grid gradient uses the weight derivative along one a
 import numpy as np
 
 from ...autograd.node import Node
-from .grid_sample import _inside, _source_index
+from .grid_sample import _inside, _lost_in_padding, _source_index
 
 _CUBIC_A = -0.75     # the bicubic convolution constant grid_sample uses
 
@@ -80,7 +80,7 @@ def _axis_taps(coord, size, mode, padding_mode, align_corners):
             taps.append((i, _inside(i, size), weights[k].astype(dt),
                          slopes[k].astype(dt)))
         return taps, np.full(coord.shape, mult, dt)
-    x, mult = _source_index(coord, size, padding_mode, align_corners)
+    x, mult = _source_index(coord, size, padding_mode, align_corners, nan_to_last=True)
     if mode == "nearest":
         i = np.round(x).astype(np.int64)
         one = np.ones_like(x)
@@ -106,15 +106,24 @@ class _GridSamplerNd(Node):
     def forward(self, x, grid, mode, padding_mode, align_corners):
         n, c, *spatial = x.shape
         nd = len(spatial)
+        self.sampled, self.options = (x, grid), (mode, padding_mode, align_corners)
         # grid[..., 0] addresses the last spatial axis (W), grid[..., 1] the one before, ...
         per_axis, mults = [], []
+        lost = None          # points whose gradient PyTorch drops (see _lost_in_padding)
         for a in range(nd):
             taps, mult = _axis_taps(grid[..., nd - 1 - a], spatial[a], mode, padding_mode,
                                     align_corners)
             per_axis.append(taps)
             mults.append(mult)
-        flat = x.reshape(n, c, -1)
+            if mode != "bicubic":
+                axis_lost = _lost_in_padding(grid[..., nd - 1 - a], spatial[a], padding_mode,
+                                             align_corners)
+                if axis_lost is not None and axis_lost.any():
+                    lost = axis_lost if lost is None else lost | axis_lost
+        self.lost = lost
+        flat = x.reshape(n, c, int(np.prod(spatial)))     # explicit sizes: N may be 0
         out_shape = (n, c) + grid.shape[1:-1]
+        points = int(np.prod(grid.shape[1:-1]))
         out = np.zeros(out_shape, x.dtype)
         taken = []
         for combo in _combinations(per_axis):
@@ -125,7 +134,7 @@ class _GridSamplerNd(Node):
                 ok &= inside
                 lin = lin * spatial[a] + i
                 weight = weight * w
-            lin = np.where(ok, lin, 0).reshape(n, 1, -1)
+            lin = np.where(ok, lin, 0).reshape(n, 1, points)
             vals = np.take_along_axis(flat, np.broadcast_to(lin, (n, c, lin.shape[2])), 2)
             vals = vals.reshape(out_shape) * ok[:, None]
             out += vals * weight[:, None]
@@ -147,7 +156,9 @@ class _GridSamplerNd(Node):
             base = (np.arange(n)[:, None, None] * c + np.arange(c)[None, :, None]) * size
             total = np.zeros(n * c * size, np.float64)
             for _, lin, ok, weight, _ in taken:
-                contrib = (g * (weight * ok)[:, None]).reshape(n, c, -1)
+                if self.lost is not None:
+                    ok = ok & ~self.lost
+                contrib = (g * (weight * ok)[:, None]).reshape(n, c, lin.shape[2])
                 total += np.bincount((base + lin).reshape(-1), contrib.reshape(-1),
                                      minlength=total.size)
             g_in = total.reshape(shape).astype(g.dtype)
@@ -162,4 +173,6 @@ class _GridSamplerNd(Node):
                     g_grid[..., nd - 1 - a] += seen * slope
             for a in range(nd):
                 g_grid[..., nd - 1 - a] *= mults[a]
+            if self.lost is not None:
+                g_grid[self.lost] = 0
         return g_in, g_grid

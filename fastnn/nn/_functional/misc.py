@@ -1,6 +1,8 @@
 """Shared helpers of the functional API, plus one_hot, pad, embedding and im2col windows."""
 import collections.abc
 import itertools
+import numbers
+import operator
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -149,8 +151,35 @@ _NONCONST_HELP = ("Supported combinations for non-constant padding:\n"
                   "  - 4D or 5D input: padding size = 6 (pads last 3 dimensions)")
 
 
+def _pad_ints(pad):
+    """The pad sizes as ints; non-integers are refused with PyTorch's TypeError."""
+    sizes = []
+    for i, p in enumerate(pad):
+        try:
+            sizes.append(operator.index(p))
+        except TypeError:
+            kind = type(p).__name__
+            if i == 0:
+                raise TypeError(f"pad(): argument 'pad' (position 2) must be tuple of ints, but "
+                                f"found element of type {kind} at pos 0") from None
+            raise TypeError(f"pad(): argument 'pad' failed to unpack the object at pos 2 with "
+                            f"error \"type must be tuple of ints,but got {kind}\"") from None
+    return sizes
+
+
+def _is_fill_value(value):
+    """Whether value can fill padding: a real number (or a tensor holding one)."""
+    from ...tensor import Tensor
+    if isinstance(value, (complex, np.complexfloating)):
+        return False
+    return isinstance(value, (numbers.Number, np.bool_, Tensor))
+
+
 def pad(input, pad, mode="constant", value=None):
-    pad = [int(p) for p in pad]
+    pad = _pad_ints(pad)
+    if value is not None and not _is_fill_value(value):
+        raise TypeError(f"pad(): argument 'value' (position 4) must be float, not "
+                        f"{type(value).__name__}")
     if len(pad) % 2:
         raise RuntimeError("Padding length must be divisible by 2")
     k = len(pad) // 2

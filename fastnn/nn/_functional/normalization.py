@@ -266,10 +266,14 @@ class NativeGroupNormBackward0(Node):
         w = arrays[1] if has_w else None
         b = arrays[1 + has_w] if has_b else None
         n, c = x.shape[:2]
-        xr = x.reshape(n, groups, -1)
-        mean = xr.mean(axis=2, keepdims=True)
-        centred = xr - mean
-        var = np.mean(centred * centred, axis=2, keepdims=True)
+        per_group = x.size // max(n * groups, 1)   # explicit: -1 fails on an empty batch
+        xr = x.reshape(n, groups, per_group)
+        if x.size:
+            mean = xr.mean(axis=2, keepdims=True)
+            centred = xr - mean
+            var = np.mean(centred * centred, axis=2, keepdims=True)
+        else:               # an empty batch: numpy would warn about empty means
+            centred, var = xr, np.zeros((n, groups, 1), x.dtype)
         invstd = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False)
         xhat = (centred * invstd).reshape(x.shape)
         shape = (1, c) + (1,) * (x.ndim - 2)
@@ -291,10 +295,13 @@ class NativeGroupNormBackward0(Node):
             gb = g.sum(axis=axes)
         if has_w and self.needs(1):
             gw = (g * xhat).sum(axis=axes)
-        if self.needs(0):
+        if self.needs(0) and g.size == 0:
+            gx = np.zeros_like(g)
+        elif self.needs(0):
             n = g.shape[0]
-            gh = (g if w is None else g * w.reshape(shape)).reshape(n, groups, -1)
-            xh = xhat.reshape(n, groups, -1)
+            per_group = g.size // max(n * groups, 1)
+            gh = (g if w is None else g * w.reshape(shape)).reshape(n, groups, per_group)
+            xh = xhat.reshape(n, groups, per_group)
             mg = gh.mean(axis=2, keepdims=True)
             mgx = (gh * xh).mean(axis=2, keepdims=True)
             gx = ((gh - mg - xh * mgx) * self.invstd).reshape(g.shape)

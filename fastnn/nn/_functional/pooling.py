@@ -14,22 +14,12 @@ from ...autograd.node import Node
 from ...autograd.ops_math import name_by_use, relabel
 from ...tensor import Tensor
 from .misc import core, float_check, kernel_slices, nodes_dtype, wrap
+from .pool_args import _tuple
 
 
 def _as_squeeze(y):
     # PyTorch pools 1-d input as 2-d with a unit dim it squeezes away: that step shows
     return relabel(y, "SqueezeBackward1")
-
-
-def _tuple(v, nd, fn, what):
-    if isinstance(v, (list, tuple)):
-        if len(v) == 1:
-            return (int(v[0]),) * nd
-        if len(v) != nd:
-            raise RuntimeError(f"{fn}: {what} must either be a single int, or a tuple of "
-                               f"{ {2: 'two', 3: 'three'}.get(nd, nd)} ints")
-        return tuple(int(a) for a in v)
-    return (int(v),) * nd
 
 
 def _out_len(n, k, s, p, d, ceil_mode):
@@ -273,9 +263,11 @@ class AvgPoolBackward(_PoolNode):
                 div = div * da.reshape((1,) * a + (-1,) + (1,) * (nd - 1 - a))
         self.div = div.astype(x.dtype) if x.dtype.kind == "f" else div
         self.meta = (x.shape, x.dtype, xp.shape, k, s, p, out)
-        y = total / self.div
-        return y.astype(x.dtype, copy=False) if x.dtype.kind == "f" else \
-            np.trunc(y).astype(x.dtype)
+        if x.dtype.kind == "f":
+            return (total / self.div).astype(x.dtype, copy=False)
+        # integer input: exact division rounding toward zero, as C integer division does
+        quotient = np.abs(total) // np.asarray(div).astype(x.dtype)
+        return np.where(total < 0, -quotient, quotient).astype(x.dtype)
 
     def name(self):
         return f"AvgPool{len(self.meta[3])}DBackward0"
@@ -291,7 +283,8 @@ class AvgPoolBackward(_PoolNode):
 
 def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
               divisor_override, nd, fn):
-    float_check(input, "avg_pool3d_out_frame" if nd == 3 else "avg_pool2d")
+    if input._data.dtype != np.int64:       # int64 is the one integer type PyTorch pools
+        float_check(input, "avg_pool3d_out_frame" if nd == 3 else "avg_pool2d")
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     unbatched, k, s, p, _, out = _plan(input, kernel_size, stride, padding, 1, ceil_mode, nd,

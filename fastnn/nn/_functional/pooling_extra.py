@@ -140,9 +140,10 @@ class _UnpoolBackward(Node):
         self.unbatched = unbatched
         lead = x.shape[:2]
         size = int(np.prod(out))
-        flat_idx = idx.reshape(lead + (-1,))
+        plane = int(np.prod(x.shape[2:]))      # explicit: -1 fails on an empty batch
+        flat_idx = idx.reshape(lead + (plane,))
         y = np.zeros(lead + (size,), x.dtype)
-        np.put_along_axis(y, flat_idx, x.reshape(lead + (-1,)), axis=-1)
+        np.put_along_axis(y, flat_idx, x.reshape(lead + (plane,)), axis=-1)
         self.idx, self.x_shape, self.nd = flat_idx, x.shape, len(out)
         name_by_use(self)
         y = y.reshape(lead + tuple(out))
@@ -152,7 +153,7 @@ class _UnpoolBackward(Node):
         return f"MaxUnpool{self.nd}DBackward0"
 
     def backward(self, g):
-        g = g.reshape(self.x_shape[:2] + (-1,))
+        g = g.reshape(self.x_shape[:2] + (int(np.prod(g.shape[-self.nd:])),))
         gx = np.take_along_axis(g, self.idx, axis=-1).reshape(self.x_shape)
         return (gx[0] if self.unbatched else gx,)
 

@@ -8,6 +8,7 @@ weight matrix of each axis. Source positions are computed as PyTorch does, in th
 float precision; the bicubic and antialiased plans live in upsampling_cubic.py.
 """
 import math
+import operator
 import warnings
 
 import numpy as np
@@ -19,6 +20,7 @@ from ...tensor import Tensor
 from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from .pooling_extra import adaptive_avg_pool3d
 from .upsampling_cubic import antialias_plan, cubic_plan
+from .upsampling_uint8 import check_integer_input, resize_uint8
 
 
 def _scale(n_in, n_out, align_corners, scale, dt):
@@ -131,6 +133,35 @@ def _per_dim(value, dim, input, kind):
     return [value] * dim
 
 
+def _is_int(v):
+    try:
+        operator.index(v)
+        return True
+    except TypeError:
+        return False
+
+
+def _check_size_types(size, mode, dim):
+    """PyTorch's TypeErrors for an output size that is not made of ints."""
+    if isinstance(size, (list, tuple)):
+        if not all(_is_int(v) for v in size):
+            raise TypeError("expected size to be one of int or Tuple[int] or Tuple[int, int] or "
+                            "Tuple[int, int, int], but got size with types "
+                            f"{[type(v) for v in size]}")
+        bad = any(isinstance(v, bool) for v in size)
+    else:
+        bad = isinstance(size, bool) or not _is_int(size)
+    if bad and mode == "area":
+        raise TypeError(f"adaptive_avg_pool{dim}d(): argument 'output_size' (position 2) must "
+                        f"be tuple of ints, but found element of type {type(size).__name__} "
+                        "at pos 0")
+    if bad:
+        kernel = {"nearest-exact": f"_upsample_nearest_exact{dim}d"}.get(
+            mode, f"upsample_{mode}{dim}d")
+        raise TypeError(f"{kernel}() received an invalid combination of arguments - the output "
+                        f"size must be a tuple of ints, but got {size!r}")
+
+
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
     """Resize (N, C, L), (N, C, H, W) or (N, C, D, H, W) input to ``size`` or by
@@ -148,6 +179,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
+        _check_size_types(size, mode, dim)
         output_size, scales = [int(v) for v in _per_dim(size, dim, input, "output")], None
     elif scale_factor is not None:
         output_size, scales = None, [float(v) for v in _per_dim(scale_factor, dim, input,
@@ -177,9 +209,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         if mode == "area":
             pool = (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[dim - 1]
             return pool(input, output_size)
-        if input._data.dtype.kind != "f":
-            raise NotImplementedError(f"fastnn's interpolate supports float input only, got "
-                                      f"{input.dtype}")
+        if check_integer_input(input._data, mode, dim, antialias) and \
+                mode in ("bilinear", "bicubic"):
+            from ...tensor import _wrap
+            return _wrap(resize_uint8(input._data, mode, tuple(output_size),
+                                      bool(align_corners), scales or (None,) * dim, antialias))
         return apply(_UpsampleBackward, (input,), mode, tuple(output_size),
                      bool(align_corners), tuple(scales) if scales else (None,) * dim,
                      bool(antialias))
