@@ -1,4 +1,5 @@
-"""Fixtures shared by the kernel tests."""
+"""Fixtures shared by the tests: thread counts for the kernels, and the libraries a parity
+test runs its code on."""
 import pytest
 
 PARALLEL_MIN_IN_TESTS = 1024
@@ -16,3 +17,21 @@ def threads(request):
     yield request.param
     core.set_num_threads(previous)
     core._set_parallel_min(previous_min)
+
+
+def _parity_libs():
+    import fastnn
+    libs = [fastnn]
+    try:
+        import torch
+        libs.append(torch)
+    except ImportError:
+        pass
+    return libs
+
+
+@pytest.fixture(params=_parity_libs(), ids=lambda m: m.__name__)
+def lib(request):
+    """fastnn, and PyTorch where it is installed: a test taking ``lib`` runs the same code on
+    both, so PyTorch checks the expectations fastnn is held to."""
+    return request.param

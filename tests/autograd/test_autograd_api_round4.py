@@ -11,17 +11,6 @@ import pytest
 import fastnn
 
 
-def _libs():
-    libs = [fastnn]
-    try:
-        import torch
-        libs.append(torch)
-    except ImportError:
-        pass
-    return libs
-
-
-LIBS = pytest.mark.parametrize("lib", _libs(), ids=lambda m: m.__name__)
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 
 
@@ -52,7 +41,6 @@ def _xyz(lib):
     return [lib.tensor(v, requires_grad=True) for v in ([1., 2.], [3., 4.], [5., 6.])]
 
 
-@LIBS
 @pytest.mark.parametrize("call", ["positional", "keywords", "keywords_reordered"])
 def test_function_apply_keyword_tensors_get_gradients(lib, call):
     log = []
@@ -72,7 +60,6 @@ def test_function_apply_keyword_tensors_get_gradients(lib, call):
     np.testing.assert_allclose(_np(z.grad), [10., 10.])
 
 
-@LIBS
 def test_function_apply_keyword_only_up_to_bound_position(lib):
     log = []
     fn = _scaled_product(lib, log)
@@ -83,7 +70,6 @@ def test_function_apply_keyword_only_up_to_bound_position(lib):
         out.sum().backward()
 
 
-@LIBS
 @pytest.mark.parametrize("kwargs, message", [
     ({"w": 1}, "forward() got an unexpected keyword argument 'w'"),
     ({"x": 1}, "forward() got multiple values for argument 'x'"),
@@ -97,7 +83,6 @@ def test_function_apply_bad_keywords(lib, kwargs, message):
     assert str(info.value) == message
 
 
-@LIBS
 def test_setup_context_function_sees_defaults_and_keywords(lib):
     seen = []
 
@@ -125,7 +110,6 @@ def test_setup_context_function_sees_defaults_and_keywords(lib):
 
 # ---- grad_fn post hooks -----------------------------------------------------------------------
 
-@LIBS
 def test_grad_fn_hook_receives_tensor_tuples(lib):
     x = lib.tensor([1., 2.], requires_grad=True)
     y = x * lib.tensor([3., 4.])
@@ -139,7 +123,6 @@ def test_grad_fn_hook_receives_tensor_tuples(lib):
     np.testing.assert_allclose(_np(go[0]), [1., 1.])
 
 
-@LIBS
 @pytest.mark.parametrize("mode", ["backward", "grad", "grad_create_graph"])
 def test_grad_fn_hook_replaces_grad_inputs(lib, mode):
     x = lib.tensor([1., 2.], requires_grad=True)
@@ -154,7 +137,6 @@ def test_grad_fn_hook_replaces_grad_inputs(lib, mode):
     np.testing.assert_allclose(_np(g), [20., 40.])
 
 
-@LIBS
 def test_multi_output_function_hook_sees_all_outputs(lib):
     class Two(lib.autograd.Function):
         @staticmethod
@@ -173,7 +155,6 @@ def test_multi_output_function_hook_sees_all_outputs(lib):
     assert seen == [(2, 2)]
 
 
-@LIBS
 @pytest.mark.parametrize("result, error, message", [
     (lambda gi: gi[0] * 10, TypeError, "expected tuple, but hook returned 'Tensor'"),
     (lambda gi: (gi[0],), RuntimeError, "has returned an incorrect number of values "
@@ -193,7 +174,6 @@ def test_grad_fn_hook_bad_results(lib, result, error, message):
 
 # ---- retain_grad with create_graph ------------------------------------------------------------
 
-@LIBS
 def test_retained_grad_is_in_graph_with_create_graph(lib):
     x = lib.tensor([1., 2.], requires_grad=True)
     h = x ** 2
@@ -205,7 +185,6 @@ def test_retained_grad_is_in_graph_with_create_graph(lib):
     np.testing.assert_allclose(_np(g), [4., 8.])
 
 
-@LIBS
 def test_retained_grad_without_create_graph_is_plain(lib):
     x = lib.tensor([1., 2.], requires_grad=True)
     h = x ** 2
@@ -243,7 +222,6 @@ _INPLACE = {"add_": lambda y: y.add_(1), "mul_": lambda y: y.mul_(2),
             "setitem": lambda y: y.__setitem__(slice(None), 1.0)}
 
 
-@LIBS
 @pytest.mark.parametrize("made", sorted(_MAKERS))
 @pytest.mark.parametrize("op", sorted(_INPLACE))
 def test_inplace_on_custom_function_view_raises(lib, made, op):
@@ -254,7 +232,6 @@ def test_inplace_on_custom_function_view_raises(lib, made, op):
     assert str(info.value) == _CUSTOM_VIEW.format("Returns")
 
 
-@LIBS
 def test_inplace_on_leaf_returned_by_custom_function_raises(lib):
     x = lib.tensor([1., 2.], requires_grad=True)
     y = _returning(lib, lambda t: t).apply(x)
@@ -263,7 +240,6 @@ def test_inplace_on_leaf_returned_by_custom_function_raises(lib):
     assert str(info.value) == _CUSTOM_VIEW.format("Returns")
 
 
-@LIBS
 def test_custom_function_view_untracked_or_cloned_is_fine(lib):
     fn = _returning(lib, lambda x: x.view_as(x))
     y = fn.apply(lib.tensor([1., 2.]))  # nothing requires grad: no graph, no restriction
@@ -275,7 +251,6 @@ def test_custom_function_view_untracked_or_cloned_is_fine(lib):
     np.testing.assert_allclose(_np(x.grad), [5., 5.])
 
 
-@LIBS
 def test_inplace_on_multi_output_function_view_raises(lib):
     class Two(lib.autograd.Function):
         @staticmethod
@@ -298,7 +273,6 @@ def test_inplace_on_multi_output_function_view_raises(lib):
 
 # ---- legacy Function instances ----------------------------------------------------------------
 
-@LIBS
 def test_calling_function_instance_raises(lib):
     fn = _returning(lib, lambda x: x * 1)
     with pytest.warns(DeprecationWarning, match="should not be instantiated"):
@@ -311,7 +285,6 @@ def test_calling_function_instance_raises(lib):
 
 # ---- multithreading switches ------------------------------------------------------------------
 
-@LIBS
 def test_set_multithreading_enabled(lib):
     ag = lib.autograd
     assert ag.is_multithreading_enabled()
@@ -334,7 +307,6 @@ def test_set_multithreading_enabled(lib):
 
 # ---- allow_mutation_on_saved_tensors ----------------------------------------------------------
 
-@LIBS
 def test_allow_mutation_on_saved_tensors_uses_saved_values(lib):
     with lib.autograd.graph.allow_mutation_on_saved_tensors() as ctx:
         x = lib.tensor([1., 2.], requires_grad=True)
@@ -350,7 +322,6 @@ def test_allow_mutation_on_saved_tensors_uses_saved_values(lib):
     assert ctx is not None
 
 
-@LIBS
 def test_allow_mutation_on_saved_tensors_rules(lib):
     graph = lib.autograd.graph
     with pytest.raises(RuntimeError, match="contexts cannot be nested"):
@@ -365,7 +336,6 @@ def test_allow_mutation_on_saved_tensors_rules(lib):
         b.sum().backward()
 
 
-@LIBS
 def test_mutating_saved_tensor_still_raises_outside_the_context(lib):
     x = lib.tensor([1., 2.], requires_grad=True)
     a = x * 1
@@ -377,7 +347,6 @@ def test_mutating_saved_tensor_still_raises_outside_the_context(lib):
 
 # ---- CheckpointPolicy -------------------------------------------------------------------------
 
-@LIBS
 def test_checkpoint_policy_enum(lib):
     import enum
     import importlib

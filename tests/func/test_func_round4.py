@@ -6,19 +6,6 @@ import pytest
 import fastnn
 
 
-def _libs():
-    libs = [fastnn]
-    try:
-        import torch
-        libs.append(torch)
-    except ImportError:
-        pass
-    return libs
-
-
-LIBS = pytest.mark.parametrize("lib", _libs(), ids=lambda m: m.__name__)
-
-
 def _np(t):
     return t.detach().numpy()
 
@@ -42,7 +29,6 @@ _TRANSFORMS = {
 }
 
 
-@LIBS
 @pytest.mark.parametrize("name", sorted(_TRANSFORMS))
 @pytest.mark.parametrize("made_inside", [True, False])
 def test_transforms_differentiate_inside_inference_mode(lib, name, made_inside):
@@ -57,7 +43,6 @@ def test_transforms_differentiate_inside_inference_mode(lib, name, made_inside):
     assert not got.is_inference()  # as PyTorch: transforms return normal tensors
 
 
-@LIBS
 def test_grad_over_functional_call_inside_inference_mode(lib):
     model = lib.nn.Linear(3, 1)
     with lib.no_grad():
@@ -75,7 +60,6 @@ def test_grad_over_functional_call_inside_inference_mode(lib):
     np.testing.assert_allclose(_np(g["bias"]), [4.])
 
 
-@LIBS
 def test_transform_body_runs_outside_inference_mode(lib):
     seen = []
 
@@ -90,7 +74,6 @@ def test_transform_body_runs_outside_inference_mode(lib):
     np.testing.assert_allclose(_np(g), [3., 3.])
 
 
-@LIBS
 def test_vjp_fn_called_inside_inference_mode(lib):
     _, vjp_fn = lib.func.vjp(lambda t: t * 2, lib.tensor([1., 2.]))
     with lib.inference_mode():
@@ -115,7 +98,6 @@ _EMPTY = {
 }
 
 
-@LIBS
 @pytest.mark.parametrize("name", sorted(_EMPTY))
 def test_vmap_over_empty_batch(lib, name):
     run, shape = _EMPTY[name]
@@ -124,14 +106,12 @@ def test_vmap_over_empty_batch(lib, name):
     assert out.dtype == lib.float32
 
 
-@LIBS
 def test_vmap_empty_batch_tuple_output_keeps_dtypes(lib):
     a, b = lib.func.vmap(lambda x: (x.sum(), x.long()))(lib.ones(0, 3))
     assert (tuple(a.shape), a.dtype) == ((0,), lib.float32)
     assert (tuple(b.shape), b.dtype) == ((0, 3), lib.int64)
 
 
-@LIBS
 def test_vmap_empty_batch_stays_in_graph(lib):
     x = lib.ones(0, 3, requires_grad=True)
     out = lib.func.vmap(lambda t: t * 2)(x)

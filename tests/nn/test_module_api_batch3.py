@@ -12,20 +12,6 @@ from fastnn import nn
 from fastnn.nn.modules import module as module_mod
 
 
-def _libs():
-    libs = [fastnn]
-    try:
-        import torch
-        libs.append(torch)
-    except ImportError:
-        pass
-    return libs
-
-
-LIBS = _libs()
-LIB_IDS = [lib.__name__ for lib in LIBS]
-
-
 def _with_extra_state(lib):
     class WithExtra(lib.nn.Module):
         def __init__(self):
@@ -44,7 +30,6 @@ def _with_extra_state(lib):
 
 
 # ---- 1. get_extra_state / set_extra_state -------------------------------------------------
-@pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
 def test_extra_state_key_order_and_round_trip(lib):
     m = _with_extra_state(lib)()
     sd = m.state_dict()
@@ -58,7 +43,6 @@ def test_extra_state_key_order_and_round_trip(lib):
     assert other.extra == {"step": 9}
 
 
-@pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
 def test_extra_state_missing_and_unexpected(lib):
     m = _with_extra_state(lib)()
     sd = m.state_dict()
@@ -134,7 +118,6 @@ def test_full_backward_hook_grad_input_for_inputs_without_grad(case):
     assert got == _hooked_grads(torch, _ARG_CASES[case])
 
 
-@pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
 def test_full_backward_hook_no_input_needs_grad(lib):
     lin = lib.nn.Linear(2, 1)
     seen = []
@@ -225,7 +208,6 @@ def test_sdpa_kernel_errors_and_decorator():
     assert _switches(fastnn) == [True] * 4
 
 
-@pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
 def test_backends_cuda_sdp_switches(lib):
     c = lib.backends.cuda
     with pytest.warns(FutureWarning, match="sdp_kernel\\(\\)` is deprecated"):
@@ -283,7 +265,6 @@ def test_packed_sequence_casts():
 
 
 # ---- 6. conv weight memory formats and global registration hooks ---------------------------
-@pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
 def test_convert_conv_weight_memory_format(lib):
     model = lib.nn.Sequential(lib.nn.Conv2d(3, 4, 2),
                               lib.nn.Sequential(lib.nn.ConvTranspose2d(4, 2, 3)),

@@ -15,21 +15,6 @@ import pytest
 import fastnn
 
 
-def _libs():
-    libs = [fastnn]
-    try:
-        import torch
-        libs.append(torch)
-    except ImportError:
-        pass
-    return libs
-
-
-LIBS = _libs()
-LIB_IDS = [lib.__name__ for lib in LIBS]
-lib_param = pytest.mark.parametrize("lib", LIBS, ids=LIB_IDS)
-
-
 def _const(lib, shape, scale=1.0):
     n = int(np.prod(shape))
     return lib.tensor((np.linspace(-1, 1, n) * scale).reshape(shape), dtype=lib.float32)
@@ -66,7 +51,6 @@ def _fresh_linear(lib, kind):
     return m
 
 
-@lib_param
 @pytest.mark.parametrize("kind", sorted(HOOK_KINDS))
 def test_hook_dict_setitem_pop_clear(lib, kind):
     name, make = HOOK_KINDS[kind]
@@ -88,7 +72,6 @@ def test_hook_dict_setitem_pop_clear(lib, kind):
     assert len(log) == 1
 
 
-@lib_param
 @pytest.mark.parametrize("kind", sorted(HOOK_KINDS))
 def test_hook_dict_reassigned(lib, kind):
     name, make = HOOK_KINDS[kind]
@@ -105,7 +88,6 @@ def test_hook_dict_reassigned(lib, kind):
     assert len(log) == 2
 
 
-@lib_param
 def test_hook_dict_removal_via_handle_and_del(lib):
     m = lib.nn.Linear(3, 2)
     log = []
@@ -119,7 +101,6 @@ def test_hook_dict_removal_via_handle_and_del(lib):
     assert log == [2]
 
 
-@lib_param
 def test_hook_companion_dicts_are_mutable(lib):
     m = lib.nn.Linear(3, 2)
     for name in ("_forward_hooks_with_kwargs", "_forward_hooks_always_called",
@@ -161,7 +142,6 @@ def test_plain_module_call_stays_on_fast_path():
 
 # ---- 2. double backward through full backward hooks ------------------------------------
 
-@lib_param
 @pytest.mark.parametrize("hook_kind", ["pre", "full", "both", "scaling"])
 def test_double_backward_through_backward_hooks(lib, hook_kind):
     net = _set_params(lib, lib.nn.Sequential(lib.nn.Linear(3, 4), lib.nn.Tanh(),
@@ -209,7 +189,6 @@ def test_double_backward_through_backward_hooks_matches_torch(hook_kind):
 
 # ---- 3. DataParallel ------------------------------------------------------------------
 
-@lib_param
 def test_data_parallel_passes_through(lib):
     inner = _set_params(lib, lib.nn.Linear(3, 2))
     dp = lib.nn.DataParallel(inner, device_ids=None, output_device=None, dim=0)
@@ -227,7 +206,6 @@ def test_data_parallel_passes_through(lib):
 
 # ---- 4. global forward hooks with kwargs ------------------------------------------------
 
-@lib_param
 def test_global_forward_hook_with_kwargs(lib):
     class Scale(lib.nn.Module):
         def forward(self, x, scale=1.0):
@@ -258,7 +236,6 @@ def test_global_forward_hook_with_kwargs(lib):
 
 # ---- 5 / 6. Module.to: memory_format and positional flags ---------------------------------
 
-@lib_param
 def test_module_to_channels_last(lib):
     m = lib.nn.Sequential(lib.nn.Conv2d(3, 4, 3), lib.nn.BatchNorm2d(4))
     m.to(memory_format=lib.channels_last)
@@ -272,7 +249,6 @@ def test_module_to_channels_last(lib):
         m3.to(memory_format=lib.channels_last)
 
 
-@lib_param
 def test_to_positional_non_blocking_and_copy(lib):
     x = lib.ones(2)
     assert x.to("cpu", lib.float64, True).dtype == lib.float64
@@ -295,7 +271,6 @@ def test_to_positional_non_blocking_and_copy(lib):
 
 # ---- 7. always_call hooks; hooks registered during forward ----------------------------
 
-@lib_param
 def test_always_call_hook_runs_when_pre_hook_raises(lib):
     m = lib.nn.Identity()
     log = []
@@ -311,7 +286,6 @@ def test_always_call_hook_runs_when_pre_hook_raises(lib):
     assert log == [("always", None)]
 
 
-@lib_param
 def test_always_call_hook_runs_once_when_later_hook_raises(lib):
     m = lib.nn.Identity()
     log = []
@@ -326,7 +300,6 @@ def test_always_call_hook_runs_once_when_later_hook_raises(lib):
     assert log == ["always"]
 
 
-@lib_param
 def test_always_call_hook_error_is_a_warning(lib):
     class Boom(lib.nn.Module):
         def forward(self, x):
@@ -346,7 +319,6 @@ def test_always_call_hook_error_is_a_warning(lib):
                for w in caught)
 
 
-@lib_param
 def test_forward_hook_registered_during_forward_runs(lib):
     log = []
 
@@ -365,7 +337,6 @@ def test_forward_hook_registered_during_forward_runs(lib):
 
 # ---- 8. dict outputs skip full backward hooks ------------------------------------------
 
-@lib_param
 def test_full_backward_hook_not_fired_for_dict_output(lib):
     class DictOut(lib.nn.Module):
         def forward(self, x):
@@ -384,7 +355,6 @@ def test_full_backward_hook_not_fired_for_dict_output(lib):
 
 # ---- 9. copy.copy shares containers ----------------------------------------------------
 
-@lib_param
 def test_shallow_copy_shares_containers(lib):
     m = lib.nn.Linear(2, 2)
     c = copy.copy(m)
@@ -404,7 +374,6 @@ def test_shallow_copy_shares_containers(lib):
 
 # ---- 10. regular and full backward hooks exclude each other -----------------------------
 
-@lib_param
 @pytest.mark.parametrize("first", ["regular", "full"])
 def test_regular_and_full_backward_hooks_exclude_each_other(lib, first):
     m = lib.nn.Linear(2, 2)
