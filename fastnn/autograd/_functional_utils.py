@@ -199,3 +199,23 @@ def batched_grad(grad, outputs, inputs, grad_outputs, retain_graph, create_graph
         res = [zeros_like(t, requires_grad=create_graph) if r is None else r
                for r, t in zip(res, inputs)]
     return tuple(res)
+
+
+def reaches_other_leaf(tensors, own_leaves):
+    """Whether the graph of any of ``tensors`` reaches a leaf whose id is not in
+    ``own_leaves`` (a transform's results then stay linked to the caller's graph)."""
+    from .engine import _edge
+    from .node import AccumulateGrad
+    stack = [_edge(t) for t in tensors if hasattr(t, "_vc")]
+    seen = set()
+    while stack:
+        node = stack.pop()
+        if node is None or node in seen:
+            continue
+        seen.add(node)
+        if isinstance(node, AccumulateGrad):
+            if id(node.variable) not in own_leaves:
+                return True
+            continue
+        stack.extend(node._next)
+    return False

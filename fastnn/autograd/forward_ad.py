@@ -131,21 +131,9 @@ def _primal(tensor, lv):
 
 
 def _links_outward(tensor, lv):
-    from .engine import _edge
-    from .node import AccumulateGrad
+    from ._functional_utils import reaches_other_leaf
     duals = {id(d) for d, _ in lv.tangents.values()} if lv is not None else set()
-    stack, seen = [_edge(tensor)], set()
-    while stack:
-        node = stack.pop()
-        if node is None or node in seen:
-            continue
-        seen.add(node)
-        if isinstance(node, AccumulateGrad):
-            if id(node.variable) not in duals:
-                return True
-            continue
-        stack.extend(node._next)
-    return False
+    return reaches_other_leaf([tensor], duals)
 
 
 def _tangent_of(y, lv):

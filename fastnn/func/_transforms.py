@@ -87,23 +87,9 @@ class _Level:
 
     def needs_graph(self, tensors):
         """Whether any of ``tensors`` depends on a leaf from outside this call."""
-        if not self.link:
-            return False
-        from ..autograd.engine import _edge
-        from ..autograd.node import AccumulateGrad
-        stack = [_edge(t) for t in tensors if isinstance(t, _tensor_type())]
-        seen = set()
-        while stack:
-            node = stack.pop()
-            if node is None or node in seen:
-                continue
-            seen.add(node)
-            if isinstance(node, AccumulateGrad):
-                if id(node.variable) not in self.fresh:
-                    return True
-                continue
-            stack.extend(node._next)
-        return False
+        from ..autograd._functional_utils import reaches_other_leaf
+        return self.link and reaches_other_leaf(
+            [t for t in tensors if isinstance(t, _tensor_type())], self.fresh)
 
     def release(self, tree, keep_graph):
         """Results as the caller should see them: detached unless they link outward."""
