@@ -89,8 +89,17 @@ def default_collate(batch):
         return tensor(batch)
     if isinstance(elem, (str, bytes)):
         return batch
+    return collate_container(batch, default_collate)
+
+
+def collate_container(batch, inner):
+    """The batch of mappings, namedtuples or sequences, each field's samples collated by
+    ``inner``: a mapping of the first element's kind, a namedtuple, or a list per position
+    (the sequence's own type where it can be rebuilt)."""
+    elem = batch[0]
+    elem_type = type(elem)
     if isinstance(elem, collections.abc.Mapping):
-        out = {key: default_collate([d[key] for d in batch]) for key in elem}
+        out = {key: inner([d[key] for d in batch]) for key in elem}
         try:
             if isinstance(elem, collections.abc.MutableMapping):
                 # a copy keeps what a constructor would lose (a defaultdict's factory)
@@ -101,12 +110,12 @@ def default_collate(batch):
         except TypeError:
             return out
     if _is_namedtuple(elem):
-        return elem_type(*(default_collate(s) for s in zip(*batch)))
+        return elem_type(*(inner(s) for s in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(e) != size for e in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        out = [default_collate(s) for s in zip(*batch)]
+        out = [inner(s) for s in zip(*batch)]
         if isinstance(elem, tuple):
             return out
         try:

@@ -8,14 +8,11 @@ map's order) and otherwise recurses into mappings, namedtuples and sequences.
 ``default_collate_fn_map`` holds the built-in leaf functions; adding entries to it affects
 ``collate`` calls that pass it, not fastnn's ``default_collate``.
 """
-import collections.abc
-import copy
-
 import numpy as np
 
 from ....tensor import Tensor
-from .._collate import _ERR as default_collate_err_msg_format, _NP_STR_OBJ, _is_namedtuple
-from .._collate import default_collate, default_convert
+from .._collate import _ERR as default_collate_err_msg_format, _NP_STR_OBJ
+from .._collate import collate_container, default_collate, default_convert
 
 __all__ = ["collate", "default_collate", "default_collate_fn_map", "default_convert",
            "collate_tensor_fn", "collate_numpy_array_fn", "collate_numpy_scalar_fn",
@@ -81,36 +78,4 @@ def collate(batch, *, collate_fn_map=None):
         fn = _leaf_fn(elem, collate_fn_map)
         if fn is not None:
             return fn(batch, collate_fn_map=collate_fn_map)
-
-    def inner(samples):
-        return collate(samples, collate_fn_map=collate_fn_map)
-
-    if isinstance(elem, collections.abc.Mapping):
-        fields = {key: inner([d[key] for d in batch]) for key in elem}
-        try:
-            if isinstance(elem, collections.abc.MutableMapping):
-                clone = copy.copy(elem)  # keeps what a constructor would lose
-                clone.update(fields)
-                return clone
-            return type(elem)(fields)
-        except TypeError:
-            return fields
-    if _is_namedtuple(elem):
-        return type(elem)(*(inner(s) for s in zip(*batch)))
-    if isinstance(elem, collections.abc.Sequence):
-        size = len(elem)
-        if any(len(e) != size for e in batch):
-            raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [inner(s) for s in zip(*batch)]
-        if isinstance(elem, tuple):
-            return columns
-        try:
-            if isinstance(elem, collections.abc.MutableSequence):
-                clone = copy.copy(elem)
-                for i, column in enumerate(columns):
-                    clone[i] = column
-                return clone
-            return type(elem)(columns)
-        except TypeError:
-            return columns
-    raise TypeError(default_collate_err_msg_format.format(type(elem)))
+    return collate_container(batch, lambda s: collate(s, collate_fn_map=collate_fn_map))
