@@ -1,6 +1,5 @@
 """The writing half of ``fastnn.save``: walks the object, checks every value, finds
 tensors that share memory and lays out the safetensors header (see ``serialization``)."""
-import collections
 import json
 import math
 import os
@@ -8,10 +7,11 @@ import sys
 
 import numpy as np
 
+from . import _checkpoint_additions as more
 from ._checkpoint_format import (_CODES, _DEVICE_RE, _DTYPES, _FASTNN_DTYPES, _FORMAT_KEY,
                                  _FORMAT_VERSION, _FORMAT_VERSION_2, _GRAD_KEY, _MAX_DEPTH,
-                                 _NP_NAMES, _RANK, _REAL_OF, _STRUCTURE_KEY, _TENSOR_CODES,
-                                 _V1_TENSOR_CODES,
+                                 _NP_NAMES, _ODICT_META_KEY, _RANK, _REAL_OF, _STRUCTURE_KEY,
+                                 _TENSOR_CODES, _V1_TENSOR_CODES,
                                  _float_token)
 
 # --- the bridge to fastnn.tensor, kept tiny so it can track that class ---
@@ -135,6 +135,9 @@ class _Encoder:
         self.grad = {}  # names of tensors saved from Parameters or tensors needing grad
         self.members = []  # the tensors, laid out by finish() once sharing is known
         self.v2 = False  # whether any node kind newer than format version 1 was written
+        self.identity = more.Identity()  # tensors saved twice load as one object
+        self.odicts = 0  # "odict" nodes begun so far: their index in build order
+        self.odict_meta = {}  # odict index -> its _metadata pairs
         self._active = set()  # ids of containers on the current path, to catch cycles
 
     def _name(self, path):
@@ -189,6 +192,15 @@ class _Encoder:
         if isinstance(obj, np.dtype) and _NP_NAMES.get(obj.name) == obj:
             self.v2 = True
             return {"k": "npdtype", "v": obj.name}
+        again = self.identity.again(obj)
+        if again is not None:  # only tensors are ever recorded
+            self.v2 = True
+            return again
+        if _instance(obj, "fastnn.nn.parameter", "UninitializedTensorMixin"):
+            self.v2 = True
+            node = more.lazy_node(obj, _instance(obj, "fastnn.nn.parameter", "Parameter"))
+            self.identity.first(obj, node)
+            return node
         arr = _to_array(obj)
         if arr is not None:
             if arr is obj:  # a numpy array comes back as one, as with torch.load
@@ -196,6 +208,7 @@ class _Encoder:
             name = self._name(path)
             self.tensors[name] = None  # reserved; finish() decides how it is stored
             node = {"k": "tensor", "name": name}
+            self.identity.first(obj, node)
             self.members.append(_Member(node, arr, path, _grad_flags(obj), name,
                                         len(self.members)))
             return node
@@ -223,6 +236,12 @@ class _Encoder:
 
     def _container(self, obj, path, depth):
         if isinstance(obj, dict):
+            kind = more.dict_kind(obj, _key_path(path))
+            if kind == "odict":
+                meta = more.odict_metadata(obj, _key_path(path))
+                if meta is not None:
+                    self.odict_meta[self.odicts] = meta
+                self.odicts += 1
             items = []
             for k, v in obj.items():
                 if isinstance(k, bool) or not isinstance(k, (str, int)):
@@ -235,8 +254,11 @@ class _Encoder:
                 else:
                     k = int(k)
                 items.append([k, self.encode(v, path + (k,), depth + 1)])
-            kind = "odict" if isinstance(obj, collections.OrderedDict) else "dict"
-            return {"k": kind, "items": items}
+            return more.dict_extras(self, obj, kind, {"k": kind, "items": items})
+        if not isinstance(obj, tuple):
+            more.check_sequence_type(obj, list if isinstance(obj, list) else
+                                   frozenset if isinstance(obj, frozenset) else set,
+                                   _key_path(path))
         items = [self.encode(v, path + (i,), depth + 1) for i, v in enumerate(obj)]
         if isinstance(obj, (set, frozenset)):
             return {"k": "frozenset" if isinstance(obj, frozenset) else "set", "items": items}
@@ -254,6 +276,8 @@ class _Encoder:
             _check_str(qual, path, "namedtuple name")
             self.v2 = True
             return {"k": "namedtuple", "name": qual, "fields": list(fields), "items": items}
+        if type(obj) is not tuple:
+            raise more.subclass_error(obj, "tuple", _key_path(path))
         return {"k": "tuple", "items": items}
 
     def _array(self, arr, path):
@@ -373,11 +397,16 @@ def _serialize(obj):
     enc = _Encoder()
     structure = enc.encode(obj)
     enc.finish()
+    if enc.identity.wrap():
+        enc.v2 = True
     version = _FORMAT_VERSION_2 if enc.v2 else _FORMAT_VERSION
     meta = {_FORMAT_KEY: version, _STRUCTURE_KEY: json.dumps(
         structure, separators=(",", ":"), ensure_ascii=False, allow_nan=False)}
     if enc.grad:
         meta[_GRAD_KEY] = json.dumps(enc.grad, separators=(",", ":"), ensure_ascii=False)
+    if enc.odict_meta:
+        meta[_ODICT_META_KEY] = json.dumps({str(i): pairs for i, pairs in enc.odict_meta.items()},
+                                           separators=(",", ":"), ensure_ascii=False)
     # the safetensors writer's order: widest dtypes first (so every tensor is aligned),
     # then by name; matching it makes a flat state_dict's file the same bytes
     order = sorted(enc.tensors, key=lambda n: (-_RANK[enc.tensors[n][0]], n))

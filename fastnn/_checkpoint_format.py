@@ -10,7 +10,9 @@ caller's own allow-list).
 Format versions: "1" files hold only the original node kinds; files that use any node added
 later (views, numpy scalars, bytes, complex, slice, dtype, device, namedtuple, complex
 arrays) are written as "2", so an older reader refuses them by version instead of by a
-puzzling unknown node. Both versions load here.
+puzzling unknown node. The kinds of ``_checkpoint_additions`` (a tensor saved twice,
+defaultdict, Counter, lazy placeholders) came later and are version 2 too: a reader from
+before them refuses such a file as holding an unknown node. Both versions load here.
 """
 import collections
 import json
@@ -23,6 +25,9 @@ _FORMAT_KEY = "fastnn.format"
 _STRUCTURE_KEY = "fastnn.structure"
 _GRAD_KEY = "fastnn.grad"   # {tensor name: {"parameter": bool, "requires_grad": bool}}
 _GRAD_FIELDS = {"parameter", "requires_grad"}
+# {str(index of an "odict" node, counted in build order): [[key, {field: scalar}], ...]}: the
+# ``_metadata`` of module state dicts, apart from the structure so version-1 files keep it
+_ODICT_META_KEY = "fastnn.odict_metadata"
 _FORMAT_VERSION = "1"        # what a file using only the original node kinds is written as
 _FORMAT_VERSION_2 = "2"      # what a file using any newer node kind is written as
 _FORMAT_VERSIONS = (_FORMAT_VERSION, _FORMAT_VERSION_2)
@@ -62,7 +67,12 @@ _NODE_FIELDS = {"tensor": {"k", "name"}, "array": {"k", "name"}, "tuple": {"k", 
                 "carray": {"k", "name"}, "npscalar": {"k", "dtype", "v"},
                 "npdtype": {"k", "v"}, "dtype": {"k", "v"}, "device": {"k", "v"},
                 "complex": {"k", "v"}, "bytes": {"k", "name"}, "bytearray": {"k", "name"},
-                "slice": {"k", "items"}, "namedtuple": {"k", "name", "fields", "items"}}
+                "slice": {"k", "items"}, "namedtuple": {"k", "name", "fields", "items"},
+                # version 2, added later (built by _checkpoint_additions)
+                "memo": {"k", "id", "node"}, "again": {"k", "id"},
+                "defaultdict": {"k", "factory", "items"}, "counter": {"k", "items"},
+                "lazy": {"k", "cls", "dtype", "requires_grad"}}
+_ADDED_KINDS = frozenset({"memo", "again", "defaultdict", "counter", "lazy"})
 # node kinds that hold no child nodes and are rebuilt by the _Builder method of their name
 _LEAVES = frozenset({"tensor", "array", "carray", "bytes", "bytearray", "view", "npscalar",
                      "complex", "npdtype", "dtype", "device"})
@@ -178,6 +188,9 @@ class _Builder:
         self.entries = entries
         self.make = make
         self.used = set()
+        self.memo = {}  # "memo" node id -> the object every "again" node with that id shares
+        self.odicts = 0  # "odict" nodes met so far
+        self.odict_meta = {}  # odict index -> its validated _metadata pairs
 
     def build(self, node, depth=0):
         if depth > _MAX_DEPTH:
@@ -191,6 +204,9 @@ class _Builder:
             raise _Bad(f"structure has an unknown node {_short(node)}")
         if kind in _LEAVES:
             return getattr(self, "_" + kind)(node)
+        if kind in _ADDED_KINDS:
+            from ._checkpoint_additions import build_added
+            return build_added(self, node, kind, depth)
         if kind == "float":
             v = node["v"]
             if not isinstance(v, str) or v not in _SPECIAL_FLOATS:
@@ -218,7 +234,18 @@ class _Builder:
             return slice(*(self.build(x, depth + 1) for x in items))
         if kind == "namedtuple":
             return self._namedtuple(node, items, depth)
-        out = collections.OrderedDict() if kind == "odict" else {}
+        if kind == "dict":
+            return self.fill_dict({}, items, depth)
+        index = self.odicts  # counted before the items, as the writer numbered them
+        self.odicts += 1
+        out = self.fill_dict(collections.OrderedDict(), items, depth)
+        if index in self.odict_meta:
+            out._metadata = collections.OrderedDict(
+                (k, dict(v)) for k, v in self.odict_meta[index])
+        return out
+
+    def fill_dict(self, out, items, depth):
+        """Put a dict node's validated [key, value] pairs into `out`, an empty dict."""
         for pair in items:
             if not isinstance(pair, list) or len(pair) != 2:
                 raise _Bad("structure dict item is not a [key, value] pair")

@@ -13,6 +13,9 @@ class InteropMixin:
             raise RuntimeError("Can't call numpy() on Tensor that requires grad. Use "
                                "tensor.detach().numpy() instead.")
         if type(self._data) is not _ndarray:
+            from .nn.parameter import _Unmaterialized, _unmaterialized_error
+            if isinstance(self._data, _Unmaterialized):  # a lazy module's tensor: no data yet
+                raise _unmaterialized_error("numpy")
             if force:
                 return self._data.copy_to_host()
             raise TypeError("can't convert cuda:0 device type tensor to numpy. Use "

@@ -32,8 +32,15 @@ context manager), the names PyTorch uses for its ``weights_only`` allow-list, an
 fields match; it is then built with ``tuple.__new__``, so none of the class's code runs.
 Otherwise it loads as a plain tuple of the same items.
 
-Shared memory: tensors saved in one call whose memory overlaps (a tensor and its slices
-or transposes, the same tensor twice, tied weights) are stored once and load back as
+Also kept: collections.defaultdict (with a builtin default factory such as list or int)
+and Counter, the ``_metadata`` of state dicts (so ``load_state_dict`` sees each module's
+version), fastnn's own ``return_types`` named tuples, and the uninitialized parameters and
+buffers of lazy modules (see ``_checkpoint_additions``).  Other subclasses of dict, list,
+tuple and set raise TypeError rather than loading back as the plain container.
+
+Identity and shared memory: one tensor object saved several times in one call (``[t, t]``,
+``{"a": w, "b": w}``) loads as one object.  Tensors saved in one call whose memory overlaps
+(a tensor and its slices or transposes, tied weights) are stored once and load back as
 views of one block, so a write through one shows in the others, as with PyTorch.  When
 one of them covers the rest contiguously it is stored as itself and the others reference
 it; otherwise the block spanning them all is stored.  A tensor that overlaps nothing else
@@ -50,7 +57,9 @@ in ``ValueError`` naming the file.
 
 import io
 import os
+import stat
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -58,12 +67,22 @@ from ._checkpoint_encode import (_from_array, _is_path, _move, _restore_grad,  #
                                  _serialize, _strided)
 from ._checkpoint_format import (_CODES, _COMPLEX_OF, _DEVICE_RE, _DTYPES,  # noqa: F401
                                  _FORMAT_KEY, _FORMAT_VERSIONS, _GRAD_KEY, _MAX_DEPTH,
-                                 _MAX_HEADER, _STRUCTURE_KEY, _TENSOR_CODES, _Bad, _Builder,
+                                 _MAX_HEADER, _ODICT_META_KEY, _STRUCTURE_KEY, _TENSOR_CODES,
+                                 _Bad, _Builder,
                                  _by_offset, _foreign, _grad_meta, _parse_header, _parse_json,
                                  _short)
+from ._checkpoint_additions import parse_odict_metadata
+from ._checkpoint_api import (DEFAULT_PROTOCOL, LoadEndianness, SourceChangeWarning,  # noqa: F401
+                              default_restore_location, get_default_load_endianness,
+                              get_unsafe_globals_in_checkpoint, location_tag, mkdtemp,
+                              register_package, set_default_load_endianness,
+                              set_default_mmap_options)
 
 __all__ = ["save", "load", "add_safe_globals", "get_safe_globals", "clear_safe_globals",
-           "safe_globals"]
+           "safe_globals", "SourceChangeWarning", "mkdtemp", "location_tag",
+           "default_restore_location", "LoadEndianness",
+           "get_default_load_endianness", "set_default_load_endianness",
+           "set_default_mmap_options", "register_package", "get_unsafe_globals_in_checkpoint"]
 
 
 def _write(fobj, head, arrays):
@@ -98,20 +117,43 @@ def _fsync_dir(dirname):
         pass
 
 
+def _write_in_place(path, head, arrays):
+    """Write straight into `path`, as PyTorch always does: not atomic, but the only way to
+    write through a FIFO or device, keep hard links shared, or save in a read-only folder."""
+    with open(path, "wb") as fobj:
+        _write(fobj, head, arrays)
+        fobj.flush()
+        try:
+            os.fsync(fobj.fileno())
+        except OSError:  # pipes and devices cannot be synced
+            pass
+
+
 def _atomic_write(path, head, arrays):
-    path = os.path.abspath(os.fsdecode(path))
-    dirname, base = os.path.split(path)
+    user_path = os.fsdecode(path)
+    # resolving symlinks writes through them: latest.pt -> ckpt_100.pt stays a link
+    path = os.path.realpath(user_path)
+    dirname = os.path.dirname(path)
     try:
-        mode = os.stat(path).st_mode & 0o7777
+        st = os.stat(path)
     except OSError:
-        mode = 0o666 & ~_umask()
+        st = None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise RuntimeError(f"File {user_path} cannot be opened: Is a directory")
+    if st is not None and (not stat.S_ISREG(st.st_mode) or st.st_nlink > 1):
+        # a rename would cut the other hard links loose or replace the FIFO / device node
+        return _write_in_place(path, head, arrays)
+    mode = st.st_mode & 0o7777 if st is not None else 0o666 & ~_umask()
     if not os.path.isdir(dirname):
         raise RuntimeError(f"Parent directory {dirname} does not exist.")
-    # the temp file shares the target's directory so os.replace is a same-filesystem rename
+    # the temp file shares the target's directory so os.replace is a same-filesystem rename;
+    # its name is short so that a target name near the 255-byte limit still works
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{base}.", suffix=".tmp", dir=dirname)
-    except OSError as e:  # name the user's path, not the temp file they never chose
-        raise type(e)(e.errno, e.strerror, path) from None
+        fd, tmp = tempfile.mkstemp(prefix=".fastnn-", suffix=".tmp", dir=dirname)
+    except OSError as e:
+        if st is not None:  # e.g. a writable file in a read-only folder
+            return _write_in_place(path, head, arrays)
+        raise type(e)(e.errno, e.strerror, user_path) from None  # not the temp file's name
     try:
         with os.fdopen(fd, "wb") as fobj:
             _write(fobj, head, arrays)
@@ -142,9 +184,12 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     load back as such, and tensors that overlap in memory load back sharing it
     (see the module docstring).
     Anything else raises TypeError naming the key path, before any byte is
-    written.  Saving to a path is atomic: either the new checkpoint is fully
-    in place or the previous file is left untouched.  The remaining arguments
-    are PyTorch's and are ignored: nothing is pickled.
+    written.  Saving to a path writes through symlinks and is atomic for a
+    regular file: either the new checkpoint is fully in place or the previous
+    file is left untouched.  A FIFO, a device, a file with other hard links, or
+    a file in a folder where no temporary file can be made is written in place,
+    as PyTorch does.  The remaining arguments are PyTorch's and are ignored:
+    nothing is pickled.
     """
     del pickle_module, pickle_protocol, _use_new_zipfile_serialization, _disable_byteorder_record
     head, arrays = _serialize(obj)
@@ -197,7 +242,7 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
     meta, entries = _parse_header(_read_exact(fobj, n), size - 8 - n)
 
     structure = plain = object()  # the structure itself may legitimately be None
-    grad = {}
+    grad, odict_meta = {}, {}
     info = {e[0]: (_CODES[e[1]], e[2]) for e in entries}
     if _FORMAT_KEY in meta:
         if meta[_FORMAT_KEY] not in _FORMAT_VERSIONS:
@@ -213,6 +258,8 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
             raise _Bad(f"tensor {_short(min(unused))} is not referenced by the structure")
         if _GRAD_KEY in meta:
             grad = _grad_meta(meta, entries)
+        if _ODICT_META_KEY in meta:
+            odict_meta = parse_odict_metadata(meta[_ODICT_META_KEY], dry.odicts)
     elif _STRUCTURE_KEY in meta:
         raise _Bad("structure present without a format version")
     elif not as_numpy:
@@ -230,7 +277,9 @@ def _load_stream(fobj, size, map_location, device, as_numpy):
     make = _Maker(arrays, info, grad, map_location, device, as_numpy)
     if structure is plain:
         return {e[0]: make.tensor(e[0]) for e in entries}
-    return _Builder(info, make).build(structure)
+    builder = _Builder(info, make)
+    builder.odict_meta = odict_meta
+    return builder.build(structure)
 
 
 class _Maker:
@@ -301,11 +350,23 @@ class _Maker:
         return device(spec)
 
     def namedtuple(self, name, fields, values):
-        cls = _SAFE_GLOBALS.get(name)
+        cls = _SAFE_GLOBALS.get(name) or _return_type(name)
         if isinstance(cls, type) and issubclass(cls, tuple) and \
                 tuple(getattr(cls, "_fields", ())) == fields:
             return tuple.__new__(cls, values)  # no constructor of the class runs
         return values
+
+
+def _return_type(name):
+    """fastnn's own ``return_types`` class called `name` (``fastnn.return_types.max``), or
+    None; these are always allowed, since they are fastnn's and run no code when built."""
+    prefix = "fastnn.return_types."
+    attr = name[len(prefix):] if name.startswith(prefix) else ""
+    if not attr.isidentifier() or attr.startswith("_"):
+        return None
+    from fastnn import return_types
+    cls = getattr(return_types, attr, None)
+    return cls if isinstance(cls, type) and cls.__module__ == "fastnn.return_types" else None
 
 
 # --- the namedtuple allow-list ---
@@ -375,20 +436,41 @@ def _label(f):
     return repr(name) if isinstance(name, (str, bytes)) else f"<{type(f).__name__}>"
 
 
+# the keyword arguments pickle's Unpickler takes, which load() accepts and ignores
+_PICKLE_LOAD_ARGS = frozenset({"encoding", "errors", "fix_imports", "buffers"})
+
+
+def _check_pickle_load_args(args, weights_only):
+    if not args:
+        return
+    if weights_only is False:
+        for name in args:
+            if name not in _PICKLE_LOAD_ARGS:
+                raise TypeError(f"'{name}' is an invalid keyword argument for Unpickler()")
+        return
+    warnings.warn("pickle_load_args only works if `weights_only=False`.", UserWarning,
+                  stacklevel=3)
+    for name in args:
+        if name != "encoding":  # the one PyTorch's weights-only reader also takes
+            raise TypeError(f"Unpickler.__init__() got an unexpected keyword argument '{name}'")
+
+
 def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
-         _as_numpy=False):
+         _as_numpy=False, **pickle_load_args):
     """Read a checkpoint written by :func:`save` (or any safetensors file).
 
     `f` is a path or a readable binary file object (read from its current
     position).  `map_location` may be None, "cpu", "cuda[:N]", a device, a
     ``{"cpu": device}`` dict or a ``fn(tensor, "cpu")`` callable returning the
-    tensor to use (None keeps it).  `pickle_module`, `weights_only` and `mmap`
-    are accepted for PyTorch compatibility and ignored: loading never executes
-    code, and tensors are always read into memory.
+    tensor to use (None keeps it).  `pickle_module`, `weights_only`, `mmap`
+    and pickle's keyword arguments (``encoding=``, ...) are accepted for
+    PyTorch compatibility and ignored: loading never executes code, and
+    tensors are always read into memory.
 
     A truncated, corrupted or hostile file raises ValueError naming the file
     and the problem.
     """
+    _check_pickle_load_args(pickle_load_args, weights_only)
     del pickle_module, weights_only, mmap
     label = _label(f)
     device = _device_of(map_location)
