@@ -86,6 +86,10 @@ _FROM_FUNCTIONAL = frozenset((
     "pixel_unshuffle channel_shuffle prelu selu celu rrelu rrelu_ relu_ threshold threshold_ "
     "hardshrink bilinear dropout alpha_dropout feature_alpha_dropout group_norm layer_norm "
     "rms_norm").split())
+# PyTorch's low-level spellings (weight-first embedding, integer ctc reduction, cells)
+_FROM_ATEN_SEQUENCE = frozenset((
+    "embedding embedding_renorm_ ctc_loss lstm_cell gru_cell rnn_tanh_cell rnn_relu_cell"
+).split())
 
 
 def __getattr__(name):
@@ -107,6 +111,11 @@ def __getattr__(name):
     if name in _FROM_FUNCTIONAL:
         from .nn import functional
         fn = getattr(functional, name)
+        globals()[name] = fn
+        return fn
+    if name in _FROM_ATEN_SEQUENCE:
+        from .nn._functional import aten_sequence
+        fn = getattr(aten_sequence, name)
         globals()[name] = fn
         return fn
     raise AttributeError(f"module 'fastnn' has no attribute '{name}'")

@@ -9,12 +9,30 @@ import warnings
 import numpy as np
 
 from ... import _dtype as D
+from ...autograd.function import apply
+from ...autograd.node import Node
 from ...autograd.ops_math import relabel
 from .misc import _check_indices, embedding_renorm_, wrap
 
 
 def _type_name(arr):
     return f"torch.{D._LEGACY.get(str(arr.dtype), 'Tensor')}"
+
+
+class _FrequencyScaledRows(Node):
+    """``weight[idx]`` whose weight gradient is multiplied, row by row, by ``scale`` (the
+    reciprocal frequency of each gathered index, for ``scale_grad_by_freq``)."""
+
+    def forward(self, weight, idx, scale):
+        self.meta = (weight.shape, weight.dtype)
+        self.idx, self.scale = idx, scale
+        return weight[idx]
+
+    def backward(self, g):
+        shape, dtype = self.meta
+        out = np.zeros(shape, dtype)
+        np.add.at(out, self.idx, g * self.scale[:, None])
+        return (out,)
 
 
 def _bags(offsets, n, include_last_offset):
@@ -118,16 +136,23 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
             raise RuntimeError(f"padding_idx must be within the number of embeddings, {-num} "
                                f"through {num - 1}, but got {padding_idx}")
         padding_idx %= num
-    if scale_grad_by_freq or sparse:
-        raise NotImplementedError("fastnn's embedding_bag supports dense, unscaled gradients "
-                                  "only (scale_grad_by_freq=False, sparse=False)")
+    if sparse:
+        raise NotImplementedError("fastnn's embedding_bag supports dense gradients only "
+                                  "(sparse=False)")
 
     nbags, bag_of = _bags(off, idx.size, include_last_offset)
     pos = np.arange(bag_of.size, dtype=np.int64)       # the input positions that are in a bag
     if padding_idx is not None:
         keep = idx[pos] != padding_idx
         pos, bag_of = pos[keep], bag_of[keep]
-    rows = weight.index_select(0, wrap(idx[pos].astype(np.int64, copy=False)))
+    gathered = idx[pos].astype(np.int64, copy=False)
+    if scale_grad_by_freq:
+        # frequencies count every index of the mini-batch, padding included
+        freq = np.bincount(idx.reshape(-1).astype(np.int64, copy=False), minlength=num)
+        scale = (1.0 / freq[gathered]).astype(w.dtype)
+        rows = apply(_FrequencyScaledRows, (weight,), gathered, scale)
+    else:
+        rows = weight.index_select(0, wrap(gathered))
     counts = np.bincount(bag_of, minlength=nbags)
 
     if mode == "max" and pos.size:

@@ -9,8 +9,10 @@ built; the numpy path below loops over frames and is vectorized over batch and l
 """
 import numpy as np
 
+from ...autograd.engine import _edge
 from ...autograd.function import apply
-from ...autograd.node import Node
+from ...autograd.higher_order import rule
+from ...autograd.node import Node, new_sequence_number
 from ...tensor import Tensor
 from .loss import _REDUCTIONS
 from .misc import core, type_title
@@ -172,6 +174,40 @@ class CtcLossBackward0(Node):
     def release(self):
         super().release()
         self.alpha = None
+
+
+# ---- create_graph=True: a first-order gradient that refuses a second derivative -------------
+_NO_SECOND_DERIVATIVE = "derivative for aten::_ctc_loss_backward is not implemented"
+
+
+class _CtcGradientNotDifferentiable(Node):
+    """The node of a CTC gradient computed with ``create_graph=True``: the gradient itself is
+    exact, but differentiating it again raises (as in PyTorch, not earlier)."""
+
+    def name(self):
+        return "NotImplemented"
+
+    def backward(self, g):
+        raise RuntimeError(_NO_SECOND_DERIVATIVE)
+
+
+@rule(_CtcGradientNotDifferentiable)
+def _refuse_second_derivative(node, g):
+    raise RuntimeError(_NO_SECOND_DERIVATIVE)
+
+
+@rule(CtcLossBackward0)
+def _ctc_gradient_with_graph(node, g):
+    from ...tensor import _wrap
+    grad = node.backward(np.asarray(g._data))[0]
+    edges = [e for e in (node._next[0], g.grad_fn or (_edge(g) if g._rg else None))
+             if e is not None]
+    if not edges:
+        return (_wrap(grad),)
+    err = _CtcGradientNotDifferentiable()
+    err._next = tuple(edges)
+    err._seq = new_sequence_number()
+    return (_wrap(grad, err),)
 
 
 # ---- argument checks -------------------------------------------------------------------------

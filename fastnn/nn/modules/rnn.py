@@ -32,6 +32,20 @@ from .rnn_cell import (_STEPS, _cat, RNNCellBase, RNNCell, LSTMCell,  # noqa: F4
                        GRUCell)
 
 
+def _apply_permutation(tensor, permutation, dim=1):
+    """Reorder ``tensor`` along ``dim`` (the batch dimension of a hidden state) by
+    ``permutation``; kept at module level because user code imports it from here."""
+    return tensor.index_select(dim, permutation)
+
+
+def apply_permutation(tensor, permutation, dim=1):
+    """Deprecated public spelling of ``_apply_permutation``."""
+    warnings.warn("`apply_permutation` is deprecated, please use "
+                  "`tensor.index_select(dim, permutation)` instead", FutureWarning,
+                  stacklevel=2)
+    return _apply_permutation(tensor, permutation, dim)
+
+
 def _run_direction(step, weights, gi, batch_sizes, offsets, state0, reverse):
     """Run one direction of one layer over packed steps; ``state0`` is a tuple of (B, *)
     initial states. Returns the packed outputs and the tuple of final states (B, *)."""

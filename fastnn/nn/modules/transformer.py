@@ -19,32 +19,34 @@ __all__ = ["Transformer", "TransformerEncoder", "TransformerDecoder",
            "TransformerEncoderLayer", "TransformerDecoderLayer"]
 
 
-def _future_mask(sz, device=None, dtype=None):
+def _generate_square_subsequent_mask(sz, device=None, dtype=None):
     """(sz, sz) float mask: 0 on and below the diagonal, -inf above."""
     return _creation.full((sz, sz), float("-inf"), dtype=dtype, device=device).triu(diagonal=1)
 
 
-def _sequence_length(src, batch_first):
+def _get_seq_len(src, batch_first):
+    """Sequence length of a (S, E), (S, N, E) or batch-first (N, S, E) input."""
     if src.dim() == 2:
         return src.shape[0]
     return src.shape[1 if batch_first else 0]
 
 
-def _causal_flag(mask, is_causal=None, size=None):
+def _detect_is_causal_mask(mask, is_causal=None, size=None):
     """``is_causal`` when the caller says; otherwise whether ``mask`` is exactly the square
     future mask (so the attention can take its causal form)."""
     if is_causal is not None or mask is None:
         return is_causal is True
     n = size if size is not None else mask.shape[-2]
-    future = _future_mask(n, dtype=mask.dtype)
+    future = _generate_square_subsequent_mask(n, device=mask.device, dtype=mask.dtype)
     return tuple(mask.shape) == tuple(future.shape) and bool((mask == future).all())
 
 
-def _stacked_copies(module, n):
-    return ModuleList([copy.deepcopy(module) for _ in range(n)])
+def _get_clones(module, N):
+    """A ModuleList of ``N`` independent deep copies of ``module``."""
+    return ModuleList([copy.deepcopy(module) for _ in range(N)])
 
 
-def _activation_named(activation):
+def _get_activation_fn(activation):
     if activation == "relu":
         return F.relu
     if activation == "gelu":
@@ -73,7 +75,7 @@ class TransformerEncoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
-            activation = _activation_named(activation)
+            activation = _get_activation_fn(activation)
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
         elif activation is F.gelu or isinstance(activation, GELU):
@@ -95,19 +97,19 @@ class TransformerEncoderLayer(Module):
                                          check_other=False)
         x = src
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
-            x = x + self._feed_forward(self.norm2(x))
+            x = x + self._sa_block(self.norm1(x), src_mask, src_key_padding_mask, is_causal)
+            x = x + self._ff_block(self.norm2(x))
         else:
-            x = self.norm1(x + self._self_attention(x, src_mask, src_key_padding_mask, is_causal))
-            x = self.norm2(x + self._feed_forward(x))
+            x = self.norm1(x + self._sa_block(x, src_mask, src_key_padding_mask, is_causal))
+            x = self.norm2(x + self._ff_block(x))
         return x
 
-    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal=False):
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            need_weights=False, is_causal=is_causal)[0]
         return self.dropout1(x)
 
-    def _feed_forward(self, x):
+    def _ff_block(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
         return self.dropout2(x)
 
@@ -135,7 +137,7 @@ class TransformerDecoderLayer(Module):
         self.dropout1 = Dropout(dropout)
         self.dropout2 = Dropout(dropout)
         self.dropout3 = Dropout(dropout)
-        self.activation = (_activation_named(activation) if isinstance(activation, str)
+        self.activation = (_get_activation_fn(activation) if isinstance(activation, str)
                            else activation)
 
     def __setstate__(self, state):
@@ -146,31 +148,31 @@ class TransformerDecoderLayer(Module):
                 memory_key_padding_mask=None, tgt_is_causal=False, memory_is_causal=False):
         x = tgt
         if self.norm_first:
-            x = x + self._self_attention(self.norm1(x), tgt_mask, tgt_key_padding_mask,
+            x = x + self._sa_block(self.norm1(x), tgt_mask, tgt_key_padding_mask,
                                    tgt_is_causal)
-            x = x + self._cross_attention(self.norm2(x), memory, memory_mask,
+            x = x + self._mha_block(self.norm2(x), memory, memory_mask,
                                     memory_key_padding_mask, memory_is_causal)
-            x = x + self._feed_forward(self.norm3(x))
+            x = x + self._ff_block(self.norm3(x))
         else:
-            x = self.norm1(x + self._self_attention(x, tgt_mask, tgt_key_padding_mask,
+            x = self.norm1(x + self._sa_block(x, tgt_mask, tgt_key_padding_mask,
                                               tgt_is_causal))
-            x = self.norm2(x + self._cross_attention(x, memory, memory_mask,
+            x = self.norm2(x + self._mha_block(x, memory, memory_mask,
                                                memory_key_padding_mask, memory_is_causal))
-            x = self.norm3(x + self._feed_forward(x))
+            x = self.norm3(x + self._ff_block(x))
         return x
 
-    def _self_attention(self, x, attn_mask, key_padding_mask, is_causal=False):
+    def _sa_block(self, x, attn_mask, key_padding_mask, is_causal=False):
         x = self.self_attn(x, x, x, attn_mask=attn_mask, key_padding_mask=key_padding_mask,
                            is_causal=is_causal, need_weights=False)[0]
         return self.dropout1(x)
 
-    def _cross_attention(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
+    def _mha_block(self, x, mem, attn_mask, key_padding_mask, is_causal=False):
         x = self.multihead_attn(x, mem, mem, attn_mask=attn_mask,
                                 key_padding_mask=key_padding_mask, is_causal=is_causal,
                                 need_weights=False)[0]
         return self.dropout2(x)
 
-    def _feed_forward(self, x):
+    def _ff_block(self, x):
         x = self.linear2(self.dropout(self.activation(self.linear1(x))))
         return self.dropout3(x)
 
@@ -205,7 +207,7 @@ class TransformerEncoder(Module):
     def __init__(self, encoder_layer, num_layers, norm=None, enable_nested_tensor=True,
                  mask_check=True):
         super().__init__()
-        self.layers = _stacked_copies(encoder_layer, num_layers)
+        self.layers = _get_clones(encoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
         self.enable_nested_tensor = enable_nested_tensor
@@ -222,8 +224,8 @@ class TransformerEncoder(Module):
             src_key_padding_mask, "src_key_padding_mask", _attn._none_or_dtype(mask), "mask",
             src.dtype)
         mask = _attn._canonical_mask(mask, "mask", None, "", src.dtype, check_other=False)
-        seq_len = _sequence_length(src, self.layers[0].self_attn.batch_first)
-        is_causal = _causal_flag(mask, is_causal, seq_len)
+        seq_len = _get_seq_len(src, self.layers[0].self_attn.batch_first)
+        is_causal = _detect_is_causal_mask(mask, is_causal, seq_len)
         output = src
         for mod in self.layers:
             output = mod(output, src_mask=mask, is_causal=is_causal,
@@ -257,14 +259,14 @@ class TransformerDecoder(Module):
 
     def __init__(self, decoder_layer, num_layers, norm=None):
         super().__init__()
-        self.layers = _stacked_copies(decoder_layer, num_layers)
+        self.layers = _get_clones(decoder_layer, num_layers)
         self.num_layers = num_layers
         self.norm = norm
 
     def forward(self, tgt, memory, tgt_mask=None, memory_mask=None, tgt_key_padding_mask=None,
                 memory_key_padding_mask=None, tgt_is_causal=None, memory_is_causal=False):
-        seq_len = _sequence_length(tgt, self.layers[0].self_attn.batch_first)
-        tgt_is_causal = _causal_flag(tgt_mask, tgt_is_causal, seq_len)
+        seq_len = _get_seq_len(tgt, self.layers[0].self_attn.batch_first)
+        tgt_is_causal = _detect_is_causal_mask(tgt_mask, tgt_is_causal, seq_len)
         output = tgt
         for mod in self.layers:
             output = mod(output, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
@@ -326,7 +328,7 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """(sz, sz) float mask: 0 on and below the diagonal, -inf above."""
-        return _future_mask(sz, dtype=dtype, device=device)
+        return _generate_square_subsequent_mask(sz, dtype=dtype, device=device)
 
     def _reset_parameters(self):
         for p in self.parameters():

@@ -109,10 +109,29 @@ def _lengths_list(lengths):
     return [int(v) for v in lengths]
 
 
+def _nesting_depth(lengths):
+    """How many dimensions ``lengths`` would have as a tensor."""
+    if isinstance(lengths, Tensor):
+        return lengths.dim()
+    if isinstance(lengths, (list, tuple)):
+        return 1 + (_nesting_depth(lengths[0]) if len(lengths) else 0)
+    if lengths is None:
+        raise TypeError("'NoneType' object cannot be interpreted as an integer")
+    return getattr(lengths, "ndim", 0)
+
+
 def pack_padded_sequence(input, lengths, batch_first=False, enforce_sorted=True):
     """Pack a padded batch ``(T, B, *)`` (``(B, T, *)`` with ``batch_first``) whose sequence
     ``b`` has ``lengths[b]`` valid steps. With ``enforce_sorted`` the lengths must be in
     decreasing order; otherwise the batch is sorted here and the order remembered."""
+    ndim = _nesting_depth(lengths)
+    if not enforce_sorted and ndim > 1:     # the sorting permutation is not a vector
+        raise IndexError("index_select(): Index is supposed to be a vector")
+    if input.numel() == 0:
+        raise RuntimeError("Cannot pack empty tensors.")
+    if ndim != 1:
+        raise RuntimeError("'lengths' argument should be a 1D CPU int64 tensor, but got "
+                           f"{ndim}D cpu Long tensor")
     lens = _lengths_list(lengths)
     sorted_indices = None
     if not enforce_sorted:
@@ -192,8 +211,19 @@ def pad_sequence(sequences, batch_first=False, padding_value=0.0, padding_side="
     if padding_side not in ("left", "right"):
         raise RuntimeError("Expected padding_side to be one of left or right, but got "
                            f"{padding_side}.")
+    for i, s in enumerate(sequences):
+        if not isinstance(s, Tensor):
+            raise TypeError(f"expected Tensor as element {i} in argument 0, but got "
+                            f"{type(s).__name__}")
     if not sequences:
         raise RuntimeError("received an empty list of sequences")
+    if sequences[0].dim() == 0:
+        raise RuntimeError("ArrayRef: invalid slice, N = 1; size = 0")
+    if any(s.dim() == 0 for s in sequences):
+        raise IndexError("Dimension specified as 0 but tensor has no dimensions")
+    # the result takes the first sequence's dtype; the others (and the padding) are cast
+    dtype = sequences[0].dtype
+    sequences = tuple(s if s.dtype == dtype else s.to(dtype) for s in sequences)
     rest = tuple(sequences[0].shape[1:])
     for s in sequences[1:]:
         if tuple(s.shape[1:]) != rest:
