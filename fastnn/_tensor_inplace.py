@@ -218,7 +218,11 @@ class InplaceMixin:
         return self._unary_("tril", diagonal)
 
     def lerp_(self, end, weight):
-        return self.add_((end - self) * weight)
+        from ._tensor_lerp import check_lerp, lerp_value
+        check_lerp(self, end, weight, "lerp_")
+        if isinstance(weight, (int, float)) and abs(weight) < 0.5:
+            return self.add_((end - self) * weight)  # the usual EMA step
+        return self.copy_(lerp_value(self, end, weight))
 
     def addcmul_(self, t1, t2, *, value=1):
         own = self._data.dtype
@@ -324,8 +328,10 @@ class InplaceMixin:
         self._data[...] = draw_uniform(self._data.shape, self._data.dtype, generator) < p
         return self._bump()
 
-    def random_(self, low=None, high=None, *, generator=None):
+    def random_(self, low=None, high=None, *, generator=None, to=None):
         from .random import get_generator
+        if to is not None:  # PyTorch's keyword name of the upper bound
+            low, high = (0, to) if low is None else (low, to)
         low, high = random_range(self._data, low, high)
         self._check_inplace()
         self._data[...] = get_generator(generator).np.integers(low, high, self._data.shape,

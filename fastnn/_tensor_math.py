@@ -389,7 +389,9 @@ class MathMixin:
 
     def lerp(self, end, weight):
         from .tensor import Tensor
-        return M.relabel(self + (end - self) * weight,
+        from ._tensor_lerp import check_lerp, lerp_value
+        check_lerp(self, end, weight, "lerp")
+        return M.relabel(lerp_value(self, end, weight),
                          "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
 
 def _pow(a, b, dt):
