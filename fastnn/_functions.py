@@ -24,8 +24,13 @@ def _tensor_cls():
 def _takes_out(fn):
     """Adds PyTorch's ``out=`` keyword to a module-level function."""
     def wrapper(*args, out=None, **kwargs):
-        result = fn(*args, **kwargs)
-        return result if out is None else _into(out, result, fn.__name__)
+        if out is None:
+            return fn(*args, **kwargs)
+        name = wrapper.__name__  # the public name (_method renames the wrapper)
+        if isinstance(out, _tensor_cls()):  # reductions' own out= dtype rules
+            from ._reduce_out import prepare
+            args, kwargs = prepare(name, args, kwargs, out)
+        return _into(out, fn(*args, **kwargs), name)
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     wrapper.__wrapped__ = fn
     return wrapper

@@ -213,10 +213,10 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
 
 def nanmean(input, dim=None, keepdim=False, *, dtype=None):
     """The mean of the non-NaN entries."""
-    x = input if dtype is None else input.to(dtype)
-    if not x.is_floating_point():
+    if not input.is_floating_point():  # the input itself, whatever dtype= asks
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
-                           f"but got {_title(x._data.dtype)}")
+                           f"but got {_title(input._data.dtype)}")
+    x = input if dtype is None else input.to(dtype)
     count = (~x.isnan()).sum(dim, keepdim) if dim is not None else (~x.isnan()).sum()
     with np.errstate(invalid="ignore", divide="ignore"):  # no values: nan, quietly
         return nansum(x, dim, keepdim) / count

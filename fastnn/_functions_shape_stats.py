@@ -151,6 +151,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
     scalar = not isinstance(input, _T())
     vals = np.asarray(input) if scalar else input._host()
     idt = np.int32 if out_int32 else np.int64
+    if seq.ndim == 1 and seq.dtype.kind == "f" and np.isnan(seq).any():
+        found = _bisect_rows(seq.reshape(1, -1), np.reshape(vals, (1, -1)), right)
+        return _nograd(found.reshape(np.shape(vals)).astype(idt))
     if seq.ndim == 1:
         return _nograd(np.asarray(np.searchsorted(seq, vals, how)).astype(idt))
     if scalar or seq.shape[:-1] != vals.shape[:-1]:
@@ -160,10 +163,33 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                            f"{list(seq.shape)} and input value tensor {list(vals.shape)}")
     s2 = seq.reshape(-1, seq.shape[-1])
     v2 = vals.reshape(-1, vals.shape[-1])
+    if s2.dtype.kind == "f" and np.isnan(s2).any():
+        return _nograd(_bisect_rows(s2, v2, right).astype(idt).reshape(vals.shape))
     out = np.empty(v2.shape, idt)
     for r in range(s2.shape[0]):  # one numpy search per row
         out[r] = np.searchsorted(s2[r], v2[r], how)
     return _nograd(out.reshape(vals.shape))
+
+
+def _bisect_rows(seq, vals, right):
+    """Binary search of each row of ``vals`` in the same row of ``seq`` when ``seq`` holds NaN,
+    with PyTorch's results: it halves the range with plain comparisons (false for NaN), moving
+    right unless the middle entry is >= (> when ``right``) the value. numpy instead orders NaN
+    last, which places values differently whenever the boundaries hold NaN."""
+    n = seq.shape[-1]
+    lo = np.zeros(vals.shape, np.int64)
+    hi = np.full(vals.shape, n, np.int64)
+    rows = np.arange(seq.shape[0])[:, None]
+    with np.errstate(invalid="ignore"):
+        while True:
+            active = lo < hi
+            if not active.any():
+                return lo
+            mid = (lo + hi) // 2
+            middle = seq[rows, np.minimum(mid, n - 1)]  # mid < n wherever active
+            stop = middle > vals if right else middle >= vals
+            lo = np.where(active & ~stop, mid + 1, lo)
+            hi = np.where(active & stop, mid, hi)
 
 
 def bucketize(input, boundaries, *, out_int32=False, right=False):

@@ -128,6 +128,9 @@ class CompareMixin:
             self._host() == other._host()))
 
     def isclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        if isinstance(other, _tm.Tensor) and other._data.dtype != self._data.dtype:
+            raise RuntimeError(f"{D.scalar_type_name(self._data.dtype)} did not match "
+                               f"{D.scalar_type_name(other._data.dtype)}")
         a, b, _ = operands(self, other)
         try:
             return _nograd(np.isclose(a._data, b._data, rtol=rtol, atol=atol,

@@ -9,7 +9,7 @@ from ._dtype import scalar_type_name as _type_title
 from .autograd.function import apply, apply_node
 from .autograd import ops_reduce as R
 from .autograd.ops_math import relabel
-from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd, _short
+from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd
 
 
 def _return_type(name):
@@ -45,9 +45,10 @@ class ReduceMixin:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         src = self if dtype is None else self.to(dtype)
         if src._data.dtype.kind != "f":
-            raise RuntimeError("mean(): could not infer output dtype. Input dtype must be either "
-                               f"a floating point or complex dtype. Got: "
-                               f"{_short(src._data.dtype).capitalize()}")
+            which = "Input" if dtype is None else "Optional"
+            raise RuntimeError(f"mean(): could not infer output dtype. {which} dtype must be "
+                               f"either a floating point or complex dtype. Got: "
+                               f"{D.scalar_type_name(src._data.dtype)}")
         axes = axes_of(src, dim)
         return apply(R.MeanBackward0 if axes is None else R.MeanBackward1, (src,), axes, keepdim)
 
@@ -124,31 +125,11 @@ class ReduceMixin:
 
     def argmax(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if dim is None or not self._data.ndim:
-            if dim is not None:
-                self._dim(dim)
-            elif not self._data.size:
-                raise IndexError("argmax(): Expected reduction dim to be specified for "
-                                 "input.numel() == 0.")
-            return _nograd(np.argmax(self._data))
-        d = self._dim(dim)
-        if not self._data.shape[d]:
-            raise IndexError(f"argmax(): Expected reduction dim {d} to have non-zero size.")
-        return _nograd(np.argmax(self._data, axis=d, keepdims=keepdim))
+        return _arg_extreme(self, dim, keepdim, "argmax")
 
     def argmin(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        if dim is None or not self._data.ndim:
-            if dim is not None:
-                self._dim(dim)
-            elif not self._data.size:
-                raise IndexError("argmin(): Expected reduction dim to be specified for "
-                                 "input.numel() == 0.")
-            return _nograd(np.argmin(self._data))
-        d = self._dim(dim)
-        if not self._data.shape[d]:
-            raise IndexError(f"argmin(): Expected reduction dim {d} to have non-zero size.")
-        return _nograd(np.argmin(self._data, axis=d, keepdims=keepdim))
+        return _arg_extreme(self, dim, keepdim, "argmin")
 
     def sort(self, dim=-1, descending=False, *, stable=False):
         # always stable: equal values keep their order, whatever ``stable`` asks
@@ -165,6 +146,8 @@ class ReduceMixin:
         d = self._dim(dim)
         if not 0 <= k <= (self._data.shape[d] if self._data.ndim else 1):
             raise RuntimeError("selected index k out of range")
+        if self._data.dtype == np.bool_:
+            raise RuntimeError("topk does not support bool dtypes on CPU")
         # sorted=False may return any order; the sorted one is as good
         out, node = apply_node(R.TopkBackward0, (self,), d, bool(largest), int(k))
         return values_indices_topk(out, _nograd(node.indices))
@@ -184,6 +167,10 @@ class ReduceMixin:
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(_required(dim, axis, "logsumexp"), None, keepdim, keepdims)
+        if _no_dims(dim) and not keepdim and self._data.ndim and self._data.size:
+            # PyTorch reduces every dim kept, then fails to write that into a 0-d result
+            raise RuntimeError(f"output with shape [] doesn't match the broadcast shape "
+                               f"{[1] * self._data.ndim}")
         return apply(R.LogsumexpBackward0, (_float_input(self),), axes_of(self, dim), keepdim)
 
     def softmax(self, dim=None, dtype=None, *, axis=None):
@@ -220,8 +207,8 @@ class ReduceMixin:
             return matrix_norm(self, p, dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
         src = self if dtype is None else _norm_input_as(self, dtype)  # float: checked above
-        if (p == np.inf or p == -np.inf) and not self._data.size:
-            _check_extreme_norm_of_empty(self, p, axes_of(self, dim))
+        if (p == np.inf or p < 0) and not self._data.size:
+            _check_extreme_norm_of_empty(self, p, dim)
         if p == 0 or p == -np.inf:
             from .autograd.ops_ties import NormBackward1Extreme
             return relabel(apply(NormBackward1Extreme, (src,), p, axes_of(self, dim), keepdim),
@@ -251,25 +238,46 @@ def _logical_result(t, arr):
     return arr.astype(np.uint8) if t._data.dtype == np.uint8 else arr
 
 
+def _arg_extreme(t, dim, keepdim, name):
+    """argmax/argmin: the flat index when ``dim`` is None (every dim kept as 1 with keepdim)."""
+    arr = t._data
+    if arr.dtype == np.bool_:
+        raise RuntimeError(f"{name}(): does not support bool input")
+    find = np.argmax if name == "argmax" else np.argmin
+    if dim is None or not arr.ndim:
+        if dim is not None:
+            t._dim(dim)
+        elif not arr.size:
+            raise IndexError(f"{name}(): Expected reduction dim to be specified for "
+                             "input.numel() == 0.")
+        index = find(arr)
+        return _nograd(np.reshape(index, (1,) * arr.ndim) if keepdim and dim is None
+                       else np.asarray(index))
+    d = t._dim(dim)
+    if not arr.shape[d]:
+        raise IndexError(f"{name}(): Expected reduction dim {d} to have non-zero size.")
+    return _nograd(find(arr, axis=d, keepdims=keepdim))
+
+
 def _no_dims(dim):
     return isinstance(dim, (tuple, list)) and not dim
 
 
 def _amax(t, dim, keepdim, use_max):
     axes = axes_of(t, None if _no_dims(dim) else dim)
-    if axes is None:
-        out = t.max() if use_max else t.min()
-        if keepdim:
-            out = out.reshape((1,) * t.dim())
-    else:
-        for ax in axes:
-            if not t._data.shape[ax]:
-                raise IndexError(f"{'amax' if use_max else 'amin'}(): Expected reduction dim "
-                                 f"{ax} to have non-zero size.")
-        from .autograd.ops_ties import AmaxBackward0, AminBackward0
-        return apply(AmaxBackward0 if use_max else AminBackward0, (t,), tuple(axes), keepdim,
-                     use_max)
-    return relabel(out, "AmaxBackward0" if use_max else "AminBackward0")
+    if axes is None and t._data.size == 0:
+        name = "amax" if use_max else "amin"
+        raise RuntimeError(f"{name}(): Expected reduction dim to be specified for input.numel() "
+                           "== 0. Specify the reduction dim with the 'dim' argument.")
+    if axes is None:  # every dim; unlike max(), a NaN extreme gives NaN gradients (as PyTorch)
+        axes = range(t._data.ndim)
+    for ax in axes:
+        if not t._data.shape[ax]:
+            raise IndexError(f"{'amax' if use_max else 'amin'}(): Expected reduction dim "
+                             f"{ax} to have non-zero size.")
+    from .autograd.ops_ties import AmaxBackward0, AminBackward0
+    return apply(AmaxBackward0 if use_max else AminBackward0, (t,), tuple(axes), keepdim,
+                 use_max)
 
 
 def _norm_input_as(t, dtype):
@@ -283,16 +291,17 @@ def _norm_input_as(t, dtype):
     return t if have is want else t.to(want)
 
 
-def _check_extreme_norm_of_empty(t, p, axes):
-    """max/min of |x| has no value over nothing: PyTorch's errors for such reductions."""
-    order = "inf" if p > 0 else "-inf"
-    if axes is None:
+def _check_extreme_norm_of_empty(t, p, dim):
+    """max of |x| and negative orders have no value over nothing: PyTorch's errors for such
+    reductions of an empty ``t`` (``dim`` as the caller gave it, named so in the message)."""
+    order = str(int(p)) if np.isfinite(p) and p == int(p) else str(p)
+    if dim is None or _no_dims(dim):
         raise RuntimeError(f"linalg.vector_norm cannot compute the {order} norm on an empty "
                            "tensor because the operation does not have an identity")
-    for ax in axes:
-        if not t._data.shape[ax]:
+    for d in (dim if isinstance(dim, (tuple, list)) else (dim,)):
+        if not t._data.shape[t._dim(d)]:
             raise RuntimeError(f"linalg.vector_norm cannot compute the {order} norm on the "
-                               f"dimension {ax}because this dimension is empty and the "
+                               f"dimension {d}because this dimension is empty and the "
                                "operation does not have an identity")
 
 

@@ -83,22 +83,10 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     ord = _ord(ord)
     if isinstance(dim, int):
         dim = (dim,)
-    if ord == -_INF:
-        if x.numel() == 0:
-            raise RuntimeError("linalg.vector_norm cannot compute the -inf norm on an empty "
-                               "tensor because the operation does not have an identity")
-        return x.abs().amin(dim=tuple(range(x.dim())) if dim is None else dim, keepdim=keepdim)
-    if ord == 0:
-        # the count of nonzeros: flat in x, so its gradient is zero (as in PyTorch)
-        count = (x != 0).to(x.dtype).sum(dim=dim, keepdim=keepdim) if dim is not None \
-            else (x != 0).to(x.dtype).sum()
-        zero = (x * 0).sum(dim=dim, keepdim=keepdim) if dim is not None else (x * 0).sum()
-        out = zero + count
-    else:
-        out = x.norm(p=ord, dim=dim, keepdim=keepdim)
-    if dim is None and keepdim:
-        out = out.reshape((1,) * x.dim())
-    return out
+    if dim is None and keepdim and x.dim():  # every dim, kept: one node, as in PyTorch
+        dim = tuple(range(x.dim()))
+    # ord=0 counts the nonzeros (inf and NaN among them) and sends no gradient back
+    return x.norm(p=ord, dim=dim, keepdim=keepdim)
 
 
 @_C.with_out("linalg_matrix_norm")

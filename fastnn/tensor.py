@@ -450,9 +450,21 @@ def run_root_backward(tensors, grads, retain_graph):
                 raise RuntimeError(f"Mismatch in shape: grad_output[{i}] has a shape of "
                                    f"{D.Size(ga.shape)} and output[{i}] has a shape of "
                                    f"{D.Size(t._data.shape)}.")
+            if ga.dtype != t._data.dtype:  # each seed is cast to its output's dtype first
+                ga = _seed_as_output(ga, t, i)
         roots.append(node)
         root_grads.append(ga)
     return roots, root_grads, run_backward
+
+
+def _seed_as_output(ga, t, i):
+    """A seed gradient cast to the dtype of the output it seeds (complex seeds must match)."""
+    if ga.dtype.kind == "c" or t._data.dtype.kind == "c":
+        raise RuntimeError("For complex Tensors, both grad_output and output are required to "
+                           f"have the same dtype. Mismatch in dtype: grad_output[{i}] has a "
+                           f"dtype of {D._FROM_NP[ga.dtype]} and output[{i}] has a dtype of "
+                           f"{t.dtype}.")
+    return ga.astype(t._data.dtype)
 
 
 def _bind():

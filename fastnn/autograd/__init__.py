@@ -143,7 +143,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
 def _root_tensors(outs, gos):
     """The seeds of a graph-recording pass: the given grad_outputs, or ones."""
     from .._creation import ones_like
-    return [ones_like(o.detach()) if g is None else g for o, g in zip(outs, gos)]
+    # a seed of another dtype is cast to its output's (run_root_backward has checked it)
+    return [ones_like(o.detach()) if g is None else g if g.dtype == o.dtype else g.to(o.dtype)
+            for o, g in zip(outs, gos)]
 
 
 _CYCLE_WARNED = []  # PyTorch gives this warning once per process

@@ -71,8 +71,8 @@ def _cumprod(node, g):
 
 @rule(R.MaxBackward1)
 def _max_all(node, g):
-    a, y = node.saved
-    mask = a == y
+    a = node.saved[0]
+    mask = node.ties()
     return (g * _const((mask / mask.sum()).astype(a.dtype)),)
 
 
@@ -96,10 +96,10 @@ def _sort(node, g):
 
 @rule(M.MaximumBackward0)
 def _maximum(node, g):
-    a, b = node.saved  # MinimumBackward0 saves them swapped, so this serves both
-    wa = ((a > b) + 0.5 * (a == b)).astype(g._data.dtype)
-    return (_fit(g * _const(wa), *node.a_meta) if _need(node, 0) else None,
-            _fit(g * _const(1 - wa), *node.b_meta) if _need(node, 1) else None)
+    wa, wb = node.weights()  # MinimumBackward0 saves its inputs swapped: this serves both
+    dt = g._data.dtype
+    return (_fit(g * _const(wa.astype(dt)), *node.a_meta) if _need(node, 0) else None,
+            _fit(g * _const(wb.astype(dt)), *node.b_meta) if _need(node, 1) else None)
 
 
 # ---- spreads, norms, logsumexp ------------------------------------------------------------
@@ -124,17 +124,17 @@ def _norm(node, g):
     shape, axes, keepdim = node.meta
     p = node.p
     gb = _expand_back(g, *node.meta)
-    if p == 1:
-        return (gb * _const(np.sign(a)),)
+    if p == 1 or p == np.inf:  # piecewise constant slopes (NaN entries and slices get none)
+        return (gb * _const(node.slope().astype(a.dtype)),)
     yb_arr = R.expand_back(y, *node.meta)
-    if p == np.inf:
-        mask = np.abs(a) == yb_arr
-        count = mask.sum(axis=axes, keepdims=True)
-        return (gb * _const((np.sign(a) * mask / count).astype(a.dtype)),)
     x = _input(node, 0, a)
     yb = _safe(_expand_back(_output(node, y), *node.meta), yb_arr == 0)
     if p == 2:
         r = x / yb
+    elif p < 1:  # zero entries have slope 0 (|x|^(p-1) is infinite there)
+        xa = _safe(x.abs(), a == 0)
+        return (_keep((a != 0) & (yb_arr != 0),
+                      gb * xa ** (p - 1) * _const(np.sign(a)) / yb ** (p - 1)),)
     else:  # sign(x) |x|^(p-1) / y^(p-1)
         r = x.abs() ** (p - 1) * _const(np.sign(a)) / yb ** (p - 1)
     return (_keep(yb_arr != 0, gb * r),)

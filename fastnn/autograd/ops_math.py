@@ -269,11 +269,16 @@ class MaximumBackward0(_Binary):
         return np.maximum(a, b)
 
     def backward(self, g):
-        a, b = self.saved
-        # ties split the gradient evenly, as PyTorch does
-        wa = (a > b) + 0.5 * (a == b)
+        wa, wb = self.weights()
         return (self.to_a(g * wa) if self.needs(0) else None,
-                self.to_b(g * (1 - wa)) if self.needs(1) else None)
+                self.to_b(g * wb) if self.needs(1) else None)
+
+    def weights(self):
+        """The share of the gradient each input gets: all of it to the larger, half each on
+        ties, and all of it to both where either is NaN (no comparison holds), as PyTorch."""
+        a, b = self.saved
+        half_ties = 0.5 * (a == b)
+        return 1 - (a < b) - half_ties, 1 - (a > b) - half_ties
 
 
 class MinimumBackward0(MaximumBackward0):

@@ -139,23 +139,24 @@ class VarBackward0(Node):
         n = a.size if axes is None else int(np.prod([a.shape[i] for i in axes]))
         self.denom = max(n - correction, 0)
         dt, a = a.dtype, widen_half(a)
+        saved_dt = a.dtype
+        if type(a) is np.ndarray and a.dtype == _F32:
+            # accumulate in float64, as PyTorch does: squares of large float32 values (1e20)
+            # overflow float32, and long sums drift
+            a = a.astype(np.float64)
         if a.size == 0:  # numpy warns "Mean of empty slice"; the result is nan as in PyTorch
             mean = np.full([1 if axes is None or i in axes else s for i, s in enumerate(a.shape)],
                            np.nan, a.dtype)
-        elif _adds_serially(a, axes, n):
-            mean = (_wide_sum(a, axes, True) / n).astype(_F32)
         else:
             mean = np.mean(a, axis=axes, keepdims=True)
         centred = a - mean
         squares = centred * centred
         with np.errstate(divide="ignore", invalid="ignore"):
-            if _adds_serially(squares, axes, n):
-                v = (_wide_sum(squares, axes, keepdim) / self.denom).astype(_F32)
-            else:
-                v = np.sum(squares, axis=axes, keepdims=keepdim) / self.denom
+            v = np.sum(squares, axis=axes, keepdims=keepdim) / self.denom
             y = np.sqrt(v) if take_sqrt else v
         self.take_sqrt = take_sqrt
-        self.save(centred, y)
+        y = y.astype(saved_dt, copy=False)
+        self.save(centred.astype(saved_dt, copy=False), y)
         return y.astype(dt, copy=False)
 
     def backward(self, g):
@@ -188,8 +189,18 @@ class ProdBackward1(Node):
         a, y = self.saved
         shape, axis, keepdim = self.meta
         axes = None if axis is None else (axis,)
+        if not a.ndim:  # the product of one number is that number
+            return (g,)
+        if type(a) is np.ndarray and a.size and not (a == 0).any():
+            # no zeros: the product over each entry, as PyTorch computes it (so NaN and inf
+            # entries give NaN slopes across their slice, as there)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                others = expand_back(y, shape, axes, keepdim) / a
+            return (others * expand_back(g, shape, axes, keepdim),)
         # product of the others, exact even where entries are zero
         if axis is None:
+            if not a.size:  # the empty product is 1 and has no entries to send a slope to
+                return (zeros_on(g, shape, a.dtype),)
             flat = a.reshape(-1)
             left = np.concatenate([[1], np.cumprod(flat[:-1])]).astype(a.dtype)
             right = np.concatenate([np.cumprod(flat[::-1][:-1])[::-1], [1]]).astype(a.dtype)
@@ -219,9 +230,15 @@ class MaxBackward1(Node):
         self.save(a, y)
         return np.asarray(y) if isinstance(y, np.generic) else y
 
-    def backward(self, g):
+    def ties(self):
+        """The entries the result came from: those equal to it, or the NaNs when it is NaN."""
         a, y = self.saved
-        mask = a == y
+        if a.dtype.kind in "fc" and y != y:
+            return np.isnan(a)
+        return a == y
+
+    def backward(self, g):
+        mask = self.ties()
         return (mask * (g / mask.sum()),)
 
     def name(self):
@@ -421,19 +438,27 @@ class NormBackward1(Node):
     def backward(self, g):
         if self.p == 0:  # a count: no gradient reaches the input, as in PyTorch
             return (None,)
-        a, y = self.saved
-        shape, axes, keepdim = self.meta
-        yb = expand_back(y, *self.meta)
         gb = expand_back(g, *self.meta)
+        return ((gb * self.slope()).astype(g.dtype, copy=False),)
+
+    def slope(self):
+        """d(norm)/d(input), with PyTorch's values where the formula breaks down: 0 at zero
+        entries for p < 1 and where the norm is 0 for p >= 1; a NaN entry has sign 0 (so p=1
+        and +-inf give it no slope); +-inf norms share the slope among the entries at the
+        extreme, and a slice with a NaN extreme gets none."""
+        a, y = self.saved
+        yb = expand_back(y, *self.meta)
         p = self.p
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            sign = np.where(np.isnan(a), 0, np.sign(a))
             if p == 2:
-                r = np.where(yb == 0, 0, a / yb)
-            elif p == 1:
-                r = np.sign(a)
-            elif p == np.inf or p == -np.inf:  # ties share the slope evenly
+                return np.where(yb == 0, 0, a / yb)
+            if p == 1:
+                return sign
+            if p == np.inf or p == -np.inf:  # ties share the slope evenly
                 mask = np.abs(a) == yb
-                r = np.sign(a) * mask / mask.sum(axis=axes, keepdims=True)
-            else:
-                r = np.where(yb == 0, 0, np.sign(a) * np.abs(a) ** (p - 1) / yb ** (p - 1))
-        return ((gb * r).astype(g.dtype, copy=False),)
+                count = mask.sum(axis=self.meta[1], keepdims=True)
+                return sign * mask / np.maximum(count, 1)
+            if p < 1:
+                return np.where(a == 0, 0, sign * np.abs(a) ** (p - 1)) * yb ** (1 - p)
+            return np.where(yb == 0, 0, sign * np.abs(a) ** (p - 1) / yb ** (p - 1))
