@@ -189,6 +189,10 @@ def poisson(input, generator=None):
     """A Poisson draw per element, with ``input`` as the rate."""
     from .random import get_generator
     rates = input._host()
+    if rates.dtype.kind not in "fc":
+        from ._dtype import scalar_type_name
+        raise NotImplementedError("\"poisson_cpu\" not implemented for "
+                                  f"'{scalar_type_name(rates.dtype)}'")
     if rates.size and (rates < 0).any():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     draws = get_generator(generator).np.poisson(rates)

@@ -7,12 +7,12 @@ import warnings
 import numpy as np
 
 from . import _dtype as D
-from .random import draw_normal, draw_uniform, get_generator
-from ._tensor_random import check_std, check_p, check_multinomial, sample_rows
 from ._tensor_build import ragged as _ragged, wrap_unsigned as _wrap_unsigned, alloc_error, \
     check_arange, bad_call
 from ._tensor_layout import like_layout as _layout
 from ._fp_quiet import quiet, restore
+from ._creation_out import out_dtype, write_out, check_factory_kwargs
+from ._creation_ranges import scalar_bound, integer_arange, linspace_values, logspace_values
 
 _ndarray = np.ndarray
 
@@ -128,9 +128,12 @@ def _to_array(data, dtype):
 
 
 def _unwrap_nested(data):
+    """Nested sequences with each tensor inside replaced by its one value (a 0-d array of
+    its dtype): inside a sequence a tensor counts as a scalar, as in PyTorch."""
     from .tensor import Tensor
     if isinstance(data, Tensor):
-        return data._host()
+        from ._tensor_from_list import tensor_as_scalar
+        return tensor_as_scalar(data)
     if isinstance(data, (list, tuple)):
         return [_unwrap_nested(x) for x in data]
     return data
@@ -154,6 +157,9 @@ def tensor(data, *, dtype=None, device=None, requires_grad=False, pin_memory=Fal
                                            else found)
             if arr is not None:
                 return _finish(arr, device, requires_grad)
+    if type(data) is list and data and isinstance(data[0], _ndarray):
+        from ._tensor_from_list import warn_list_of_arrays
+        warn_list_of_arrays()
     dt = D.to_dtype(dtype) if dtype is not None else _infer_dtype(data)
     return _finish(_to_array(data, dt), device, requires_grad)
 
@@ -171,21 +177,10 @@ def as_tensor(data, dtype=None, device=None):
     return tensor(data, dtype=dtype, device=device)
 
 
-def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=False):
-    from .tensor import Tensor
-    if copy:
-        t = tensor(obj, dtype=dtype, device=device)
-    elif hasattr(obj, "__dlpack__") and not isinstance(obj, (Tensor, _ndarray)):
-        from ._dlpack import from_dlpack
-        t = from_dlpack(obj).to(dtype=dtype, device=device) if (dtype or device) \
-            else from_dlpack(obj)
-    else:
-        t = as_tensor(obj, dtype=dtype, device=device)
-        if copy is False and (t._data is not getattr(obj, "_data", t._data)):
-            pass
-    if requires_grad:
-        t.requires_grad_(True, _what="Only Tensors of floating point and complex dtype")
-    return t
+def asarray(obj, *, dtype=None, device=None, copy=None, requires_grad=None):
+    """A tensor over ``obj``'s memory where possible (see ``_creation_asarray``)."""
+    from ._creation_asarray import asarray as build
+    return build(obj, dtype=dtype, device=device, copy=copy, requires_grad=requires_grad)
 
 
 def from_numpy(arr):
@@ -194,6 +189,9 @@ def from_numpy(arr):
     if not isinstance(arr, _ndarray):
         raise TypeError(f"expected np.ndarray (got {type(arr).__name__})")
     D.from_numpy_dtype(arr.dtype)
+    if not arr.flags.writeable:
+        from ._numpy_readonly import writable
+        arr = writable(arr)
     return _wrap(_plain_array(arr))
 
 
@@ -235,11 +233,17 @@ def _dt(dtype, default=None):
     return D.to_dtype(dtype) if dtype is not None else (default or D.get_default_dtype())
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=None):
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+         requires_grad=False):
     if not isinstance(fill_value, (numbers.Number, np.generic)) and not (
             hasattr(fill_value, "_data") and fill_value._data.size == 1):
         raise TypeError("full(): argument 'fill_value' (position 2) must be Number, not "
                         f"{type(fill_value).__name__}")
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
+    if out is not None:
+        return write_out(out, full(size, fill_value, dtype=out_dtype(out, dtype, "full"),
+                                   device=device))
     if isinstance(fill_value, np.generic):  # a numpy scalar infers like a Python number
         fill_value = float(fill_value) if isinstance(fill_value, np.bool_) else fill_value.item()
     if dtype is None:
@@ -255,7 +259,13 @@ def full(size, fill_value, *, dtype=None, device=None, requires_grad=False, out=
     return _finish(arr, device, requires_grad)
 
 
-def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
+def zeros(*args, size=None, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+          requires_grad=False):
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
+    if out is not None:
+        return write_out(out, zeros(*args, size=size, dtype=out_dtype(out, dtype, "zeros"),
+                                   device=device))
     shape, npd = _sizes(args, size, "zeros"), _dt(dtype).np
     try:
         return _finish(np.zeros(shape, npd), device, requires_grad)
@@ -263,7 +273,13 @@ def zeros(*args, size=None, dtype=None, device=None, requires_grad=False, out=No
         raise alloc_error(e, shape, npd) from None
 
 
-def ones(*args, size=None, dtype=None, device=None, requires_grad=False, out=None):
+def ones(*args, size=None, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+          requires_grad=False):
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
+    if out is not None:
+        return write_out(out, ones(*args, size=size, dtype=out_dtype(out, dtype, "ones"),
+                                   device=device))
     shape, npd = _sizes(args, size, "ones"), _dt(dtype).np
     try:
         return _finish(np.ones(shape, npd), device, requires_grad)
@@ -271,8 +287,13 @@ def ones(*args, size=None, dtype=None, device=None, requires_grad=False, out=Non
         raise alloc_error(e, shape, npd) from None
 
 
-def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=None,
-          memory_format=None):
+def empty(*args, size=None, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+          requires_grad=False, memory_format=None):
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
+    if out is not None:  # out keeps its values; only a shape that differs is resized
+        result = empty(*args, size=size, dtype=out_dtype(out, dtype, "empty"), device=device)
+        return out if out.shape == result.shape else write_out(out, result)
     shape, npd = _sizes(args, size, "empty"), _dt(dtype).np
     try:
         return _finish(np.empty(shape, npd), device, requires_grad)
@@ -280,14 +301,17 @@ def empty(*args, size=None, dtype=None, device=None, requires_grad=False, out=No
         raise alloc_error(e, shape, npd) from None
 
 
-def scalar_tensor(s, *, dtype=None, device=None, requires_grad=False):
+def scalar_tensor(s, *, dtype=None, layout=None, device=None, pin_memory=False,
+                  requires_grad=False):
+    check_factory_kwargs(layout, pin_memory)
     """A 0-d tensor holding ``s``, of the default float dtype unless ``dtype`` says otherwise."""
     return _finish(np.array(s, _dt(dtype).np), device, requires_grad)
 
 
-def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
+def empty_strided(size, stride, *, dtype=None, layout=None, device=None, requires_grad=False,
                   pin_memory=False):
     """An uninitialised tensor with the given element strides over one fresh buffer."""
+    check_factory_kwargs(layout, pin_memory)
     size, stride = tuple(int(n) for n in size), tuple(int(n) for n in stride)
     if len(size) != len(stride):
         raise RuntimeError("mismatch in length of strides and shape")
@@ -298,49 +322,75 @@ def empty_strided(size, stride, *, dtype=None, device=None, requires_grad=False,
     return _finish(arr, device, requires_grad)
 
 
-def _like(t, dtype):
+def _like(t, dtype, layout=None, pin_memory=False):
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
     return D.to_dtype(dtype) if dtype is not None else t.dtype
 
 
-def zeros_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _layout(t, zeros(t.shape, dtype=_like(t, dtype), device=device or t.device,
+def zeros_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None):
+    return _layout(t, zeros(t.shape, dtype=_like(t, dtype, layout, pin_memory),
+                            device=device or t.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def ones_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _layout(t, ones(t.shape, dtype=_like(t, dtype), device=device or t.device,
+def ones_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None):
+    return _layout(t, ones(t.shape, dtype=_like(t, dtype, layout, pin_memory),
+                           device=device or t.device,
                            requires_grad=requires_grad), memory_format)
 
 
-def empty_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _layout(t, empty(t.shape, dtype=_like(t, dtype), device=device or t.device,
+def empty_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None):
+    return _layout(t, empty(t.shape, dtype=_like(t, dtype, layout, pin_memory),
+                            device=device or t.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def full_like(t, fill_value, *, dtype=None, device=None, requires_grad=False,
-              memory_format=None):
-    return _layout(t, full(t.shape, fill_value, dtype=_like(t, dtype), device=device or t.device,
-                           requires_grad=requires_grad), memory_format)
+def full_like(t, fill_value, *, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None):
+    return _layout(t, full(t.shape, fill_value, dtype=_like(t, dtype, layout, pin_memory),
+                           device=device or t.device, requires_grad=requires_grad),
+                   memory_format)
 
 
-def rand_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _layout(t, rand(t.shape, dtype=_like(t, dtype), device=device or t.device,
-                           requires_grad=requires_grad), memory_format)
+def rand_like(t, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
+              requires_grad=False, memory_format=None):
+    return _layout(t, rand(t.shape, dtype=_like(t, dtype, layout, pin_memory),
+                           generator=generator, device=device or t.device,
+                           requires_grad=requires_grad),
+                   memory_format)
 
 
-def randn_like(t, *, dtype=None, device=None, requires_grad=False, memory_format=None):
-    return _layout(t, randn(t.shape, dtype=_like(t, dtype), device=device or t.device,
+def randn_like(t, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
+               requires_grad=False, memory_format=None):
+    return _layout(t, randn(t.shape, dtype=_like(t, dtype, layout, pin_memory),
+                            generator=generator, device=device or t.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def randint_like(t, low=0, high=None, *, dtype=None, device=None, requires_grad=False):
+def randint_like(t, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
+                 pin_memory=False, requires_grad=False, memory_format=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, t.shape, dtype=_like(t, dtype), device=device or t.device)
+    return randint(low, high, t.shape, generator=generator, device=device or t.device,
+                   dtype=_like(t, dtype, layout, pin_memory))
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=False, out=None):
-    if end is None:
+def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           pin_memory=False, requires_grad=False):
+    if layout is not None or pin_memory:
+        check_factory_kwargs(layout, pin_memory)
+    if out is not None:
+        result = arange(start, end, step, dtype=out_dtype(out, dtype, "arange"), device=device)
+        return write_out(out, result, range_warning=True)
+    if start is None:
+        if end is None:
+            raise TypeError("arange() missing required argument 'end' (pos 1)")
+        start = 0
+    elif end is None:
         start, end = 0, start
     vals = [start, end, step]
     vals = [v.item() if hasattr(v, "_data") else v for v in vals]
@@ -350,10 +400,13 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     if (vals[1] - vals[0]) * vals[2] < 0:
         raise RuntimeError("upper bound and lower bound inconsistent with step sign")
     if dtype is None:
-        dtype = D.get_default_dtype() if any(isinstance(v, float) for v in vals) else D.int64
+        floats = any(isinstance(v, (float, np.floating)) for v in vals)
+        dtype = D.get_default_dtype() if floats else D.int64
     npd = D.to_dtype(dtype).np
-    if all(isinstance(v, (int, np.integer)) for v in vals):
+    if npd.kind != "b" and all(isinstance(v, (int, np.integer)) for v in vals):
         arr = np.arange(*vals).astype(npd)
+    elif npd.kind in "iub":
+        arr = integer_arange(vals, npd)
     else:
         # each value is start + i * step with the product kept exact (as a fused multiply-add
         # does), then rounded once: numpy steps by the rounded difference of the first two
@@ -364,117 +417,45 @@ def arange(start, end=None, step=1, *, dtype=None, device=None, requires_grad=Fa
     return _finish(arr, device, requires_grad)
 
 
-def linspace(start, end, steps, *, dtype=None, device=None, requires_grad=False):
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
         raise bad_call("linspace", (start, end, steps))
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
-    return _finish(np.linspace(start, end, steps).astype(_dt(dtype).np), device, requires_grad)
+    if out is not None:
+        return write_out(out, linspace(start, end, steps, device=device,
+                                       dtype=out_dtype(out, dtype, "linspace")))
+    check_factory_kwargs(layout, pin_memory)
+    arr = linspace_values(scalar_bound(start), scalar_bound(end), steps, _dt(dtype).np)
+    return _finish(arr, device, requires_grad)
 
 
-def logspace(start, end, steps, base=10.0, *, dtype=None, device=None, requires_grad=False):
-    return _finish(np.logspace(start, end, steps, base=base).astype(_dt(dtype).np), device,
-                   requires_grad)
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
+    if out is not None:
+        return write_out(out, logspace(start, end, steps, base, device=device,
+                                       dtype=out_dtype(out, dtype, "logspace")))
+    check_factory_kwargs(layout, pin_memory)
+    arr = logspace_values(scalar_bound(start), scalar_bound(end), steps, scalar_bound(base),
+                          _dt(dtype).np)
+    return _finish(arr, device, requires_grad)
 
 
-def eye(n, m=None, *, dtype=None, device=None, requires_grad=False):
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, pin_memory=False,
+        requires_grad=False):
+    if out is not None:
+        return write_out(out, eye(n, m, device=device, dtype=out_dtype(out, dtype, "eye")))
+    check_factory_kwargs(layout, pin_memory)
     for name, v in (("n", n), ("m", m)):
         if v is not None and v < 0:
             raise RuntimeError(f"{name} must be greater or equal to 0, got {v}")
     return _finish(np.eye(n, n if m is None else m, dtype=_dt(dtype).np), device, requires_grad)
 
 
-def _check_float(dt, fn):
-    if not dt.is_floating_point:
-        raise NotImplementedError(f"\"{fn}\" not implemented for '{D._LEGACY[dt.name][:-6]}'")
-
-
-def rand(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    dt = _dt(dtype)
-    _check_float(dt, "check_uniform_bounds")
-    shape = _sizes(args, size, "rand")
-    try:
-        arr = draw_uniform(shape, dt.np, generator).astype(dt.np, copy=False)
-    except (MemoryError, ValueError) as e:
-        raise alloc_error(e, shape, dt.np) from None
-    return _finish(arr, device, requires_grad)
-
-
-def randn(*args, size=None, generator=None, dtype=None, device=None, requires_grad=False, out=None):
-    dt = _dt(dtype)
-    _check_float(dt, "normal_kernel_cpu")
-    shape = _sizes(args, size, "randn")
-    try:
-        arr = draw_normal(shape, dt.np, generator)
-    except (MemoryError, ValueError) as e:
-        raise alloc_error(e, shape, dt.np) from None
-    return _finish(arr, device, requires_grad)
-
-
-def randint(low=0, high=None, size=None, *, generator=None, dtype=None, device=None,
-            requires_grad=False):
-    if size is None:
-        if high is None:
-            raise bad_call("randint", (low,))
-        low, high, size = 0, low, high
-    if high is None:
-        low, high = 0, low
-    if low >= high:
-        raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} >= "
-                           f"to={high}")
-    arr = get_generator(generator).np.integers(low, high, _size((size,)))
-    return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
-
-
-def randperm(n, *, generator=None, dtype=None, device=None, requires_grad=False):
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool):
-        raise TypeError(f"randperm(): argument 'n' (position 1) must be int, not "
-                        f"{type(n).__name__}")
-    if n < 0:
-        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    arr = get_generator(generator).np.permutation(int(n))
-    return _finish(arr.astype(_dt(dtype, D.int64).np), device, requires_grad)
-
-
-def normal(mean, std, size=None, *, generator=None, dtype=None, requires_grad=False, **kw):
-    from .tensor import Tensor
-    check_std(std)
-    if size is not None and not isinstance(mean, Tensor) and not isinstance(std, Tensor):
-        # the scalar form takes the factory arguments (dtype=, requires_grad=, ...)
-        return (randn(size, generator=generator, dtype=dtype) * std + mean).requires_grad_(
-            requires_grad)
-    if isinstance(mean, Tensor) or isinstance(std, Tensor):
-        m = mean if isinstance(mean, Tensor) else tensor(mean)
-        s = std if isinstance(std, Tensor) else tensor(std)
-        shape = np.broadcast_shapes(m._data.shape, s._data.shape)
-        z = draw_normal(shape, m._data.dtype if m._data.dtype.kind == "f" else np.float32,
-                        generator)
-        return _finish(z * s._host() + m._host(), D.CPU, False)
-    return randn(size, generator=generator) * std + mean
-
-
-def bernoulli(input, p=None, *, generator=None):
-    if p is None:
-        probs = input._host()
-        check_p(None, probs)
-    else:
-        check_p(p)
-        probs = np.full(input._data.shape, p)
-    u = draw_uniform(input._data.shape, input._data.dtype, generator)
-    return _finish((u < probs).astype(input._data.dtype), D.CPU, False)
-
-
-def multinomial(input, num_samples, replacement=False, *, generator=None):
-    check_multinomial(input, num_samples, replacement)
-    p = input._host().astype(np.float64)
-    if not np.isfinite(p).all() or (p < 0).any():
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    rows = p.reshape(-1, p.shape[-1])
-    if (rows.sum(axis=1) <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    out = sample_rows(get_generator(generator).np, rows, int(num_samples), replacement)
-    return _finish(out.reshape(p.shape[:-1] + (int(num_samples),)).astype(np.int64), D.CPU,
-                   False)
+# the random factories use the helpers above, so they are imported back after them
+from ._creation_random import rand, randn, randint, randperm, normal, bernoulli, \
+    multinomial  # noqa: E402,F401
 
 
 # the legacy constructors build on the factories above, so they are imported back last

@@ -19,11 +19,18 @@ _DEFAULT_TYPE_DEPRECATED = (
 _ONLY_FLOAT = "only floating-point types are supported as the default type"
 
 
-def range(start=0, end=None, step=1, *, dtype=None, layout=None, device=None,
-          requires_grad=False):
+def range(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+          pin_memory=False, requires_grad=False):
     """Values from ``start`` to ``end`` inclusive, ``step`` apart, in the default float dtype
     unless ``dtype`` says otherwise. Deprecated: ``fastnn.arange`` excludes ``end``."""
     warnings.warn(_RANGE_DEPRECATED, UserWarning, stacklevel=2)
+    if out is not None:
+        from ._creation_out import out_dtype, write_out
+        with warnings.catch_warnings():  # warned once above
+            warnings.simplefilter("ignore")
+            result = range(start, end, step, dtype=out_dtype(out, dtype, "range"),
+                           device=device)
+        return write_out(out, result)
     if end is None:
         raise TypeError('range() missing 1 required positional arguments: "end"')
     start, end, step = builtins.float(start), builtins.float(end), builtins.float(step)

@@ -94,22 +94,44 @@ class ConvertMixin:
         return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
                       requires_grad=requires_grad)
 
-    def _new_filled(self, fill, size, dtype, device, requires_grad):
+    def _new_filled(self, fill, size, dtype, device, requires_grad, layout=None,
+                    pin_memory=False):
         from ._creation import full
-        return full(_sizes_of(size), fill, dtype=dtype or self.dtype,
-                    device=device or self.device, requires_grad=requires_grad)
+        return full(_sizes_of(size), fill, dtype=dtype or self.dtype, layout=layout,
+                    device=device or self.device, pin_memory=pin_memory,
+                    requires_grad=requires_grad)
 
-    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled(0, size, dtype, device, requires_grad)
+    # size comes positionally (x.new_zeros(2, 3), x.new_zeros((2, 3))) or as size=
+    def new_zeros(self, *args, size=None, dtype=None, layout=None, device=None,
+                  pin_memory=False, requires_grad=False):
+        return self._new_filled(0, _size_arg(args, size, "new_zeros"), dtype, device,
+                                requires_grad, layout, pin_memory)
 
-    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled(1, size, dtype, device, requires_grad)
+    def new_ones(self, *args, size=None, dtype=None, layout=None, device=None,
+                 pin_memory=False, requires_grad=False):
+        return self._new_filled(1, _size_arg(args, size, "new_ones"), dtype, device,
+                                requires_grad, layout, pin_memory)
 
-    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
-        return self._new_filled(fill_value, (size,), dtype, device, requires_grad)
+    def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,
+                 pin_memory=False, requires_grad=False):
+        return self._new_filled(fill_value, (size,), dtype, device, requires_grad, layout,
+                                pin_memory)
 
-    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
-        return self._new_filled(0, size, dtype, device, requires_grad)
+    def new_empty(self, *args, size=None, dtype=None, layout=None, device=None,
+                  pin_memory=False, requires_grad=False):
+        return self._new_filled(0, _size_arg(args, size, "new_empty"), dtype, device,
+                                requires_grad, layout, pin_memory)
+
+
+def _size_arg(args, size, fn):
+    """The size of a new_* call, given positionally or as ``size=`` (never both)."""
+    if size is None:
+        if not args:
+            raise TypeError(f'{fn}() missing 1 required positional arguments: "size"')
+        return args
+    if args:
+        raise TypeError(f"{fn}() got multiple values for argument 'size'")
+    return (size,)
 
 
 def _sizes_of(size):

@@ -48,3 +48,35 @@ def array_from_plain_numbers(data, dtype):
         return None
     finally:
         restore(token)
+
+
+_LIST_OF_ARRAYS = ("Creating a tensor from a list of numpy.ndarrays is extremely slow. Please "
+                   "consider converting the list to a single numpy.ndarray with numpy.array() "
+                   "before converting to a tensor.")
+_GRAD_TO_SCALAR = ("Converting a tensor with requires_grad=True to a scalar may lead to "
+                   "unexpected behavior.\nConsider using tensor.detach() first.")
+
+
+_warned = set()  # each of the two warnings is given once per program, as in PyTorch
+
+
+def _warn_once(message, stacklevel):
+    if message not in _warned:
+        _warned.add(message)
+        import warnings
+        warnings.warn(message, UserWarning, stacklevel=stacklevel + 1)
+
+
+def warn_list_of_arrays():
+    _warn_once(_LIST_OF_ARRAYS, 3)
+
+
+def tensor_as_scalar(t):
+    """The one value of a tensor found inside the data of ``fastnn.tensor``, as a 0-d array
+    of the tensor's dtype; more than one value is PyTorch's ValueError."""
+    arr = t._host()
+    if arr.size != 1:
+        raise ValueError("only one element tensors can be converted to Python scalars")
+    if t.requires_grad:
+        _warn_once(_GRAD_TO_SCALAR, 5)
+    return arr.reshape(())

@@ -83,4 +83,36 @@ def random_range(arr, low, high):
     if low >= high:
         raise RuntimeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
                            f">= to={high}")
+    check_random_bounds(arr.dtype, low, high)
     return low, high - 1
+
+
+# the C type names PyTorch's random_/randint bounds errors and warnings use
+_C_NAMES = {"int8": "signed char", "uint8": "unsigned char", "int16": "short int",
+            "uint16": "short unsigned int", "int32": "int", "uint32": "unsigned int",
+            "int64": "long int", "uint64": "unsigned long int", "bool": "bool",
+            "float16": "c10::Half", "float32": "float", "float64": "double"}
+
+
+def check_random_bounds(npd, low, high):
+    """random_/randint's [low, high) for dtype ``npd``: an integer dtype must hold low and
+    high - 1 (RuntimeError); past the integers a float dtype holds exactly, a warning."""
+    npd = np.dtype(npd)
+    name = _C_NAMES.get(npd.name, npd.name)
+    if npd.kind in "iub":
+        lo, hi = (0, 1) if npd.kind == "b" else (int(np.iinfo(npd).min), int(np.iinfo(npd).max))
+        if not lo <= low <= hi:
+            raise RuntimeError(f"from is out of bounds for {name}")
+        if not lo <= high - 1 <= hi:
+            raise RuntimeError(f"to - 1 is out of bounds for {name}")
+    elif npd.kind == "f":
+        digits = np.finfo(npd).nmant + 1
+        for what, v in (("from", low), ("to - 1", high - 1)):
+            if abs(v) > 2 ** digits:
+                import warnings
+                warnings.warn(f"{what} is out of bounds [-(2^{digits}), 2^{digits}]. Due to "
+                              f"precision limitations {name} can support discrete uniform "
+                              "distribution only within this range. This warning will become "
+                              "an error in version 1.7 release, please fix the code in "
+                              "advance", UserWarning, stacklevel=3)
+                return

@@ -1,4 +1,6 @@
 """fastnn's random number generator: one seed governs every random number fastnn draws."""
+import contextlib
+
 import numpy as np
 
 # PyTorch's default generator starts from a fixed seed too, so runs are repeatable by default
@@ -9,13 +11,15 @@ class Generator:
     """A PCG64 stream; ``manual_seed`` resets it, ``get_state``/``set_state`` snapshot it."""
 
     def __init__(self, device="cpu"):
-        self.device = device
+        self.device = _generator_device(device)
         self.manual_seed(_DEFAULT_SEED)
 
     def manual_seed(self, seed):
-        seed = int(seed)
-        if seed < 0:
-            seed &= (1 << 64) - 1
+        if type(seed) is not int:  # PyTorch's generator takes only a Python int
+            if isinstance(seed, np.integer):
+                raise TypeError("an integer is required")
+            raise RuntimeError(f"manual_seed expected a long, but got {type(seed).__name__}")
+        seed = _seed_bits(seed)
         self._seed = seed
         self.bitgen = np.random.PCG64(seed)
         self.np = np.random.Generator(self.bitgen)
@@ -57,6 +61,32 @@ class Generator:
         return self
 
 
+def _generator_device(device):
+    from ._dtype import device as Device
+    if isinstance(device, int) and not isinstance(device, bool):
+        device = Device("cuda", device)
+    if isinstance(device, str) and device.split(":")[0] == "meta":
+        raise RuntimeError("META device type not an accelerator.")
+    dev = device if isinstance(device, Device) else Device(device)
+    if dev.type == "meta":
+        raise RuntimeError("META device type not an accelerator.")
+    if dev.type == "cuda":
+        from . import cuda
+        if not cuda.is_available():
+            raise RuntimeError("Cannot get CUDA generator: fastnn found no CUDA device." if
+                               not isinstance(device, int) else
+                               "Cannot access accelerator device when none is available.")
+    return dev
+
+
+def _seed_bits(seed):
+    """A seed as the 64 bits it sets: negative seeds wrap around as in PyTorch; seeds past
+    what 64 bits hold are refused."""
+    if not -(1 << 63) <= seed < (1 << 64):
+        raise ValueError("Overflow when unpacking long long")
+    return seed & ((1 << 64) - 1)
+
+
 default_generator = Generator()
 
 
@@ -66,6 +96,7 @@ def get_generator(generator=None):
 
 def manual_seed(seed):
     """Seed every random stream fastnn uses (CPU, and the CUDA one once it is in use)."""
+    seed = int(seed)
     default_generator.manual_seed(seed)
     import sys
     cuda = sys.modules.get("fastnn.cuda._backend")
@@ -126,6 +157,11 @@ def fill_uniform(arr, low, high, generator=None):
             out *= high - low
             out += low
     _host_fill(arr, fill)
+    if type(arr) is np.ndarray and arr.dtype.kind == "f" and arr.dtype.itemsize < 4 and \
+            low < high:
+        # a float64 draw just below ``high`` rounds up to it in float16: keep [low, high)
+        top = np.nextafter(arr.dtype.type(high), arr.dtype.type(low))
+        np.minimum(arr, top, out=arr)
 
 
 def fill_normal(arr, mean, std, generator=None):
@@ -152,3 +188,34 @@ def draw_normal(shape, dtype, generator=None):
     out = np.empty(shape, dtype)
     fill_normal(out, 0.0, 1.0, generator)
     return out
+
+
+def _initialized_cuda():
+    """fastnn.cuda when its random stream is in use (forking it otherwise would start it)."""
+    import sys
+    if sys.modules.get("fastnn.cuda._backend") is None:
+        return None
+    from . import cuda
+    return cuda if cuda.is_initialized() else None
+
+
+@contextlib.contextmanager
+def fork_rng(devices=None, enabled=True, _caller="fork_rng", _devices_kw="devices",
+             device_type="cuda"):
+    """Random draws inside the ``with`` block leave the random streams as they were before
+    it: the CPU generator always, the GPU one too when it is in use and ``devices`` is not
+    empty."""
+    if not enabled or device_type == "meta":
+        yield
+        return
+    cuda = _initialized_cuda() if device_type == "cuda" else None
+    if cuda is not None and devices is not None and not list(devices):
+        cuda = None
+    cpu_state = default_generator.get_state()
+    gpu_state = cuda.get_rng_state() if cuda is not None else None
+    try:
+        yield
+    finally:
+        default_generator.set_state(cpu_state)
+        if cuda is not None:
+            cuda.set_rng_state(gpu_state)
