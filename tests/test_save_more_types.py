@@ -1,8 +1,10 @@
 """fastnn.save / fastnn.load: numpy dtypes and scalars, small Python types, namedtuples and
 tensors sharing memory."""
 import collections
+import importlib.util
 import io
 import json
+import pathlib
 import random
 
 import numpy as np
@@ -12,28 +14,13 @@ import fastnn
 from fastnn import serialization as S
 
 
-def roundtrip(obj, **kw):
-    buf = io.BytesIO()
-    fastnn.save(obj, buf)
-    buf.seek(0)
-    return fastnn.load(buf, **kw)
-
-
-def header_of(data):
-    n = int.from_bytes(data[:8], "little")
-    return json.loads(data[8:8 + n])
-
-
-def make_file(header, body=b""):
-    raw = json.dumps(header).encode()
-    raw += b" " * (-len(raw) % 8)
-    return len(raw).to_bytes(8, "little") + raw + body
-
-
-def saved_bytes(obj):
-    buf = io.BytesIO()
-    fastnn.save(obj, buf)
-    return buf.getvalue()
+# the helpers live beside this file (the tests run in importlib mode, off sys.path)
+_spec = importlib.util.spec_from_file_location(
+    "checkpoint_helpers", pathlib.Path(__file__).with_name("checkpoint_helpers.py"))
+_helpers = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_helpers)
+roundtrip, header_of, make_file, saved_bytes = (
+    _helpers.roundtrip, _helpers.header_of, _helpers.make_file, _helpers.saved_bytes)
 
 
 # --- numpy ---
