@@ -143,6 +143,10 @@ def _register_loss_rules():
             a = a - _keep(valid, s) * _const((eps / c) * wv[None, :])
         if fused:
             a = a - _logits(node, node.saved[0], shape).softmax(1) * a.sum(1, keepdim=True)
+        else:
+            # nll's gradient does not depend on the input, yet it stays linked to it (a zero
+            # second derivative), so that the gradient requires grad as the user expects
+            a = a + _rows(_input(node, 0, np.zeros(shape, dt)), shape) * 0
         return (_unrows(a, shape),)
 
     def _soft_targets(node, s):

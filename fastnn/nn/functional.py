@@ -49,6 +49,7 @@ from ._functional.distance import cosine_similarity, pairwise_distance  # noqa: 
 
 try:  # the Cython addmm path lives in its own file
     from ._functional.linear import linear, bilinear  # noqa: F401
+    from ._functional.linear_cross_entropy import linear_cross_entropy  # noqa: F401
 except ImportError as _e:
     if _e.name != __name__.rsplit(".", 1)[0] + "._functional.linear":
         raise

@@ -25,6 +25,14 @@ def legacy_reduction(size_average, reduce, emit_warning=True):
     return ret
 
 
+def check_weight_untracked(weight, function, argument="weight"):
+    """The losses whose weights have no derivative refuse a weight that requires grad while
+    grad mode is on, as PyTorch does, rather than silently leave its .grad empty."""
+    if weight is not None and weight.requires_grad and grad_mode.state.enabled:
+        raise RuntimeError(f"The function '{function}' is not differentiable with respect to "
+                           f"argument '{argument}'. This input cannot have requires_grad True.")
+
+
 def _reduction(size_average, reduce, reduction):
     if size_average is not None or reduce is not None:
         reduction = legacy_reduction(size_average, reduce)
@@ -247,6 +255,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     t = target._data
     if t.size and not (t.min() >= 0 and t.max() <= 1):
         raise RuntimeError("all elements of target should be between 0 and 1")
+    check_weight_untracked(weight, "binary_cross_entropy")
     w = None if weight is None else _aligned(weight._data, x)
     return apply(BinaryCrossEntropyBackward0, (input, target), w, reduction)
 
@@ -294,6 +303,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                            f"desired output type {type_title(target._data.dtype)}")
     if target._data.dtype.itemsize > input._data.dtype.itemsize:
         input = input.to(target.dtype)  # a wider target widens the result, as in PyTorch
+    check_weight_untracked(weight, "binary_cross_entropy_with_logits")
+    check_weight_untracked(pos_weight, "binary_cross_entropy_with_logits", "pos_weight")
     x = input._data
     w, pw = (None if e is None else _aligned(e._data, x) for e in (weight, pos_weight))
     tgt = target if target._data.dtype == x.dtype else target.to(input.dtype)

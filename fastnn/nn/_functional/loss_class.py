@@ -8,7 +8,7 @@ from ...autograd.node import Node, keep_saved
 from ...autograd.ops_math import relabel
 from ...autograd.ops_reduce import log_softmax_array
 from ...tensor import Tensor
-from .loss import _reduction
+from .loss import _reduction, check_weight_untracked
 from .misc import core, float_check, type_title
 
 
@@ -226,16 +226,21 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         if not isinstance(t, Tensor):
             raise TypeError(f"cross_entropy(): argument '{name}' must be Tensor, not "
                             f"{type(t).__name__}")
-    if not 0.0 <= label_smoothing <= 1.0:
+    if label_smoothing > 1.0:
         raise RuntimeError(f"label_smoothing must be between 0.0 and 1.0. Got: "
                            f"{label_smoothing}")
+    if label_smoothing < 0.0:  # accepted, and smooths nothing (as PyTorch)
+        label_smoothing = 0.0
     float_check(input, "log_softmax_lastdim_kernel_impl")
     dt = input._data.dtype
     if target._data.shape == input._data.shape and target._data.dtype.kind == "f":
         if ignore_index >= 0:  # a negative one (the default -100) names no class
             raise RuntimeError("ignore_index is not supported for floating point target")
         _check_class_weight(input, weight)
-        tgt = target if target._data.dtype == dt else target.to(input.dtype)
+        if target._data.dtype != dt or (weight is not None and weight.requires_grad):
+            return _soft_cross_entropy_composed(input, target, weight, reduction,
+                                                float(label_smoothing))
+        tgt = target
         if type(input._data) is not np.ndarray:
             from ...cuda._nn import soft_cross_entropy
             return soft_cross_entropy(input, tgt, weight, reduction, float(label_smoothing))
@@ -247,6 +252,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if target._data.shape == input._data.shape:  # probabilities, but not floating point
         raise RuntimeError(f"Expected floating point type for target with class "
                            f"probabilities, got {type_title(target._data.dtype)}")
+    check_weight_untracked(weight, "nll_loss_forward")
     _class_checks(input, target, weight)
     if _fast_ce(input, target, weight, reduction, label_smoothing):
         return keep_saved(apply(CrossEntropyMeanBackward, (input,), target._data, ignore_index),
@@ -262,9 +268,31 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
         _show_nll_node(out, input.dim(), reduction)
 
 
+def _soft_cross_entropy_composed(input, target, weight, reduction, label_smoothing):
+    """Cross-entropy on class probabilities from differentiable Tensor ops: the rare case of
+    a weight that requires grad, or input and target of different float dtypes (the loss
+    takes the promoted dtype)."""
+    from .activation import log_softmax
+    # log-probabilities in the input's dtype; the products promote
+    x, q = input, target
+    class_dim = 1 if x.dim() > 1 else 0
+    n_classes = x.shape[class_dim]
+    if label_smoothing > 0:
+        q = q * (1 - label_smoothing) + label_smoothing / n_classes
+    prod = log_softmax(x, class_dim) * q
+    if weight is not None:
+        prod = prod * weight.reshape((n_classes,) + (1,) * (x.dim() - 1 - class_dim))
+    if reduction == "none":
+        return -prod.sum(class_dim)
+    if reduction == "sum":
+        return -prod.sum()
+    return relabel(-prod.sum() / (x.numel() // n_classes if n_classes else 0), "DivBackward1")
+
+
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     reduction = _reduction(size_average, reduce, reduction)
+    check_weight_untracked(weight, "nll_loss_forward")
     _class_checks(input, target, weight)
     if type(input._data) is not np.ndarray:
         from ...cuda._nn import class_loss

@@ -7,7 +7,7 @@ from ...autograd.ops_math import relabel
 from ...autograd.node import keep_saved
 from .activation import logsigmoid
 from .distance import pairwise_distance
-from .loss import _broadcastable, _reduction, _size
+from .loss import _broadcastable, _reduction, _size, check_weight_untracked
 
 
 def _reduced(loss, reduction):
@@ -132,6 +132,14 @@ def _frames(input, name):
     return (1 if nd <= 1 else input.shape[0]), (1 if nd == 0 else input.shape[nd - 1])
 
 
+def _positive_part(raw):
+    """max(0, raw) whose gradient is 0 where raw is exactly 0: the multi-class margin losses
+    count only the hinge terms strictly above zero (clamp_min would pass a zero term's
+    gradient on)."""
+    above = (raw > 0).to(raw.dtype)
+    return raw.clamp_min(0) * above
+
+
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None,
                       reduce=None, reduction="mean"):
     """sum over j != y of weight[y] * max(0, margin - x[y] + x[j])**p / C, per sample."""
@@ -154,13 +162,14 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
             raise RuntimeError(f"expected scalar type {D.scalar_type_name(input._data.dtype)} "
                                f"but found {D.scalar_type_name(weight._data.dtype)}")
     _check_long(target)
+    check_weight_untracked(weight, "multi_margin_loss")
     y = target._data.reshape(-1)
     if y.size and (y.min() < 0 or y.max() >= dim):
         raise RuntimeError("target out of range")
     fastnn = _tensor_module()
     x = input.reshape(nframe, dim)
     yt = fastnn.tensor(y.reshape(nframe, 1))
-    z = (margin - x.gather(1, yt) + x).clamp_min(0)
+    z = _positive_part(margin - x.gather(1, yt) + x)
     if p == 2:
         z = z * z
     if weight is not None:
@@ -204,7 +213,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     fastnn = _tensor_module()
     x = input.reshape(nframe, dim)
     xy = x.gather(1, fastnn.tensor(ys))                               # (N, K)
-    h = (1 - xy.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)           # (N, K, C)
+    h = _positive_part(1 - xy.unsqueeze(2) + x.unsqueeze(1))          # (N, K, C)
     mask = fastnn.tensor((valid[:, :, None] & ~listed[:, None, :]).astype(input._data.dtype))
     loss = (h * mask).sum((1, 2)) / dim
     if reduction == "none":
