@@ -56,7 +56,6 @@ from .random import (Generator, manual_seed, seed, initial_seed, get_rng_state, 
 from .autograd.grad_mode import (no_grad, enable_grad, set_grad_enabled, inference_mode,  # noqa
                                  is_grad_enabled, is_inference_mode_enabled)
 from .autograd.anomaly_mode import is_anomaly_enabled, is_anomaly_check_nan_enabled  # noqa
-is_inference = Tensor.is_inference  # torch.is_inference(t)
 from ._tensor_format import set_printoptions  # noqa
 from ._threads import set_num_threads, get_num_threads  # noqa
 _threads.adapt_to_openmp_runtime(_omp_spins)
@@ -121,12 +120,25 @@ def __getattr__(name):
     raise AttributeError(f"module 'fastnn' has no attribute '{name}'")
 
 
-def is_floating_point(t):
-    return t.is_floating_point()
+def is_floating_point(input):
+    return input.is_floating_point()
 
 
-def numel(t):
-    return t.numel()
+def is_inference(input):
+    return input.is_inference()
+
+
+def numel(input):
+    return input.numel()
+
+
+def rsub(input, other, alpha=1):
+    """``other - alpha * input`` (subtraction with the operands swapped), differentiable."""
+    from .autograd.ops_math import relabel
+    out = sub(other, input, alpha=alpha)
+    if out.grad_fn is not None:
+        relabel(out, "RsubBackward0" if isinstance(other, Tensor) else "RsubBackward1")
+    return out
 
 
 def result_type(a, b):

@@ -328,55 +328,56 @@ def _like(t, dtype, layout=None, pin_memory=False):
     return D.to_dtype(dtype) if dtype is not None else t.dtype
 
 
-def zeros_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+def zeros_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
                requires_grad=False, memory_format=None):
-    return _layout(t, zeros(t.shape, dtype=_like(t, dtype, layout, pin_memory),
-                            device=device or t.device,
+    return _layout(input, zeros(input.shape, dtype=_like(input, dtype, layout, pin_memory),
+                            device=device or input.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def ones_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+def ones_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
               requires_grad=False, memory_format=None):
-    return _layout(t, ones(t.shape, dtype=_like(t, dtype, layout, pin_memory),
-                           device=device or t.device,
+    return _layout(input, ones(input.shape, dtype=_like(input, dtype, layout, pin_memory),
+                           device=device or input.device,
                            requires_grad=requires_grad), memory_format)
 
 
-def empty_like(t, *, dtype=None, layout=None, device=None, pin_memory=False,
+def empty_like(input, *, dtype=None, layout=None, device=None, pin_memory=False,
                requires_grad=False, memory_format=None):
-    return _layout(t, empty(t.shape, dtype=_like(t, dtype, layout, pin_memory),
-                            device=device or t.device,
+    return _layout(input, empty(input.shape, dtype=_like(input, dtype, layout, pin_memory),
+                            device=device or input.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def full_like(t, fill_value, *, dtype=None, layout=None, device=None, pin_memory=False,
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, pin_memory=False,
               requires_grad=False, memory_format=None):
-    return _layout(t, full(t.shape, fill_value, dtype=_like(t, dtype, layout, pin_memory),
-                           device=device or t.device, requires_grad=requires_grad),
+    dtype = _like(input, dtype, layout, pin_memory)
+    return _layout(input, full(input.shape, fill_value, dtype=dtype,
+                               device=device or input.device, requires_grad=requires_grad),
                    memory_format)
 
 
-def rand_like(t, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
               requires_grad=False, memory_format=None):
-    return _layout(t, rand(t.shape, dtype=_like(t, dtype, layout, pin_memory),
-                           generator=generator, device=device or t.device,
+    return _layout(input, rand(input.shape, dtype=_like(input, dtype, layout, pin_memory),
+                           generator=generator, device=device or input.device,
                            requires_grad=requires_grad),
                    memory_format)
 
 
-def randn_like(t, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None, pin_memory=False,
                requires_grad=False, memory_format=None):
-    return _layout(t, randn(t.shape, dtype=_like(t, dtype, layout, pin_memory),
-                            generator=generator, device=device or t.device,
+    return _layout(input, randn(input.shape, dtype=_like(input, dtype, layout, pin_memory),
+                            generator=generator, device=device or input.device,
                             requires_grad=requires_grad), memory_format)
 
 
-def randint_like(t, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None, device=None,
                  pin_memory=False, requires_grad=False, memory_format=None):
     if high is None:
         low, high = 0, low
-    return randint(low, high, t.shape, generator=generator, device=device or t.device,
-                   dtype=_like(t, dtype, layout, pin_memory))
+    return randint(low, high, input.shape, generator=generator, device=device or input.device,
+                   dtype=_like(input, dtype, layout, pin_memory))
 
 
 def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,

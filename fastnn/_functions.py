@@ -106,6 +106,32 @@ for _n in _NAMES:
 globals().update(_ns)
 multiply, subtract, divide = _ns["mul"], _ns["sub"], _ns["div"]
 
+
+def _number_first(fn, second):
+    """``fn`` also taking PyTorch's (Number self, Tensor ...) overload by keyword:
+    ``fastnn.pow(self=2, exponent=x)``."""
+    def wrapper(*args, **kwargs):
+        if "self" in kwargs and not args:
+            base = kwargs.pop("self")
+            if isinstance(base, _tensor_cls()) or second not in kwargs:
+                raise TypeError(f"{fn.__name__}() received an invalid combination of arguments"
+                                f" - got self={type(base).__name__}, but expected one of:\n"
+                                f" * (Tensor input, Tensor {second})\n"
+                                f" * (Number self, Tensor {second})\n")
+            args = (base,)
+        return fn(*args, **kwargs)
+    wrapper.__name__, wrapper.__doc__, wrapper.__wrapped__ = fn.__name__, fn.__doc__, fn
+    return wrapper
+
+
+pow = _number_first(_ns["pow"], "exponent")
+remainder = _number_first(_ns["remainder"], "other")
+
+
+def split(tensor, split_size_or_sections, dim=0):
+    """``tensor.split(...)``, with PyTorch's parameter names for the function form."""
+    return tensor.split(split_size_or_sections, dim)
+
 _CROSS_WITHOUT_DIM = (
     "Using torch.cross without specifying the dim arg is deprecated.\nPlease either pass the "
     "dim explicitly or simply use torch.linalg.cross.\nThe default value of dim will change to "

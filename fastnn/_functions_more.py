@@ -16,6 +16,7 @@ from . import _functions as F
 from ._tensor_math import _float_input, _nograd
 from .autograd.ops_math import relabel
 from ._dtype import scalar_type_name as _title
+from ._tensor_select import _numpy_names
 
 __all__ = [
     "cdist", "pdist", "dist", "cosine_similarity", "pairwise_distance",
@@ -190,18 +191,23 @@ def _moments(fn, input, dim, unbiased, keepdim, correction, take_sqrt):
     return v, m
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+             keepdims=None):
     """(std, mean) over ``dim``."""
+    dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
     return _moments("std_mean", input, dim, unbiased, keepdim, correction, True)
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
+             keepdims=None):
     """(var, mean) over ``dim``."""
+    dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
     return _moments("var_mean", input, dim, unbiased, keepdim, correction, False)
 
 
-def nansum(input, dim=None, keepdim=False, *, dtype=None):
+def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """The sum with NaNs counted as zero."""
+    dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
     x = input if dtype is None else input.to(dtype)
     if x.is_floating_point():
         x = F.where(x.isnan(), 0.0, x)
@@ -211,8 +217,9 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None):
     return relabel(out, "NansumBackward0")
 
 
-def nanmean(input, dim=None, keepdim=False, *, dtype=None):
+def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """The mean of the non-NaN entries."""
+    dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
     if not input.is_floating_point():  # the input itself, whatever dtype= asks
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_title(input._data.dtype)}")
@@ -439,6 +446,9 @@ def baddbmm(input, batch1, batch2, *, beta=1, alpha=1):
 
 def addmv(input, mat, vec, *, beta=1, alpha=1):
     """beta * input + alpha * (mat @ vec)."""
+    if mat.dim() != 2 or vec.dim() != 1 or input.dim() > 1:
+        raise RuntimeError(f"vector + matrix @ vector expected, got {input.dim()}, {mat.dim()}, "
+                           f"{vec.dim()}")
     if mat.dim() != 2 or vec.dim() != 1 or mat.shape[1] != vec.shape[0]:
         raise RuntimeError(f"size mismatch, got input ({input.shape[0] if input.dim() else 1}),"
                            f" mat ({'x'.join(str(s) for s in mat.shape)}), vec "

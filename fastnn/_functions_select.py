@@ -144,9 +144,11 @@ def vdot(input, other):
     return (input * other).sum()
 
 
-def tensor_split(input, indices_or_sections, dim=0):
+def tensor_split(input, *args, **kwargs):
     """Views of input along dim: ``sections`` near-equal parts (the first ones one longer),
     or the parts between the given indices (Python slice bounds)."""
+    from ._tensor_select import tensor_split_args
+    indices_or_sections, dim = tensor_split_args(args, kwargs)
     if input.dim() == 0:
         raise RuntimeError("tensor_split expected at least a 1-dimensional tensor, but got a "
                            "tensor with 0 dims")

@@ -89,7 +89,8 @@ class ExtraMixin:
         return _float_input(self) * (180.0 / math.pi)
 
     # ---- scans ---------------------------------------------------------------------
-    def cumprod(self, dim=None, *, dtype=None):
+    def cumprod(self, dim=None, *, dtype=None, axis=None):
+        dim = axis if dim is None else dim  # PyTorch's numpy-style alias
         if dim is None:
             raise TypeError('cumprod() missing 1 required positional arguments: "dim"')
         if dtype is not None:

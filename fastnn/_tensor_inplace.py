@@ -155,7 +155,7 @@ class InplaceMixin:
         return self._unary_("ceil")
 
     def round_(self, decimals=0):
-        return self._unary_("round", decimals)
+        return self._unary_("round", decimals=decimals)
 
     def trunc_(self):
         return self._unary_("trunc")
@@ -224,17 +224,17 @@ class InplaceMixin:
             return self.add_((end - self) * weight)  # the usual EMA step
         return self.copy_(lerp_value(self, end, weight))
 
-    def addcmul_(self, t1, t2, *, value=1):
+    def addcmul_(self, tensor1, tensor2, *, value=1):
         own = self._data.dtype
-        if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
-            return self.add_(t1 * t2 * value)  # the optimizers' common case
-        return _ADDCMUL_(self, t1, t2, value=value)
+        if tensor1._data.dtype == own and tensor2._data.dtype == own and own.kind == "f":
+            return self.add_(tensor1 * tensor2 * value)  # the optimizers' common case
+        return _ADDCMUL_(self, tensor1, tensor2, value=value)
 
-    def addcdiv_(self, t1, t2, *, value=1):
+    def addcdiv_(self, tensor1, tensor2, *, value=1):
         own = self._data.dtype
-        if t1._data.dtype == own and t2._data.dtype == own and own.kind == "f":
-            return self.add_(t1 / t2 * value)
-        return _ADDCDIV_(self, t1, t2, value=value)
+        if tensor1._data.dtype == own and tensor2._data.dtype == own and own.kind == "f":
+            return self.add_(tensor1 / tensor2 * value)
+        return _ADDCDIV_(self, tensor1, tensor2, value=value)
 
     def scatter_(self, dim, index, src=None, *, value=None, reduce=None):
         return self._unary_("scatter", dim, index, src if value is None else value, reduce=reduce)

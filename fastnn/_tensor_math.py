@@ -229,9 +229,14 @@ class MathMixin:
 
     def addmm(self, mat1, mat2, *, beta=1, alpha=1):
         mat1.mm(mat2) if mat1._data.shape[-1] != mat2._data.shape[0] else None
+        product_shape = (mat1._data.shape[0], mat2._data.shape[-1])
+        if self._data.shape != product_shape:  # PyTorch's expand message, not numpy's
+            from ._tensor_argcheck import expand_target
+            expand_target(self._data.shape, product_shape)
         return apply(AddmmBackward0, (self, mat1, mat2), beta, alpha)
 
-    def dot(self, other):
+    def dot(self, tensor):
+        other = tensor  # PyTorch's parameter name is ``tensor``
         if self._data.ndim != 1 or other._data.ndim != 1:
             raise RuntimeError(f"1D tensors expected, but got {self._data.ndim}D and "
                                f"{other._data.ndim}D tensors")
@@ -375,16 +380,24 @@ class MathMixin:
         return out
 
     def floor(self):
+        _no_bool_rounding(self, "floor")
         return apply(M.ROUNDING["FloorBackward0"], (self,), np.floor, "FloorBackward0")
 
     def ceil(self):
+        _no_bool_rounding(self, "ceil")
         return apply(M.ROUNDING["CeilBackward0"], (self,), np.ceil, "CeilBackward0")
 
-    def round(self, decimals=0):
+    def round(self, *, decimals=0):
+        kind = self._data.dtype.kind
+        if kind == "b" or (decimals and kind in "iu"):  # PyTorch has no such kernels
+            kernel = "round_cpu" if decimals else "round_vml_cpu"
+            raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                      f"'{D.scalar_type_name(self._data.dtype)}'")
         name = "RoundBackward1" if decimals else "RoundBackward0"
         return apply(M.ROUNDING[name], (self,), np.round, name, decimals)
 
     def trunc(self):
+        _no_bool_rounding(self, "trunc")
         return apply(M.ROUNDING["TruncBackward0"], (self,), np.trunc, "TruncBackward0")
 
     def lerp(self, end, weight):
@@ -393,6 +406,11 @@ class MathMixin:
         check_lerp(self, end, weight, "lerp")
         return M.relabel(lerp_value(self, end, weight),
                          "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
+
+def _no_bool_rounding(t, op):
+    if t._data.dtype.kind == "b":
+        raise NotImplementedError(f"\"{op}_vml_cpu\" not implemented for 'Bool'")
+
 
 def _pow(a, b, dt):
     _no_bool(a, b, "pow")

@@ -9,13 +9,25 @@ import numpy as np
 from ._tensor_misc_math import MiscMathMixin, _tensor_arg
 from ._tensor_misc_index import MiscIndexMixin
 from ._tensor_misc_legacy import MiscLegacyMixin
-from ._tensor_shape import _sizes
+from ._tensor_shape import _sizes, _keyword_sizes
 
 
 def _inplace(method):
     def op_(self, *args, **kwargs):
+        if kwargs.get("dtype") is not None:  # cumsum_(dim, dtype=...) cannot change self's dtype
+            _check_inplace_dtype(self, kwargs["dtype"])
         return self._unary_(method, *args, **kwargs)
     return op_
+
+
+def _check_inplace_dtype(self, dtype):
+    from . import _dtype as D
+    wanted = D.to_dtype(dtype).np
+    if wanted != self._data.dtype:
+        names = ["long int" if d == np.int64 else D.c_type_name(d)
+                 for d in (self._data.dtype, wanted)]
+        raise RuntimeError(f"Bad in-place call: input tensor dtype {names[0]} and output tensor "
+                           f"dtype {names[1]} should match")
 
 
 def _split_dim(self, fn, least, dim, spec):
@@ -237,7 +249,9 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin, MiscLegacyMixin):
     def narrow_copy(self, dim, start, length):
         return self.narrow(dim, start, length).clone()
 
-    def sum_to_size(self, *size):
+    def sum_to_size(self, *size, **kw):
+        if kw or not size:  # PyTorch's keyword form: x.sum_to_size(size=(1, 4))
+            size = _keyword_sizes("sum_to_size", "size", size, kw)
         size = tuple(_sizes(size))
         shape = tuple(self._data.shape)
         lead = len(shape) - len(size)

@@ -107,11 +107,15 @@ class ReduceMixin:
         kind = values_indices_max if use_max else values_indices_min
         return kind(out, _nograd(node.indices))
 
-    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    def max(self, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):
+        if other is not None:  # x.max(other=y): the elementwise maximum
+            return self.maximum(other)
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, True)
 
-    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+    def min(self, dim=None, keepdim=False, *, axis=None, keepdims=None, other=None):
+        if other is not None:  # x.min(other=y): the elementwise minimum
+            return self.minimum(other)
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return self._extreme(dim, keepdim, False)
 
@@ -162,7 +166,8 @@ class ReduceMixin:
         return _nograd(_logical_result(self, np.any(self._data, axis=axes_of(self, dim),
                                                     keepdims=keepdim)))
 
-    def count_nonzero(self, dim=None):
+    def count_nonzero(self, dim=None, *, axis=None):
+        dim = axis if dim is None else dim  # PyTorch's numpy-style alias
         return _nograd(np.count_nonzero(self._data, axis=axes_of(self, dim)))
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):

@@ -53,6 +53,34 @@ def _pick(t, idx, axis, keepdim, label, repeats=False):
     return vals, _nograd(idx if keepdim else idx.squeeze(axis))
 
 
+def _numpy_names(dim, axis, keepdim, keepdims):
+    """PyTorch's numpy-style aliases: ``axis=`` for ``dim``, ``keepdims=`` for ``keepdim``."""
+    return (axis if dim is None else dim), (keepdim if keepdims is None else keepdims)
+
+
+_SPLIT_SPEC_NAMES = ("sections", "indices", "tensor_indices_or_sections")
+
+
+def tensor_split_args(args, kw):
+    """(spec, dim) of ``tensor_split``: the spec positional or by one of PyTorch's keywords
+    (``sections=``, ``indices=``, ``tensor_indices_or_sections=``), dim positional or ``dim=``."""
+    names = [k for k in kw if k in _SPLIT_SPEC_NAMES]
+    others = [k for k in kw if k not in _SPLIT_SPEC_NAMES and k != "dim"]
+    if (len(args) + len(names) != 1 and not (len(args) == 2 and not names and "dim" not in kw)) \
+            or others or len(args) > 2:
+        got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}"
+                                                  for k, v in kw.items()]
+        raise TypeError(
+            f"tensor_split() received an invalid combination of arguments - got "
+            f"({', '.join(got)}{', ' if got else ''}), but expected one of:\n"
+            " * (Tensor input, int sections, int dim = 0)\n"
+            " * (Tensor input, tuple of ints indices, int dim = 0)\n"
+            " * (Tensor input, Tensor tensor_indices_or_sections, int dim = 0)\n")
+    spec = args[0] if args else kw[names[0]]
+    dim = args[1] if len(args) == 2 else kw.get("dim", 0)
+    return spec, dim
+
+
 def _first_nan(arr, axis):
     """(any NaN, index of the first NaN) along axis, dims kept."""
     nan = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
@@ -221,7 +249,8 @@ def _mode_indices(arr, axis):
 class SelectMixin:
     __slots__ = ()
 
-    def median(self, dim=None, keepdim=False):
+    def median(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
         if dim is None:
             return _full_median(self, False)
         d = self._dim(dim)
@@ -236,7 +265,8 @@ class SelectMixin:
         idx = np.where(has, first, idx)  # a row with NaN: its first NaN
         return median_type(*_pick(self, idx, d, keepdim, "MedianBackward1"))
 
-    def nanmedian(self, dim=None, keepdim=False):
+    def nanmedian(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
+        dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
         if dim is None:
             return _full_median(self, True)
         d = self._dim(dim)
@@ -319,8 +349,8 @@ class SelectMixin:
     def vdot(self, other):
         return _fs().vdot(self, other)
 
-    def tensor_split(self, indices_or_sections, dim=0):
-        return _fs().tensor_split(self, indices_or_sections, dim)
+    def tensor_split(self, *args, **kw):
+        return _fs().tensor_split(self, *args, **kw)
 
     def logit(self, eps=None):
         return _fs().logit(self, eps)

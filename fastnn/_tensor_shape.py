@@ -57,11 +57,37 @@ def _int_sizes(fn, arg, sizes):
     return tuple(out)
 
 
+def _keyword_sizes(fn, param, args, kw):
+    """The sizes given by PyTorch's keyword (``x.reshape(shape=(4, 3))``) or positionally;
+    only called when keywords were given or the sizes are missing, off the positional path."""
+    if param in kw:
+        if args:
+            raise TypeError(f"{fn}() got multiple values for argument '{param}'")
+        args = (kw.pop(param),)
+    if not args:
+        raise TypeError(f'{fn}() missing 1 required positional arguments: "{param}"')
+    for name in kw:
+        raise TypeError(f"{fn}() got an unexpected keyword argument '{name}'")
+    return args
+
+
+def _view_keywords(args, kw):
+    """``x.view(size=...)`` or ``x.view(dtype=...)``: exactly one of them, nothing else."""
+    if not args and len(kw) == 1 and ("size" in kw or "dtype" in kw):
+        return tuple(kw.values())
+    got = [type(a).__name__ for a in args] + [f"{k}={type(v).__name__}" for k, v in kw.items()]
+    raise TypeError(f"view() received an invalid combination of arguments - got "
+                    f"({', '.join(got)}{', ' if got else ''}), but expected one of:\n"
+                    f" * (torch.dtype dtype)\n * (tuple of ints size)\n")
+
+
 class ShapeMixin:
     __slots__ = ()
 
-    def view(self, *shape):
+    def view(self, *shape, **kw):
         from ._dtype import to_dtype
+        if kw or not shape:
+            shape = _view_keywords(shape, kw)
         if len(shape) == 1 and not isinstance(shape[0], (int, tuple, list, np.integer)):
             dt = to_dtype(shape[0])
             try:
@@ -101,7 +127,9 @@ class ShapeMixin:
                                f"size {n}")
         return tuple(int(s) for s in shape)
 
-    def reshape(self, *shape):
+    def reshape(self, *shape, **kw):
+        if kw or not shape:
+            shape = _keyword_sizes("reshape", "shape", shape, kw)
         shape = self._check_shape(_int_sizes("reshape", "shape", _sizes(shape)))
         out = apply(S.ReshapeAliasBackward0, (self,), shape)
         if out._data.base is not None and np.may_share_memory(out._data, self._data):
@@ -156,7 +184,9 @@ class ShapeMixin:
         shp = self._data.shape
         return _as_view(apply(S.UnsqueezeBackward0, (self,), shp[:d] + (1,) + shp[d:]), self)
 
-    def permute(self, *dims):
+    def permute(self, *dims, **kw):
+        if kw or not dims:
+            dims = _keyword_sizes("permute", "dims", dims, kw)
         dims = _sizes(dims)
         if len(dims) != self._data.ndim:
             raise RuntimeError(f"permute(sparse_coo): number of dimensions in the tensor input "
@@ -177,7 +207,10 @@ class ShapeMixin:
         perm[a], perm[b] = perm[b], perm[a]
         return _as_view(apply(S.TransposeBackward0, (self,), tuple(perm)), self)
 
-    swapaxes = swapdims = transpose
+    swapdims = transpose
+
+    def swapaxes(self, axis0, axis1):
+        return self.transpose(axis0, axis1)
 
     def t(self):
         if self._data.ndim > 2:
@@ -198,7 +231,10 @@ class ShapeMixin:
     def mT(self):
         return self.transpose(-2, -1)
 
-    def expand(self, *sizes):
+    def expand(self, *sizes, **kw):
+        if kw or not sizes:
+            kw.pop("implicit", None)  # PyTorch's flag for its tracer: no effect on the result
+            sizes = _keyword_sizes("expand", "size", sizes, kw)
         sizes = _int_sizes("expand", "size", _sizes(sizes))
         shp = self._data.shape
         if len(sizes) < len(shp):
@@ -212,10 +248,12 @@ class ShapeMixin:
     def expand_as(self, other):
         return self.expand(other._data.shape)
 
-    def broadcast_to(self, shape):
-        return self.expand(shape)
+    def broadcast_to(self, size):
+        return self.expand(size)
 
-    def repeat(self, *reps):
+    def repeat(self, *reps, **kw):
+        if kw or not reps:
+            reps = _keyword_sizes("repeat", "repeats", reps, kw)
         reps = _sizes(reps)
         if len(reps) < self._data.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
@@ -270,22 +308,22 @@ class ShapeMixin:
         step = -(-size // chunks) if size else 1
         return self.split(step, dim)
 
-    def split(self, split_size_or_sections, dim=0):
+    def split(self, split_size, dim=0):
         d = self._dim(dim)
         size = self._data.shape[d]
-        if not _is_int(split_size_or_sections) and not (
-                isinstance(split_size_or_sections, (list, tuple)) and
-                all(_is_int(s) for s in split_size_or_sections)):
+        if not _is_int(split_size) and not (
+                isinstance(split_size, (list, tuple)) and
+                all(_is_int(s) for s in split_size)):
             raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be "
-                            f"tuple of ints, not {type(split_size_or_sections).__name__}")
-        if isinstance(split_size_or_sections, (int, np.integer)):
-            step = split_size_or_sections
+                            f"tuple of ints, not {type(split_size).__name__}")
+        if isinstance(split_size, (int, np.integer)):
+            step = split_size
             if step <= 0 and size:
                 raise RuntimeError(f"split_size can only be 0 if dimension size is 0, but got "
                                    f"dimension size of {size}")
             bounds = [(i, min(i + step, size)) for i in range(0, size, step)] or [(0, 0)]
         else:
-            secs = list(split_size_or_sections)
+            secs = list(split_size)
             if sum(secs) != size:
                 raise RuntimeError(f"split_with_sizes expects split_sizes to sum exactly to "
                                    f"{size} (input tensor's size at dimension {d}), but got "
@@ -295,7 +333,7 @@ class ShapeMixin:
         pre = (slice(None),) * d
         pieces = tuple(self[pre + (slice(a, b),)] for a, b in bounds)
         if pieces[0].grad_fn is not None:  # each piece shows the split, as in PyTorch
-            name = "SplitBackward0" if isinstance(split_size_or_sections, (int, np.integer)) \
+            name = "SplitBackward0" if isinstance(split_size, (int, np.integer)) \
                 else "SplitWithSizesBackward0"
             for k, p in enumerate(pieces):
                 relabel(p, name)

@@ -66,8 +66,8 @@ def inplace(input, compute):
 
 
 # ---- one_hot ------------------------------------------------------------------------------
-def one_hot(tensor, num_classes=-1):
-    arr = tensor._data
+def one_hot(input, num_classes=-1):
+    arr = input._data
     if arr.dtype != np.int64:
         raise RuntimeError("one_hot is only applicable to index tensor of type LongTensor.")
     if num_classes == -1:

@@ -55,6 +55,8 @@ class ConvertMixin:
         from ..._tensor_convert import _parse_to
         kwargs = dict(kwargs)
         fmt = kwargs.pop("memory_format", None)
+        if "tensor" in kwargs:  # to(tensor=t): t's dtype and device, as to(t)
+            args = args + (kwargs.pop("tensor"),)
         # a copy flag, keyword or second positional bool, is refused even when False
         if "copy" in kwargs or sum(isinstance(a, bool) for a in args) > 1:
             raise RuntimeError(".to() does not accept copy argument")
