@@ -11,6 +11,7 @@ from ._tensor_math import operands, _bool_sub_error
 from ._tensor_index_keys import _index_arrays, _split_int_indices, check_empty_masks, \
     _check_index_types, drop_empty_ellipsis
 from ._tensor_layout import writable_alias
+from ._tensor_lerp import check_lerp, lerp_value
 from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
 from ._tensor_random import check_std, check_p, random_range
@@ -218,7 +219,6 @@ class InplaceMixin:
         return self._unary_("tril", diagonal)
 
     def lerp_(self, end, weight):
-        from ._tensor_lerp import check_lerp, lerp_value
         check_lerp(self, end, weight, "lerp_")
         if isinstance(weight, (int, float)) and abs(weight) < 0.5:
             return self.add_((end - self) * weight)  # the usual EMA step

@@ -8,6 +8,7 @@ from .autograd.function import apply
 from .autograd import ops_math as M
 from .autograd.ops_linalg import MmBackward0, AddmmBackward0
 from ._dtype import c_type_name as _short
+from ._tensor_lerp import check_lerp, lerp_value
 from ._tensor_argcheck import bool_matmul_error, check_bmm
 from ._matmul_names import matmul_node_name as _matmul_node_name
 from ._scalar_operands import float_operands, checked_alpha, zero_remainder_sign
@@ -402,7 +403,6 @@ class MathMixin:
 
     def lerp(self, end, weight):
         from .tensor import Tensor
-        from ._tensor_lerp import check_lerp, lerp_value
         check_lerp(self, end, weight, "lerp")
         return M.relabel(lerp_value(self, end, weight),
                          "LerpBackward1" if isinstance(weight, Tensor) else "LerpBackward0")
