@@ -35,7 +35,7 @@ from ._creation import (tensor, as_tensor, asarray, from_numpy, zeros, ones, emp
 from ._creation import set_default_device, get_default_device, scalar_tensor, empty_strided  # noqa
 from ._creation_legacy import range, set_default_tensor_type, unsafe_chunk, unsafe_split  # noqa
 from ._windows import (hann_window, hamming_window, blackman_window, bartlett_window,  # noqa
-                       kaiser_window, unravel_index)
+                       kaiser_window)
 from ._tensor_layout import (as_strided, memory_format, preserve_format,  # noqa
                              contiguous_format, channels_last, channels_last_3d)
 from ._functions import *  # noqa: F401,F403

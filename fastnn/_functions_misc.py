@@ -1,4 +1,5 @@
-"""Top-level constants and small array helpers: pi, e, inf, nan, dstack, combinations, ..."""
+"""Top-level constants and small array helpers: pi, e, inf, nan, dstack, combinations,
+unravel_index, ..."""
 import itertools
 import math
 import sys
@@ -156,5 +157,32 @@ def combinations(input, r=2, with_replacement=False):
 
 
 __all__ = (["real", "imag", "pi", "e", "inf", "nan", "newaxis", "version", "polygamma",
-            "atleast_1d", "atleast_2d", "atleast_3d", "dstack", "row_stack", "combinations"]
+            "atleast_1d", "atleast_2d", "atleast_3d", "dstack", "row_stack", "combinations",
+            "unravel_index"]
            + _FORWARDED)
+
+
+def unravel_index(indices, shape):
+    """The coordinates (one int64 tensor per dimension of ``shape``) of flat ``indices`` in a
+    C-ordered array of that shape; negative indices count from the end."""
+    from .tensor import Tensor, _wrap
+    if not isinstance(indices, Tensor):
+        raise TypeError(f"unravel_index(): argument 'indices' must be Tensor, not "
+                        f"{type(indices).__name__}")
+    idx = indices._data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
+    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
+    if not shape:
+        return ()
+    size = int(np.prod(shape, dtype=np.int64))
+    flat = np.asarray(idx, np.int64)
+    if size:
+        flat = flat % size  # -1 is the last element, as in PyTorch
+    out = []
+    for s in reversed(shape):
+        out.append(flat % s if s else flat * 0)
+        flat = flat // s if s else flat
+    return tuple(_wrap(np.array(c, np.int64)) for c in reversed(out))

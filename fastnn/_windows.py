@@ -6,7 +6,7 @@ import numpy as np
 from . import _dtype as D
 
 __all__ = ["hann_window", "hamming_window", "blackman_window", "bartlett_window",
-           "kaiser_window", "unravel_index"]
+           "kaiser_window"]
 
 
 def _window(fn, length, periodic, dtype, device, requires_grad, shape):
@@ -66,29 +66,3 @@ def kaiser_window(window_length, periodic=True, beta=12.0, *, dtype=None, layout
         return np.i0(beta * np.sqrt(np.maximum(1 - r * r, 0))) / np.i0(beta)
     return _window("kaiser_window", window_length, periodic, dtype, device, requires_grad,
                    shape)
-
-
-def unravel_index(indices, shape):
-    """The coordinates (one int64 tensor per dimension of ``shape``) of flat ``indices`` in a
-    C-ordered array of that shape; negative indices count from the end."""
-    from .tensor import Tensor, _wrap
-    if not isinstance(indices, Tensor):
-        raise TypeError(f"unravel_index(): argument 'indices' must be Tensor, not "
-                        f"{type(indices).__name__}")
-    idx = indices._data
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"expected 'indices' to be integer dtype, but got {indices.dtype}")
-    shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(s) for s in shape)
-    if any(s < 0 for s in shape):
-        raise ValueError(f"'shape' cannot have negative values, but got {shape}")
-    if not shape:
-        return ()
-    size = int(np.prod(shape, dtype=np.int64))
-    flat = np.asarray(idx, np.int64)
-    if size:
-        flat = flat % size  # -1 is the last element, as in PyTorch
-    out = []
-    for s in reversed(shape):
-        out.append(flat % s if s else flat * 0)
-        flat = flat // s if s else flat
-    return tuple(_wrap(np.array(c, np.int64)) for c in reversed(out))
