@@ -130,6 +130,13 @@ class Node:
         return f"<{self.name()} object at {hex(id(self))}>"
 
 
+def save_unchecked(arr):
+    """``arr`` for ``Node.save`` when only its shape matters to backward: a fresh view, which
+    ``apply_node`` does not match to the input and so does not version-check (PyTorch does
+    not save such an operand, and changing it in place before backward is allowed)."""
+    return arr.view()
+
+
 def saved_version(t, arr):
     """The entry ``check_saved`` compares for ``arr``, saved from tensor ``t``: its version
     counter, the version now, the array and its producer. Inference tensors cannot be saved."""

@@ -1,7 +1,7 @@
 """Matrix products."""
 import numpy as np
 
-from .node import Node
+from .node import Node, save_unchecked
 from .ops_math import unbroadcast
 
 
@@ -15,10 +15,9 @@ class MmBackward0(Node):
     def forward(self, a, b):
         self.meta = (a.shape, a.dtype, b.shape, b.dtype)
         nxt = self._next
-        if nxt is not None and (nxt[0] is None or nxt[1] is None):
-            # an operand only the other's gradient reads: kept as a fresh view, so changing
-            # it in place before backward is allowed (PyTorch does not save it)
-            self.save(a if nxt[1] is not None else a.view(), b if nxt[0] is not None else b.view())
+        if nxt is not None and (nxt[0] is None or nxt[1] is None):  # ga or gb not wanted
+            self.save(a if nxt[1] is not None else save_unchecked(a),
+                      b if nxt[0] is not None else save_unchecked(b))
         else:
             self.save(a, b)
         return np.matmul(a, b)

@@ -7,7 +7,7 @@ gradient, returning it to the engine and adding it.
 import numpy as np
 
 from ...autograd.function import apply
-from ...autograd.node import AccumulateGrad, Node
+from ...autograd.node import AccumulateGrad, Node, save_unchecked
 from ...autograd.ops_math import ReluBackward0, relabel, renamed
 from ...tensor import Tensor
 from ..._dtype import scalar_type_name as _title
@@ -57,10 +57,9 @@ class AddmmBackward0(Node):
         else:
             _core.linear_forward(x, w, b, out)
         nxt = self._next
-        if nxt is not None and (nxt[0] is None or nxt[1] is None):
-            # a value no gradient reads is kept as a fresh view: its shape is used, but it
-            # may change in place before backward (as PyTorch, which does not save it)
-            self.save(x if nxt[1] is not None else x.view(), w if nxt[0] is not None else w.view())
+        if nxt is not None and (nxt[0] is None or nxt[1] is None):  # gx or gw not wanted
+            self.save(x if nxt[1] is not None else save_unchecked(x),
+                      w if nxt[0] is not None else save_unchecked(w))
         else:
             self.save(x, w)
         return out
