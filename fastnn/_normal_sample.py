@@ -14,11 +14,16 @@ def _host(a):
     return a if type(a) is np.ndarray else a.copy_to_host()
 
 
-def _zero_grads(g, shapes):
-    return tuple(np.zeros(shape, g.dtype) for shape in shapes)
+class _NormalSample(Node):
+    """PyTorch gives a sample's mean and std zero gradients (the draw is not
+    reparameterized); ``forward`` records the shapes they take."""
+    shapes = ()
+
+    def backward(self, g):
+        return tuple(np.zeros(shape, g.dtype) for shape in self.shapes)
 
 
-class NormalBackward1(Node):
+class NormalBackward1(_NormalSample):
     """mean a tensor, std a number."""
 
     def forward(self, mean, std, generator):
@@ -27,11 +32,8 @@ class NormalBackward1(Node):
         z = draw_normal(mean.shape, mean.dtype, generator)
         return (z * std + mean).astype(mean.dtype, copy=False)
 
-    def backward(self, g):
-        return _zero_grads(g, self.shapes)
 
-
-class NormalBackward2(Node):
+class NormalBackward2(_NormalSample):
     """mean a number, std a tensor."""
 
     def forward(self, std, mean, generator):
@@ -40,11 +42,8 @@ class NormalBackward2(Node):
         z = draw_normal(std.shape, std.dtype, generator)
         return (z * std + mean).astype(std.dtype, copy=False)
 
-    def backward(self, g):
-        return _zero_grads(g, self.shapes)
 
-
-class NormalBackward3(Node):
+class NormalBackward3(_NormalSample):
     """mean and std both tensors (broadcast together); the result takes mean's dtype."""
 
     def forward(self, mean, std, generator):
@@ -53,9 +52,6 @@ class NormalBackward3(Node):
         shape = np.broadcast_shapes(mean.shape, std.shape)
         z = draw_normal(shape, mean.dtype, generator)
         return (z * std + mean).astype(mean.dtype, copy=False)
-
-    def backward(self, g):
-        return _zero_grads(g, self.shapes)
 
 
 def check_floating(npd):
