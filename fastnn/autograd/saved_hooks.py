@@ -119,26 +119,25 @@ def unpack_tensors(packed):
     return tuple(out)
 
 
+def _saved_tensor(arr, candidates, Tensor, wrap):
+    """The tensor a saved ``arr`` stands for: the one among ``candidates`` (the op's inputs
+    and outputs) that holds it, or a new one over it; None for what is no tensor (None, a
+    number, a Python scalar operand, whose number PyTorch keeps)."""
+    if arr is None or not hasattr(arr, "shape"):
+        return None
+    for t in candidates:
+        if t is not None and t._data is arr:
+            return t if isinstance(t, Tensor) else None
+    return wrap(arr)
+
+
 def pack_node(node, candidates):
-    """Send the arrays ``node`` saved through the pack hook and keep only the results: each
-    as the tensor it came from among ``candidates`` (the op's inputs and outputs), or as a
-    new tensor over the array."""
+    """Send the arrays ``node`` saved through the pack hook and keep only the results (and,
+    as they are, the saved entries that are not tensors)."""
     from ..tensor import Tensor, _wrap
-    tensors = []
-    for s in node.saved:
-        if s is None or not hasattr(s, "shape"):
-            tensors.append(_Plain(s))
-            continue
-        for t in candidates:
-            if t is not None and t._data is s:
-                # a Python scalar operand is not a saved tensor (PyTorch keeps the number)
-                tensors.append(t if isinstance(t, Tensor) else _Plain(s))
-                break
-        else:
-            tensors.append(_wrap(s))
-    plain = [t if isinstance(t, _Plain) else None for t in tensors]
-    node._packed = (pack_tensors([None if isinstance(t, _Plain) else t for t in tensors]),
-                    plain)
+    tensors = [_saved_tensor(s, candidates, Tensor, _wrap) for s in node.saved]
+    plain = tuple(None if t is not None else (s,) for s, t in zip(node.saved, tensors))
+    node._packed = (pack_tensors(tensors), plain)
     node.saved = ()
     node._vcs = ()  # hooked values are not version-checked (PyTorch's rule)
 
@@ -146,13 +145,5 @@ def pack_node(node, candidates):
 def unpack_node(packed):
     """The ``saved`` tuple of arrays back from what ``pack_node`` kept."""
     hooked, plain = packed
-    out = unpack_tensors(hooked)
-    return tuple(p.value if p is not None else t._data for t, p in zip(out, plain))
-
-
-class _Plain:
-    """A saved entry that is not an array (None, a number): kept as it is."""
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
+    return tuple(t._data if p is None else p[0]
+                 for t, p in zip(unpack_tensors(hooked), plain))
