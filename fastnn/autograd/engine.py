@@ -134,6 +134,7 @@ def run_post_hooks(node, grads, g, as_arrays):
     the engine passes arrays in and takes arrays back."""
     from ..tensor import Tensor, _wrap
     from .fan import Pack, unpack
+    from .node import _hook_name
     wrap = _wrap if as_arrays else (lambda t: t)
     nexts = node._next
     ins = tuple(None if gi is None or nxt is None else wrap(gi) for gi, nxt in zip(grads, nexts))
@@ -144,7 +145,6 @@ def run_post_hooks(node, grads, g, as_arrays):
         r = hook(ins, outs)
         if r is None:
             continue
-        from .node import _hook_name
         if not isinstance(r, tuple):
             raise TypeError(f"expected tuple, but hook returned '{type(r).__name__}'")
         if len(r) != len(ins):

@@ -138,7 +138,6 @@ def _check(input, weight, bias):
 def _check_bias(bshape, lead, out_features):
     """PyTorch's rule: a bias expands to the (rows, out_features) result (any broadcastable
     shape for an input of more than 2 dimensions)."""
-    rows = int(np.prod(lead)) if lead else 1
     if len(bshape) > 1 and len(lead) > 1:  # added to the product as by add_
         target = tuple(lead) + (out_features,)
         try:
@@ -151,7 +150,7 @@ def _check_bias(bshape, lead, out_features):
             raise RuntimeError(f"output with shape {list(target)} doesn't match the broadcast "
                                f"shape {list(both)}")
         return
-    target = [rows, out_features]
+    target = [int(np.prod(lead)) if lead else 1, out_features]
     if len(bshape) > 2:
         raise RuntimeError(f"expand(torch.FloatTensor{{{list(bshape)}}}, size={target}): the "
                            "number of sizes provided (2) must be greater or equal to the number "
