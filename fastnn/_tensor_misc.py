@@ -16,8 +16,21 @@ def _inplace(method):
     def op_(self, *args, **kwargs):
         if kwargs.get("dtype") is not None:  # cumsum_(dim, dtype=...) cannot change self's dtype
             _check_inplace_dtype(self, kwargs["dtype"])
+        if method == "addmm":
+            _check_addmm_shape(self, *args, **kwargs)
         return self._unary_(method, *args, **kwargs)
     return op_
+
+
+def _check_addmm_shape(self, mat1=None, mat2=None, **_):
+    # addmm_ names both sizes when its product cannot be written into self; malformed
+    # operands are left to addmm's own checks
+    if getattr(mat1, "ndim", 0) != 2 or getattr(mat2, "ndim", 0) != 2:
+        return
+    out = [mat1.shape[0], mat2.shape[1]]
+    if out != list(self.shape):
+        raise RuntimeError(f"Bad in-place call: input tensor size {list(self.shape)} and output "
+                           f"tensor size {out} should match")
 
 
 def _check_inplace_dtype(self, dtype):

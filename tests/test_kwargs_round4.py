@@ -232,9 +232,15 @@ def test_addmm_broadcasts_input(lib):
     np.testing.assert_array_equal(_np(out), np.full((3, 4), 5.0, np.float32))
 
 
-def test_addmm_inplace_mismatch_is_runtime_error(lib):
-    with pytest.raises(RuntimeError):
-        _x(lib).addmm_(lib.ones(4, 4), lib.ones(4, 4))
+@pytest.mark.parametrize("call", [
+    lambda L, x: x.addmm_(L.ones(4, 4), L.ones(4, 4)),
+    lambda L, x: x.addmm_(mat1=L.ones(3, 2), mat2=L.ones(2, 5)),
+    lambda L, x: L.ones(1, 4).addmm_(L.ones(3, 2), L.ones(2, 4)),
+])
+def test_addmm_inplace_mismatch_names_both_sizes(lib, call):
+    with pytest.raises(RuntimeError, match=r"Bad in-place call: input tensor size \[\d, 4\] and "
+                                           r"output tensor size \[\d, \d\] should match"):
+        call(lib, _x(lib))
 
 
 @pytest.mark.parametrize("call", [
