@@ -9,6 +9,7 @@ import numpy as np
 
 import fastnn
 from fastnn.autograd import Function
+from fastnn.autograd.grad_mode import state as _grad_state
 
 _EPS = 1e-16
 _MAX_TERMS = 100000
@@ -156,6 +157,15 @@ def gamma_lower_density(a, x):
     return np.where(x > 0, dens, np.where((x == 0) & (a == 1), 1.0, 0.0))
 
 
+def _graph_lower_density(a, x):
+    """gamma_lower_density on Tensors (a constant, x differentiable to any order)."""
+    positive = x > 0
+    safe_x = fastnn.where(positive, x, 1.0)  # log(0) masked out: no nan in the gradient
+    dens = ((a - 1.0) * safe_x.log() - safe_x - a.lgamma()).exp()
+    at_zero = ((x == 0) & (a == 1)).to(x.dtype)
+    return fastnn.where(positive, dens, at_zero)
+
+
 class _IncompleteGamma(Function):
     """P(a, x) or Q(a, x) of same-shape tensors; only x has a gradient, as in PyTorch."""
 
@@ -172,6 +182,10 @@ class _IncompleteGamma(Function):
         if ctx.needs_input_grad[0]:
             op = "igammac" if ctx.upper else "igamma"
             raise NotImplementedError(f"the derivative for '{op}: input' is not implemented.")
+        if _grad_state.enabled:  # create_graph=True: the density as differentiable ops
+            from fastnn._special_more import graph_slope
+            dens = graph_slope(lambda x64: _graph_lower_density(a.detach().to(x64.dtype), x64), x)
+            return None, grad * (-dens if ctx.upper else dens), None
         dens = gamma_lower_density(a.detach().numpy().astype(np.float64),
                                    x.detach().numpy().astype(np.float64))
         slope = fastnn.tensor(-dens if ctx.upper else dens, dtype=x.dtype)

@@ -2,13 +2,14 @@
 
 Values are computed in float64 (power series and asymptotic expansions, each used where it
 keeps float64 accuracy) and returned in the input's floating dtype; each op is
-differentiable once.
+differentiable to any order (create_graph=True).
 """
 import math
 
 import numpy as np
 
 from ._tensor_math import _float_input
+from .autograd.grad_mode import state as _grad_state
 from .autograd.ops_math import relabel
 
 _SERIES_LIMIT = 30.0  # |x| up to here: power series; beyond: the asymptotic expansion
@@ -128,6 +129,59 @@ def _log_ndtr_slope(x, y):
         return math.sqrt(2.0 / math.pi) / _erfcx(-x / math.sqrt(2.0))
 
 
+# The same slopes as Tensor formulas, used when the backward itself records a graph
+# (create_graph=True): each is built from differentiable ops, these functions included, so
+# gradients of every order follow. x is float64 here.
+def _graph_safe_x(x):
+    from ._functions import where
+    zero = x == 0
+    return zero, where(zero, 1.0, x)  # 1 stands in for 0 where the formula divides by x
+
+
+def _graph_i0e_slope(x):
+    return special_op("i1e", x) - x.sign() * special_op("i0e", x)
+
+
+def _graph_i1_slope(x):
+    from ._functions import where
+    zero, safe = _graph_safe_x(x)
+    i0 = special_op("i0e", x) * x.abs().exp()  # as the first-order slope computes it
+    return where(zero, 0.5, i0 - special_op("i1", x) / safe)
+
+
+def _graph_i1e_slope(x):
+    from ._functions import where
+    zero, safe = _graph_safe_x(x)
+    i0e, i1e = special_op("i0e", x), special_op("i1e", x)
+    return where(zero, 0.5, i0e - i1e * (x.sign() + 1.0 / safe))
+
+
+def _graph_erfcx_slope(x):
+    return 2.0 * x * special_op("erfcx", x) - 2.0 / math.sqrt(math.pi)
+
+
+def _graph_log_ndtr_slope(x):
+    from ._functions import where
+    u = -x / math.sqrt(2.0)
+    # for x beyond ~37.7 erfcx(u) overflows and the slope is 0: masked, with a finite u in
+    # the masked branch, so its derivative is 0 rather than inf / inf
+    overflow = (special_op("erfcx", u.detach()) == math.inf) & (x < math.inf)
+    safe_u = where(overflow, 0.0, u)
+    return where(overflow, 0.0, math.sqrt(2.0 / math.pi) / special_op("erfcx", safe_u))
+
+
+_GRAPH_SLOPES = {"i0e": _graph_i0e_slope, "i1": _graph_i1_slope, "i1e": _graph_i1e_slope,
+                 "erfcx": _graph_erfcx_slope, "log_ndtr": _graph_log_ndtr_slope}
+
+
+def graph_slope(slope, x):
+    """``slope(x)`` computed in float64 and cast back to x's dtype, keeping the graph."""
+    from ._dtype import float64
+    dtype = x.dtype
+    out = slope(x if dtype == float64 else x.to(float64))
+    return out if dtype == float64 else out.to(dtype)
+
+
 _OPS = {  # name: (values, slope from (x, values), PyTorch's node name)
     "i0e": (_i0e, _i0e_slope, "SpecialI0EBackward0"),
     "i1": (_i1, _i1_slope, "SpecialI1Backward0"),
@@ -159,6 +213,8 @@ def _function(name):
         @staticmethod
         def backward(ctx, g):
             (x,) = ctx.saved_tensors
+            if _grad_state.enabled:  # create_graph=True: a slope that carries a graph
+                return g * graph_slope(_GRAPH_SLOPES[name], x)
             x64 = np.asarray(x._host(), dtype=np.float64)
             d = slope(x64.reshape(-1), ctx.y64.reshape(-1)).reshape(x64.shape)
             with np.errstate(over="ignore"):
@@ -240,6 +296,10 @@ def zeta(input, other):
             x, q = ctx.saved_tensors
             if ctx.needs_input_grad[0]:
                 raise NotImplementedError("the derivative for 'zeta' is not implemented.")
+            if _grad_state.enabled:  # create_graph=True: d/dq = -x zeta(x + 1, q), with a graph
+                xd = x.detach()
+                return None, g * graph_slope(lambda q64: -xd.to(q64.dtype) * zeta(
+                    xd.to(q64.dtype) + 1.0, q64), q)
             slope = -x._host().astype(np.float64) * _hurwitz_zeta(x._host() + 1.0, q._host())
             return None, g * _wrap(np.asarray(slope.astype(q._data.dtype)))
 

@@ -214,6 +214,12 @@ _unary(X.AtanhBackward0, lambda x, y: 1 / (1 - x * x))
 _unary(X.Exp2Backward0, lambda x, y: y() * _LN2)
 _unary(X.LgammaBackward0, lambda x, y: x.digamma())
 _unary(X.DigammaBackward0, lambda x, y: x.polygamma(1))
+_unary(X.I0Backward0, lambda x, y: _special_i1(x))
+
+
+def _special_i1(x):
+    from .._special_more import special_op
+    return special_op("i1", x)
 
 
 @rule(X.PolygammaBackward0)

@@ -6,6 +6,7 @@ import numpy as np
 
 import fastnn
 from fastnn.autograd import Function
+from fastnn.autograd.grad_mode import state as _grad_state
 from fastnn.nn._functional.activation import erf_array, erfc_array
 
 # Lanczos' approximation of the gamma function (g = 7, nine terms): relative error near
@@ -124,6 +125,9 @@ def np_trigamma(x):
         return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)
 
 
+# Each backward below is a constant slope in first-order passes; when the backward records a
+# graph (create_graph=True, Hessians) the slope is the next op of the chain lgamma -> digamma
+# -> trigamma -> fastnn's polygamma(2), so it carries the same values and a graph.
 class _Lgamma(Function):
     @staticmethod
     def forward(ctx, x):
@@ -133,6 +137,8 @@ class _Lgamma(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if _grad_state.enabled:
+            return g * _Digamma.apply(x)
         return g * _out(np_digamma(_np(x)), x)
 
 
@@ -145,7 +151,21 @@ class _Digamma(Function):
     @staticmethod
     def backward(ctx, g):
         (x,) = ctx.saved_tensors
+        if _grad_state.enabled:
+            return g * _Trigamma.apply(x)
         return g * _out(np_trigamma(_np(x)), x)
+
+
+class _Trigamma(Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return _out(np_trigamma(_np(x)), x)
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return g * x.polygamma(2)
 
 
 def erf(x):

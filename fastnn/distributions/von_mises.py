@@ -4,7 +4,9 @@ import math
 import numpy as np
 
 import fastnn
+from fastnn._special_more import graph_slope
 from fastnn.autograd import Function
+from fastnn.autograd.grad_mode import state as _grad_state
 
 from . import constraints
 from ._special import lgamma
@@ -51,6 +53,11 @@ def _bessel_ratio(k):
     return _i1e(k) / _i0e(k)
 
 
+def _graph_bessel_ratio(k):
+    """I1(k) / I0(k) of a Tensor, differentiable to any order."""
+    return fastnn.special.i1e(k) / fastnn.special.i0e(k)
+
+
 class _LogI0(Function):
     """log I0(k).  The value is the polynomial fit PyTorch's VonMises uses (so log densities
     agree with it); the gradient d/dk log I0 = I1 / I0 is exact."""
@@ -63,6 +70,8 @@ class _LogI0(Function):
     @staticmethod
     def backward(ctx, g):
         (k,) = ctx.saved_tensors
+        if _grad_state.enabled:  # create_graph=True: the same slope from differentiable ops
+            return g * graph_slope(lambda k64: _graph_bessel_ratio(k64), k)
         return g * fastnn.tensor(_bessel_ratio(k.detach().numpy()), dtype=k.dtype)
 
 
@@ -77,6 +86,8 @@ class _LogI1(Function):
     @staticmethod
     def backward(ctx, g):
         (k,) = ctx.saved_tensors
+        if _grad_state.enabled:
+            return g * graph_slope(lambda k64: 1.0 / _graph_bessel_ratio(k64) - 1.0 / k64, k)
         kn = np.asarray(k.detach().numpy(), dtype=np.float64)
         with np.errstate(all="ignore"):
             slope = 1.0 / _bessel_ratio(kn) - 1.0 / kn
