@@ -6,6 +6,8 @@ from .dataset import (BatchedSamples, ChainDataset, ConcatDataset, Dataset, Iter
                       StackDataset, Subset, TensorDataset, random_split)
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
                       SubsetRandomSampler, WeightedRandomSampler)
+# code written for torch reaches the collate helpers as torch.utils.data._utils.collate
+from . import _utils  # noqa: F401
 
 __all__ = [
     "BatchSampler",

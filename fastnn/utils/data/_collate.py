@@ -14,6 +14,9 @@ __all__ = ["default_collate", "default_convert"]
 # numpy dtypes that cannot become tensors: bytes, unicode, objects
 _NP_STR_OBJ = re.compile(r"[SaUO]")
 
+# numpy scalars a batch can be made of; other numpy scalar types are refused by name
+_NP_NUMERIC_SCALARS = (np.bool_, np.number, np.object_)
+
 _ERR = ("default_collate: batch must contain tensors, numpy arrays, numbers, dicts or lists; "
         "found {}")
 
@@ -76,8 +79,14 @@ def default_collate(batch):
             from ..._creation import as_tensor
             return _stack([as_tensor(b) for b in batch])
         if elem.shape == ():  # numpy scalar
+            if not isinstance(elem, _NP_NUMERIC_SCALARS):  # np.datetime64, np.void
+                raise TypeError(_ERR.format(elem_type))
             if all(type(b) is elem_type for b in batch):
-                return _wrap(np.asarray(batch))
+                stacked = np.asarray(batch)
+                if stacked.dtype.kind not in "biuf":  # timedelta64, complex: from_numpy's error
+                    from ..._creation import from_numpy
+                    return from_numpy(stacked)
+                return _wrap(stacked)
             return _scalars(batch)
     if isinstance(elem, float):
         if all(type(b) is float for b in batch):

@@ -27,19 +27,29 @@ Python's ``random`` and numpy's global generator are shared by all threads, so w
 not reseed them (a worker process would); seed a per-worker ``numpy.random.Generator``
 from ``get_worker_info().seed`` instead.
 
+Map-style workers share the loader's dataset object (``get_worker_info().dataset`` is
+it), so attributes a ``__getitem__`` changes are seen by the other workers and by the main
+program, where each of PyTorch's worker processes would change only its own copy.
+
 An iterable dataset with ``num_workers = N > 0`` is read as PyTorch reads it: N streams,
 each started and advanced with ``get_worker_info()`` naming its worker (so a dataset can
 shard itself) and with that worker's random stream, their batches taken in turn; a
-dataset that does not shard is replayed by every worker, as in PyTorch. Those streams are
-advanced in the main thread.
+dataset that does not shard is replayed by every worker, as in PyTorch. Each worker reads
+a shallow copy of the dataset (its ``get_worker_info().dataset``), as a worker process
+reads its own copy: a ``worker_init_fn`` or ``__iter__`` that sets attributes on it (the
+documented way to shard, or ``__iter__`` returning ``self``) changes that worker's stream
+only. Those streams are advanced in the main thread.
+
+Every stream is taken with ``iter(dataset)`` once per epoch and then read with ``next()``.
 """
-import itertools
+import copy
 import threading
 import traceback
 import warnings
 
 from ... import random as _random
 from . import _worker_rng
+from ._loader_warnings import warn_if_too_many_workers, warn_length_exceeded
 
 from ._collate import default_collate, default_convert
 from .dataset import BatchedSamples, IterableDataset
@@ -161,7 +171,9 @@ class DataLoader:
         self.in_order = in_order
         self._dataset_kind = "iterable" if iterable else "map"
         self._iterator = None  # the workers kept between epochs with persistent_workers
+        self._IterableDataset_len_called = None  # len(dataset), once len(loader) read it
         self.__initialized = True
+        warn_if_too_many_workers(num_workers, stacklevel=2)
 
     def __setattr__(self, name, value):
         if name in _FROZEN and self.__dict__.get("_DataLoader__initialized"):
@@ -200,6 +212,8 @@ class DataLoader:
         if self.pin_memory and not _accelerator_present():
             warnings.warn("'pin_memory' argument is set as true but no accelerator is found, "
                           "then device pinned memory won't be used.", UserWarning, stacklevel=3)
+        if self.num_workers > 0:
+            warn_if_too_many_workers(self.num_workers, stacklevel=3)
         if self._dataset_kind == "iterable" and self.num_workers > 0:
             return _ShardedIterableIter(self)
         if self._dataset_kind == "iterable" or self.num_workers == 0:
@@ -208,7 +222,8 @@ class DataLoader:
 
     def __len__(self):
         if self._dataset_kind == "iterable":
-            n = len(self.dataset)
+            # remembered so iterators can warn when the dataset yields more than this
+            n = self._IterableDataset_len_called = len(self.dataset)
             if self.batch_size is not None:
                 n = n // self.batch_size if self.drop_last else -(-n // self.batch_size)
             return n
@@ -233,6 +248,19 @@ def _fetch_from(ds, auto_collation, collate_fn, index):
     else:
         data = ds[index]
     return collate_fn(data)
+
+
+def _take(stream, count):
+    """Up to ``count`` items from the iterator ``stream``, read with ``next()``: calling
+    ``iter()`` again (as ``itertools.islice`` does) would restart a dataset whose
+    ``__iter__`` returns ``self``."""
+    items = []
+    try:
+        for _ in range(count):
+            items.append(next(stream))
+    except StopIteration:
+        pass
+    return items
 
 
 def _draw_base_seed(loader):
@@ -276,6 +304,14 @@ class _BaseDataLoaderIter:
         self._loader = loader
         self._num_yielded = 0
         self._len = None
+        self._len_reported = loader.__dict__.get("_IterableDataset_len_called")
+
+    def _check_length(self):
+        """After a batch of an iterable dataset: warn if there are more than ``len()`` said."""
+        if self._len_reported is not None and self._num_yielded > self._len_reported:
+            loader = self._loader
+            warn_length_exceeded(loader.dataset, self._len_reported, self._num_yielded,
+                                 loader.num_workers)
 
     def __iter__(self):
         return self
@@ -293,21 +329,32 @@ class _SingleProcessDataLoaderIter(_BaseDataLoaderIter):
         self._base_seed = _draw_base_seed(loader)  # unused, drawn as with workers
         if loader._dataset_kind == "iterable":
             self._stream = iter(loader.dataset)
+            self._ended = False  # a short batch was read: the stream is not asked again
         else:
             self._index_iter = iter(loader._index_sampler)
+        if loader.timeout != 0:  # raised once the sampler and seed are drawn, as PyTorch does
+            raise AssertionError("_SingleProcessDataLoaderIter requires timeout == 0")
 
     def __next__(self):
         loader = self._loader
         if loader._dataset_kind == "map":
             batch = _fetch(loader, next(self._index_iter))
-        elif not loader._auto_collation:
+            self._num_yielded += 1
+            return batch
+        if not loader._auto_collation:
             batch = loader.collate_fn(next(self._stream))
         else:
-            items = list(itertools.islice(self._stream, loader.batch_size))
+            if self._ended:
+                raise StopIteration
+            items = _take(self._stream, loader.batch_size)
+            if len(items) < loader.batch_size:
+                self._ended = True
             if not items or (loader.drop_last and len(items) < loader.batch_size):
                 raise StopIteration
             batch = loader.collate_fn(items)
         self._num_yielded += 1
+        if self._len_reported is not None:
+            self._check_length()
         return batch
 
 
@@ -320,7 +367,8 @@ class _ShardedIterableIter(_BaseDataLoaderIter):
         super().__init__(loader)
         base = self._base_seed = _draw_base_seed(loader)
         n = loader.num_workers
-        self._infos = [WorkerInfo(w, n, base + w, loader.dataset) for w in range(n)]
+        self._infos = [WorkerInfo(w, n, base + w, _worker_copy(loader.dataset))
+                       for w in range(n)]
         self._rngs = [_worker_rng.new_stream(info.seed) for info in self._infos]
         self._init_errors = [None] * n
         init_fn = loader.worker_init_fn
@@ -339,10 +387,11 @@ class _ShardedIterableIter(_BaseDataLoaderIter):
         for w in range(n):
             if self._errors[w] is None:
                 try:
-                    self._streams[w] = self._as(w, iter, self._loader.dataset)
+                    self._streams[w] = self._as(w, iter, self._infos[w].dataset)
                 except Exception as e:
                     self._errors[w] = e
         self._live = list(range(n))
+        self._ended = [False] * n  # a short batch was read from that worker's stream
         self._turn = 0
 
     def _reset(self, loader):
@@ -364,7 +413,11 @@ class _ShardedIterableIter(_BaseDataLoaderIter):
         loader, stream = self._loader, self._streams[w]
         if not loader._auto_collation:
             return loader.collate_fn(next(stream))
-        items = list(itertools.islice(stream, loader.batch_size))
+        if self._ended[w]:
+            raise StopIteration
+        items = _take(stream, loader.batch_size)
+        if len(items) < loader.batch_size:
+            self._ended[w] = True
         if not items or (loader.drop_last and len(items) < loader.batch_size):
             raise StopIteration
         return loader.collate_fn(items)
@@ -390,8 +443,19 @@ class _ShardedIterableIter(_BaseDataLoaderIter):
                 raise wrapped from None
             self._turn += 1
             self._num_yielded += 1
+            if self._len_reported is not None:
+                self._check_length()
             return batch
         raise StopIteration
+
+
+def _worker_copy(dataset):
+    """The dataset object one worker of an iterable dataset reads: a shallow copy, like the
+    copy a worker process holds; the dataset itself when it cannot be copied."""
+    try:
+        return copy.copy(dataset)
+    except Exception:
+        return dataset
 
 
 def _accelerator_present():

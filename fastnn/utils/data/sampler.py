@@ -26,10 +26,11 @@ __all__ = [
 
 
 class Sampler:
-    """Base class: subclasses define ``__iter__`` over indices (and usually ``__len__``)."""
+    """Base class: subclasses define ``__iter__`` over indices (and usually ``__len__``).
 
-    def __init__(self, data_source=None):
-        pass
+    It takes no constructor arguments (``super().__init__(data_source)`` is a TypeError, as
+    with PyTorch's ``Sampler``).
+    """
 
     def __iter__(self):
         raise NotImplementedError
@@ -54,6 +55,11 @@ class _ArraySampler(Sampler):
 
     def _index_array(self):
         return np.concatenate(list(self._index_chunks()) or [np.empty(0, np.int64)])
+
+    def _array_pass(self):
+        """Whether iterating yields exactly the ints of ``_index_chunks`` (so ``BatchSampler``
+        may slice those arrays instead of iterating)."""
+        return type(self).__iter__ is _ArraySampler.__iter__
 
     def _index_chunks(self):
         if type(self)._index_array is _ArraySampler._index_array:
@@ -142,15 +148,36 @@ class RandomSampler(_ArraySampler):
 
 
 class SubsetRandomSampler(_ArraySampler):
-    """The given ``indices`` in a random order each pass."""
+    """The given ``indices`` in a random order each pass.
+
+    Each index is yielded as ``indices[i]`` gives it: Python ints from a list or range, 0-d
+    tensors from a tensor, numpy scalars from an array.
+    """
 
     def __init__(self, indices, generator=None):
         self.indices = indices
         self.generator = generator
 
+    def _plain_ints(self):
+        # a list, tuple or range of ints comes out of the numpy pass unchanged
+        kind = type(self.indices)
+        return kind is range or (kind in (list, tuple) and
+                                 np.asarray(self.indices).dtype.kind in "iu")
+
+    def _array_pass(self):
+        return type(self).__iter__ is SubsetRandomSampler.__iter__ and self._plain_ints()
+
+    def _permutation(self):
+        return _random.get_generator(self.generator).np.permutation(len(self.indices))
+
     def _index_array(self):
-        perm = _random.get_generator(self.generator).np.permutation(len(self.indices))
-        return np.asarray(self.indices)[perm]
+        return np.asarray(self.indices)[self._permutation()]
+
+    def __iter__(self):
+        if self._plain_ints():
+            return super().__iter__()
+        indices = self.indices
+        return (indices[i] for i in self._permutation().tolist())
 
     def __len__(self):
         return len(self.indices)
@@ -209,7 +236,7 @@ class BatchSampler(Sampler):
 
     def __iter__(self):
         s, bs = self.sampler, self.batch_size
-        if isinstance(s, _ArraySampler) and type(s).__iter__ is _ArraySampler.__iter__:
+        if isinstance(s, _ArraySampler) and s._array_pass():
             rest = None  # the indices of a chunk's last, partial batch
             for idx in s._index_chunks():
                 if rest is not None and len(rest):
