@@ -1,14 +1,27 @@
 """fastnn's random number generator: one seed governs every random number fastnn draws."""
 import contextlib
+import weakref
 
 import numpy as np
 
 # PyTorch's default generator starts from a fixed seed too, so runs are repeatable by default
 _DEFAULT_SEED = 67280421310721
+_live_generators = set()  # weak references to every Generator not yet collected
+
+
+def live_generators():
+    """The Generators that exist now (the default one included)."""
+    return [g for g in (ref() for ref in list(_live_generators)) if g is not None]
 
 
 class Generator:
     """A PCG64 stream; ``manual_seed`` resets it, ``get_state``/``set_state`` snapshot it."""
+
+    def __new__(cls, *args, **kwargs):
+        # every generator is listed (weakly), so vmap can watch and replay any of them
+        self = super().__new__(cls)
+        _live_generators.add(weakref.ref(self, _live_generators.discard))
+        return self
 
     def __init__(self, device="cpu"):
         self.device = _generator_device(device)

@@ -36,8 +36,8 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False,
     from ..tensor import run_root_backward
     tensors = _as_list(tensors)
     grads = _check_grads(_as_list(grad_tensors) or [None] * len(tensors), tensors)
-    if create_graph:
-        _graph_backward(tensors, grads, inputs)
+    if create_graph:  # the graph is kept unless retain_graph=False is passed explicitly
+        _graph_backward(tensors, grads, inputs, retain_graph is None or bool(retain_graph))
         return
     retain = bool(retain_graph)
     roots, root_grads, run = run_root_backward(tensors, grads, retain)
@@ -107,7 +107,9 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         from .higher_order import run_graph_backward
         prev_pass = start_pass(roots)
         try:
-            captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes))
+            retain = True if retain_graph is None else bool(retain_graph)
+            captured = run_graph_backward(roots, _root_tensors(outs, gos), capture=set(nodes),
+                                          retain_graph=retain)
         finally:
             end_pass(prev_pass)
     else:
@@ -151,7 +153,7 @@ def _root_tensors(outs, gos):
 _CYCLE_WARNED = []  # PyTorch gives this warning once per process
 
 
-def _graph_backward(tensors, grads, inputs):
+def _graph_backward(tensors, grads, inputs, retain_graph=True):
     """backward(create_graph=True): leaves get gradients that carry a graph."""
     if not _CYCLE_WARNED:
         _CYCLE_WARNED.append(True)
@@ -167,14 +169,20 @@ def _graph_backward(tensors, grads, inputs):
     from .higher_order import run_graph_backward, _accumulate
     roots, _, _ = run_root_backward(tensors, grads, True)  # checks shapes and scalars
     seeds = _root_tensors(tensors, grads)
+    from .node import engine_mode
     prev_pass = start_pass(roots)
+    prev_plain = engine_mode.plain_graph_pass
     try:
         if inputs is None:
-            run_graph_backward(roots, seeds)
+            # a plain backward(): reentrant checkpoints may run their own backward inside it
+            engine_mode.plain_graph_pass = engine_mode.passes
+            run_graph_backward(roots, seeds, retain_graph=retain_graph)
             return
         ins = _as_list(inputs)
-        captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins})
+        captured = run_graph_backward(roots, seeds, capture={_edge(t) for t in ins},
+                                      retain_graph=retain_graph)
     finally:
+        engine_mode.plain_graph_pass = prev_plain
         end_pass(prev_pass)
     for t in ins:
         g = captured.get(_edge(t))

@@ -59,9 +59,11 @@ def _keep_routing_inputs(node, grads):
 
 
 @quietly  # inf/nan without numpy's warnings, as in the first-order engine
-def run_graph_backward(roots, root_grads, capture=None):
+def run_graph_backward(roots, root_grads, capture=None, retain_graph=True):
     """Like the engine's dependency-ordered pass, on Tensors; leaves accumulate graph grads
-    unless ``capture`` (autograd.grad's nodes) is given, which returns them instead."""
+    unless ``capture`` (autograd.grad's nodes) is given, which returns them instead. Without
+    ``retain_graph`` each node that ran frees its saved values, as a first-order pass does
+    (the new graph keeps what it read of them)."""
     deps = _dependencies(roots)
     # with capture, a node runs only when a target lies below it: a captured node's own
     # backward is not needed (and may lead into graph parts without rules)
@@ -97,6 +99,8 @@ def run_graph_backward(roots, root_grads, capture=None):
                 grads = fn(node, g)
                 if packed is not None:
                     node.saved = ()
+                if not retain_graph:
+                    node.release()
                 if getattr(fn, "routed", False):
                     grads = _keep_routing_inputs(node, grads)
                 if node._post_hooks:
@@ -134,7 +138,8 @@ def _rule_for(node):
     raise NotImplementedError(
         f"create_graph=True: fastnn cannot yet differentiate the gradient of {node.name()} "
         "(higher-order gradients cover elementwise math and activations, matrix products, "
-        "inverse, det, slogdet and solve, einsum, cholesky, qr, svd, svdvals, eigh, pinv and "
+        "inverse, det, slogdet and solve, solve_triangular, cholesky_solve/inverse, lu, "
+        "eigvalsh, einsum, cholesky, qr, svd, svdvals, eigh, pinv and "
         "matrix_exp, linear layers, 1/2/3-d convolutions (grouped, depthwise, "
         "transposed), max/average/adaptive pooling, interpolate, grid_sample, fold/unfold, "
         "batch/layer/group/instance norm, sums, means, products, cumsum/cumprod, max/min, sort, "
@@ -214,6 +219,7 @@ from . import higher_order_shape, higher_order_more, higher_order_loss  # noqa: 
 from . import higher_order_conv, higher_order_extra  # noqa: E402,F401
 from . import higher_order_func  # noqa: E402,F401
 from . import higher_order_einsum  # noqa: E402,F401
+from . import higher_order_linalg  # noqa: E402,F401
 
 
 @rule(RoutedInputBackward)

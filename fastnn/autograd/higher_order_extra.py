@@ -97,8 +97,7 @@ def _scatter_reduce(node, g):
     a, src, out = node.saved
     pos, region, src_shape, reduce, include_self, count = node.args
     if reduce == "prod":
-        raise NotImplementedError("create_graph=True: fastnn does not differentiate the "
-                                  "gradient of scatter_reduce with reduce='prod'")
+        return _scatter_prod(node, g)
     own = np.ones(a.shape, bool)
     if not include_self:
         own[pos] = False
@@ -120,6 +119,36 @@ def _scatter_reduce(node, g):
             gsrc = _zeros(src_shape, g)
             gsrc[region] = gs
     return (ga if _need(node, 0) else None, gsrc)
+
+
+def _scatter_prod(node, g):
+    """scatter_reduce 'prod' redone as a product over a padded table of each output's
+    factors (self's element where it counts, then the src elements scattered onto it, ones
+    as padding), differentiated with a graph: prod's own rules handle zero factors."""
+    from .. import cat, ones
+    from .higher_order import recompute
+    a, src, _ = node.saved
+    pos, region, _, _, include_self, _ = node.args
+    own = np.ones(a.shape, bool)
+    if not include_self:
+        own[pos] = False
+    targets = np.ravel_multi_index(np.broadcast_arrays(*pos), a.shape).reshape(-1)
+    # table[j] lists the src elements (flat, in index order) that land on output j
+    order = np.argsort(targets, kind="stable")
+    counts = np.bincount(targets, minlength=a.size)
+    width = int(counts.max(initial=0))
+    starts = np.concatenate(([0], np.cumsum(counts)[:-1]))
+    rank = np.arange(order.size) - starts[targets[order]]
+    pad = targets.size  # the index of the appended one
+    table = np.full((a.size, width), pad, np.int64)
+    table[targets[order], rank] = order
+
+    def scatter_prod(x, s):
+        mine = _keep(own, x) + _const(np.where(own, 0, 1).astype(a.dtype))
+        flat_src = cat([s[region].reshape(-1), ones(1, dtype=s.dtype)])
+        factors = cat([mine.reshape(-1, 1), flat_src[_const(table)]], 1)
+        return factors.prod(1).reshape(a.shape)
+    return recompute(node, g, (_input(node, 0, a), _input(node, 1, src)), scatter_prod)
 
 
 @rule(X.UnfoldBackward0)

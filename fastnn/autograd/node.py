@@ -33,6 +33,8 @@ class _EngineMode:
     roots = ()
     passes = 0    # the id of the pass running now
     counter = 0   # ids handed out so far (never reused)
+    # the id of the backward(create_graph=True) pass without inputs= running now, if any
+    plain_graph_pass = None
 
 
 engine_mode = _EngineMode()

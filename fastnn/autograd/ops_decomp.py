@@ -360,6 +360,7 @@ class LinalgEigvalshBackward0(Node):
             return np.linalg.eigvalsh(a, UPLO=uplo)
         w, v = np.linalg.eigh(a, UPLO=uplo)
         self.save(v)
+        self.values = w  # with V, rebuilds A for the second-order rule
         return w
 
     def backward(self, g):

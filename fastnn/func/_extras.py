@@ -15,7 +15,10 @@ def linearize(func, *primals):
     again (where its ops have second-order rules)."""
     from .._creation import zeros_like
     from ..autograd._functional_utils import autograd_grad, jvp_by_rows, lacks_graph_rule
+    from ._jacobians import _check_primal_dtype
     flat_p, p_spec = tree_flatten(primals)
+    for p in flat_p:
+        _check_primal_dtype(p)
     level = _Level()
     with recording():
         diff = [level.make_differentiable(p) for p in flat_p]

@@ -35,6 +35,10 @@ def _check_jvp_args(primals, tangents, api):
     _check_tensor_list(flat_p, api, "primals")
     _check_tensor_list(flat_t, api, "tangents")
     for p, t in zip(flat_p, flat_t):
+        _check_primal_dtype(p)
+        if not (t.is_floating_point() or t.is_complex()):
+            raise ValueError("Expected tangent to be floating point or complex, but got: "
+                             f"{t.dtype}")
         if tuple(p.shape) != tuple(t.shape):
             raise RuntimeError("Trying to set a forward gradient that has a different size than "
                                "that of the original Tensor, this is not supported. Tensor is "
@@ -145,18 +149,26 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
         raise RuntimeError("Only allowed values for randomness are 'error', 'different', or "
                            f"'same'. Got {randomness}")
     inner = jacrev(func, argnums, has_aux=has_aux)
-    if randomness != "error":
-        return inner
 
     def wrapper(*args):
-        from ._vmap import _RANDOM_IN_ERROR_MODE, _draws, _restore_draws
+        from ._vmap import _RANDOM_IN_ERROR_MODE, _draws, _drew_since, _restore_draws
+        for t in tree_flatten(_slice_argnums(args, argnums, False))[0]:
+            _check_primal_dtype(t)
+        if randomness != "error":
+            return inner(*args)
         before = _draws()
         out = inner(*args)
-        if _draws() != before:  # PyTorch's forward mode runs under vmap, which would refuse
+        if _drew_since(before):  # PyTorch's forward mode runs under vmap, which would refuse
             _restore_draws(before)
             raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         return out
     return _named(wrapper, func)
+
+
+def _check_primal_dtype(t):
+    """Forward mode (jvp, jacfwd) differentiates floating and complex inputs only."""
+    if isinstance(t, _tensor_type()) and not (t.is_floating_point() or t.is_complex()):
+        raise ValueError(f"Expected primal to be floating point or complex, but got: {t.dtype}")
 
 
 def hessian(func, argnums=0):

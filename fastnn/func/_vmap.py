@@ -3,9 +3,10 @@
 This gives vmap's results (and its argument checking and error messages) for any function
 fastnn can run, including per-sample gradients (``vmap(grad(f), in_dims=(None, 0))``) and
 nested vmaps, but it is not vectorized: the cost is ``batch_size`` calls of ``func``.
-``chunk_size`` therefore changes nothing. Random ops are caught by the generator moving:
-``randomness="error"`` raises once a call has drawn numbers, "different" lets each element
-draw its own, and "same" replays one random state for every element.
+``chunk_size`` therefore changes nothing. Random ops are caught by a generator moving (the
+default one or any passed as ``generator=``): ``randomness="error"`` raises once a call has
+drawn numbers, "different" lets each element draw its own, and "same" replays one random
+state for every element.
 """
 import threading
 
@@ -166,18 +167,18 @@ def vmap(func, in_dims=0, out_dims=0, randomness="error", *, chunk_size=None):
         _check_out_dims(out_dims, func)
         size, dims, flat, spec = _process_inputs(in_dims, args, func)
         results = []
-        state = _rng_state() if randomness == "same" else None
+        state = _draws() if randomness == "same" else None
         _levels.depth = getattr(_levels, "depth", 0) + 1
         try:
             if size == 0:
                 return _empty_batch(func, flat, dims, spec, kwargs, out_dims)
             for b in range(size):
                 if state is not None:
-                    _set_rng_state(state)
+                    _restore_draws(state)
                 before = _draws() if randomness == "error" else None
                 sliced = [a if d is None else _select(a, d, b) for a, d in zip(flat, dims)]
                 results.append(func(*tree_unflatten(sliced, spec), **kwargs))
-                if before is not None and _draws() != before:
+                if before is not None and _drew_since(before):
                     _restore_draws(before)
                     raise RuntimeError(_RANDOM_IN_ERROR_MODE)
         finally:
@@ -230,22 +231,32 @@ _RANDOM_IN_ERROR_MODE = (
 
 
 def _draws():
-    """The generator's position: every random op fastnn runs advances it, which is how a
-    random op is caught after the fact in randomness="error" mode."""
-    from ..random import default_generator
-    return default_generator.bitgen.state
+    """Where every generator stands (explicit ones passed as ``generator=`` included): every
+    random op fastnn runs advances one, which is how a random op is caught after the fact in
+    randomness="error" mode, and what randomness="same" replays."""
+    from ..random import live_generators
+    # (a generator still being unpickled has no stream yet)
+    return [(g, g.bitgen, g.np, g._seed, g.bitgen.state) for g in live_generators()
+            if hasattr(g, "bitgen")]
 
 
-def _restore_draws(state):
-    from ..random import default_generator
-    default_generator.bitgen.state = state
+def _drew_since(before):
+    """Whether a generator of the snapshot ``before`` has drawn numbers since (generators
+    made after it do not count; a reseed alone does not either)."""
+    import numpy as np
+    for g, bitgen, _, _, state in before:
+        now = g.bitgen
+        if now is bitgen:
+            if now.state != state:
+                return True
+        elif now.state != np.random.PCG64(g._seed).state:
+            return True
+    return False
 
 
-def _rng_state():
-    from ..random import get_rng_state
-    return get_rng_state()
-
-
-def _set_rng_state(state):
-    from ..random import set_rng_state
-    set_rng_state(state)
+def _restore_draws(before):
+    """Put every generator of the snapshot back where it stood."""
+    for g, bitgen, np_gen, seed, state in before:
+        bitgen.state = state
+        if g.bitgen is not bitgen:
+            g.bitgen, g.np, g._seed = bitgen, np_gen, seed

@@ -158,8 +158,9 @@ class CheckpointFunction(Function):
     @staticmethod
     def backward(ctx, *grads):
         # autograd.grad or backward(inputs=...) is running (seen through any enclosing
-        # non-reentrant checkpoint's recomputation)
-        if not (engine_mode.direct or _plain_pass[-1]):
+        # non-reentrant checkpoint's recomputation); backward(create_graph=True) is plain too
+        plain_graph = engine_mode.plain_graph_pass == engine_mode.passes
+        if not (engine_mode.direct or _plain_pass[-1] or plain_graph):
             raise RuntimeError(
                 "When use_reentrant=True, torch.utils.checkpoint is incompatible with .grad() "
                 "or passing an `inputs` parameter to .backward(). To resolve this error, you "
