@@ -119,12 +119,23 @@ def _to_array(data, dtype):
     try:
         return np.array(data, dtype=dtype.np)
     except (ValueError, TypeError) as e:
+        if isinstance(e, ValueError) and dtype.np.kind in "iu" and _has_nan(data):
+            raise RuntimeError(f"value cannot be converted to type {dtype.np.name} without "
+                               "overflow") from None
         raise _ragged(data, dtype.np) or ValueError(
             f"could not build a tensor from the data: {e}") from None
     except OverflowError:
         return _wrap_unsigned(data, dtype.np)
     finally:
         restore(token)
+
+
+def _has_nan(data):
+    """Whether ``data`` (numbers, nested or not) holds a NaN, for an integer dtype's error."""
+    try:
+        return bool(np.isnan(np.asarray(data, dtype=np.float64)).any())
+    except (ValueError, TypeError):
+        return False
 
 
 def _unwrap_nested(data):
@@ -249,7 +260,7 @@ def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None, pi
     if dtype is None:
         dtype = _infer_dtype(fill_value) if not isinstance(fill_value, float) else None
     shape, npd = _size((size,)), _dt(dtype).np
-    if np.dtype(npd).kind in "iu" and isinstance(fill_value, (int, float)):
+    if np.dtype(npd).kind in "iuf" and isinstance(fill_value, (int, float)):
         from ._scalar_fill import checked_scalar
         fill_value = checked_scalar(fill_value, npd)  # PyTorch's range check and wrap
     try:

@@ -11,10 +11,12 @@ def wrap_unsigned(data, npd):
     PyTorch; anything else past the dtype's range is an error."""
     try:
         ints = np.array(data, dtype=np.int64)
-    except OverflowError:  # past 64 bits: the Python int itself cannot be read
-        raise ValueError("Overflow when unpacking long long") from None
-    if np.dtype(npd).kind == "u" and np.array(data).dtype.kind in "iub" and \
-            (np.abs(ints) <= np.iinfo(npd).max).all():
+    except OverflowError:
+        if np.array(data).dtype.kind != "f":  # past 64 bits: the Python int cannot be read
+            raise ValueError("Overflow when unpacking long long") from None
+        ints = None  # an infinity, or a float past int64: out of range
+    if ints is not None and np.dtype(npd).kind == "u" and \
+            np.array(data).dtype.kind in "iub" and (np.abs(ints) <= np.iinfo(npd).max).all():
         return ints.astype(npd)
     raise RuntimeError(f"value cannot be converted to type {np.dtype(npd).name} without "
                        "overflow")

@@ -16,7 +16,7 @@ from ._tensor_convert import _move_array
 from ._dtype import scalar_type_name as _title
 from ._tensor_random import check_std, check_p, random_range
 from ._tensor_argcheck import index_message
-from ._scalar_fill import checked_scalar, is_number
+from ._scalar_fill import check_float_fits, checked_scalar, is_number
 from ._inplace_dtypes import (BITWISE_METHODS, castable as _castable, inplace_operand,
                               scaled_by_alpha)
 from ._inplace_record import _cast_error, _write, _inplace_error, _tracked, _record
@@ -252,6 +252,7 @@ class InplaceMixin:
             raise RuntimeError("index_fill_ only supports a 0-dimensional value tensor, but got "
                                f"tensor with {value.ndim} dimension(s).")
         self._check_inplace()
+        check_float_fits(value, self._data.dtype)  # as fill_: 1e9 does not fit float16
         sl = [slice(None)] * self._data.ndim
         sl[self._dim(dim)] = index._data
         self[tuple(sl)] = value
@@ -268,6 +269,8 @@ class InplaceMixin:
                 self[...] = value
                 return self
             value = value.item()
+        else:  # a number (not a tensor's value) must fit a float16/float32 tensor
+            check_float_fits(value, self._data.dtype)
         if _tracked(self):
             self[...] = value
             return self

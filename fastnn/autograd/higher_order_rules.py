@@ -295,7 +295,7 @@ def _register_more_layer_rules():
 
     @rule(act_mod.ThresholdBackward0, routed=True)
     def _threshold(node, g):
-        return (_select(node.saved[0] > node.threshold, g),)
+        return (_select(~(node.saved[0] <= node.threshold), g),)  # NaN keeps its gradient
 
     @rule(act_mod.HardsigmoidBackward0, routed=True)
     def _hardsigmoid(node, g):

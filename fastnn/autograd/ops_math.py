@@ -1,6 +1,7 @@
 """Elementwise ops: each forward beside its backward, on arrays."""
 import numpy as np
 
+from .accumulate import HALF, half_sum
 from .node import Node
 
 _RENAMED = {}
@@ -57,7 +58,10 @@ def unbroadcast(g, shape, dt):
         lead = g.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-        g = g.sum(axis=axes, keepdims=True)
+        if g.dtype == HALF:  # float16 sums accumulate in float32, as PyTorch's do
+            g = half_sum(g, axes, True)
+        else:
+            g = g.sum(axis=axes, keepdims=True)
         if lead:
             g = g.reshape(shape)
     if g.dtype != dt:
@@ -316,7 +320,10 @@ class AbsBackward0(Node):
         return np.abs(a)
 
     def backward(self, g):
-        return (g * np.sign(self.saved[0]),)
+        slope = np.sign(self.saved[0])
+        if slope.dtype.kind == "f":  # a NaN input gets no gradient, as in PyTorch
+            slope = np.where(slope == slope, slope, 0)
+        return (g * slope,)
 
 
 class SignBackward0(Node):

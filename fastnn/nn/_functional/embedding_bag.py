@@ -151,6 +151,10 @@ def embedding_bag(input, weight, offsets=None, max_norm=None, norm_type=2,
         freq = np.bincount(idx.reshape(-1).astype(np.int64, copy=False), minlength=num)
         scale = (1.0 / freq[gathered]).astype(w.dtype)
         rows = apply(_FrequencyScaledRows, (weight,), gathered, scale)
+    elif w.dtype == np.float16:
+        # PyTorch adds a float16 weight's gradient rows in float16 (index_select's backward
+        # would accumulate them in float32)
+        rows = apply(_FrequencyScaledRows, (weight,), gathered, np.ones(gathered.size, w.dtype))
     else:
         rows = weight.index_select(0, wrap(gathered))
     counts = np.bincount(bag_of, minlength=nbags)
