@@ -82,7 +82,7 @@ _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "test
 _FROM_FUNCTIONAL = frozenset((
     "conv1d conv2d conv3d conv_transpose1d conv_transpose2d avg_pool1d max_pool1d max_pool2d "
     "max_pool3d max_pool1d_with_indices adaptive_avg_pool1d adaptive_max_pool1d pixel_shuffle "
-    "pixel_unshuffle channel_shuffle prelu selu celu rrelu rrelu_ relu_ threshold threshold_ "
+    "pixel_unshuffle channel_shuffle native_channel_shuffle prelu selu celu rrelu rrelu_ relu_ threshold threshold_ "
     "hardshrink bilinear dropout alpha_dropout feature_alpha_dropout group_norm layer_norm "
     "rms_norm").split())
 # PyTorch's low-level spellings (weight-first embedding, integer ctc reduction, cells)
@@ -110,6 +110,11 @@ def __getattr__(name):
     if name in _FROM_FUNCTIONAL:
         from .nn import functional
         fn = getattr(functional, name)
+        globals()[name] = fn
+        return fn
+    if name in ("norm_except_dim", "_weight_norm"):  # PyTorch's weight-norm primitives
+        # (nn.utils.weight_norm is also a function: ask for the module by its full name)
+        fn = getattr(_importlib.import_module(".nn.utils.weight_norm", __name__), name)
         globals()[name] = fn
         return fn
     if name in _FROM_ATEN_SEQUENCE:

@@ -10,7 +10,11 @@ import warnings
 import numpy as np
 
 from ..autograd.grad_mode import no_grad
+from .._dtype import scalar_type_name
+from .._scalar_fill import checked_scalar
+from .._tensor_inplace import _check_random_dtype
 from ..random import get_generator
+from ._trunc_normal import draw_truncated_normal
 
 _LINEAR_FNS = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                "conv_transpose3d")
@@ -65,18 +69,78 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
         return tensor.normal_(mean, std, generator=generator)
 
 
+def _no_grad_uniform_(tensor, a, b, generator=None):
+    with no_grad():
+        return tensor.uniform_(a, b, generator=generator)
+
+
+def _no_grad_normal_(tensor, mean, std, generator=None):
+    with no_grad():
+        return tensor.normal_(mean, std, generator=generator)
+
+
+def _no_grad_fill_(tensor, val):
+    with no_grad():
+        return tensor.fill_(val)
+
+
+def _no_grad_zero_(tensor):
+    with no_grad():
+        return tensor.zero_()
+
+
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """N(mean, std) restricted to [a, b]: out-of-range draws are redrawn until none remain."""
+    """N(mean, std) restricted to [a, b]. Always finishes in a few passes, even when [a, b]
+    holds almost none of the distribution's mass (values then come from the inverse CDF)."""
+    return _fill_trunc_normal(tensor, mean, std, a, b, generator, stacklevel=3)
+
+
+def _normal_cdf(x):
+    return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+
+def _check_trunc_normal_args(tensor, mean, std, a, b):
+    """PyTorch's errors: it fills mostly-inside intervals (mass above 0.3) from normal_
+    and the rest from uniform_ on [a, b], so those two name the failure."""
+    mass = _normal_cdf((b - mean) / std) - _normal_cdf((a - mean) / std)
+    npd = tensor._data.dtype
+    if not tensor.is_floating_point():
+        if mass > 0.3:
+            try:  # the bounds are first converted to the dtype: uint8 cannot hold -2.0
+                checked_scalar(a, npd)
+                checked_scalar(b, npd)
+            except RuntimeError:
+                raise RuntimeError(f"value cannot be converted to type {npd.name} without "
+                                   f"overflow") from None
+            kernel = "normal_kernel_cpu"
+        else:
+            kernel = "check_uniform_bounds"
+        raise NotImplementedError(f"\"{kernel}\" not implemented for "
+                                  f"'{scalar_type_name(npd)}'")
+    if a > b:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={a:g} > to={b:g}")
+
+
+def _no_grad_trunc_normal_(tensor, mean, std, a, b, generator=None):
+    return _fill_trunc_normal(tensor, mean, std, a, b, generator, stacklevel=3)
+
+
+def _fill_trunc_normal(tensor, mean, std, a, b, generator, stacklevel):
     if mean < a - 2 * std or mean > b + 2 * std:
         warnings.warn("mean is more than 2 std from [a, b] in nn.init.trunc_normal_. The "
-                      "distribution of values may be incorrect.", stacklevel=2)
-    gen = get_generator(generator).np
+                      "distribution of values may be incorrect.", stacklevel=stacklevel)
+    _check_trunc_normal_args(tensor, mean, std, a, b)
+    std = abs(std)  # only the width matters: PyTorch samples the same law for -std
     arr = tensor._data
-    vals = gen.normal(mean, std, arr.shape)
-    bad = (vals < a) | (vals > b)
-    while bad.any():  # each round redraws every rejected entry at once
-        vals[bad] = gen.normal(mean, std, int(bad.sum()))
-        bad = (vals < a) | (vals > b)
+    if arr.size == 0:
+        return tensor
+    vals = draw_truncated_normal(get_generator(generator).np, arr.shape, mean, std, a, b,
+                                 exact=arr.dtype == np.float64)
+    with np.errstate(over="ignore"):
+        vals = vals.astype(arr.dtype)
+        # rounding into a narrower dtype may step just past a bound: hold it there
+        np.clip(vals, arr.dtype.type(a), arr.dtype.type(b), out=vals)
     with no_grad():
         arr[...] = vals
         tensor._bump()
@@ -164,6 +228,7 @@ def orthogonal_(tensor, gain=1, generator=None):
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0:
         return tensor
+    _check_random_dtype(tensor, "normal_kernel_cpu")  # the first thing it fills is normal
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = get_generator(generator).np.standard_normal((rows, cols))
@@ -182,6 +247,7 @@ def orthogonal_(tensor, gain=1, generator=None):
 def sparse_(tensor, sparsity, std=0.01, generator=None):
     if tensor.dim() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _check_random_dtype(tensor, "normal_kernel_cpu")
     rows, cols = tensor.shape
     zeros = int(math.ceil(sparsity * rows))
     gen = get_generator(generator).np

@@ -10,6 +10,8 @@ from .fusion import (fuse_conv_bn_eval, fuse_conv_bn_weights, fuse_linear_bn_eva
                      fuse_linear_bn_weights)
 from .init import skip_init  # noqa: F401
 from . import memory_format  # noqa: F401
+from . import convert_parameters  # noqa: F401
+from .convert_parameters import parameters_to_vector, vector_to_parameters  # noqa: F401
 from .memory_format import (convert_conv2d_weight_memory_format,  # noqa: F401
                             convert_conv3d_weight_memory_format)
 
@@ -30,28 +32,3 @@ else:
             globals()[_name] = getattr(_clip, _name)
             __all__.append(_name)
     clip_grad = _clip
-
-
-def parameters_to_vector(parameters):
-    """All parameters flattened and concatenated into one 1-D tensor (a copy)."""
-    from ... import cat
-    return cat([p.reshape(-1) for p in parameters])
-
-
-def vector_to_parameters(vec, parameters):
-    """Copy consecutive slices of the 1-D ``vec`` into ``parameters`` (in place)."""
-    from ...tensor import Tensor
-    if not isinstance(vec, Tensor):
-        raise TypeError(f"expected fastnn.Tensor, but got: {type(vec).__name__}")
-    params = list(parameters)
-    total = sum(p.numel() for p in params)
-    if vec.dim() != 1 or vec.numel() != total:
-        raise RuntimeError(f"vector_to_parameters: expected a 1-D vector of {total} elements "
-                           f"(the parameters' total), got shape {list(vec.shape)}")
-    start = 0
-    for p in params:
-        n = p.numel()
-        # in place, so the parameters (and any optimizer views of them) stay the same objects
-        p._data[...] = vec._data[start:start + n].reshape(p._data.shape)
-        p._vc[0] += 1
-        start += n

@@ -231,8 +231,12 @@ def _check_amount(amount):
                          "non-negative integer")
 
 
-def _count(amount, size):
-    """How many of ``size`` entries (or channels) ``amount`` prunes."""
+def _count(amount, size, picker=None):
+    """How many of ``size`` entries (or channels) ``amount`` prunes. ``amount=True`` passes
+    the checks as the integer 1, but PyTorch hands it on as a bool to the ``picker`` op
+    (topk, kthvalue) that selects the entries, which rejects it."""
+    if amount is True and picker is not None:
+        raise TypeError(f"{picker}(): argument 'k' must be int, not bool")
     if isinstance(amount, numbers.Integral):
         if amount > size:
             raise ValueError(f"amount={amount} should be smaller than the number of parameters "
@@ -256,7 +260,7 @@ class _Unstructured(BasePruningMethod):
         self.amount = amount
 
     def compute_mask(self, t, default_mask):
-        k = _count(self.amount, t.numel())
+        k = _count(self.amount, t.numel(), "topk")
         if k == 0:
             return default_mask.clone()
         return _zero_flat(default_mask, np.argsort(self._scores(t), kind="stable")[:k])
@@ -304,6 +308,7 @@ def _channel_mask(t, dim, keep, default_mask):
 class _Structured(BasePruningMethod):
     """Prunes the ``amount`` channels along ``dim`` of lowest ``_scores(t)``."""
     PRUNING_TYPE = "structured"
+    _PICKER = None  # LnStructured counts the kept channels: a bool amount becomes an int
 
     def __init__(self, amount, dim=-1):
         _check_amount(amount)
@@ -313,7 +318,7 @@ class _Structured(BasePruningMethod):
     def compute_mask(self, t, default_mask):
         _check_structured(t, self.dim)
         size = t.shape[self.dim]
-        k = _count(self.amount, size)
+        k = _count(self.amount, size, self._PICKER)
         if k == 0:
             return default_mask
         keep = np.ones(size, bool)
@@ -323,6 +328,7 @@ class _Structured(BasePruningMethod):
 
 class RandomStructured(_Structured):
     """Prunes ``amount`` whole channels along ``dim``, chosen at random."""
+    _PICKER = "kthvalue"
 
     def _scores(self, t):
         return _host(_creation.rand(t.shape[self.dim]))

@@ -113,8 +113,12 @@ def _swap_all(module, values):
 
 
 @contextlib.contextmanager
-def reparametrize_module(module, parameters_and_buffers, tie_weights=False, strict=False):
-    """Within the block, ``module`` sees the given tensors in place of its own."""
+def reparametrize_module(module, parameters_and_buffers, tie_weights=False, strict=False,
+                         stack_weights=False):
+    """Within the block, ``module`` sees the given tensors in place of its own.
+
+    ``stack_weights`` puts the originals back in the reverse order of the swaps, which
+    matters when several names reach the same tensor slot."""
     values = _untie(module, parameters_and_buffers) if tie_weights else parameters_and_buffers
     if strict:
         _check_strict(module, values)
@@ -123,11 +127,16 @@ def reparametrize_module(module, parameters_and_buffers, tie_weights=False, stri
         originals = _swap_all(module, values)
         yield
     finally:
+        if stack_weights:
+            originals = dict(reversed(originals.items()))
         current = _swap_all(module, originals)
         # a module that reassigned one of them (self.count = self.count + 1) leaves the new
         # value in the caller's dict, as PyTorch does
         parameters_and_buffers.update({k: current[k] for k in parameters_and_buffers
                                        if k in current})
+
+
+_reparametrize_module = reparametrize_module  # PyTorch's (private) name of the context
 
 
 def _functional_call(module, parameters_and_buffers, args=None, kwargs=None, *,

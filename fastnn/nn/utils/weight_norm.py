@@ -24,6 +24,11 @@ def norm_except_dim(v, pow=2, dim=0):
     if dim == -1:
         return v.norm(pow)
     ndim = v.dim()
+    if ndim == 0:
+        raise IndexError(f"Dimension specified as {dim} but tensor has no dimensions")
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-ndim}, "
+                         f"{ndim - 1}], but got {dim})")
     kept = dim % ndim
     reduced = tuple(axis for axis in range(ndim) if axis != kept)
     # a 1-D tensor has nothing to reduce: each entry's norm is its magnitude
