@@ -4,6 +4,7 @@ This module defines ``any``, ``all``, ``sum``, ``min``, ``max``, ``abs``, ``roun
 as fastnn functions: code here must reach Python's own through ``_builtins``.
 """
 import builtins as _builtins
+import numbers
 
 import numpy as np
 
@@ -124,7 +125,17 @@ def _number_first(fn, second):
     return wrapper
 
 
-pow = _number_first(_ns["pow"], "exponent")
+def _pow(input, exponent, *args, **kwargs):
+    # a Number base is PyTorch's (Number self, Tensor exponent) overload: ``base ** exponent``
+    Tensor = _tensor_cls()
+    if isinstance(input, numbers.Number) and isinstance(exponent, Tensor) and not args and \
+            kwargs.get("out") is None:
+        return exponent.__rpow__(input)
+    return _ns["pow"](input, exponent, *args, **kwargs)
+
+
+_pow.__name__, _pow.__doc__ = "pow", _ns["pow"].__doc__
+pow = _number_first(_pow, "exponent")
 remainder = _number_first(_ns["remainder"], "other")
 
 
@@ -260,6 +271,11 @@ def where(condition, input=None, other=None):
     if not isinstance(b, Tensor):
         from .tensor import _wrap
         b = _wrap(np.asarray(b._data, a._data.dtype))
+    if a._data.dtype.kind in "iu":  # a Python number must fit the integer result
+        from ._scalar_fill import checked_scalar, is_number
+        for v in (input, other):
+            if is_number(v):
+                checked_scalar(v, a._data.dtype)
     _check_broadcast(cond.shape, a._data.shape, b._data.shape)
     return keep_saved(apply(M.WhereBackward0, (a, b), cond), condition)
 
@@ -331,7 +347,9 @@ def meshgrid(*tensors, indexing=None):
 
 
 def broadcast_tensors(*tensors):
-    shape = np.broadcast_shapes(*(t._data.shape for t in tensors))
+    if not tensors:
+        return ()
+    shape = _check_broadcast(*(t._data.shape for t in tensors))
     return tuple(t.expand(shape) for t in tensors)
 
 

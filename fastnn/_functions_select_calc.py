@@ -196,7 +196,12 @@ def renorm(input, p, dim, maxnorm):
                            f"input. Got {_title(input._data.dtype)}")
     others = tuple(i for i in range(input.dim()) if i != d)
     norm = input.norm(p, dim=others, keepdim=True)
-    return input * F.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0)
+    if not input._data.flags.c_contiguous:
+        from ._tensor_layout import contiguous_format
+        input = input.clone(memory_format=contiguous_format)  # renorm's result is C-ordered
+    from .autograd.ops_math import relabel
+    return relabel(input * F.where(norm > maxnorm, maxnorm / (norm + 1e-7), 1.0),
+                   "RenormBackward0")
 
 
 def isin(elements, test_elements, *, assume_unique=False, invert=False):

@@ -137,10 +137,14 @@ class MiscIndexMixin:
                                f"but got (self) {_title(self._data.dtype)} and (source) "
                                f"{_title(source._data.dtype)}")
         self[(slice(None),) * d + (index.reshape(-1),)] = source
+        node = self.grad_fn
+        if node is not None and type(node).__name__ == "IndexPutBackward0":
+            relabel(self, "IndexCopyBackward0")
         return self
 
     def index_copy(self, dim, index, source):
-        return self.clone().index_copy_(dim, index, source)
+        from ._tensor_layout import contiguous_format  # PyTorch's result is C-ordered
+        return self.clone(memory_format=contiguous_format).index_copy_(dim, index, source)
 
     # ---- scatter_reduce ---------------------------------------------------------------
     def scatter_reduce(self, dim, index, src, reduce, *, include_self=True):
@@ -191,7 +195,7 @@ class MiscIndexMixin:
         full = np.ascontiguousarray(np.broadcast_to(idx.astype(np.int64).reshape(along),
                                                     source._data.shape))
         out = apply(M.ScatterReduceBackward0, (self, source), d, full, reduce,
-                    bool(include_self))
+                    bool(include_self), False)
         return keep_saved(relabel(out, "IndexReduceBackward0"), index)
 
     def index_reduce_(self, dim, index, source, reduce, *, include_self=True):
@@ -311,7 +315,9 @@ class MiscIndexMixin:
 
     def masked_scatter(self, mask, source):
         shape = np.broadcast_shapes(self._data.shape, mask._data.shape)
-        return self.expand(*shape).clone().masked_scatter_(mask, source)
+        from ._tensor_layout import contiguous_format
+        return self.expand(*shape).clone(memory_format=contiguous_format).masked_scatter_(
+            mask, source)
 
     # ---- *_scatter: a copy of self with one slice / diagonal replaced ------------------
     def _scatter_into(self, idx, src, target_shape):

@@ -207,6 +207,7 @@ def _quantile(t, q, dim, keepdim, interpolation, ignore_nan):
 
 
 def _cumextreme(t, dim, use_max):
+    from .autograd.out_layout import c_contiguous
     kind = cummax_type if use_max else cummin_type
     d = t._dim(dim)
     if t._data.ndim == 0:
@@ -214,6 +215,7 @@ def _cumextreme(t, dim, use_max):
     arr = _cpu(t, kind.__name__)
     if arr.size == 0:
         return kind(t.clone(), _nograd(np.zeros(arr.shape, np.int64)))
+    arr = c_contiguous(arr)  # C-contiguous values and indices for any input layout
     run = (np.maximum if use_max else np.minimum).accumulate(arr, axis=d)
     # a new extreme (ties included, as also a NaN) takes over the index; else keep the last
     hit = arr == run
@@ -243,7 +245,42 @@ def _mode_indices(arr, axis):
     # the first maximum ends the longest run of the smallest value; stable order puts that
     # value's last occurrence there
     best = np.argmax(count, axis=axis, keepdims=True)
-    return np.take_along_axis(order, best, axis=axis)
+    idx = np.take_along_axis(order, best, axis=axis)
+    if arr.dtype.kind in "fc" and 1 < n <= 16 and np.isnan(arr).any():
+        _mode_nan_rows(arr, axis, idx)
+    return idx
+
+
+def _mode_nan_rows(arr, axis, idx):
+    """Redo the short rows holding NaN (PyTorch's answer there depends on where its
+    insertion sort, which compares with <, happens to leave each NaN)."""
+    rows = np.moveaxis(arr, axis, -1).reshape(-1, arr.shape[axis])
+    out = np.moveaxis(idx, axis, -1).reshape(-1)
+    for r in np.flatnonzero(np.isnan(rows).any(axis=1)).tolist():
+        out[r] = _mode_by_insertion(rows[r].tolist())
+    idx[...] = np.moveaxis(out.reshape(np.moveaxis(idx, axis, -1).shape), -1, axis)
+
+
+def _mode_by_insertion(values):
+    """Index of the mode of a short row, found as PyTorch finds it: insertion-sort
+    (value, index) pairs by value with <, then take the first longest run of equal values."""
+    pairs = []
+    for i, v in enumerate(values):
+        if pairs and v < pairs[0][0]:
+            pairs.insert(0, (v, i))
+            continue
+        at = len(pairs)
+        while at > 0 and v < pairs[at - 1][0]:
+            at -= 1
+        pairs.insert(at, (v, i))
+    best_index, best_run, run = 0, 0, 0
+    for k, (v, i) in enumerate(pairs):
+        run += 1
+        if k == len(pairs) - 1 or v != pairs[k + 1][0]:
+            if run > best_run:
+                best_index, best_run = i, run
+            run = 0
+    return best_index
 
 
 class SelectMixin:

@@ -88,8 +88,11 @@ def test_unfold_is_view_and_overlap_write_raises():
     w = x.unfold(0, 2, 2)
     w[1, 0] = 10.0
     assert x[2].item() == 10.0
+    # overlapping windows take in-place writes (as in PyTorch); expanded tensors do not
+    x.unfold(0, 3, 1).fill_(1.0)
+    assert x.tolist() == [1.0] * 6
     with pytest.raises(RuntimeError):
-        x.unfold(0, 3, 1).add_(1)
+        x[:1].expand(3).add_(1)
 
 
 def test_random_fills_follow_seed():

@@ -297,13 +297,20 @@ def svd_back(u, s, vh, gu, gs, gvh):
     return u @ mid @ vh + out
 
 
+def _column_major(m):
+    """A copy of the matrices ``m`` with each laid out column by column."""
+    return np.ascontiguousarray(np.swapaxes(m, -1, -2)).swapaxes(-1, -2)
+
+
 class LinalgSvdBackward0(Node):
     diff = (True, True, True)
 
     def forward(self, a, full):
         u, s, vh = np.linalg.svd(a, full_matrices=full)
         self.save(u, s, vh)
-        return u, s, vh
+        # U and Vh come column-major, as LAPACK writes them in PyTorch (torch.svd's V = Vh^H
+        # is then C-ordered)
+        return _column_major(u), s, _column_major(vh)
 
     def backward(self, g):
         u, s, vh = self.saved

@@ -12,6 +12,7 @@ from string import ascii_letters
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .accumulate import HALF, sum_axes
 from .node import Node
 
 # sublist labels 0..51 name A..Z then a..z, as in PyTorch
@@ -117,6 +118,38 @@ class Plan:
     def equation(self):
         return ",".join(self.subs) + "->" + self.out
 
+    @property
+    def layout(self):
+        """The output letters from outermost to innermost in memory, as PyTorch lays an einsum
+        result out, or None where the result keeps the layout the contraction gives it."""
+        lay = self.__dict__.get("_layout", False)
+        if lay is False:
+            lay = self._layout = _torch_layout(self.subs, self.out, self.sizes)
+        return lay
+
+
+def _torch_layout(subs, out, sizes):
+    """PyTorch sums a single operand into a fresh C-ordered result. Several operands are
+    multiplied left to right, the last pair by one batched matmul (when they share a
+    contracted letter) whose (batch, left-only, right-only) result is returned as a permuted
+    view; the right-only letters go first when they all precede the left-only ones in the
+    output and no contracted letter lingers as a size-1 dim of that product."""
+    contracted = {c for w in subs for c in w if c not in out}
+    if len(subs) == 1:
+        return out if contracted else None
+    left = {c for w in subs[:-1] for c in w if sizes[c] > 1}
+    right = {c for c in subs[-1] if sizes[c] > 1}
+    summed = contracted & left & right
+    if not summed:
+        return None  # an elementwise product
+    both = [c for c in out if c in left and c in right]
+    left_only = [c for c in out if c in left and c not in right]
+    rest = [c for c in out if c not in left]
+    if left_only and rest and summed == contracted and \
+            out.index(rest[-1]) < out.index(left_only[0]):
+        left_only, rest = rest, left_only
+    return "".join(both + left_only + rest)
+
 
 @lru_cache(maxsize=256)
 def cached_plan(equation, shapes):
@@ -192,7 +225,7 @@ def _sum_out(x, s, keep):
     axes = tuple(i for i, c in enumerate(s) if c not in keep)
     if not axes:
         return x, s
-    return x.sum(axes), "".join(c for c in s if c in keep)
+    return sum_axes(x, axes), "".join(c for c in s if c in keep)
 
 
 def _pair(a, sa, b, sb, so):
@@ -203,8 +236,10 @@ def _pair(a, sa, b, sb, so):
     size.update(zip(sb, b.shape))
     batch = [c for c in so if c in sa and c in sb]
     con = [c for c in sa if c in sb and c not in so]
-    ka = [c for c in sa if c not in sb]
-    kb = [c for c in sb if c not in sa]
+    ka = [c for c in so if c in sa and c not in sb]  # in output order: fewer copies below
+    kb = [c for c in so if c in sb and c not in sa]
+    if ka and kb and so.index(kb[0]) < so.index(ka[0]):
+        return _pair(b, sb, a, sa, so)  # b's letters come first: its product is C-ordered
     bs = [size[c] for c in batch]
     ma, kk, nb = prod(size[c] for c in ka), prod(size[c] for c in con), prod(size[c] for c in kb)
     am = a.transpose([sa.index(c) for c in batch + ka + con]).reshape(bs + [ma, kk])
@@ -216,6 +251,10 @@ def _pair(a, sa, b, sb, so):
 
 
 def contract(arrays, subs, out):
+    if arrays and all(a.dtype == HALF for a in arrays):
+        # numpy's einsum adds float16 products in float16 (its sums stall at 2048);
+        # PyTorch accumulates them in float32 and rounds once
+        return contract([a.astype(np.float32) for a in arrays], subs, out).astype(HALF)
     if len(arrays) == 2 and len(set(subs[0])) == len(subs[0]) and \
             len(set(subs[1])) == len(subs[1]):
         size = dict(zip(subs[0], arrays[0].shape))
@@ -246,7 +285,14 @@ class EinsumBackward0(Node):
         *arrays, p = args
         self.plan = p
         self.save(*arrays)
-        return contract([a.reshape(s) for a, s in zip(arrays, p.shapes)], p.subs, p.out)
+        arrays = [a.reshape(s) for a, s in zip(arrays, p.shapes)]
+        lay = p.layout
+        if lay is None:
+            return contract(arrays, p.subs, p.out)
+        r = contract(arrays, p.subs, lay)
+        if not r.flags.c_contiguous:
+            r = r.copy()
+        return r if lay == p.out else r.transpose([lay.index(c) for c in p.out])
 
     def backward(self, g):
         p = self.plan

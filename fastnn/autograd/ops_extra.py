@@ -4,7 +4,9 @@ import math
 import numpy as np
 
 from .node import Node
+from .accumulate import add_at
 from .ops_math import _Binary, name_by_use, unbroadcast, zeros_on
+from .out_layout import c_contiguous, c_order_unless_channels_last
 
 
 # ---- elementwise ---------------------------------------------------------------------
@@ -108,6 +110,7 @@ class CumprodBackward0(Node):
             y = np.cumprod(a, axis=axis, dtype=np.float32).astype(np.float16)
         else:
             y = np.cumprod(a, axis=axis)
+        y = c_contiguous(y)  # numpy follows a transposed input's layout
         self.save(a, y)
         return y
 
@@ -184,7 +187,7 @@ class DiagEmbedBackward0(Node):
 class RollBackward0(Node):
     def forward(self, a, shifts, axes):
         self.shifts, self.axes = shifts, axes
-        return np.roll(a, shifts, axes)
+        return c_order_unless_channels_last(np.roll(a, shifts, axes), a)
 
     def backward(self, g):
         neg = tuple(-s for s in self.shifts) if isinstance(self.shifts, tuple) else -self.shifts
@@ -202,7 +205,10 @@ class IndexAddBackward0(Node):
         part = src.reshape(-1) if src.ndim == 0 else src
         if alpha != 1:
             part = part * alpha
-        np.add.at(flat, (slice(None),) * axis + (index,), part.astype(a.dtype, copy=False))
+        # PyTorch adds whole float16 rows in float32 (then rounds once), but single
+        # elements, or rows scaled by alpha, in float16 itself
+        add = add_at if out.ndim > 1 and alpha == 1 else np.add.at
+        add(flat, (slice(None),) * axis + (index,), part.astype(a.dtype, copy=False))
         return out
 
     def backward(self, g):

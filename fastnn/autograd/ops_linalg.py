@@ -9,6 +9,12 @@ def _swap(x):
     return np.swapaxes(x, -1, -2)
 
 
+def _col_major(x):
+    """Whether 2-D ``x`` is a transposed C-ordered matrix (laid out column by column)."""
+    flags = x.flags
+    return flags.f_contiguous and not flags.c_contiguous
+
+
 class MmBackward0(Node):
     """matmul with NumPy's rules for 1-D and batched (broadcast) operands."""
 
@@ -34,10 +40,19 @@ class MmBackward0(Node):
         if a.ndim == 1:
             g2 = g2[..., None, :]
         ga = gb = None
+        # A 2-D operand's gradient takes its layout: for a transposed matrix the transposed
+        # product is computed and transposed back (same FLOPs), so that the gradient of the
+        # matrix it was transposed from comes out C-ordered. Batched operands keep C order.
         if self.needs(0):
-            ga = unbroadcast(np.matmul(g2, _swap(b2)), a2.shape, a_dt).reshape(a_shape)
+            if a.ndim == 2 and b.ndim == 2 and _col_major(a):
+                ga = unbroadcast(np.matmul(b2, _swap(g2)), (a_shape[1], a_shape[0]), a_dt).T
+            else:
+                ga = unbroadcast(np.matmul(g2, _swap(b2)), a2.shape, a_dt).reshape(a_shape)
         if self.needs(1):
-            gb = unbroadcast(np.matmul(_swap(a2), g2), b2.shape, b_dt).reshape(b_shape)
+            if b.ndim == 2 and _col_major(b):
+                gb = unbroadcast(np.matmul(_swap(g2), a2), (b_shape[1], b_shape[0]), b_dt).T
+            else:
+                gb = unbroadcast(np.matmul(_swap(a2), g2), b2.shape, b_dt).reshape(b_shape)
         return ga, gb
 
 
@@ -62,8 +77,9 @@ class AddmmBackward0(Node):
         if self.needs(0):
             gi = unbroadcast(g if self.beta == 1 else g * self.beta, *self.meta)
         ga = g if self.alpha == 1 else g * self.alpha
+        # each matrix's gradient in that matrix's layout, as in MmBackward0
         if self.needs(1):
-            g1 = ga @ m2.T
+            g1 = (m2 @ ga.T).T if _col_major(m1) else ga @ m2.T
         if self.needs(2):
-            g2 = m1.T @ ga
+            g2 = (ga.T @ m1).T if _col_major(m2) else m1.T @ ga
         return gi, g1, g2

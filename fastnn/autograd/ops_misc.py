@@ -42,8 +42,9 @@ def digamma_array(x):
         out = acc + np.log(z) - 0.5 / z - series
         out = np.where(refl, out - math.pi / np.tan(math.pi * x), out)
         pole = (x <= 0) & (x == np.floor(x))
-        # PyTorch's values at the poles: -inf at 0, nan at the negative integers
-        return np.where(pole, np.where(x == 0, -np.inf, np.nan), out)
+        # PyTorch's values at the poles: -inf at 0 (inf at -0.0), nan at the negative integers
+        at_zero = np.where(np.signbit(x), np.inf, -np.inf)
+        return np.where(pole, np.where(x == 0, at_zero, np.nan), out)
 
 
 def _hurwitz_zeta(s, q):
@@ -211,11 +212,14 @@ def scatter_positions(index, dim):
 class ScatterReduceBackward0(Node):
     """out = self with src's elements reduced into the positions ``index`` names along dim."""
 
-    def forward(self, a, src, dim, index, reduce, include_self):
+    def forward(self, a, src, dim, index, reduce, include_self, half_in_float32=True):
         pos = scatter_positions(index, dim)
         region = tuple(slice(0, s) for s in index.shape)
         s = src[region]
-        out = a.copy()
+        # float16 sums accumulate in float32 and are rounded once, as PyTorch's
+        # scatter_reduce does (its index_reduce adds in float16)
+        wide = half_in_float32 and reduce in ("sum", "mean") and a.dtype == np.float16
+        out = a.astype(np.float32) if wide else a.copy()
         if not include_self:
             out[pos] = _identity(reduce, a.dtype)
         _UFUNC[reduce].at(out, pos, s)
@@ -225,9 +229,10 @@ class ScatterReduceBackward0(Node):
             np.add.at(count, pos, 1)
             count = np.maximum(count, 1)
             if a.dtype.kind == "f":
-                out = (out / count).astype(a.dtype)
+                out = out / count
             else:
-                out = (out // count).astype(a.dtype)
+                out = out // count
+        out = out.astype(a.dtype, copy=False)
         self.args = (pos, region, src.shape, reduce, include_self, count)
         self.save(a, src, out)
         return out
@@ -280,9 +285,9 @@ def unfold_view(a, dim, size, step):
     n = (a.shape[dim] - size) // step + 1
     shape = a.shape[:dim] + (n,) + a.shape[dim + 1:] + (size,)
     strides = a.strides[:dim] + (a.strides[dim] * step,) + a.strides[dim + 1:] + (a.strides[dim],)
-    # overlapping windows cannot be written to, so in-place writes on them raise
-    writeable = a.flags.writeable and (step >= size or n <= 1)
-    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=writeable)
+    # writeable even where windows overlap: PyTorch refuses in-place writes only on
+    # expanded (stride-0) tensors, and each write reaches the shared element
+    return np.lib.stride_tricks.as_strided(a, shape, strides, writeable=a.flags.writeable)
 
 
 class UnfoldBackward0(Node):

@@ -2,7 +2,9 @@
 import numpy as np
 
 from .node import Node
+from .accumulate import add_at, sum_axes
 from .ops_math import name_by_use, renamed, unbroadcast, zeros_on
+from .out_layout import c_contiguous, c_order_unless_channels_last
 
 
 class _Aliased(Node):
@@ -92,7 +94,8 @@ class AsStridedBackward0(Node):
 class FlipBackward0(Node):
     def forward(self, a, axes):
         self.axes = axes
-        return np.flip(a, axes).copy()  # a copy, as in PyTorch: writing it leaves `a` alone
+        # a copy in the input's layout, as in PyTorch: writing it leaves `a` alone
+        return np.flip(a, axes).copy(order="K")
 
     def backward(self, g):
         return (np.flip(g, self.axes),)
@@ -102,7 +105,7 @@ class RepeatBackward0(Node):
     def forward(self, a, reps):
         self.meta = (a.shape, reps)
         lead = len(reps) - a.ndim
-        return np.tile(a.reshape((1,) * lead + a.shape), reps)
+        return c_contiguous(np.tile(a.reshape((1,) * lead + a.shape), reps))
 
     def backward(self, g):
         shape, reps = self.meta
@@ -111,7 +114,7 @@ class RepeatBackward0(Node):
         split = []
         for r, s in zip(reps, full):
             split += [r, s]
-        g = g.reshape(split).sum(axis=tuple(range(0, len(split), 2)))
+        g = sum_axes(g.reshape(split), tuple(range(0, len(split), 2)))
         return (g.reshape(shape),)
 
 
@@ -270,7 +273,7 @@ class CatBackward0(Node):
         *arrays, axis = arrays_and_axis
         self.axis = axis
         self.bounds = np.cumsum([a.shape[axis] for a in arrays])[:-1]
-        return np.concatenate(arrays, axis=axis)
+        return c_order_unless_channels_last(np.concatenate(arrays, axis=axis), *arrays)
 
     def backward(self, g):
         return tuple(np.split(g, self.bounds, axis=self.axis))
@@ -280,7 +283,7 @@ class StackBackward0(Node):
     def forward(self, *arrays_and_axis):
         *arrays, axis = arrays_and_axis
         self.axis = axis
-        return np.stack(arrays, axis=axis)
+        return c_order_unless_channels_last(np.stack(arrays, axis=axis), *arrays)
 
     def backward(self, g):
         return tuple(np.moveaxis(g, self.axis, 0))
@@ -300,7 +303,10 @@ class IndexSelectBackward0(Node):
         out = zeros_on(g, *self.meta)
         sl = [slice(None)] * len(self.meta[0])
         sl[self.axis] = self.index
-        np.add.at(out, tuple(sl), g)
+        if len(self.meta[0]) > 1:  # float16 rows accumulate in float32, as in PyTorch
+            add_at(out, tuple(sl), g)
+        else:  # single elements add in the dtype itself there
+            np.add.at(out, tuple(sl), g)
         return (out,)
 
 
@@ -344,7 +350,7 @@ class GatherBackward0(Node):
 
     def backward(self, g):
         out = zeros_on(g, *self.meta)
-        np.add.at(out, _scatter_index(self.index, self.axis), g)  # repeated indices add up
+        add_at(out, _scatter_index(self.index, self.axis), g)  # repeated indices add up
         return (out,)
 
 
@@ -357,7 +363,7 @@ class ScatterBackward0(Node):
         coords = _scatter_index(index, axis)
         part = src[tuple(slice(0, s) for s in index.shape)]
         if reduce == "add":
-            np.add.at(out, coords, part)  # unbuffered: repeated indices accumulate
+            add_at(out, coords, part)  # unbuffered: repeated indices accumulate
         elif reduce == "multiply":
             np.multiply.at(out, coords, part)
         else:
@@ -392,7 +398,7 @@ class TriuBackward0(Node):
 
     def forward(self, a, k, upper):
         self.k, self.upper = k, upper
-        return np.triu(a, k) if upper else np.tril(a, k)
+        return c_contiguous(np.triu(a, k) if upper else np.tril(a, k))
 
     def backward(self, g):
         return (np.triu(g, self.k) if self.upper else np.tril(g, self.k),)
@@ -408,7 +414,7 @@ class MaskedFillBackward0(Node):
     def forward(self, a, mask, value):
         self.mask = mask
         self.meta = (a.shape, a.dtype)
-        return np.where(mask, np.asarray(value, a.dtype), a)
+        return c_contiguous(np.where(mask, np.asarray(value, a.dtype), a))
 
     def backward(self, g):
         return (unbroadcast(np.where(self.mask, 0, g), *self.meta),)
@@ -420,7 +426,7 @@ class MaskedFillBackward1(Node):
     def forward(self, a, v, mask):
         self.mask = mask
         self.meta = (a.shape, a.dtype)
-        return np.where(mask, v, a)
+        return c_contiguous(np.where(mask, v, a))
 
     def backward(self, g):
         zero = np.zeros((), g.dtype)

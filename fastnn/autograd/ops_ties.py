@@ -8,6 +8,7 @@ import numpy as np
 from .node import Node
 from .ops_math import unbroadcast
 from .ops_reduce import NormBackward1, expand_back
+from .out_layout import c_contiguous
 
 
 def _cast(arr, dt):
@@ -60,7 +61,8 @@ class AmaxBackward0(Node):
         self.use_max, self.meta = use_max, (a.shape, axes, keepdim)
         y = (np.amax if use_max else np.amin)(a, axis=axes, keepdims=True)
         self.save(a, y)
-        return y if keepdim else np.squeeze(y, axis=axes)
+        # C-contiguous for a transposed input too, as PyTorch lays reductions out
+        return c_contiguous(y if keepdim else np.squeeze(y, axis=axes))
 
     def shares(self):
         """The fraction of its slice's gradient each entry receives."""

@@ -154,7 +154,8 @@ def test_unflatten_and_hardtanh_construction_errors():
     with pytest.raises(TypeError, match="unflattened_size must be tuple of ints, but found "
                        "element of type float at pos 1"):
         nn.Unflatten(1, (2, 3.0))
-    with pytest.raises(ValueError, match="max_val must be greater than min_val"):
+    with pytest.raises(AssertionError, match=r"max_val \(0.5\) must be greater than min_val "
+                       r"\(1.0\)"):
         nn.Hardtanh(1.0, 0.5)
 
 

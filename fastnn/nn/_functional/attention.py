@@ -103,7 +103,31 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     weights = _safe_softmax(scores) if masked else softmax(scores, dim=-1)
     if dropout_p > 0.0:
         weights = dropout(weights, p=dropout_p, training=True)
-    return weights.matmul(value)
+        return weights.matmul(value)
+    out = weights.matmul(value)
+    if query.dim() == 4 and not query._data.flags.c_contiguous:
+        out = _in_query_layout(out, query, key, value)
+    return out
+
+
+def _in_query_layout(out, query, key, value):
+    """``out`` laid out in ``query``'s dim order (a (batch, seq, heads, dim) buffer for a
+    query transposed from one), as PyTorch's fused CPU kernel lays it out: then
+    ``out.transpose(1, 2)`` views as (batch, seq, heads * dim). That kernel serves 4-D
+    operands with contiguous rows and one head size; others get a C-ordered result."""
+    if value.shape[-1] != query.shape[-1] or \
+            any(t._data.strides[-1] != t._data.itemsize for t in (query, key, value)):
+        return out
+    strides, shape = query._data.strides, query.shape
+    # outermost first; a size-1 dim has no place in the order and keeps its own slot
+    big = iter(sorted((d for d in range(4) if shape[d] > 1), key=lambda d: -abs(strides[d])))
+    order = [d if shape[d] == 1 else next(big) for d in range(4)]
+    if shape[3] > 1 and order[-1] != 3:
+        return out
+    if order == [0, 1, 2, 3]:
+        return out
+    inverse = sorted(range(4), key=order.__getitem__)
+    return out.permute(*order).contiguous().permute(*inverse)
 
 
 # ---- multi-head attention --------------------------------------------------------------------

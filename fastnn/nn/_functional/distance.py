@@ -12,10 +12,18 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     x1, x2 = _functions.broadcast_tensors(x1.to(dt), x2.to(dt))  # an int side joins in float
 
     def unit(x):
-        # each input is scaled by its own norm first, which keeps the result in [-1, 1]; the
-        # clamp at eps is outside autograd, as in PyTorch, so the norm's gradient stays whole
+        # x / max(|x|, eps): each input is scaled by its own norm, which keeps the result in
+        # [-1, 1]. The norm is taken of x divided by its largest |entry| (a constant to
+        # autograd), so that squares of large entries cannot overflow to inf (nor small ones
+        # vanish); the scale cancels out of the value and the gradient. The clamp at eps is
+        # outside autograd, so the norm's gradient stays whole.
+        if x.shape[dim] == 0:
+            return x
+        scale = x.detach().abs().amax(dim, keepdim=True)
+        scale = scale.masked_fill(scale == 0, 1)
+        x = x / scale
         n = x.norm(2, dim=dim, keepdim=True)
-        return x / (n + (n.clamp(min=eps) - n).detach())
+        return x / (n + (n.maximum(eps / scale) - n).detach())
 
     return (unit(x1) * unit(x2)).sum(dim)
 

@@ -74,7 +74,7 @@ def _shape_list(shape):
 
 
 def _check_float(x, kernel):
-    if x.dtype.kind != "f":
+    if x.dtype.kind not in "fb":  # bool blocks are copied (unfold) or OR-ed (fold)
         raise NotImplementedError(f'"{kernel}" not implemented for '
                                   f"'{D.scalar_type_name(x.dtype)}'")
 

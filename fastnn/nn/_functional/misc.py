@@ -11,6 +11,7 @@ from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node, keep_saved
 from ...autograd.ops_math import name_by_use
+from ...autograd.out_layout import is_channels_last
 from ...autograd import grad_mode
 from ..._dtype import scalar_type_name as type_title
 
@@ -93,8 +94,15 @@ class ConstantPadNdBackward0(Node):
         cut = a[src]
         self.meta = (a.shape, a.dtype, src, grown)
         if not any(b or e for b, e in grown):
-            return cut.copy()
-        return np.pad(cut, grown, mode="constant", constant_values=value)
+            return cut.copy(order="K")  # a copy in the input's layout, as PyTorch clones
+        # a grown result is C-ordered, or channels-last for a channels-last input
+        if is_channels_last(a):  # padded in channels-last order, so its buffer is laid out so
+            order = (0, *range(2, a.ndim), 1)
+            out = np.pad(cut.transpose(order), [grown[d] for d in order], mode="constant",
+                         constant_values=value)
+            return out.transpose(np.argsort(order))
+        out = np.pad(cut, grown, mode="constant", constant_values=value)
+        return out if out.flags.c_contiguous else np.ascontiguousarray(out)
 
     def backward(self, g):
         shape, dt, src, grown = self.meta
@@ -175,6 +183,17 @@ def _is_fill_value(value):
     return isinstance(value, (numbers.Number, np.bool_, Tensor))
 
 
+def _checked_pad_value(value, dt):
+    """PyTorch's overflow error for a padding value the input's dtype cannot hold (-1 into
+    uint8 included); a tensor counts by its value."""
+    from ...tensor import Tensor
+    from ..._scalar_fill import checked_scalar, is_number
+    number = value.item() if isinstance(value, Tensor) and value.numel() == 1 else value
+    if dt.kind in "iuf" and is_number(number) and not isinstance(number, (bool, np.bool_)):
+        checked_scalar(number, dt, wrap_negative=False)
+    return value
+
+
 def pad(input, pad, mode="constant", value=None):
     pad = _pad_ints(pad)
     if value is not None and not _is_fill_value(value):
@@ -196,6 +215,8 @@ def pad(input, pad, mode="constant", value=None):
             if n + b + e < 0 or (b < 0 and -b > n) or (e < 0 and -e > n):
                 raise RuntimeError("narrow(): length must be non-negative.")
         full = ((0, 0),) * (nd - k) + pairs
+        if value is not None:
+            value = _checked_pad_value(value, input._data.dtype)
         return apply(ConstantPadNdBackward0, (input,), full, 0 if value is None else value)
     if mode not in _NP_MODE:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")

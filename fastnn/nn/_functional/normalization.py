@@ -5,6 +5,7 @@ from ..._fp_quiet import quietly
 from ... import _dtype as D
 from ...autograd.function import apply
 from ...autograd.node import Node
+from ...autograd.out_layout import c_contiguous, c_order_unless_channels_last
 from ...tensor import Tensor
 from .misc import float_check
 
@@ -23,8 +24,10 @@ class NativeBatchNormBackward0(Node):
         y = xhat if w is None else xhat * w.reshape(shape)
         if b is not None:
             y = y + b.reshape(shape)
-        elif y is xhat:
-            y = xhat.copy()
+        # C-ordered for a transposed input; channels-last input keeps its layout
+        y = c_order_unless_channels_last(y, x)
+        if y is xhat:  # xhat is saved for backward: the result needs its own memory
+            y = xhat.copy(order="K")
         self.training = training
         self.has = (has_w, has_b)
         self.eps = eps
@@ -64,21 +67,21 @@ def _check_vec(t, name, c):
         raise RuntimeError(f"{name} should contain {c} elements not {t.numel()}")
 
 
-def _check_dtypes(input, params, kernel, layer=False):
+def _check_dtypes(input, params, kernel):
     """Normalization takes float input only, and parameters of the input's dtype, or float32
     ones beside float16 input (PyTorch's mixed precision); returns whether the input is
     float16, which is then normalized in float32 like PyTorch does."""
     dx = input._data.dtype
+    given = [t._data.dtype for t in params if t is not None]
+    if any(dt != dx for dt in given):
+        # all-float32 parameters are a mixed-precision request, which only float16 input
+        # may make; any other mismatch is a parameter that is not float32
+        if any(dt != np.float32 for dt in given):
+            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
+        if dx != np.float16:
+            raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
     if dx.kind != "f":
         float_check(input, kernel)
-    for t in params:
-        if t is None or t._data.dtype == dx:
-            continue
-        if dx == np.float16 and t._data.dtype == np.float32:
-            continue
-        if layer and dx == np.float32:
-            raise RuntimeError("mixed dtype (CPU): expect parameter to have scalar type of Float")
-        raise RuntimeError("mixed dtype (CPU): all inputs must share same datatype.")
     return dx == np.float16
 
 
@@ -200,6 +203,7 @@ class NativeLayerNormBackward0(Node):
         x = arrays[0]
         w = arrays[1] if has_w else None
         b = arrays[1 + has_w] if has_b else None
+        x = c_contiguous(x)  # a transposed input still gives a C-contiguous result
         axes = tuple(range(x.ndim - k, x.ndim))
         mean = x.mean(axis=axes, keepdims=True)
         centred = x - mean
@@ -247,7 +251,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-05):
             raise RuntimeError(f"Expected {name} to be of same shape as normalized_shape, but "
                                f"got {name} of shape {list(t.shape)} and normalized_shape = "
                                f"{list(normalized_shape)}")
-    if _check_dtypes(input, (weight, bias), "LayerNormKernelImpl", layer=True):
+    if _check_dtypes(input, (weight, bias), "LayerNormKernelImpl"):
         return layer_norm(input.float(), normalized_shape, _single(weight), _single(bias),
                           eps).half()
     tensors = [input] + [t for t in (weight, bias) if t is not None]
@@ -354,6 +358,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         if running_mean is None or running_var is None:
             raise RuntimeError("Expected running_mean and running_var to be defined when "
                                "use_input_stats is false")
+        if input.dtype is not running_mean.dtype and input._data.dtype != np.float16:
+            # instance norm takes running statistics of any float dtype (it only reads them)
+            running_mean, running_var = running_mean.to(input.dtype), running_var.to(input.dtype)
         return _as_view(batch_norm(input, running_mean, running_var, weight, bias, False,
                                    momentum, eps))
     if int(np.prod(shape[2:])) == 1:
@@ -363,6 +370,7 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     for t, name in ((running_mean, "running_mean"), (running_var, "running_var"),
                     (weight, "weight"), (bias, "bias")):
         _check_vec(t, name, c)
+    half = _check_dtypes(input, (weight, bias), "batch_norm")  # before any running update
     if running_mean is not None or running_var is not None:
         x = input._data
         axes = tuple(range(2, x.ndim))
@@ -378,6 +386,9 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
                 arr *= (1 - m)
                 arr += (m * stat.mean(axis=0)).astype(arr.dtype)
                 t._bump()
+    if half:
+        return _as_view(_group_norm(input.float(), c, _single(weight), _single(bias), eps)
+                        .half())
     return _as_view(_group_norm(input, c, weight, bias, eps))
 
 

@@ -3,6 +3,7 @@ import numbers
 
 import numpy as np
 
+from ...autograd.out_layout import is_channels_last
 from ...tensor import Tensor
 from .misc import pad
 from .pooling import avg_pool2d
@@ -26,12 +27,24 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
         raise RuntimeError(f"Expected weight to be of same shape as normalized_shape, but got "
                            f"weight of shape {list(weight.shape)} and normalized_shape = "
                            f"{list(shape_n)}")
+    dt = input._data.dtype
+    # float16 is normalised in float32 (its default eps too) and the result cast back; the
+    # result always has the input's dtype, whatever the weight's
+    x = input.float() if dt == np.float16 else input
     if eps is None:
-        dt = input._data.dtype
-        eps = float(np.finfo(dt if dt.kind == "f" else np.float32).eps)
+        xdt = x._data.dtype
+        eps = float(np.finfo(xdt if xdt.kind == "f" else np.float32).eps)
     dims = tuple(range(len(shape) - k, len(shape)))
-    y = input * (input * input).mean(dims, keepdim=True).add(eps).rsqrt()
-    return y if weight is None else y * weight
+    y = x * (x * x).mean(dims, keepdim=True).add(eps).rsqrt()
+    if weight is not None:
+        y = y * weight
+    if y.dtype != input.dtype:
+        y = y.to(input.dtype)
+    # C-contiguous like PyTorch's result, or channels-last for a channels-last input
+    if is_channels_last(input._data):
+        from ..._tensor_layout import channels_last, channels_last_3d
+        return y.contiguous(memory_format=channels_last if y.dim() == 4 else channels_last_3d)
+    return y if y._data.flags.c_contiguous else y.contiguous()
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):

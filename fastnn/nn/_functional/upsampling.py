@@ -250,6 +250,21 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 # ---- pixel shuffle --------------------------------------------------------------------------
+def _unshared(out, input):
+    """``out``, or a copy of it when it is still a view of ``input``: a shuffle that moves
+    nothing (factor 1, 1x1 pixels, one channel per group) comes out of ``reshape`` as a view,
+    and writes to the result must not reach ``input``. A real shuffle copies already, and a
+    fresh buffer never starts where a live input does."""
+    if out.data_ptr() != input.data_ptr() or not out.numel():
+        return out
+    from ..._tensor_layout import channels_last, contiguous_format
+    keep_channels_last = out.dim() == 4 and not input.is_contiguous() and \
+        input.is_contiguous(memory_format=channels_last)
+    name = out.grad_fn.name() if out.grad_fn is not None else None
+    out = out.clone(memory_format=channels_last if keep_channels_last else contiguous_format)
+    return out if name is None else relabel(out, name)
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C*r*r, H, W) -> (*, C, H*r, W*r)."""
     r = int(upscale_factor)
@@ -266,7 +281,8 @@ def pixel_shuffle(input, upscale_factor):
     k = len(lead)
     y = input.reshape(*lead, c // (r * r), r, r, h, w)
     y = y.permute(*range(k), k, k + 3, k + 1, k + 4, k + 2)
-    return relabel(y.reshape(*lead, c // (r * r), h * r, w * r), "PixelShuffleBackward0")
+    return relabel(_unshared(y.reshape(*lead, c // (r * r), h * r, w * r), input),
+                   "PixelShuffleBackward0")
 
 
 def pixel_unshuffle(input, downscale_factor):
@@ -287,7 +303,8 @@ def pixel_unshuffle(input, downscale_factor):
     k = len(lead)
     y = input.reshape(*lead, c, h // r, r, w // r, r)
     y = y.permute(*range(k), k, k + 2, k + 4, k + 1, k + 3)
-    return relabel(y.reshape(*lead, c * r * r, h // r, w // r), "PixelUnshuffleBackward0")
+    return relabel(_unshared(y.reshape(*lead, c * r * r, h // r, w // r), input),
+                   "PixelUnshuffleBackward0")
 
 
 def channel_shuffle(input, groups):
@@ -304,4 +321,4 @@ def channel_shuffle(input, groups):
         raise RuntimeError(f"Number of channels must be divisible by groups. Got {c} channels "
                            f"and {g} groups.")
     y = input.reshape(n, g, c // g, *rest).transpose(1, 2)
-    return y.reshape(n, c, *rest)
+    return relabel(_unshared(y.reshape(n, c, *rest), input), "ChannelShuffleBackward0")

@@ -8,15 +8,10 @@ from .. import functional as F
 from .. import init
 from .._functional import attention as _attn
 from ..parameter import Parameter
-from .linear import Linear
+from .linear import NonDynamicallyQuantizableLinear
 from .module import Module
 
 __all__ = ["MultiheadAttention"]
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A plain Linear, named as PyTorch names the output projection so that printed models
-    and pickled modules read the same in fastnn."""
 
 
 def _to_seq_first(query, key, value):

@@ -45,6 +45,11 @@ class Linear(Module):
                 f"bias={self.bias is not None}")
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A plain Linear, named as PyTorch names MultiheadAttention's output projection so that
+    printed models and pickled modules read the same in fastnn."""
+
+
 class Bilinear(Module):
     """y = x1 @ W[o] @ x2 + b[o], weight of shape (out, in1, in2)."""
     __constants__ = ["in1_features", "in2_features", "out_features"]

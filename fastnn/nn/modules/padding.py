@@ -77,16 +77,20 @@ class ZeroPad3d(ConstantPad3d):
         return f"{self.padding}"
 
 
-class ReflectionPad1d(_PadNd):
-    _n, _mode = 1, "reflect"
+class _ReflectionPadNd(_PadNd):
+    _mode = "reflect"
 
 
-class ReflectionPad2d(_PadNd):
-    _n, _mode = 2, "reflect"
+class ReflectionPad1d(_ReflectionPadNd):
+    _n = 1
 
 
-class ReflectionPad3d(_PadNd):
-    _n, _mode = 3, "reflect"
+class ReflectionPad2d(_ReflectionPadNd):
+    _n = 2
+
+
+class ReflectionPad3d(_ReflectionPadNd):
+    _n = 3
 
 
 class ReplicationPad1d(_PadNd):
