@@ -102,7 +102,7 @@ def cdist(x1, x2, p=2.0, compute_mode="use_mm_for_euclid_dist_if_necessary"):
         sq1 = (x1 * x1).sum(-1, keepdim=True)
         sq2 = (x2 * x2).sum(-1).unsqueeze(-2)
         d2 = (sq1 + sq2 - 2.0 * x1.matmul(x2.transpose(-1, -2))).clamp(min=0.0)
-        pos = d2 > 0
+        pos = d2 != 0  # positive, or NaN from non-finite rows, which must stay NaN
         # sqrt's slope is infinite at 0: feed it 1 there and give those entries 0
         return F.where(pos, F.where(pos, d2, 1.0).sqrt(), 0.0)
     diff = x1.unsqueeze(-2) - x2.unsqueeze(-3)
@@ -477,6 +477,9 @@ def matrix_power(input, n):
     if r != c:
         raise RuntimeError(f"linalg.matrix_power: A must be batches of square matrices, but "
                            f"they are {r} by {c} matrices")
+    if n == 1:  # a fresh C-ordered copy: writing to the result must not change input
+        from ._tensor_layout import contiguous_format
+        return input.clone(memory_format=contiguous_format)
     if n < 0:
         from ._functions_linalg import linalg_inv
         input, n = linalg_inv(input), -n

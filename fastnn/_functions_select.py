@@ -193,7 +193,11 @@ def sinc(input):
 def copysign(input, other):
     """|input| with the sign (bit) of other; the result is floating point."""
     a, b = _float_pair(input, other)
-    return apply(S.CopysignBackward0, (a, b))
+    try:
+        return apply(S.CopysignBackward0, (a, b))
+    except ValueError as e:
+        from ._tensor_math_checks import broadcast_error
+        raise broadcast_error(a, b, e) from None
 
 
 def sgn(input):
@@ -252,14 +256,19 @@ def logaddexp2(input, other):
 
 
 def nextafter(input, other):
-    """The next representable float after input in the direction of other (no gradient)."""
+    """The next representable float after input in the direction of other (the gradient
+    passes to input unchanged, as PyTorch defines it)."""
     Tensor = _T()
     if not isinstance(other, Tensor):
         raise TypeError(f"nextafter(): argument 'other' (position 2) must be Tensor, not "
                         f"{type(other).__name__}")
     a, b = _pair(input, other)
     _need_float(a, "nextafter_cpu")
-    return apply(S.NoDerivative, (a, b), np.nextafter, "nextafter")
+    try:
+        return apply(S.NextafterBackward0, (a, b))
+    except ValueError as e:
+        from ._tensor_math_checks import broadcast_error
+        raise broadcast_error(a, b, e) from None
 
 
 from ._functions_select_calc import (trapezoid, trapz, cumulative_trapezoid, renorm,  # noqa

@@ -55,7 +55,8 @@ def rot90(input, k=1, dims=(0, 1)):
         return input.flip([d0, d1])
     if k == 3:
         return input.flip([d0]).transpose(d0, d1)
-    return input.clone()
+    from ._tensor_layout import contiguous_format
+    return input.clone(memory_format=contiguous_format)
 
 
 def fliplr(input):
@@ -101,6 +102,24 @@ def cartesian_prod(*tensors):
     return F.stack([g.reshape(-1) for g in grids], 1)
 
 
+def _promote_all(dtypes):
+    dt = dtypes[0]
+    for other in dtypes[1:]:
+        dt = D.promote_types(dt, other)
+    return dt
+
+
+def _operands_dtype(tensors):
+    """The result dtype of tensor operands: a 0-d operand only widens the dimensioned ones
+    when it belongs to a higher category (bool < integer < float < complex)."""
+    shaped = [t.dtype for t in tensors if t.dim()]
+    scalars = [t.dtype for t in tensors if not t.dim()]
+    if not shaped or not scalars:
+        return _promote_all(shaped or scalars)
+    dt, zero_dim = _promote_all(shaped), _promote_all(scalars)
+    return D.promote_types(dt, zero_dim) if zero_dim.category > dt.category else dt
+
+
 def block_diag(*tensors):
     """The inputs (0-, 1- or 2-D) along the diagonal of a zero matrix."""
     from ._creation import zeros
@@ -112,9 +131,7 @@ def block_diag(*tensors):
         mats.append(t.reshape(1, -1) if t.dim() < 2 else t)
     if not mats:
         return zeros(1, 0)
-    dt = mats[0].dtype
-    for m in mats[1:]:
-        dt = D.promote_types(dt, m.dtype)
+    dt = _operands_dtype(tensors)
     ncol = _builtins.sum(m.shape[1] for m in mats)
     rows, left = [], 0
     for m in mats:
@@ -289,6 +306,7 @@ def logcumsumexp(input, dim):
     """log(cumsum(exp(input), dim)), computed without overflow or underflow."""
     _need_float(input, "logcumsumexp_out_cpu")
     if input.dim() == 0:
+        input._dim(dim)  # only -1 and 0 name a 0-d tensor's dim
         return input.clone()
     d = dim % input.dim() if -input.dim() <= dim < input.dim() else dim
     n = input.shape[d]

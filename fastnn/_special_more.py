@@ -251,9 +251,14 @@ def _hurwitz_zeta(x, q):
     """sum over k >= 0 of (q + k) ** -x for float64 arrays (broadcast): inf at x == 1 and at
     the poles q = 0, -1, -2, ...; nan for x < 1 and for a negative q with a fractional x."""
     x, q = (np.array(v, dtype=np.float64) for v in np.broadcast_arrays(x, q))
-    pole = (x == 1) | ((q <= 0) & (q == np.floor(q)))
+    # x < 1 is undefined before q is looked at (a pole q with such x is NaN, as in PyTorch)
+    pole = (x == 1) | (~(x < 1) & (q <= 0) & (q == np.floor(q)))
     undefined = ~pole & ((x < 1) | ((q <= 0) & (x != np.floor(x))) | np.isnan(x) | np.isnan(q))
-    bad = pole | undefined
+    # x = inf: only the first term (q ** -inf) can survive; PyTorch gives 1 at q = 1, inf
+    # below, and NaN above
+    infinite = (x == np.inf) & ~pole & ~undefined
+    at_infinity = np.where(q == 1, 1.0, np.where(q < 1, np.inf, np.nan))[infinite]
+    bad = pole | undefined | infinite
     q = np.where(bad, 1.0, q)
     x = np.where(bad, 2.0, x)
     steps = np.maximum(_ZETA_SHIFT, np.floor(_ZETA_SHIFT - q) + 1.0)
@@ -271,6 +276,7 @@ def _hurwitz_zeta(x, q):
             inv_a = inv_a / (a * a)
     total[pole] = np.inf
     total[undefined] = np.nan
+    total[infinite] = at_infinity
     return total
 
 
@@ -282,6 +288,11 @@ def zeta(input, other):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):
         raise TypeError("special_zeta(): expected a Tensor for input or other")
     x, q = _float_pair(input, other)
+    try:
+        np.broadcast_shapes(x._data.shape, q._data.shape)
+    except ValueError as e:
+        from ._tensor_math_checks import broadcast_error
+        raise broadcast_error(x, q, e) from None
 
     class Zeta(Function):
         @staticmethod

@@ -12,7 +12,7 @@ from ._tensor_lerp import check_lerp, lerp_value
 from ._tensor_argcheck import bool_matmul_error, check_bmm
 from ._matmul_names import matmul_node_name as _matmul_node_name
 from ._scalar_operands import float_operands, checked_alpha, zero_remainder_sign
-from ._scalar_fill import checked_scalar
+from ._scalar_fill import check_float_fits, checked_scalar
 from ._tensor_math_checks import broadcast_error, _no_bool, _check_int_zero_division, \
     check_same_device, _float_dt, axes_of, _required, _pick, _bool_sub_error  # noqa: F401
 
@@ -141,6 +141,10 @@ class MathMixin:
         return _pow(a, b, dt)
 
     def __rpow__(self, base):
+        if type(self._data) is np.ndarray and not self._data.flags.c_contiguous:
+            # PyTorch's (Number, Tensor) pow writes a fresh C-ordered result
+            from ._tensor_layout import contiguous_format
+            self = self.clone(memory_format=contiguous_format)
         a, b, dt = operands(self, base)
         out = _pow(b, a, dt)
         if out.grad_fn is not None:  # scalar ** tensor: PyTorch's pow overload 2
@@ -262,14 +266,20 @@ class MathMixin:
         a, b, dt = operands(self, other)
         if a._data.dtype.kind == "b" or b._data.dtype.kind == "b" or type(other) is bool:
             _bool_sub_error(a, b)
-        out = apply(M.SubBackward0, (b, a), dt, 1)
+        try:
+            out = apply(M.SubBackward0, (b, a), dt, 1)
+        except ValueError as e:
+            raise broadcast_error(b, a, e) from None
         if out.grad_fn is not None:  # scalar - tensor: PyTorch's rsub overload 1
             M.relabel(out, "RsubBackward1")
         return out
 
     def __rtruediv__(self, other):
         a, b, dt = float_operands(self, other)
-        out = apply(M.DivBackward0, (b, a), dt)
+        try:
+            out = apply(M.DivBackward0, (b, a), dt)
+        except ValueError as e:  # (PyTorch names self as tensor a here)
+            raise broadcast_error(a, b, e) from None
         if out.grad_fn is not None:  # PyTorch: number / x is x.reciprocal() * number
             M.relabel(out, "MulBackward0")
         return out
@@ -364,6 +374,9 @@ class MathMixin:
             if rd.np.kind in "iu":  # integer bounds: PyTorch's range check (-1 wraps in uint8)
                 min = None if min is None else checked_scalar(min, rd.np)
                 max = None if max is None else checked_scalar(max, rd.np)
+        else:  # a bound past float16/float32's range raises, as in PyTorch
+            check_float_fits(min, self._data.dtype)
+            check_float_fits(max, self._data.dtype)
         return apply(M.ClampBackward1, (src,), min, max)
 
     clip = clamp
@@ -424,9 +437,16 @@ def _floor_divide(a, b, dt):
     """Never differentiable; integer division by zero raises."""
     _no_bool(a, b, "div_floor_cpu")
     _check_int_zero_division(a, b, dt)
+    def divide(x, y):
+        return np.floor_divide(x, y, dtype=dt, casting="unsafe")
     try:
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _nograd(np.floor_divide(a._data, b._data, dtype=dt, casting="unsafe"))
+            if not (a._rg or b._rg) or not grad_mode.state.enabled:
+                return _nograd(divide(a._data, b._data))
+            # the result joins the graph, and backward through it raises, as in PyTorch
+            from .autograd.ops_select import NotImplementedBackward
+            return apply(NotImplementedBackward, (a, b), divide,
+                         "derivative for aten::floor_divide is not implemented")
     except ValueError as e:
         raise broadcast_error(a, b, e) from None
 

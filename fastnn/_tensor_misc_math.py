@@ -52,7 +52,11 @@ def _int_binary(self, other, fn, kernel):
     for t in (a, b):
         if t._data.dtype.kind not in ok:
             raise _not_implemented(kernel, t._data)
-    return _wrap_arr(fn(a._data, b._data))
+    try:
+        return _wrap_arr(fn(a._data, b._data))
+    except ValueError as e:
+        from ._tensor_math_checks import broadcast_error
+        raise broadcast_error(a, b, e) from None
 
 
 class MiscMathMixin:
@@ -96,10 +100,14 @@ class MiscMathMixin:
         if p < 1:
             raise RuntimeError("p has to be greater than or equal to 1")
         x = _float_input(self)
+        if not x._data.flags.c_contiguous:  # a sum over a fresh buffer: C-ordered
+            from ._tensor_layout import contiguous_format
+            x = x.clone(memory_format=contiguous_format)
         out = x.lgamma()
         for i in range(1, p):
             out = out + (x - i / 2).lgamma()
-        return out + p * (p - 1) / 4 * math.log(math.pi)
+        from .autograd.ops_math import relabel
+        return relabel(out + p * (p - 1) / 4 * math.log(math.pi), "MvlgammaBackward0")
 
     # ---- binary ---------------------------------------------------------------------
     def _fminmax(self, other, fn, bigger):
@@ -190,8 +198,11 @@ class MiscMathMixin:
     def angle(self):
         """0 for non-negative numbers, pi for negative ones (NaN stays NaN)."""
         x = _float_input(self)
-        zero = x * 0  # keeps x's graph: the derivative of angle is zero everywhere
-        return zero + _wrap_arr(np.where(x._data < 0, math.pi, 0.0).astype(x._data.dtype))
+        # keeps x's graph (the derivative of angle is zero everywhere), finite at +-inf
+        zero = x.sign() * 0
+        a = x._data
+        values = np.where(a < 0, math.pi, np.where(a == a, 0.0, np.nan))
+        return zero + _wrap_arr(values.astype(a.dtype))
 
     # ---- random fills -----------------------------------------------------------------
     def _random_fill_(self, values):

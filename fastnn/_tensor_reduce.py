@@ -9,6 +9,7 @@ from ._dtype import scalar_type_name as _type_title
 from .autograd.function import apply, apply_node
 from .autograd import ops_reduce as R
 from .autograd.ops_math import relabel
+from .autograd.out_layout import c_contiguous
 from ._tensor_math import axes_of, _pick, _required, _float_input, _nograd
 
 
@@ -158,17 +159,19 @@ class ReduceMixin:
 
     def all(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(_logical_result(self, np.all(self._data, axis=axes_of(self, dim),
-                                                    keepdims=keepdim)))
+        axes = () if _no_dims(dim) else axes_of(self, dim)  # dim=(): no dim is reduced
+        return _nograd(_logical_result(self, c_contiguous(np.all(self._data, axis=axes,
+                                                                     keepdims=keepdim))))
 
     def any(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
-        return _nograd(_logical_result(self, np.any(self._data, axis=axes_of(self, dim),
-                                                    keepdims=keepdim)))
+        axes = () if _no_dims(dim) else axes_of(self, dim)  # dim=(): no dim is reduced
+        return _nograd(_logical_result(self, c_contiguous(np.any(self._data, axis=axes,
+                                                                     keepdims=keepdim))))
 
     def count_nonzero(self, dim=None, *, axis=None):
         dim = axis if dim is None else dim  # PyTorch's numpy-style alias
-        return _nograd(np.count_nonzero(self._data, axis=axes_of(self, dim)))
+        return _nograd(c_contiguous(np.count_nonzero(self._data, axis=axes_of(self, dim))))
 
     def logsumexp(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
         dim, keepdim = _pick(_required(dim, axis, "logsumexp"), None, keepdim, keepdims)
@@ -182,13 +185,15 @@ class ReduceMixin:
         dim = _required(dim, axis, "softmax")
         _softmax_input_check(self, dim, dtype, "softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.SoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
+        axis = self._dim(dim)  # checked for a 0-d tensor too, which takes only -1 and 0
+        return apply(R.SoftmaxBackward0, (src,), axis if self._data.ndim else None)
 
     def log_softmax(self, dim=None, dtype=None, *, axis=None):
         dim = _required(dim, axis, "log_softmax")
         _softmax_input_check(self, dim, dtype, "log_softmax")
         src = _float_input(self if dtype is None else self.to(dtype))
-        return apply(R.LogSoftmaxBackward0, (src,), self._dim(dim) if self._data.ndim else None)
+        axis = self._dim(dim)  # checked for a 0-d tensor too, which takes only -1 and 0
+        return apply(R.LogSoftmaxBackward0, (src,), axis if self._data.ndim else None)
 
     def cumsum(self, dim=None, *, dtype=None, axis=None):
         dim = _required(dim, axis, "cumsum")
@@ -201,6 +206,8 @@ class ReduceMixin:
         return in_asked_dtype(apply(R.CumsumBackward0, (src,), self._dim(dim)), dtype)
 
     def norm(self, p="fro", dim=None, keepdim=False, dtype=None):
+        if hasattr(p, "_data"):  # a Tensor order (0-d) is read as its number
+            p = p.item()
         if self._data.dtype.kind != "f":  # integer and bool inputs raise, dtype= or not
             kind = "matrix" if p == "nuc" else "vector"
             raise RuntimeError(f"linalg.{kind}_norm: Expected a floating point or complex "
@@ -210,6 +217,9 @@ class ReduceMixin:
                 raise RuntimeError(f"linalg.matrix_norm: Order {p} not supported.")
             from .linalg import matrix_norm
             return matrix_norm(self, p, dim=(-2, -1) if dim is None else dim, keepdim=keepdim)
+        if p == "fro" and isinstance(dim, (tuple, list)) and len(dim) > 2:
+            from .linalg import _not_two_dims  # a Frobenius norm spans one or two dims
+            raise RuntimeError(_not_two_dims(dim))
         p = 2 if p in ("fro", None) else (np.inf if p == "inf" else p)
         src = self if dtype is None else _norm_input_as(self, dtype)  # float: checked above
         if (p == np.inf or p < 0) and not self._data.size:

@@ -145,6 +145,7 @@ class ShapeMixin:
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self._data.ndim
         if nd == 0:
+            self._dim(start_dim), self._dim(end_dim)  # only -1 and 0 name a 0-d tensor's dim
             return self.reshape(1)
         s, e = self._dim(start_dim), self._dim(end_dim)
         if s > e:
@@ -301,6 +302,8 @@ class ShapeMixin:
         if not _is_int(chunks):
             raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
                             f"{type(chunks).__name__}")
+        if not self._data.ndim:
+            raise RuntimeError("chunk expects at least a 1-dimensional tensor")
         if chunks <= 0:
             raise RuntimeError("chunk expects `chunks` to be greater than 0, got: "
                                f"{chunks}")
@@ -309,13 +312,15 @@ class ShapeMixin:
         return self.split(step, dim)
 
     def split(self, split_size, dim=0):
-        d = self._dim(dim)
-        size = self._data.shape[d]
         if not _is_int(split_size) and not (
                 isinstance(split_size, (list, tuple)) and
                 all(_is_int(s) for s in split_size)):
             raise TypeError("split_with_sizes(): argument 'split_sizes' (position 2) must be "
                             f"tuple of ints, not {type(split_size).__name__}")
+        if not self._data.ndim:
+            raise RuntimeError("split expects at least a 1-dimensional tensor")
+        d = self._dim(dim)
+        size = self._data.shape[d]
         if isinstance(split_size, (int, np.integer)):
             step = split_size
             if step <= 0 and size:
@@ -404,7 +409,7 @@ class ShapeMixin:
         if not isinstance(value, (int, float, bool, np.generic)):
             raise TypeError("masked_fill(): argument 'value' must be Number or Tensor, not "
                             f"{type(value).__name__}")
-        if self._data.dtype.kind in "iu":
+        if self._data.dtype.kind in "iuf":
             from ._scalar_fill import checked_scalar
             value = checked_scalar(value, self._data.dtype)  # PyTorch's range check and wrap
         try:

@@ -73,6 +73,8 @@ def _float_input(fn, x, dtype):
 
 
 def _ord(ord):
+    if isinstance(ord, Tensor):  # a 0-d Tensor order is read as its number
+        return ord.item()
     return {"inf": _INF, "-inf": -_INF}.get(ord, ord) if isinstance(ord, str) else ord
 
 
@@ -89,6 +91,12 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None, out=None):
     return x.norm(p=ord, dim=dim, keepdim=keepdim)
 
 
+def _not_two_dims(dim):
+    """PyTorch's message for a matrix norm asked over other than two dims (listed bare)."""
+    listed = " ".join(str(d) for d in dim) if isinstance(dim, (tuple, list)) else dim
+    return f"linalg.matrix_norm: dim must be a 2-tuple. Got {listed}"
+
+
 @_C.with_out("linalg_matrix_norm")
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=None):
     """Frobenius, nuclear (sum of singular values), 2 / -2 (largest / smallest singular value),
@@ -98,7 +106,7 @@ def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None, out=No
         raise RuntimeError("linalg.matrix_norm: The input tensor A must have at least 2 "
                            "dimensions.")
     if not isinstance(dim, (tuple, list)) or len(dim) != 2:
-        raise RuntimeError(f"linalg.matrix_norm: dim must be a 2-tuple. Got {dim}")
+        raise RuntimeError(_not_two_dims(dim))
     d0, d1 = (A._dim(d) for d in dim)
     if d0 == d1:
         raise RuntimeError(f"linalg.matrix_norm: dims must be different. Got ({d0}, {d1})")

@@ -74,8 +74,38 @@ def entr(input):
     x = _tensor(input, "entr")
     if not x.is_floating_point():
         x = x.to(_fn("get_default_dtype")())
-    inner = -x * x.clamp(min=_fn("finfo")(x.dtype).tiny).log()  # log never sees 0 or below
-    return _fn("where")(x > 0, inner, _fn("where")(x == 0, x * 0, x * 0 - math.inf))
+    from .autograd.ops_math import relabel
+    return relabel(_entr_function().apply(x), "SpecialEntrBackward0")
+
+
+_ENTR = []
+
+
+def _entr_function():
+    """entr as one autograd Function: its slope -(log x + 1) is inf at 0 and NaN below."""
+    if _ENTR:
+        return _ENTR[0]
+    import numpy as np
+    from .autograd import Function
+    from .tensor import _wrap
+
+    class Entr(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            a = np.asarray(x._host(), dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                y = np.where(a > 0, -a * np.log(np.where(a > 0, a, 1.0)),
+                             np.where(a == 0, 0.0, np.where(a < 0, -np.inf, a)))
+            return _wrap(np.asarray(y.astype(x._data.dtype)))
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * -(x.log() + 1)  # tensor ops, so create_graph=True differentiates it
+
+    _ENTR.append(Entr)
+    return Entr
 
 
 def ndtr(input):
@@ -87,11 +117,12 @@ def ndtr(input):
 
 
 def ndtri(input):
-    """The inverse of the standard normal CDF: sqrt 2 * erfinv(2p - 1)."""
+    """The inverse of the standard normal CDF (accurate in both tails)."""
+    from ._special_ndtri import ndtri as normal_quantile
     p = _tensor(input, "ndtri")
     if not p.is_floating_point():
         p = p.to(_fn("get_default_dtype")())
-    return math.sqrt(2.0) * (2 * p - 1).erfinv()
+    return normal_quantile(p)
 
 
 def xlog1py(input, other):
@@ -106,7 +137,12 @@ def xlog1py(input, other):
     # elsewhere x * log1p(y) is already 0 at x == 0 and keeps d/dx = log1p(y) there
     void = (x == 0) & ((y <= -1) | (y == math.inf))
     safe = fastnn.where(void, fastnn.zeros_like(y), y)  # (y * 0 would be NaN at y = inf)
-    return x * safe.log1p() + 0.0  # + 0.0 turns 0 * negative (-0.0) into 0.0
+    out = x * safe.log1p() + 0.0  # + 0.0 turns 0 * negative (-0.0) into 0.0
+    # the where above made a 0-d y dimensioned: restore the dtype of x op y
+    dtype = fastnn.result_type(x, other)
+    if not dtype.is_floating_point and not dtype.is_complex:
+        dtype = fastnn.get_default_dtype()
+    return out if out.dtype == dtype else out.to(dtype)
 
 
 

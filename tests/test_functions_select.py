@@ -155,11 +155,12 @@ def test_mode(torch, dtype, dim, keepdim):
 
 
 def test_mode_nan_counts_each_nan_once():
-    # PyTorch's answer with NaN depends on where the NaNs sit; fastnn counts each NaN alone
+    # PyTorch's answer with NaN depends on where its insertion sort leaves the NaNs (each
+    # NaN is a run of its own); fastnn reproduces it for short rows
     x = fastnn.tensor([[NAN, 1.0, NAN, 3.0, 2.0], [2.0, NAN, 2.0, NAN, 0.0]])
     v, i = fastnn.mode(x, 1)
-    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0])
-    np.testing.assert_array_equal(i.numpy(), [1, 2])
+    np.testing.assert_array_equal(v.numpy(), [NAN, 0.0])
+    np.testing.assert_array_equal(i.numpy(), [0, 4])
 
 
 def test_reductions_on_scalars_and_empty(torch):
@@ -515,8 +516,8 @@ def test_errors(torch, k):
 
 def test_no_silent_gradients():
     x = fastnn.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match="derivative for 'nextafter'"):
-        fastnn.nextafter(x, fastnn.zeros(2)).sum().backward()
+    fastnn.nextafter(x, fastnn.zeros(2)).sum().backward()  # PyTorch: slope 1 for input
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
     with pytest.raises(RuntimeError, match="empty integer"):
         fastnn.median(fastnn.tensor([], dtype=fastnn.int64))
 

@@ -4,7 +4,9 @@ from math import prod
 import numpy as np
 
 from .node import Node
+from .accumulate import half_sum
 from .ops_math import zeros_on
+from .out_layout import c_contiguous
 
 
 def expand_back(g, shape, axes, keepdim):
@@ -91,9 +93,12 @@ class SumBackward1(Node):
         self.meta = (a.shape, axes, keepdim)
         if dt is None and a.size >= _SERIAL_TERMS_LIMIT and _adds_serially(
                 a, axes, a.size if axes is None else prod([a.shape[i] for i in axes])):
-            return _wide_sum(a, axes, keepdim).astype(_F32)
-        # the ufunc itself: ndarray.sum and np.sum add Python-level wrappers around it
-        return _add_reduce(a, axes, dt, None, keepdim)
+            return c_contiguous(_wide_sum(a, axes, keepdim).astype(_F32))
+        if a.dtype == _HALF if dt is None else dt == _HALF:
+            return c_contiguous(half_sum(a, axes, keepdim))
+        # the ufunc itself: ndarray.sum and np.sum add Python-level wrappers around it; a
+        # reduction of a transposed input is laid out C-contiguous, as in PyTorch
+        return c_contiguous(_add_reduce(a, axes, dt, None, keepdim))
 
     def backward(self, g):
         return (expand_back(g, *self.meta),)
@@ -115,12 +120,12 @@ class MeanBackward1(Node):
             return np.full(_add_reduce(a, axes, None, None, keepdim).shape, np.nan, a.dtype)
         if type(a) is not np.ndarray or a.dtype.itemsize < 4:
             # numpy's mean: float16's float32 accumulator
-            return a.mean(axis=axes, keepdims=keepdim)
+            return c_contiguous(a.mean(axis=axes, keepdims=keepdim))
         if _adds_serially(a, axes, n):
-            return (_wide_sum(a, axes, keepdim) / n).astype(_F32)
+            return c_contiguous((_wide_sum(a, axes, keepdim) / n).astype(_F32))
         # the same pairwise sum and division as ndarray.mean, without its Python wrapper
         # (which costs more than the whole reduction on small tensors)
-        return np.true_divide(_add_reduce(a, axes, None, None, keepdim), n)
+        return c_contiguous(np.true_divide(_add_reduce(a, axes, None, None, keepdim), n))
 
     def backward(self, g):
         return (expand_back(g / self.n, *self.meta),)
@@ -155,7 +160,7 @@ class VarBackward0(Node):
             v = np.sum(squares, axis=axes, keepdims=keepdim) / self.denom
             y = np.sqrt(v) if take_sqrt else v
         self.take_sqrt = take_sqrt
-        y = y.astype(saved_dt, copy=False)
+        y = c_contiguous(y.astype(saved_dt, copy=False))
         self.save(centred.astype(saved_dt, copy=False), y)
         return y.astype(dt, copy=False)
 
@@ -181,7 +186,7 @@ class StdBackward0(VarBackward0):
 class ProdBackward1(Node):
     def forward(self, a, axis, keepdim):
         self.meta = (a.shape, axis, keepdim)
-        y = np.prod(a, axis=axis, keepdims=keepdim)
+        y = c_contiguous(np.prod(a, axis=axis, keepdims=keepdim))
         self.save(a, y)
         return y
 
@@ -305,7 +310,8 @@ class SortBackward0(Node):
             return a.copy()
         idx = sort_indices(a, axis, descending)
         if k is not None:
-            idx = idx[(slice(None),) * axis + (slice(0, k),)]
+            # the first k of each sort: copied out, so that topk's indices are C-ordered
+            idx = np.ascontiguousarray(idx[(slice(None),) * axis + (slice(0, k),)])
         self.indices = idx
         return np.take_along_axis(a, idx, axis=axis)
 
@@ -336,7 +342,7 @@ class LogsumexpBackward0(Node):
             s = np.log(np.sum(np.exp(a - m), axis=axes, keepdims=True)) + m
         self.save(a, s)
         self.meta = (a.shape, axes, keepdim)
-        return (s if keepdim else np.squeeze(s, axis=axes)).astype(dt, copy=False)
+        return c_contiguous((s if keepdim else np.squeeze(s, axis=axes)).astype(dt, copy=False))
 
     def backward(self, g):
         a, s = self.saved
@@ -348,6 +354,11 @@ def softmax_array(a, axis):
         return a.softmax(axis)  # a CUDA array: one fused row kernel
     if not a.size:  # nothing to normalise (numpy's max has no identity for empty axes)
         return a.copy()
+    if not a.ndim:  # numpy's ufuncs turn a 0-d array into a scalar: go through 1-d
+        return softmax_array(a.reshape(1), 0).reshape(())
+    if a.dtype == _HALF:  # float16 is normalised in float32 and rounded once, as in PyTorch
+        return softmax_array(a.astype(np.float32), axis).astype(_HALF)
+    a = c_contiguous(a)  # a transposed input still gives a C-contiguous result
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
     return e
@@ -358,9 +369,23 @@ def log_softmax_array(a, axis):
         return a.log_softmax(axis)
     if not a.size:
         return a.copy()
+    if not a.ndim:  # numpy's ufuncs turn a 0-d array into a scalar: go through 1-d
+        return log_softmax_array(a.reshape(1), 0).reshape(())
+    if a.dtype == _HALF:
+        return log_softmax_array(a.astype(np.float32), axis).astype(_HALF)
+    a = c_contiguous(a)
     shifted = a - a.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
     return shifted
+
+
+def _softmax_grad(g, y, axis):
+    gy = g * y
+    return gy - y * gy.sum(axis=axis, keepdims=True)
+
+
+def _log_softmax_grad(g, y, axis):
+    return g - np.exp(y) * g.sum(axis=axis, keepdims=True)
 
 
 class SoftmaxBackward0(Node):
@@ -374,8 +399,10 @@ class SoftmaxBackward0(Node):
         y = self.saved[0]
         if type(y) is not np.ndarray:
             return (g.softmax_backward(y, self.axis),)
-        gy = g * y
-        return (gy - y * gy.sum(axis=self.axis, keepdims=True),)
+        if y.dtype == _HALF:  # in float32, rounded once, as PyTorch's float16 kernel does
+            return (_softmax_grad(g.astype(np.float32), y.astype(np.float32),
+                                  self.axis).astype(_HALF),)
+        return (_softmax_grad(g, y, self.axis),)
 
 
 class LogSoftmaxBackward0(Node):
@@ -389,7 +416,10 @@ class LogSoftmaxBackward0(Node):
         y = self.saved[0]
         if type(y) is not np.ndarray:
             return (g.softmax_backward(y, self.axis, log=True),)
-        return (g - np.exp(y) * g.sum(axis=self.axis, keepdims=True),)
+        if y.dtype == _HALF:
+            return (_log_softmax_grad(g.astype(np.float32), y.astype(np.float32),
+                                      self.axis).astype(_HALF),)
+        return (_log_softmax_grad(g, y, self.axis),)
 
 
 _FLOAT32 = np.dtype(np.float32)
@@ -408,7 +438,7 @@ def cumsum_array(a, axis):
 class CumsumBackward0(Node):
     def forward(self, a, axis):
         self.axis = axis
-        return cumsum_array(a, axis)
+        return c_contiguous(cumsum_array(a, axis))
 
     def backward(self, g):
         ax = self.axis
@@ -433,7 +463,7 @@ class NormBackward1(Node):
         else:
             y = np.sum(np.abs(a) ** p, axis=axes, keepdims=keepdim) ** (1.0 / p)
         self.save(a, y)
-        return y.astype(dt, copy=False)
+        return c_contiguous(y.astype(dt, copy=False))
 
     def backward(self, g):
         if self.p == 0:  # a count: no gradient reaches the input, as in PyTorch

@@ -128,6 +128,35 @@ class CopysignBackward0(_Binary):
         return ga, gb
 
 
+class NextafterBackward0(_Binary):
+    """The next float after a towards b: slope 1 for a, 0 for b."""
+
+    def forward(self, a, b):
+        self.remember(a, b)
+        return np.nextafter(a, b)
+
+    def backward(self, g):
+        ga = self.to_a(g) if self.needs(0) else None
+        gb = self.to_b(np.zeros_like(g)) if self.needs(1) else None
+        return ga, gb
+
+
+class NotImplementedBackward(Node):
+    """Forward through ``fn``; the output takes part in autograd, but backward raises
+    ``message`` (ops whose derivative is not defined, such as floor_divide)."""
+
+    def forward(self, *args):
+        *arrays, fn, message = args
+        self.message = message
+        return fn(*arrays)
+
+    def backward(self, g):
+        raise RuntimeError(self.message)
+
+    def name(self):
+        return "NotImplemented"
+
+
 class NoDerivative(Node):
     """Forward through ``fn``; backward is an error naming the op (no silent zero)."""
 

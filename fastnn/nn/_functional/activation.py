@@ -199,7 +199,9 @@ class HardswishBackward0(Node):
     def backward(self, g):
         a = self.saved[0]
         # PyTorch's slopes, boundaries included: 0 up to -3, x/3 + 1/2 inside, 1 from 3
-        d = np.where(a <= -3, 0, np.where(a < 3, a / 3 + 0.5, 1))
+        # (a NaN input falls through to the middle piece and gets a NaN slope, as PyTorch's
+        # vectorized kernel gives it)
+        d = np.where(a <= -3, 0, np.where(a >= 3, 1, a / 3 + 0.5))
         return ((g * d).astype(g.dtype, copy=False),)
 
 
@@ -217,11 +219,13 @@ class ThresholdBackward0(Node):
     def forward(self, a, threshold, value):
         self.threshold = threshold
         self.save(a)
-        return np.where(a > threshold, a, value).astype(a.dtype, copy=False)
+        # replaced where a <= threshold: NaN compares false, so it stays NaN (and keeps its
+        # gradient), as in PyTorch
+        return np.where(a <= threshold, value, a).astype(a.dtype, copy=False)
 
     def backward(self, g):
         a = self.saved[0]
-        return (np.where(a > self.threshold, g, 0).astype(g.dtype, copy=False),)
+        return (np.where(a <= self.threshold, 0, g).astype(g.dtype, copy=False),)
 
 
 # ---- public functions ---------------------------------------------------------------------
@@ -239,7 +243,15 @@ def relu_(input):
     return inplace(input, lambda t: apply(ReluBackward0, (t,)))
 
 
+def _float_only(input, kernel):
+    """PyTorch's float-only activation kernels refuse integer and bool input (a dtype-kind
+    test, so the float path stays cheap)."""
+    if input._data.dtype.kind in "biu":
+        float_check(input, kernel)
+
+
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    _float_only(input, "leaky_relu_cpu")
     fn = lambda t: apply(LeakyReluBackward0, (t,), float(negative_slope))  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
@@ -249,6 +261,7 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def elu(input, alpha=1.0, inplace=False):
+    _float_only(input, "elu_cpu")
     fn = lambda t: apply(EluBackward0, (t,), float(alpha))  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
@@ -265,16 +278,23 @@ def gelu(input, approximate="none"):
 
 
 def silu(input, inplace=False):
+    _float_only(input, "silu_cpu")
     return _maybe_inplace(input, lambda t: apply(SiluBackward0, (t,)), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
+    _float_only(input, "softplus_cpu")
     return apply(SoftplusBackward0, (input,), float(beta), float(threshold))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
+    kind = input._data.dtype.kind
+    if kind == "b":
+        raise RuntimeError("Bool inputs not supported for hardtanh")
+    if kind == "u" and (min_val < 0 or max_val < 0):
+        raise RuntimeError("cannot do hardtanh on an unsigned type with negative limits")
     fn = lambda t: apply(HardtanhBackward0, (t,), min_val, max_val)  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
@@ -309,6 +329,7 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
+    _float_only(input, "elu_cpu")
     fn = lambda t: apply(EluBackward0, (t,), _SELU_ALPHA) * _SELU_SCALE  # noqa: E731
     return _maybe_inplace(input, fn, inplace, "EluBackward0")
 
@@ -316,21 +337,27 @@ def selu(input, inplace=False):
 def celu(input, alpha=1.0, inplace=False):
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
+    _float_only(input, "elu_cpu")
     alpha = float(alpha)
     # celu(x) = alpha * elu(x / alpha): the same curve, rescaled
     fn = lambda t: apply(EluBackward0, (t / alpha,), 1.0) * alpha  # noqa: E731
+    if alpha < 0:  # x / alpha flips sign: the x > 0 branch must still follow x itself
+        fn = lambda t: t.where(t > 0, alpha * (t.clamp(max=0) / alpha).expm1())  # noqa: E731
     return _maybe_inplace(input, fn, inplace, "CeluBackward0")
 
 
 def mish(input, inplace=False):
+    _float_only(input, "mish_cpu")
     return _maybe_inplace(input, lambda t: t * softplus(t).tanh(), inplace, "MishBackward0")
 
 
 def hardswish(input, inplace=False):
+    _float_only(input, "hardswish_cpu")
     return _maybe_inplace(input, lambda t: apply(HardswishBackward0, (t,)), inplace)
 
 
 def hardsigmoid(input, inplace=False):
+    _float_only(input, "hardsigmoid_cpu")
     return _maybe_inplace(input, lambda t: apply(HardsigmoidBackward0, (t,)), inplace)
 
 
@@ -340,11 +367,28 @@ def softsign(input):
 
 def threshold(input, threshold, value, inplace=False):
     """input where it exceeds ``threshold``, else ``value``."""
+    if input._data.dtype.kind == "b":
+        float_check(input, "threshold_cpu")
+    threshold, value = _checked_threshold_args(input._data.dtype, threshold, value)
     fn = lambda t: apply(ThresholdBackward0, (t,), threshold, value)  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
 
+def _checked_threshold_args(dt, threshold, value):
+    """PyTorch's overflow errors: ``value`` must fit the input's dtype (float16 included);
+    for integer inputs so must ``threshold``, whose negative ints wrap into unsigned ones."""
+    from ..._scalar_fill import checked_scalar, is_number
+    if dt.kind in "iuf" and is_number(value):
+        checked_scalar(value, dt)
+    if dt.kind in "iu" and is_number(threshold):
+        wrapped = checked_scalar(threshold, dt)
+        if isinstance(threshold, (int, np.integer)):
+            threshold = int(wrapped)
+    return threshold, value
+
+
 def threshold_(input, threshold, value):
+    threshold, value = _checked_threshold_args(input._data.dtype, threshold, value)
     return _maybe_inplace(input, lambda t: apply(ThresholdBackward0, (t,), threshold, value),
                           True)
 
@@ -357,6 +401,7 @@ def glu(input, dim=-1):
     n = input.shape[d]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
+    _float_only(input, "glu_cpu")
     return relabel(input.narrow(d, 0, n // 2) * input.narrow(d, n // 2, n // 2).sigmoid(),
                    "GluBackward0")
 
@@ -370,6 +415,10 @@ def tanh(input):
 
 
 def logsigmoid(input):
+    _float_only(input, "log_sigmoid_cpu")
+    if type(input._data) is np.ndarray and not input._data.flags.c_contiguous:
+        from ..._tensor_layout import contiguous_format  # PyTorch's result is C-ordered
+        input = input.clone(memory_format=contiguous_format)
     return relabel(-softplus(-input), "LogSigmoidBackward0")
 
 
@@ -405,6 +454,6 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 def softmin(input, dim=None, _stacklevel=3, dtype=None):
     if dim is None:
         dim = _get_softmax_dim("softmin", input.dim(), _stacklevel)
-    if dtype is None and input._data.dtype.kind not in "fc":
+    if dtype is None and input._data.dtype.kind not in "fcb":  # bool: the negation's error
         input.softmax(dim)  # integer input: the same error as softmax
     return (-input).softmax(dim, dtype=dtype)

@@ -15,7 +15,7 @@ class HardshrinkBackward0(Node):
 
     def backward(self, g):
         a = self.saved[0]
-        keep = (a < -self.lambd) | (a > self.lambd)
+        keep = ~((a >= -self.lambd) & (a <= self.lambd))  # NaN passes its gradient through
         return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
 
 
@@ -24,12 +24,13 @@ class SoftshrinkBackward0(Node):
         self.lambd = lambd
         self.save(a)
         t = a.dtype.type(lambd) if a.dtype.kind == "f" else lambd
-        y = np.where(a > lambd, a - t, np.where(a < -lambd, a + t, 0))
+        # a - a is 0 in the dead zone and keeps NaN as NaN
+        y = np.where(a > lambd, a - t, np.where(a < -lambd, a + t, a - a))
         return y.astype(a.dtype, copy=False)
 
     def backward(self, g):
         a = self.saved[0]
-        keep = (a < -self.lambd) | (a > self.lambd)
+        keep = ~((a >= -self.lambd) & (a <= self.lambd))  # NaN passes its gradient through
         return (np.where(keep, g, 0).astype(g.dtype, copy=False),)
 
 
@@ -38,7 +39,8 @@ class RreluWithNoiseBackward0(Node):
 
     def forward(self, a, noise):
         self.noise = noise
-        return (a * noise).astype(a.dtype, copy=False)
+        # PyTorch's rrelu writes a C-ordered result whatever the input's layout
+        return np.multiply(a, noise, order="C").astype(a.dtype, copy=False)
 
     def backward(self, g):
         return ((g * self.noise).astype(g.dtype, copy=False),)
@@ -46,12 +48,16 @@ class RreluWithNoiseBackward0(Node):
 
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
+    if input._data.dtype.kind in "biu":
+        float_check(input, "hardshrink_cpu")
     return apply(HardshrinkBackward0, (input,), float(lambd))
 
 
 def softshrink(input, lambd=0.5):
     """x - lambd where x > lambd, x + lambd where x < -lambd, else 0."""
     dt = input._data.dtype
+    if dt.kind in "biu":
+        float_check(input, "softshrink_check")
     top = np.finfo(dt).max if dt.kind == "f" else np.finfo(np.float32).max
     if not 0 <= lambd <= top:
         from ..._dtype import scalar_type_name
@@ -82,7 +88,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
     eval."""
     if lower > upper:
         raise RuntimeError("Lower bound should be less than or equal to the upper bound")
-    float_check(input, "rrelu_with_noise_out_cpu")
+    # eval mode is a leaky_relu with the mean slope, and its kernel is what refuses
+    float_check(input, "rrelu_with_noise_out_cpu" if training else "leaky_relu_cpu")
 
     def fn(t):
         return apply(RreluWithNoiseBackward0, (t,),

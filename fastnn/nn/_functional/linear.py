@@ -118,6 +118,13 @@ def _check(input, weight, bias):
     if bias is not None:
         check_same_device(input, bias)
     x, w = input._data, weight._data
+    if w.ndim == 1:  # a single output feature, as input @ weight (a bias cannot join it)
+        if bias is not None:
+            raise RuntimeError("mat2 must be a matrix, got 1-D tensor")
+        if x.ndim == 0:
+            raise RuntimeError("both arguments to linear need to be at least 1D, but they "
+                               "are 0D and 1D")
+        return
     if w.ndim != 2:
         raise RuntimeError(f"linear(): expected weight to be 2-D, but got {w.ndim}-D")
     if x.ndim == 0:
@@ -188,6 +195,8 @@ def linear(input, weight, bias=None):
             return apply(AddmmBackward0, (input, weight, bias))
     _check(input, weight, bias)
     x, w = input._data, weight._data
+    if w.ndim == 1:
+        return input.matmul(weight)
     if x.dtype.kind == "b":
         raise NotImplementedError("\"addmm_impl_cpu_\" not implemented for 'Bool'")
     if _core is None or type(x) is not _ndarray or x.dtype.kind != "f" or \
@@ -205,11 +214,15 @@ def linear(input, weight, bias=None):
         return apply(AddmmBackward0, (input, weight, bias))
     lead = x.shape[:-1]
     flat = input.reshape(-1, x.shape[-1]) if x.ndim != 2 else input
-    if not flat._data.flags.c_contiguous:
-        flat = flat.contiguous()
-    wt = weight if w.flags.c_contiguous else weight.contiguous()
-    out = apply(MmBackward0, (flat, wt)) if bias is None else \
-        apply(AddmmBackward0, (flat, wt, bias))
+    if not w.flags.c_contiguous or (x.ndim == 2 and not x.flags.c_contiguous):
+        # a transposed operand: the generic product nodes give its gradient its layout
+        wt = weight.t()
+        out = flat.matmul(wt) if bias is None else bias.addmm(flat, wt)
+    else:
+        if not flat._data.flags.c_contiguous:
+            flat = flat.contiguous()
+        out = apply(MmBackward0, (flat, weight)) if bias is None else \
+            apply(AddmmBackward0, (flat, weight, bias))
     if x.ndim == 2:
         return out
     out = out.reshape(lead + (w.shape[0],))

@@ -186,7 +186,10 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     reduction = _reduction(size_average, reduce, reduction)
     _warn_shape(input, target)
-    _broadcastable(input._data, target._data)
+    shape = _broadcastable(input._data, target._data)
+    if input.dim() != target.dim() or tuple(input.shape) != tuple(target.shape):
+        # broadcast first, so a 0-d operand promotes like a dimensioned one (as PyTorch)
+        input, target = input.expand(*shape), target.expand(*shape)
     loss = (input - target).abs()
     if weight is not None:
         return _weighted(loss, input, weight, reduction, True)
@@ -351,6 +354,10 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "'batchmean' in the next major release.", UserWarning, stacklevel=2)
     shape = _broadcastable(input._data, target._data)
     if tuple(input.shape) != tuple(target.shape):
+        if input.dtype != target.dtype:  # a 0-d operand must not widen the other's dtype
+            from ... import result_type
+            common = result_type(input, target)
+            input, target = input.to(common), target.to(common)
         input, target = input.expand(*shape), target.expand(*shape)
     out = apply(KlDivBackward0, (input, target), bool(log_target), reduction)
     if out.grad_fn is not None:  # the node PyTorch's composite kl_div ends with

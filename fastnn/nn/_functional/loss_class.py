@@ -74,13 +74,14 @@ class NllLossBackward0(Node):
         if eps > 0:
             q = q * (1 - eps) + eps / c
         self.wq = q * weight if weight is not None else q
-        self.denom = m
+        self.denom = np.float64(m)  # a numpy zero: an empty batch's mean is NaN, not an error
         self.save(lp)
         loss = -(self.wq * lp).sum(axis=1)
         shape = self.meta[0]
         if reduction == "none":
             return loss.reshape((shape[0],) + shape[2:] if len(shape) > 1 else ())
-        return np.asarray(loss.sum() / (m if reduction == "mean" else 1), x2.dtype)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.asarray(loss.sum() / (self.denom if reduction == "mean" else 1), x2.dtype)
 
     def backward(self, g):
         shape, dt, reduction, eps, fused, weight = self.meta

@@ -15,6 +15,7 @@ from ...autograd.ops_math import name_by_use, relabel
 from ...tensor import Tensor
 from .misc import core, float_check, kernel_slices, nodes_dtype, wrap
 from .pool_args import _tuple
+from .pool_windows import window_means
 
 
 def _as_squeeze(y):
@@ -250,10 +251,11 @@ class AvgPoolBackward(_PoolNode):
         d = (1,) * nd
         xp = _padded(x, k, s, p, d, out, 0)
         total = None
+        # float16 windows are summed in float32 and rounded once, as PyTorch does
+        acc = np.float32 if x.dtype == np.float16 else x.dtype
         for _, sl in kernel_slices(k, s, d, out):
             v = xp[(slice(None), slice(None)) + sl]
-            total = v.astype(x.dtype, copy=True) if total is None else np.add(total, v,
-                                                                              out=total)
+            total = v.astype(acc, copy=True) if total is None else np.add(total, v, out=total)
         if divisor_override:
             div = np.asarray(float(divisor_override))
         else:
@@ -342,9 +344,20 @@ class AdaptiveAvgPoolBackward(_PoolNode):
         dt = x.dtype if x.dtype.kind == "f" else np.float64
         self.mats = [_bin_matrix(n, o, dt) for n, o in zip(x.shape[2:], out)]
         self.dt = x.dtype
+        if all(o == 1 for o in out) and x.dtype.kind == "f":
+            # one cell per plane (a classifier head): a plain mean keeps NaN/inf where they are
+            return x.mean(axis=tuple(range(2, x.ndim)), keepdims=True)  # (float16 sums in float32)
+        if tuple(out) == x.shape[2:]:
+            return x.copy()  # every bin is a single cell
         y = x
         for a, m in enumerate(self.mats):
             y = _along(y, m, 2 + a)
+        if not np.isfinite(y).all():
+            # the bin matrix's zeros turn a NaN/inf into NaN in every bin of its row: average
+            # window by window instead (the output is small, so the check above is cheap)
+            y = x
+            for a, (n, o) in enumerate(zip(x.shape[2:], out)):
+                y = window_means(y, *_bins(n, o), 2 + a, dt)
         return y.astype(x.dtype, copy=False)
 
     def name(self):
