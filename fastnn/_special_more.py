@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 
+from ._special_ndtri import ndtri_array
 from ._tensor_math import _float_input
 from .autograd.grad_mode import state as _grad_state
 from .autograd.ops_math import relabel
@@ -170,7 +171,17 @@ def _graph_log_ndtr_slope(x):
     return where(overflow, 0.0, math.sqrt(2.0 / math.pi) / special_op("erfcx", safe_u))
 
 
-_GRAPH_SLOPES = {"i0e": _graph_i0e_slope, "i1": _graph_i1_slope, "i1e": _graph_i1e_slope,
+def _ndtri_slope(x, y):
+    with np.errstate(over="ignore"):  # 1 / pdf(ndtri(p)) overflows at the ends: inf
+        return math.sqrt(2.0 * math.pi) * np.exp(0.5 * y * y)
+
+
+def _graph_ndtri_slope(x):
+    y = special_op("ndtri", x)
+    return math.sqrt(2.0 * math.pi) * (0.5 * y * y).exp()
+
+
+_GRAPH_SLOPES = {"ndtri": _graph_ndtri_slope, "i0e": _graph_i0e_slope, "i1": _graph_i1_slope, "i1e": _graph_i1e_slope,
                  "erfcx": _graph_erfcx_slope, "log_ndtr": _graph_log_ndtr_slope}
 
 
@@ -188,6 +199,7 @@ _OPS = {  # name: (values, slope from (x, values), PyTorch's node name)
     "i1e": (_i1e, _i1e_slope, "SpecialI1EBackward0"),
     "erfcx": (_erfcx, _erfcx_slope, "SpecialErfcxBackward0"),
     "log_ndtr": (_log_ndtr, _log_ndtr_slope, "SpecialLogNdtrBackward0"),
+    "ndtri": (ndtri_array, _ndtri_slope, "SpecialNdtriBackward0"),
 }
 _FUNCTIONS = {}
 

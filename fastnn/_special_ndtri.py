@@ -9,8 +9,6 @@ import math
 
 import numpy as np
 
-from .autograd.grad_mode import state as _grad_state
-
 # rational approximation of the normal quantile (P. J. Acklam's published coefficients)
 _CENTRAL_NUM = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
                 1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
@@ -62,43 +60,3 @@ def ndtri_array(p):
     if high.any():
         out[high] = -_lower_quantile(1.0 - p[high])
     return out
-
-
-_NDTRI = None
-
-
-def _function():
-    global _NDTRI
-    if _NDTRI is not None:
-        return _NDTRI
-    from .autograd import Function
-    from .tensor import _wrap
-
-    class Ndtri(Function):
-        @staticmethod
-        def forward(ctx, p):
-            p64 = np.asarray(p._host(), dtype=np.float64)
-            y64 = ndtri_array(p64.reshape(-1)).reshape(p64.shape)
-            ctx.save_for_backward(p)
-            ctx.y64 = y64
-            return _wrap(np.asarray(y64.astype(p._data.dtype)))
-
-        @staticmethod
-        def backward(ctx, g):
-            # d ndtri / dp = 1 / pdf(ndtri(p)) = sqrt(2 pi) exp(x^2 / 2)
-            (p,) = ctx.saved_tensors
-            if _grad_state.enabled:  # create_graph=True: the slope is built from ndtri again
-                y = Ndtri.apply(p)
-                return g * (_SQRT_2PI * (0.5 * y * y).exp())
-            with np.errstate(over="ignore"):
-                slope = _SQRT_2PI * np.exp(0.5 * ctx.y64 * ctx.y64)
-                return g * _wrap(np.asarray(slope.astype(p._data.dtype)))
-
-    _NDTRI = Ndtri
-    return Ndtri
-
-
-def ndtri(p):
-    """ndtri of a floating-point Tensor, differentiable."""
-    from .autograd.ops_math import relabel
-    return relabel(_function().apply(p), "SpecialNdtriBackward0")

@@ -118,11 +118,8 @@ def ndtr(input):
 
 def ndtri(input):
     """The inverse of the standard normal CDF (accurate in both tails)."""
-    from ._special_ndtri import ndtri as normal_quantile
-    p = _tensor(input, "ndtri")
-    if not p.is_floating_point():
-        p = p.to(_fn("get_default_dtype")())
-    return normal_quantile(p)
+    from ._special_more import special_op
+    return special_op("ndtri", _tensor(input, "ndtri"))
 
 
 def xlog1py(input, other):

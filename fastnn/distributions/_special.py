@@ -125,47 +125,29 @@ def np_trigamma(x):
         return np.where((x <= 0) & (x == np.floor(x)), np.inf, out)
 
 
-# Each backward below is a constant slope in first-order passes; when the backward records a
-# graph (create_graph=True, Hessians) the slope is the next op of the chain lgamma -> digamma
-# -> trigamma -> fastnn's polygamma(2), so it carries the same values and a graph.
-class _Lgamma(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _out(_lgamma(_np(x)), x)
+def _chained(values, slope_values, next_op):
+    """A Function computing ``values`` whose backward multiplies by ``slope_values`` (a
+    constant) in first-order passes; when the backward records a graph (create_graph=True,
+    Hessians) the slope is ``next_op`` applied to the input: the chain lgamma -> digamma ->
+    trigamma -> fastnn's polygamma(2), with the same values and a graph."""
+    class Chained(Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return _out(values(_np(x)), x)
 
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        if _grad_state.enabled:
-            return g * _Digamma.apply(x)
-        return g * _out(np_digamma(_np(x)), x)
-
-
-class _Digamma(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _out(np_digamma(_np(x)), x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        if _grad_state.enabled:
-            return g * _Trigamma.apply(x)
-        return g * _out(np_trigamma(_np(x)), x)
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            if _grad_state.enabled or slope_values is None:
+                return g * next_op(x)
+            return g * _out(slope_values(_np(x)), x)
+    return Chained
 
 
-class _Trigamma(Function):
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return _out(np_trigamma(_np(x)), x)
-
-    @staticmethod
-    def backward(ctx, g):
-        (x,) = ctx.saved_tensors
-        return g * x.polygamma(2)
+_Trigamma = _chained(np_trigamma, None, lambda x: x.polygamma(2))
+_Digamma = _chained(np_digamma, np_trigamma, lambda x: _Trigamma.apply(x))
+_Lgamma = _chained(_lgamma, np_digamma, lambda x: _Digamma.apply(x))
 
 
 def erf(x):
