@@ -74,6 +74,16 @@ def dict_extras(encoder, obj, kind, node):
 _META_SCALARS = (str, int, float, bool, type(None))
 
 
+def _plain_meta(value, nested=True):
+    """A finite scalar, or (one level deep) a dict of str to such scalars: spectral_norm
+    keeps ``{"spectral_norm": {"weight.version": 1}}`` beside a module's version."""
+    if isinstance(value, dict):
+        return nested and all(isinstance(f, str) and _plain_meta(v, False)
+                              for f, v in value.items())
+    return isinstance(value, _META_SCALARS) and not (
+        isinstance(value, float) and not math.isfinite(value))
+
+
 def odict_metadata(obj, where):
     """The ``_metadata`` of OrderedDict `obj` as JSON-ready pairs, or None when it has none.
 
@@ -86,15 +96,15 @@ def odict_metadata(obj, where):
     if isinstance(meta, dict):
         for key, fields in meta.items():
             if not isinstance(key, str) or not isinstance(fields, dict) or not all(
-                    isinstance(f, str) and isinstance(v, _META_SCALARS)
-                    and not (isinstance(v, float) and not math.isfinite(v))
-                    for f, v in fields.items()):
+                    isinstance(f, str) and _plain_meta(v) for f, v in fields.items()):
                 break
-            pairs.append([str(key), {str(f): v for f, v in fields.items()}])
+            pairs.append([str(key), {str(f): dict(v) if isinstance(v, dict) else v
+                                     for f, v in fields.items()}])
         else:
             return pairs
     raise TypeError(f"fastnn.save: cannot save the _metadata of the OrderedDict at {where}: "
-                    "it must map str prefixes to dicts of str, int, float, bool or None")
+                    "it must map str prefixes to dicts of str, int, float, bool or None "
+                    "(or of dicts of those)")
 
 
 def parse_odict_metadata(text, odict_count):
@@ -110,7 +120,7 @@ def parse_odict_metadata(text, odict_count):
         if not isinstance(pairs, list) or not all(
                 isinstance(p, list) and len(p) == 2 and isinstance(p[0], str)
                 and isinstance(p[1], dict)
-                and all(isinstance(v, _META_SCALARS) for v in p[1].values()) for p in pairs):
+                and all(_plain_meta(v) for v in p[1].values()) for p in pairs):
             raise _Bad(f"odict metadata {_short(index)} is not a list of [str, object of "
                        "scalars] pairs")
         out[int(index)] = pairs

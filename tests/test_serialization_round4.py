@@ -279,9 +279,30 @@ def test_state_dict_metadata_matches_pytorch():
     assert dict(ours) == dict(theirs)
 
 
-def test_unsaveable_metadata_is_refused():
+def test_spectral_norm_state_dict_saves_its_nested_metadata():
+    # the legacy spectral_norm records {"spectral_norm": {"weight.version": 1}} per module
+    layer = fastnn.nn.utils.spectral_norm(fastnn.nn.Linear(6, 5))
+    model = fastnn.nn.Sequential(layer, fastnn.nn.Linear(5, 3))
+    sd = model.state_dict()
+    assert sd._metadata["0"]["spectral_norm"] == {"weight.version": 1}
+    for obj, pick in ((sd, lambda o: o), ({"model": sd}, lambda o: o["model"])):
+        out = pick(roundtrip(obj))
+        assert out._metadata == sd._metadata
+    fresh = fastnn.nn.Sequential(fastnn.nn.utils.spectral_norm(fastnn.nn.Linear(6, 5)),
+                                 fastnn.nn.Linear(5, 3))
+    fresh.load_state_dict(roundtrip(sd))
+    np.testing.assert_array_equal(fresh[0].weight_orig.detach().numpy(),
+                                  layer.weight_orig.detach().numpy())
+
+
+@pytest.mark.parametrize("fields", [
+    {"version": object()},
+    {"version": float("nan")},
+    {"spectral_norm": {"deeper": {"weight.version": 1}}},
+])
+def test_unsaveable_metadata_is_refused(fields):
     od = collections.OrderedDict(a=1)
-    od._metadata = {"": {"version": object()}}
+    od._metadata = {"": fields}
     with pytest.raises(TypeError, match="_metadata"):
         saved_bytes(od)
 
