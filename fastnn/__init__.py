@@ -74,7 +74,7 @@ short = int16
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
          "special", "array_api", "accelerator", "distributions", "amp", "cpu", "func",
-         "profiler", "jit")
+         "profiler", "jit", "_C")
 
 # PyTorch's top level also has these layer functions; their positional arguments agree with
 # torch.nn.functional's (the loss functions and batch/instance norm, which take other
@@ -218,5 +218,7 @@ def poisson(input, generator=None):
 
 
 def compile(model=None, **kwargs):
-    """Accepted for compatibility: returns the model unchanged."""
-    return model if model is not None else (lambda m: m)
+    """Accepted for compatibility: a module comes back wrapped as PyTorch wraps it
+    (``_orig_mod``), run unchanged; functions come back as they are."""
+    from ._compile import compile as _compile
+    return _compile(model, **kwargs)
