@@ -49,6 +49,7 @@ from .uniform import Uniform
 from .von_mises import FisherSnedecor, VonMises
 from .wishart import Wishart
 from . import kl_cross as _kl_cross  # noqa: F401  (registers the cross-family KL pairs)
+from . import kl_continuous_bernoulli as _kl_cb  # noqa: F401  (its KL pairs, likewise)
 
 __all__ = ["Bernoulli", "Beta", "Binomial", "Categorical", "Chi2", "Dirichlet", "Distribution",
            "Exponential", "ExponentialFamily", "Gamma", "Geometric", "Independent", "Laplace",

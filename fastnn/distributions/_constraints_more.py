@@ -55,6 +55,8 @@ class _CorrCholesky(Constraint):
     event_dim = 2
 
     def check(self, value):
+        if value.dim() == 0:
+            raise IndexError("Dimension specified as -1 but tensor has no dimensions")
         tol = fastnn.finfo(value.dtype).eps * value.shape[-1] * 10
         row_norm = fastnn.linalg.norm(value.detach(), dim=-1)
         unit_rows = ((row_norm - 1.0).abs() <= tol).all(-1)
@@ -123,6 +125,35 @@ class _Stack(Constraint):
             raise IndexError(f"stack: dim {self.dim} out of range for {value.dim()} dims")
         slices = [value.select(self.dim, i) for i in range(value.size(self.dim))]
         return fastnn.stack([c.check(v) for v, c in zip(slices, self.cseq)], self.dim)
+
+
+class MixtureSameFamilyConstraint(Constraint):
+    """The support of a MixtureSameFamily: ``base_constraint`` (the components' support)
+    checked on a value broadcast against the component dimension, then required for every
+    component."""
+    _title = "MixtureSameFamilyConstraint"
+
+    def __init__(self, base_constraint):
+        assert isinstance(base_constraint, Constraint), \
+            f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
+        self.base_constraint = base_constraint
+
+    @property
+    def is_discrete(self):
+        return self.base_constraint.is_discrete
+
+    @property
+    def event_dim(self):
+        return self.base_constraint.event_dim
+
+    def check(self, value):
+        event_dim = self.event_dim
+        per_component = self.base_constraint.check(value.unsqueeze(-1 - event_dim))
+        kept = value.dim() - event_dim  # the batch dims of value, before the component one
+        return per_component.reshape(tuple(per_component.shape[:kept]) + (-1,)).all(-1)
+
+    def _details(self):
+        return repr(self.base_constraint)
 
 
 cat = _Cat

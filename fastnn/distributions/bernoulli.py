@@ -46,7 +46,18 @@ class Bernoulli(_ProbsOrLogits, ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         # log p(x) = x * l - log(1 + e^l) for x in {0, 1}
-        return value * self.logits - F.softplus(self.logits)
+        log_p = value * self.logits - F.softplus(self.logits)
+        if isinstance(value, fastnn.Tensor) and value.is_floating_point() and \
+                value.dtype != log_p.dtype:
+            log_p = log_p.to(value.dtype)  # PyTorch's result takes the value's float dtype
+        return log_p
+
+    @property
+    def _natural_params(self):
+        return (fastnn.logit(self.probs),)
+
+    def _log_normalizer(self, x):
+        return fastnn.log1p(fastnn.exp(x))
 
     def entropy(self):
         return F.softplus(self.logits) - self.probs * self.logits

@@ -4,10 +4,10 @@ import numpy as np
 import fastnn
 
 from . import constraints
-from ._special import digamma, log_beta
+from ._special import digamma, lgamma, log_beta
 from ._gamma_rsample import standard_gamma_rsample
 from .distribution import ExponentialFamily
-from .utils import _unit_gamma_draws, xlogy
+from .utils import _normalized_draws, _unit_gamma_draws, xlogy
 
 __all__ = ["Beta"]
 
@@ -59,20 +59,28 @@ class Beta(ExponentialFamily):
         x = standard_gamma_rsample(self.concentration1, shape)
         y = standard_gamma_rsample(self.concentration0, shape)
         info = fastnn.finfo(x.dtype)
-        return (x / (x + y)).clamp(min=info.tiny, max=1 - info.eps)
+        return (x / (x + y)).clamp(min=info.tiny, max=1 - info.eps / 2)  # largest below 1
 
     def sample(self, sample_shape=()):
         # X / (X + Y) with X ~ Gamma(a), Y ~ Gamma(b) is Beta(a, b)
         out_shape = self._extended_shape(sample_shape)
         x = _unit_gamma_draws(self.concentration1, out_shape)
         y = _unit_gamma_draws(self.concentration0, out_shape)
-        return fastnn.tensor(np.asarray(x / (x + y)), dtype=self.concentration1.dtype)
+        pair = np.stack([x, y], -1)
+        return _normalized_draws(pair, pair[..., :1], self.concentration1.dtype)[..., 0]
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         a, b = self._ab
         return xlogy(a - 1, value) + xlogy(b - 1, 1 - value) - log_beta(a, b)
+
+    @property
+    def _natural_params(self):
+        return (self.concentration1, self.concentration0)
+
+    def _log_normalizer(self, x, y):
+        return lgamma(x) + lgamma(y) - lgamma(x + y)
 
     def entropy(self):
         a, b = self._ab

@@ -125,8 +125,8 @@ class _TriangularFactor(Constraint):
     event_dim = 2
 
     def check(self, value):
-        diagonal_positive = (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
-        return _square_all(value.tril() == value) & diagonal_positive
+        lower = _square_all(value.tril() == value)  # first: tril's error for non-matrices
+        return lower & (value.diagonal(dim1=-2, dim2=-1) > 0).all(-1)
 
 
 class _SymmetricPositive(Constraint):
@@ -241,8 +241,9 @@ nonnegative_integer = _WholeAtLeast(0)
 positive_integer = _WholeAtLeast(1)
 
 # matrix, count and composite constraints live in their own module
-from ._constraints_more import (cat, corr_cholesky, lower_triangular, multinomial,  # noqa: E402
-                                positive_semidefinite, square, stack, symmetric)
+from ._constraints_more import (MixtureSameFamilyConstraint, cat, corr_cholesky,  # noqa: E402
+                                lower_triangular, multinomial, positive_semidefinite, square,
+                                stack, symmetric)
 
-__all__ += ["cat", "corr_cholesky", "lower_triangular", "multinomial",
-            "positive_semidefinite", "square", "stack", "symmetric"]
+__all__ += ["MixtureSameFamilyConstraint", "cat", "corr_cholesky", "lower_triangular",
+            "multinomial", "positive_semidefinite", "square", "stack", "symmetric"]

@@ -19,6 +19,7 @@ class ContinuousBernoulli(_ProbsOrLogits, ExponentialFamily):
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
     support = constraints.unit_interval
     has_rsample = True
+    _mean_carrier_measure = 0
     _tensor_params = ("probs", "logits")
     _plain_state = ("_lims",)
     _binary = True

@@ -1,5 +1,4 @@
 """The Dirichlet distribution over probability vectors."""
-import numpy as np
 
 import fastnn
 import fastnn.nn.functional as F
@@ -8,7 +7,7 @@ from . import constraints
 from ._special import digamma, lgamma
 from ._gamma_rsample import standard_gamma_rsample
 from .distribution import ExponentialFamily
-from .utils import _unit_gamma_draws, xlogy
+from .utils import _normalized_draws, _unit_gamma_draws, xlogy
 
 __all__ = ["Dirichlet"]
 
@@ -56,20 +55,26 @@ class Dirichlet(ExponentialFamily):
     def rsample(self, sample_shape=()):
         g = standard_gamma_rsample(self.concentration, self._extended_shape(sample_shape))
         x = g / g.sum(-1, keepdim=True)
-        return x.clamp(min=fastnn.finfo(x.dtype).tiny, max=1.0)
+        info = fastnn.finfo(x.dtype)
+        return x.clamp(min=info.tiny, max=1 - info.eps / 2)  # largest value below 1
 
     def sample(self, sample_shape=()):
         # independent Gamma(a_i, 1) draws divided by their sum are Dirichlet(a)
         g = _unit_gamma_draws(self.concentration, self._extended_shape(sample_shape))
-        x = g / g.sum(-1, keepdims=True)
-        x = np.clip(x, fastnn.finfo(self.concentration.dtype).tiny, 1.0)
-        return fastnn.tensor(x, dtype=self.concentration.dtype)
+        return _normalized_draws(g, g, self.concentration.dtype)
 
     def log_prob(self, value):
         if self._validate_args:
             self._validate_sample(value)
         a = self.concentration
         return (xlogy(a - 1, value).sum(-1) + lgamma(a.sum(-1)) - lgamma(a).sum(-1))
+
+    @property
+    def _natural_params(self):
+        return (self.concentration,)
+
+    def _log_normalizer(self, x):
+        return lgamma(x).sum(-1) - lgamma(x.sum(-1))
 
     def entropy(self):
         """H = log B(a) + (a0 - k) psi(a0) - sum (a_i - 1) psi(a_i)."""

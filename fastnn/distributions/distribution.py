@@ -41,7 +41,7 @@ class Distribution:
 
     @staticmethod
     def set_default_validate_args(value):
-        if value is not True and value is not False:
+        if value not in (True, False):  # 0 and 1 count as flags too
             raise ValueError
         Distribution._validate_args = value
 
@@ -236,9 +236,33 @@ class Distribution:
 
 
 class ExponentialFamily(Distribution):
-    """Marks the exponential-family distributions (Normal, Bernoulli, Exponential, Gamma,
-    Beta), so isinstance checks in ported code keep working. fastnn has no higher-order gradients, so the generic Bregman-
-    divergence entropy and KL are not offered: each family defines its own closed forms."""
+    """Base of the exponential families: densities exp(<t(x), theta> - F(theta) + k(x)).
+    A family gives its natural parameters theta (``_natural_params``), its log-normaliser F
+    (``_log_normalizer``) and E[k(x)] (``_mean_carrier_measure``); entropy (and the
+    same-family KL fallback) then follow from F and its gradient (a Bregman divergence).
+    The built-in families override entropy with closed forms."""
+
+    @property
+    def _natural_params(self):
+        raise NotImplementedError
+
+    def _log_normalizer(self, *natural_params):
+        raise NotImplementedError
+
+    @property
+    def _mean_carrier_measure(self):
+        raise NotImplementedError
+
+    def entropy(self):
+        # H = F(theta) - <theta, grad F(theta)> - E[k(x)]
+        result = -self._mean_carrier_measure
+        thetas = [t.detach().requires_grad_() for t in self._natural_params]
+        log_norm = self._log_normalizer(*thetas)
+        grads = fastnn.autograd.grad(log_norm.sum(), thetas, create_graph=True)
+        result = result + log_norm
+        for theta, grad in zip(thetas, grads):
+            result = result - (theta * grad).reshape(tuple(self._batch_shape) + (-1,)).sum(-1)
+        return result
 
 
 class CentredAtLoc:

@@ -50,5 +50,12 @@ class Exponential(ExponentialFamily):
     def icdf(self, value):
         return fastnn.log1p(-value) / -self.rate
 
+    @property
+    def _natural_params(self):
+        return (-self.rate,)
+
+    def _log_normalizer(self, x):
+        return -(-x).log()
+
     def entropy(self):
         return 1 - self.rate.log()

@@ -53,8 +53,9 @@ class Gamma(ExponentialFamily):
         return fastnn.tensor(np.asarray(drawn), dtype=dtype)
 
     def log_prob(self, value):
-        if not isinstance(value, fastnn.Tensor):
-            value = fastnn.tensor(value, dtype=self.rate.dtype)
+        # any value is taken in the rate's dtype (a float64 value under float32 parameters
+        # gives a float32 log density, as in PyTorch)
+        value = fastnn.as_tensor(value, dtype=self.rate.dtype)
         if self._validate_args:
             self._validate_sample(value)
         a = self.concentration
@@ -65,6 +66,13 @@ class Gamma(ExponentialFamily):
         if self._validate_args:
             self._validate_sample(value)
         return fastnn.special.gammainc(self.concentration, self.rate * value)
+
+    @property
+    def _natural_params(self):
+        return (self.concentration - 1, -self.rate)
+
+    def _log_normalizer(self, x, y):
+        return lgamma(x + 1) + (x + 1) * (-y.reciprocal()).log()
 
     def entropy(self):
         a = self.concentration

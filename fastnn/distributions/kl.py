@@ -128,13 +128,19 @@ def _exponential_vs_exponential(p, q):
 
 @register_kl(ExponentialFamily, ExponentialFamily)
 def _expfamily_fallback(p, q):
-    # a generic same-family answer would differentiate the log-normaliser twice, which
-    # fastnn's autograd cannot; keep the catch-all only for its error messages
+    # same family: KL is the Bregman divergence of the log-normaliser F between the natural
+    # parameters, F(theta_q) - F(theta_p) - <theta_q - theta_p, grad F(theta_p)>
     if type(p) is not type(q):
         raise NotImplementedError("The cross KL-divergence between different exponential "
                                   "families cannot be computed using Bregman divergences")
-    raise NotImplementedError(f"No KL(p || q) is implemented for p type "
-                              f"{p.__class__.__name__} and q type {q.__class__.__name__}")
+    p_thetas = [t.detach().requires_grad_() for t in p._natural_params]
+    q_thetas = q._natural_params
+    p_log_norm = p._log_normalizer(*p_thetas)
+    grads = fastnn.autograd.grad(p_log_norm.sum(), p_thetas, create_graph=True)
+    result = q._log_normalizer(*q_thetas) - p_log_norm
+    for p_theta, q_theta, grad in zip(p_thetas, q_thetas, grads):
+        result = result - _sum_rightmost((q_theta - p_theta) * grad, len(q.event_shape))
+    return result
 
 
 @register_kl(Gamma, Gamma)

@@ -1,6 +1,7 @@
 """MixtureSameFamily: a Categorical choice among K components of one batched family."""
 import fastnn
 
+from . import constraints
 from .categorical import Categorical
 from .distribution import Distribution
 
@@ -53,7 +54,7 @@ class MixtureSameFamily(Distribution):
 
     @property
     def support(self):
-        return self._component_distribution.support
+        return constraints.MixtureSameFamilyConstraint(self._component_distribution.support)
 
     mixture_distribution = property(lambda self: self._mixture_distribution)
     component_distribution = property(lambda self: self._component_distribution)

@@ -78,7 +78,11 @@ class Multinomial(Distribution):
             self._validate_sample(value)
         logits = self.logits
         lead = fastnn.broadcast_shapes(tuple(value.shape), tuple(logits.shape))
-        logits, value = logits.expand(lead), value.to(logits.dtype).expand(lead)
+        # float counts promote with the logits (a float64 value gives float64); integer
+        # counts are taken in the logits' dtype
+        dt = fastnn.promote_types(logits.dtype, value.dtype) if value.is_floating_point() \
+            else logits.dtype
+        logits, value = logits.to(dt).expand(lead), value.to(dt).expand(lead)
         # a class that never occurs (logit -inf) contributes nothing when its count is 0
         terms = fastnn.where(value == 0, fastnn.zeros_like(logits), logits * value)
         return lgamma(value.sum(-1) + 1) - lgamma(value + 1).sum(-1) + terms.sum(-1)

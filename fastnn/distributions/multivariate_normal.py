@@ -22,7 +22,9 @@ def _batch_mv(mat, vec):
 
 def _solve_lower(tril, rhs):
     """L^{-1} rhs for lower-triangular L, broadcasting their batch dims (differentiable)."""
-    return fastnn.linalg.solve_triangular(tril, rhs, upper=False)
+    # a value of another float dtype is solved in the factor's dtype (the result's, as in
+    # PyTorch), not rejected as a dtype mismatch
+    return fastnn.linalg.solve_triangular(tril, rhs.to(tril.dtype), upper=False)
 
 
 def _mahalanobis(tril, diff):

@@ -54,6 +54,13 @@ class Normal(CentredAtLoc, ExponentialFamily):
     def icdf(self, value):
         return self.loc + (_SQRT2 * self.scale) * erfinv(2 * value - 1)
 
+    @property
+    def _natural_params(self):
+        return (self.loc / self.scale.pow(2), -0.5 * self.scale.pow(2).reciprocal())
+
+    def _log_normalizer(self, x, y):
+        return -0.25 * x.pow(2) / y + 0.5 * (-math.pi / y).log()
+
     def entropy(self):
         # log(sigma * sqrt(2 * pi * e))
         return self.scale.log() + (0.5 + _LOG_SQRT_2PI)

@@ -45,3 +45,10 @@ class Poisson(ExponentialFamily):
             self._validate_sample(value)
         # xlogy keeps P(0) = 1 at rate 0
         return xlogy(value, self.rate) - self.rate - lgamma(value + 1)
+
+    @property
+    def _natural_params(self):
+        return (self.rate.log(),)
+
+    def _log_normalizer(self, x):
+        return x.exp()

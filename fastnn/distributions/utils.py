@@ -1,5 +1,6 @@
 """Helpers shared by fastnn's distributions: parameter broadcasting, probs <-> logits,
 cached derived parameters, shape bookkeeping and draws from fastnn's random stream."""
+import math
 from numbers import Number
 
 import numpy as np
@@ -10,7 +11,7 @@ from fastnn import Size, Tensor
 euler_constant = 0.57721566490153286060  # Euler-Mascheroni constant
 
 __all__ = ["broadcast_all", "logits_to_probs", "clamp_probs", "probs_to_logits",
-           "lazy_property"]
+           "lazy_property", "tril_matrix_to_vec", "vec_to_tril_matrix"]
 
 
 def _tensorize(values):
@@ -55,6 +56,8 @@ def _sum_rightmost(value, dim):
     """Add up the ``dim`` trailing dimensions of ``value`` (nothing to do for 0)."""
     if dim <= 0:
         return value
+    if value.dim() < dim:  # fewer dims than asked for: all of them add up to one number
+        return value.reshape(-1).sum(-1)
     return value.sum(tuple(range(-dim, 0)))
 
 
@@ -123,7 +126,16 @@ def _gen_numpy():
 def _unit_gamma_draws(concentration, shape):
     """Gamma(concentration, 1) draws of ``shape`` as float64 numpy, from fastnn's stream."""
     alpha = np.broadcast_to(concentration.detach().numpy(), tuple(shape)).astype(np.float64)
-    return _gen_numpy().standard_gamma(alpha)
+    # small concentrations underflow to 0: keep draws positive so ratios of them are defined
+    return np.maximum(_gen_numpy().standard_gamma(alpha), np.finfo(np.float64).tiny)
+
+
+def _normalized_draws(draws, numer, dtype):
+    """numer / draws.sum(-1) (float64 Gamma draws) as a fastnn tensor of ``dtype``, kept
+    inside the open unit interval: [tiny, the largest value below 1] of that dtype."""
+    ratio = np.asarray(numer / draws.sum(-1, keepdims=True)).astype(dtype.np)
+    top = np.nextafter(ratio.dtype.type(1), ratio.dtype.type(0))
+    return fastnn.tensor(np.clip(ratio, np.finfo(ratio.dtype).tiny, top), dtype=dtype)
 
 
 class _ProbsOrLogits:
@@ -159,3 +171,38 @@ class _ProbsOrLogits:
         if self._binary:
             return fastnn.sigmoid(self.logits)
         return fastnn.softmax(self.logits, dim=-1)
+
+
+def _tril_mask(n, diag):
+    """(n, n) bool mask of the entries on or below diagonal ``diag`` (row-major order)."""
+    rows = fastnn.arange(n)
+    return rows < rows.view(-1, 1) + (diag + 1)
+
+
+def vec_to_tril_matrix(vec, diag=0):
+    """Lay the last dim of ``vec`` out, row by row, as the entries on or below diagonal
+    ``diag`` of square matrices (zeros elsewhere); differentiable in ``vec``."""
+    length = vec.shape[-1]
+    # n solves n (n + 1) / 2 + diag n + ... = length for the square side
+    b = 1 + 2 * diag
+    side = (-b + math.sqrt(b * b + 8 * length + 4 * abs(diag) * (diag + 1))) / 2
+    if round(side) - side > fastnn.finfo(vec.dtype).eps:
+        raise ValueError(f"The size of last dimension is {length} which cannot be expressed "
+                         "as the lower triangular part of a square D x D matrix.")
+    side = round(side)
+    mat = vec.new_zeros(tuple(vec.shape[:-1]) + (side, side))
+    mat[..., _tril_mask(side, diag)] = vec
+    return mat
+
+
+def tril_matrix_to_vec(mat, diag=0):
+    """The entries on or below diagonal ``diag`` of square matrices, row by row, as the
+    last dim of the result (the inverse of vec_to_tril_matrix)."""
+    side = mat.shape[-1]
+    if not -side <= diag < side:
+        raise ValueError(f"diag ({diag}) provided is outside [{-side}, {side - 1}].")
+    if mat.shape[-2] != side:  # the (side, side) mask cannot index these matrices
+        raise IndexError(f"The shape of the mask [{side}, {side}] at index 0 does not match "
+                         f"the shape of the indexed tensor {list(mat.shape)} at index "
+                         f"{mat.dim() - 2}")
+    return mat[..., _tril_mask(side, diag)]
