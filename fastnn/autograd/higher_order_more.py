@@ -73,7 +73,7 @@ def _cumprod(node, g):
 def _max_all(node, g):
     a = node.saved[0]
     mask = node.ties()
-    return (g * _const((mask / mask.sum()).astype(a.dtype)),)
+    return (_keep(mask, g * _const(np.asarray(1 / mask.sum(), a.dtype))),)
 
 
 @rule(R.MaxBackward0)
@@ -98,8 +98,11 @@ def _sort(node, g):
 def _maximum(node, g):
     wa, wb = node.weights()  # MinimumBackward0 saves its inputs swapped: this serves both
     dt = g._data.dtype
-    return (_fit(g * _const(wa.astype(dt)), *node.a_meta) if _need(node, 0) else None,
-            _fit(g * _const(wb.astype(dt)), *node.b_meta) if _need(node, 1) else None)
+    # selections around g * weight: an inf gradient at a losing input gives 0, not nan
+    return (_fit(_keep(wa != 0, g * _const(wa.astype(dt))), *node.a_meta)
+            if _need(node, 0) else None,
+            _fit(_keep(wb != 0, g * _const(wb.astype(dt))), *node.b_meta)
+            if _need(node, 1) else None)
 
 
 # ---- spreads, norms, logsumexp ------------------------------------------------------------

@@ -274,8 +274,10 @@ class MaximumBackward0(_Binary):
 
     def backward(self, g):
         wa, wb = self.weights()
-        return (self.to_a(g * wa) if self.needs(0) else None,
-                self.to_b(g * wb) if self.needs(1) else None)
+        # a selection, not g * weight: an inf gradient at a losing input gives 0, not nan
+        zero = np.zeros((), g.dtype)
+        return (self.to_a(np.where(wa != 0, g * wa, zero)) if self.needs(0) else None,
+                self.to_b(np.where(wb != 0, g * wb, zero)) if self.needs(1) else None)
 
     def weights(self):
         """The share of the gradient each input gets: all of it to the larger, half each on
@@ -492,7 +494,8 @@ class ClampBackward1(Node):
             keep &= a >= self.lo
         if self.hi is not None:
             keep &= a <= self.hi
-        return (g * keep,)
+        # a selection, not g * keep: an inf gradient where clamped gives 0, not nan
+        return (np.where(keep, g, np.zeros((), g.dtype)),)
 
 
 class CloneBackward0(Node):

@@ -244,7 +244,8 @@ class MaxBackward1(Node):
 
     def backward(self, g):
         mask = self.ties()
-        return (mask * (g / mask.sum()),)
+        share = g / mask.sum()
+        return (np.where(mask, share, np.zeros((), share.dtype)),)  # inf g: 0 off the ties
 
     def name(self):
         return "MaxBackward1" if self.use_max else "MinBackward1"

@@ -62,8 +62,11 @@ class EvenlyBackward(Node):
         v = self.value
         mask = (a == v) | (np.isnan(a) & np.isnan(v)) if a.dtype.kind == "f" else a == v
         count = mask.sum(axis=axes, keepdims=True)
-        g = g.reshape(v.shape)
-        return ((mask * (g / count)).astype(a.dtype, copy=False),)
+        share = g.reshape(v.shape) / count
+        if self.label == "AminmaxBackward0":  # PyTorch scales by the mask here (inf g: nan)
+            return ((mask * share).astype(a.dtype, copy=False),)
+        # median selects: an inf gradient gives 0 off the chosen entries, not nan
+        return (np.where(mask, share, np.zeros((), share.dtype)).astype(a.dtype, copy=False),)
 
     def name(self):
         return self.label
