@@ -72,7 +72,18 @@ class MiscMixin(MiscMathMixin, MiscIndexMixin, MiscLegacyMixin):
     # dense tensor
     is_sparse = is_sparse_csr = is_quantized = is_meta = is_nested = is_mkldnn = False
     is_mps = is_xpu = is_xla = is_ipu = is_vulkan = is_maia = is_mtia = False
-    output_nr = 0
+
+    @property
+    def output_nr(self):
+        """Which output of the op that made it this tensor is (0 for a leaf)."""
+        fn = self.grad_fn
+        if fn is None:
+            return 0
+        piece = self.__dict__.get("_multi_out")  # a piece of split/unbind, or of a Function
+        return piece[1] if piece is not None else fn._output_nr
+
+    def _is_view(self):
+        return self._base is not None
 
     def to_dense(self, dtype=None, *, masked_grad=None):
         """Self (a dense tensor already), or a copy in ``dtype``."""

@@ -12,6 +12,7 @@ from . import graph  # noqa: F401
 from . import forward_ad  # noqa: F401
 from . import saved_attrs  # noqa: F401  (grad_fn._saved_* properties)
 from .graph import GradientEdge
+from .variable import Variable  # noqa: F401
 from .engine import start_pass, end_pass
 
 __all__ = ["backward", "grad", "Variable", "Function", "no_grad", "enable_grad",
@@ -192,16 +193,6 @@ def _graph_backward(tensors, grads, inputs, retain_graph=True):
                 _accumulate(node, g)
             else:
                 t._grad = g if t._grad is None else t._grad + g
-
-
-def Variable(data, requires_grad=False, volatile=False):
-    """Legacy wrapper: returns a Tensor (Variables and Tensors merged in PyTorch 0.4)."""
-    from ..tensor import Tensor
-    from .._creation import tensor
-    t = data if isinstance(data, Tensor) else tensor(data)
-    if requires_grad:
-        t.requires_grad_(True)
-    return t
 
 
 def __getattr__(name):

@@ -112,17 +112,22 @@ def end_pass(prev):
 def _execute(node, g, retain_graph):
     """One node's backward with its hooks; the gradients for ``node._next``."""
     packed = node._packed
-    if node._vcs or node._freed or packed is not None:
-        node.check_saved()
-        if packed is not None:  # saved_tensors_hooks: unpacked afresh for each pass
-            node.saved = unpack_node(packed)
-    grads = node.backward(g)
-    if packed is not None:
-        node.saved = ()
-    if node._post_hooks:
-        grads = run_post_hooks(node, grads, g, as_arrays=True)
-    if anomaly.enabled:
-        _check_anomaly(node, grads)
+    try:  # (free unless something raises)
+        if node._vcs or node._freed or packed is not None:
+            node.check_saved()
+            if packed is not None:  # saved_tensors_hooks: unpacked afresh for each pass
+                node.saved = unpack_node(packed)
+        grads = node.backward(g)
+        if packed is not None:
+            node.saved = ()
+        if node._post_hooks:
+            grads = run_post_hooks(node, grads, g, as_arrays=True)
+        if anomaly.enabled:
+            _check_anomaly(node, grads)
+    except Exception:
+        if anomaly.enabled:
+            warn_forward_trace(node)
+        raise
     if not retain_graph:
         node.release()
     return grads
@@ -196,11 +201,8 @@ def _run_in_creation_order(roots, root_grads, retain_graph):
         if node._pre_hooks:
             g = run_tensor_hooks(node._pre_hooks, g)
         edges = zip(node._next, _execute(node, g, retain_graph))
-    for node in sinks:
-        g = pending.pop(node)
-        if node._pre_hooks:
-            g = run_tensor_hooks(node._pre_hooks, g)
-        node.accumulate(g)
+    for node in sinks:  # (accumulate runs the sink's own hooks)
+        node.accumulate(pending.pop(node))
 
 
 def _run(roots, root_grads, retain_graph, capture):
@@ -220,12 +222,16 @@ def _run(roots, root_grads, retain_graph, capture):
     while ready:
         node = ready.pop()
         g = pending.pop(node, None)
+        if type(node) is AccumulateGrad:
+            # a leaf's gradient is captured as it arrives: its node's hooks run only if
+            # backward(inputs=...) accumulates it (in AccumulateGrad.accumulate)
+            if node in capture:
+                captured[node] = g
+            continue
         if g is not None and node._pre_hooks:
             g = run_tensor_hooks(node._pre_hooks, g)
         if node in capture:
             captured[node] = g
-        if type(node) is AccumulateGrad:
-            continue
         nexts = node._next
         if g is None or node not in useful:
             grads = (None,) * len(nexts)
@@ -244,11 +250,21 @@ def _run(roots, root_grads, retain_graph, capture):
     return captured
 
 
+def warn_forward_trace(node):
+    """Anomaly mode: say where the forward of the node whose backward failed ran."""
+    import warnings
+    where = node._trace or "(not recorded: anomaly detection was off during the forward pass)"
+    where = "".join("  " + line for line in where.splitlines(True))
+    warnings.warn(f"Error detected in {node.name()}. Traceback of forward call that caused the "
+                  f"error:\n{where}", UserWarning, stacklevel=3)
+
+
 def _check_anomaly(node, grads):
+    """Anomaly mode: raise if the node's backward produced NaN (arrays or Tensors)."""
     if not anomaly.check_nan:
         return
     for i, gi in enumerate(grads):
-        if gi is not None and has_nan(np.asarray(gi)):  # PyTorch lets inf through
+        if gi is not None and has_nan(np.asarray(getattr(gi, "_data", gi))):  # not inf: as PyTorch
             where = node._trace or "(forward location not recorded: enable anomaly detection " \
                                    "before the forward pass)"
             raise RuntimeError(

@@ -27,6 +27,10 @@ class SlotBackward(Node):
     attributes (a custom Function's ``ctx`` fields, ``saved_tensors``) through to it."""
     index = 0
 
+    @property
+    def _output_nr(self):
+        return self.index
+
     def name(self):
         return self._next[0].name()
 

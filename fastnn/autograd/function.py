@@ -146,7 +146,7 @@ class FunctionCtx(Node):
                 if gi is None and self.materialize_grads and shape is not None:
                     gi = np.zeros(shape, dt)
                 grads_out.append(None if gi is None else _wrap(gi))
-        grads = self._fn_cls.backward(self, *grads_out)
+        grads = backward_formula(self._fn_cls)(self, *grads_out)
         if not isinstance(grads, tuple):
             grads = (grads,)
         n_args = len(self._tensor_slots)
@@ -289,6 +289,14 @@ class Function:
         raise NotImplementedError("You must implement either the backward or vjp method for "
                                   "your custom autograd.Function to use it with backward mode AD.")
 
+    vjp = backward  # either name may define the backward formula (see backward_formula)
+
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        # fastnn's forward-mode AD goes through backward (double vjp) and never calls this
+        raise NotImplementedError("You must implement the jvp function for custom "
+                                  "autograd.Function to use it with forward mode AD.")
+
     @classmethod
     def apply(cls, *args, **kwargs):
         from ..tensor import Tensor
@@ -310,6 +318,8 @@ class Function:
                 cls.setup_context(ctx, args, out)
             else:
                 out = cls.forward(ctx, *args)
+        if ctx._dirty:
+            _bump_dirty(ctx, out)
         if not record:
             return out
         for t in ctx._dirty:
@@ -348,6 +358,35 @@ class Function:
         if not many:
             return outs[0]
         return tuple(outs) if type(out) is tuple else type(out)(*outs)  # a namedtuple
+
+
+def _bump_dirty(ctx, out):
+    """``mark_dirty``'s tensors must be outputs; each counts one more in-place change (the
+    Function's), and what the forward saved of them expects that new version."""
+    outs = out if isinstance(out, tuple) else (out,)
+    dirty = ctx._dirty
+    if not all(any(t is o for o in outs) for t in dirty):
+        raise RuntimeError("Some elements marked as dirty during the forward method were not "
+                           "returned as output. The inputs that are modified inplace must all be "
+                           "outputs of the Function.")
+    counters = []
+    for t in dirty:
+        vc = t._vc
+        if not any(vc is c for c in counters):  # (two views may share one counter)
+            vc[0] += 1
+            counters.append(vc)
+    if ctx._vcs:
+        ctx._vcs = [(vc, vc[0] if any(vc is c for c in counters) else v, arr, made)
+                    for vc, v, arr, made in ctx._vcs]
+
+
+def backward_formula(cls):
+    """A Function's ``backward``, or its ``vjp`` when only that one is defined."""
+    fn = cls.backward
+    return cls.vjp if fn is _BASE_BACKWARD else fn
+
+
+_BASE_BACKWARD = Function.backward
 
 
 class DelayedError(Node):
@@ -394,3 +433,6 @@ def once_differentiable(fn):
             marked.append(o)
         return tuple(marked) if many else marked[0]
     return wrapper
+
+
+from .function_legacy import BackwardCFunction, InplaceFunction, NestedIOFunction  # noqa: E402,F401

@@ -89,7 +89,25 @@ def is_inference_mode_enabled():
     return state.inference
 
 
-class _Mode:
+class _DecoratorContextManager:
+    """Base of context managers that also decorate functions: ``@mode()`` runs each call of
+    the function (or each resume of a generator) under a fresh ``clone()`` of the mode.
+    Subclasses define ``__enter__`` and ``__exit__``."""
+
+    def __call__(self, fn):
+        return _decorate(self.clone, fn)
+
+    def __enter__(self):
+        raise NotImplementedError
+
+    def __exit__(self, exc_type, exc_value, traceback):
+        raise NotImplementedError
+
+    def clone(self):
+        return self.__class__()
+
+
+class _Mode(_DecoratorContextManager):
     """Context manager and decorator; the subclass says what grad mode it sets."""
     _target = True
 
@@ -99,13 +117,6 @@ class _Mode:
     def __exit__(self, *exc):
         _restore(self._prev)
         return False
-
-    def __call__(self, fn):
-        # Used as @no_grad() (instance) or @no_grad (class): both wrap fn.
-        return _decorate(self.clone, fn)
-
-    def clone(self):
-        return type(self)()
 
 
 def _decorate(make_mode, fn):

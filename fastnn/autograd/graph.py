@@ -25,7 +25,7 @@ def get_gradient_edge(tensor):
     if not tensor.requires_grad:
         raise RuntimeError("It is not possible to get the gradient edge for a Tensor that does "
                            "not require gradients")
-    return GradientEdge(_edge(tensor), 0)
+    return GradientEdge(_edge(tensor), tensor.output_nr)
 
 
 def increment_version(tensor):

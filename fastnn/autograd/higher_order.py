@@ -10,9 +10,9 @@ a rule raise, naming the op, rather than returning a gradient that silently lack
 import numpy as np
 
 from .._fp_quiet import quietly
-from .engine import _dependencies, _useful, run_post_hooks
+from .engine import _check_anomaly, _dependencies, _useful, run_post_hooks, warn_forward_trace
 from .grad_mode import enable_grad
-from .node import AccumulateGrad, Node
+from .node import AccumulateGrad, Node, anomaly
 from .saved_hooks import unpack_node
 
 _RULES = {}
@@ -77,34 +77,23 @@ def run_graph_backward(roots, root_grads, capture=None, retain_graph=True):
         while ready:
             node = ready.pop()
             g = pending.pop(node, None)
+            if type(node) is AccumulateGrad:  # (_accumulate runs the sink's own hooks)
+                if capture is not None:
+                    if node in capture:
+                        captured[node] = g
+                elif g is not None:
+                    _accumulate(node, g)
+                continue
             if g is not None and node._pre_hooks:
                 g = _run_hooks(node._pre_hooks, g)
             if capture is not None and node in capture:
                 captured[node] = g
-            if type(node) is AccumulateGrad:
-                if capture is None and g is not None:
-                    _accumulate(node, g)
-                continue
             nexts = node._next
             if g is None or (reach is not None and
                              not any(n in reach for n in nexts if n is not None)):
                 grads = (None,) * len(nexts)
             else:
-                packed = node._packed
-                if node._vcs or node._freed or packed is not None:
-                    node.check_saved()
-                    if packed is not None:
-                        node.saved = unpack_node(packed)
-                fn = _rule_for(node)
-                grads = fn(node, g)
-                if packed is not None:
-                    node.saved = ()
-                if not retain_graph:
-                    node.release()
-                if getattr(fn, "routed", False):
-                    grads = _keep_routing_inputs(node, grads)
-                if node._post_hooks:
-                    grads = run_post_hooks(node, grads, g, as_arrays=False)
+                grads = _node_grads(node, g, retain_graph)
             for nxt, gi in zip(nexts, grads):
                 if nxt is None:
                     continue
@@ -115,6 +104,33 @@ def run_graph_backward(roots, root_grads, capture=None, retain_graph=True):
                 if deps[nxt] == 0:
                     ready.append(nxt)
     return captured
+
+
+def _node_grads(node, g, retain_graph):
+    """One node's gradients from its rule, with its hooks and anomaly mode's checks."""
+    try:
+        packed = node._packed
+        if node._vcs or node._freed or packed is not None:
+            node.check_saved()
+            if packed is not None:
+                node.saved = unpack_node(packed)
+        fn = _rule_for(node)
+        grads = fn(node, g)
+        if packed is not None:
+            node.saved = ()
+        if not retain_graph:
+            node.release()
+        if getattr(fn, "routed", False):
+            grads = _keep_routing_inputs(node, grads)
+        if node._post_hooks:
+            grads = run_post_hooks(node, grads, g, as_arrays=False)
+        if anomaly.enabled:
+            _check_anomaly(node, grads)
+    except Exception:
+        if anomaly.enabled:
+            warn_forward_trace(node)
+        raise
+    return grads
 
 
 def recompute(node, g, tensors, fn):
@@ -159,11 +175,20 @@ def _run_hooks(hooks, g):
 
 
 def _accumulate(node, g):
+    """A leaf's graph-carrying gradient added into ``.grad``, with the hooks in the order of
+    the first-order ``AccumulateGrad.accumulate``."""
     leaf = node.variable
     if node.tensor_hooks:
         g = _run_hooks(node.tensor_hooks, g)
+    if node._pre_hooks:
+        g = _run_hooks(node._pre_hooks, g)
     g = _fit(g, leaf._data.shape, leaf._data.dtype)
     leaf._grad = g if leaf._grad is None else leaf._grad + g
+    if "_post_acc_hooks" in leaf.__dict__:
+        from .node import _run_post_accumulate_hooks
+        _run_post_accumulate_hooks(leaf)
+    if node._post_hooks:
+        run_post_hooks(node, (), g, as_arrays=False)
 
 
 # ---- saved values as Tensors linked into the graph -------------------------------------------

@@ -31,7 +31,8 @@ def _custom_function(node, g):
             if gi is None and node.materialize_grads and shape is not None:
                 gi = _const(np.zeros(shape, dt))
             grads_out.append(gi)
-    grads = node._fn_cls.backward(node, *grads_out)
+    from .function import backward_formula
+    grads = backward_formula(node._fn_cls)(node, *grads_out)
     grads = grads if isinstance(grads, tuple) else (grads,)
     out = []
     for gi, slot in zip(grads, node._tensor_slots):
@@ -89,7 +90,10 @@ def _evenly(node, g):
     v = node.value
     mask = (a == v) | (np.isnan(a) & np.isnan(v)) if a.dtype.kind == "f" else a == v
     share = mask / mask.sum(axis=axes, keepdims=True)
-    return (g.reshape(v.shape) * _const(share.astype(g._data.dtype)),)
+    spread = g.reshape(v.shape) * _const(share.astype(g._data.dtype))
+    if node.label == "AminmaxBackward0":  # scaled by the mask, as the first-order backward
+        return (spread,)
+    return (_keep(mask, spread),)  # a selection: an inf gradient gives 0 off the chosen
 
 
 @rule(X.ScatterReduceBackward0)

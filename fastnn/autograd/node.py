@@ -73,9 +73,15 @@ class Node:
     def needs(self, i):
         return self._next[i] is not None
 
+    _output_nr = 0  # which output of its op a tensor flowing into this node is
+
     @property
     def next_functions(self):
-        return tuple((n, 0) for n in (self._next or ()))
+        return tuple((n, 0 if n is None else n._output_nr) for n in (self._next or ()))
+
+    def _sequence_nr(self):
+        """The node's creation order (backward runs newer nodes first)."""
+        return self._seq
 
     def name(self):
         return type(self).__name__
@@ -118,9 +124,7 @@ class Node:
                     "one of the variables needed for gradient computation has been modified by "
                     f"an inplace operation: [{_legacy_type_name(arr)} "
                     f"[{', '.join(map(str, arr.shape))}]]{made} is at version {vc[0]}; expected "
-                    f"version {expected} instead. Hint: the backtrace further above can point "
-                    "at the operation that failed to compute its gradient. Use "
-                    "fastnn.autograd.set_detect_anomaly(True) to find the forward op.")
+                    f"version {expected} instead. {_version_hint()}")
 
     def release(self):
         if self.saved or self._packed is not None:
@@ -130,6 +134,16 @@ class Node:
 
     def __repr__(self):
         return f"<{self.name()} object at {hex(id(self))}>"
+
+
+def _version_hint():
+    # under anomaly mode the engine has warned with the forward trace of the failing op
+    if anomaly.enabled:
+        return ("Hint: the backtrace further above shows the operation that failed to compute "
+                "its gradient. The variable in question was changed in there or anywhere later. "
+                "Good luck!")
+    return ("Hint: enable anomaly detection to find the operation that failed to compute its "
+            "gradient, with torch.autograd.set_detect_anomaly(True, check_nan=False).")
 
 
 def save_unchecked(arr):
@@ -177,14 +191,17 @@ class AccumulateGrad(Node):
         self._next = ()
         self.tensor_hooks = None
 
+    def _sequence_nr(self):
+        return 2 ** 64 - 1  # a leaf's sink ranks after every node, as in PyTorch
+
     def direct_target(self, shape, dt, array_type=np.ndarray, alloc=np.empty):
         """(array, accumulate) that an op may write this leaf's gradient into itself, or None.
 
         Lets a kernel accumulate straight into ``.grad`` (or the optimizer arena's slot)
         instead of allocating a gradient for the engine to add. The op then calls ``commit``.
         """
-        if self.tensor_hooks or not engine_mode.direct:
-            return None
+        if self.tensor_hooks or self._pre_hooks or self._post_hooks or not engine_mode.direct:
+            return None  # hooks see (and may replace) the gradient before it is added
         leaf = self.variable
         if "_post_acc_hooks" in leaf.__dict__:
             return None  # the engine's sink sums every use first, then runs them once
@@ -212,9 +229,13 @@ class AccumulateGrad(Node):
             _run_post_accumulate_hooks(leaf)
 
     def accumulate(self, g):
+        """Add ``g`` into the leaf's grad. Hooks run in PyTorch's order: the leaf's tensor hooks,
+        this node's prehooks, then (after adding) post-accumulate hooks and this node's hooks."""
         leaf = self.variable
         if self.tensor_hooks:
             g = run_tensor_hooks(self.tensor_hooks, g)
+        if self._pre_hooks:
+            g = run_tensor_hooks(self._pre_hooks, g)
         cur = leaf._grad
         dt = leaf._data.dtype
         if cur is None:
@@ -241,6 +262,9 @@ class AccumulateGrad(Node):
             cur._vc[0] += 1
         if "_post_acc_hooks" in leaf.__dict__:
             _run_post_accumulate_hooks(leaf)
+        if self._post_hooks:  # gradient-ready hooks: (grad_inputs=(), grad_outputs=(g,))
+            from .engine import run_post_hooks
+            run_post_hooks(self, (), g, as_arrays=True)
 
 
 def _run_post_accumulate_hooks(leaf):

@@ -230,7 +230,11 @@ class ThresholdBackward0(Node):
 
 # ---- public functions ---------------------------------------------------------------------
 def relu(input, inplace=False):
-    if input._data.dtype.kind == "b":
+    try:  # (free for a Tensor; anything else gets PyTorch's TypeError)
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor("relu_" if inplace else "relu", input) from None
+    if kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     if inplace:
         return relu_(input)
@@ -238,20 +242,34 @@ def relu(input, inplace=False):
 
 
 def relu_(input):
-    if input._data.dtype.kind == "b":
+    try:
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor("relu_", input) from None
+    if kind == "b":
         raise RuntimeError("Boolean inputs not supported for relu")
     return inplace(input, lambda t: apply(ReluBackward0, (t,)))
 
 
-def _float_only(input, kernel):
+def not_tensor(name, value):
+    """PyTorch's TypeError for an ``input`` that is not a Tensor."""
+    return TypeError(f"{name}(): argument 'input' (position 1) must be Tensor, not "
+                     f"{type(value).__name__}")
+
+
+def _float_only(input, kernel, name, inplace=False):
     """PyTorch's float-only activation kernels refuse integer and bool input (a dtype-kind
-    test, so the float path stays cheap)."""
-    if input._data.dtype.kind in "biu":
+    test, so the float path stays cheap), and function ``name`` refuses a non-Tensor."""
+    try:
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor(name + "_" if inplace else name, input) from None
+    if kind in "biu":
         float_check(input, kernel)
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    _float_only(input, "leaky_relu_cpu")
+    _float_only(input, "leaky_relu_cpu", "leaky_relu", inplace)
     fn = lambda t: apply(LeakyReluBackward0, (t,), float(negative_slope))  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
@@ -261,7 +279,7 @@ def leaky_relu_(input, negative_slope=0.01):
 
 
 def elu(input, alpha=1.0, inplace=False):
-    _float_only(input, "elu_cpu")
+    _float_only(input, "elu_cpu", "elu", inplace)
     fn = lambda t: apply(EluBackward0, (t,), float(alpha))  # noqa: E731
     return _maybe_inplace(input, fn, inplace)
 
@@ -271,26 +289,34 @@ def elu_(input, alpha=1.0):
 
 
 def gelu(input, approximate="none"):
+    try:
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor("gelu", input) from None
     if approximate not in ("none", "tanh"):
         raise RuntimeError("approximate argument must be either none or tanh.")
-    float_check(input, "GeluKernelImpl")
+    if kind != "f":
+        float_check(input, "GeluKernelImpl")
     return apply(GeluBackward0, (input,), approximate)
 
 
 def silu(input, inplace=False):
-    _float_only(input, "silu_cpu")
+    _float_only(input, "silu_cpu", "silu", inplace)
     return _maybe_inplace(input, lambda t: apply(SiluBackward0, (t,)), inplace)
 
 
 def softplus(input, beta=1.0, threshold=20.0):
-    _float_only(input, "softplus_cpu")
+    _float_only(input, "softplus_cpu", "softplus")
     return apply(SoftplusBackward0, (input,), float(beta), float(threshold))
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError("min_val cannot be greater than max_val")
-    kind = input._data.dtype.kind
+    try:
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor("hardtanh_" if inplace else "hardtanh", input) from None
     if kind == "b":
         raise RuntimeError("Bool inputs not supported for hardtanh")
     if kind == "u" and (min_val < 0 or max_val < 0):
@@ -300,12 +326,18 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def relu6(input, inplace=False):
+    if not hasattr(input, "_data"):
+        raise not_tensor("relu6_" if inplace else "relu6", input)
     return hardtanh(input, 0.0, 6.0, inplace)
 
 
 def prelu(input, weight):
     """input where positive, else weight * input; a 1-D weight holds one slope per channel."""
     from ... import _functions
+    for position, (arg, value) in enumerate((("input", input), ("weight", weight)), 1):
+        if not hasattr(value, "_data"):  # only tensors, as PyTorch's prelu
+            raise TypeError(f"prelu(): argument '{arg}' (position {position}) must be Tensor, "
+                            f"not {type(value).__name__}")
     if weight.dim() > 1:
         raise RuntimeError("prelu: Expected `weight` to be a scalar or 1D tensor, but got: "
                            f"ndim = {weight.dim()}")
@@ -329,15 +361,15 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def selu(input, inplace=False):
-    _float_only(input, "elu_cpu")
+    _float_only(input, "elu_cpu", "selu", inplace)
     fn = lambda t: apply(EluBackward0, (t,), _SELU_ALPHA) * _SELU_SCALE  # noqa: E731
     return _maybe_inplace(input, fn, inplace, "EluBackward0")
 
 
 def celu(input, alpha=1.0, inplace=False):
+    _float_only(input, "elu_cpu", "celu", inplace)
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    _float_only(input, "elu_cpu")
     alpha = float(alpha)
     # celu(x) = alpha * elu(x / alpha): the same curve, rescaled
     fn = lambda t: apply(EluBackward0, (t / alpha,), 1.0) * alpha  # noqa: E731
@@ -347,17 +379,17 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def mish(input, inplace=False):
-    _float_only(input, "mish_cpu")
+    _float_only(input, "mish_cpu", "mish", inplace)
     return _maybe_inplace(input, lambda t: t * softplus(t).tanh(), inplace, "MishBackward0")
 
 
 def hardswish(input, inplace=False):
-    _float_only(input, "hardswish_cpu")
+    _float_only(input, "hardswish_cpu", "hardswish", inplace)
     return _maybe_inplace(input, lambda t: apply(HardswishBackward0, (t,)), inplace)
 
 
 def hardsigmoid(input, inplace=False):
-    _float_only(input, "hardsigmoid_cpu")
+    _float_only(input, "hardsigmoid_cpu", "hardsigmoid", inplace)
     return _maybe_inplace(input, lambda t: apply(HardsigmoidBackward0, (t,)), inplace)
 
 
@@ -367,7 +399,11 @@ def softsign(input):
 
 def threshold(input, threshold, value, inplace=False):
     """input where it exceeds ``threshold``, else ``value``."""
-    if input._data.dtype.kind == "b":
+    try:
+        kind = input._data.dtype.kind
+    except AttributeError:
+        raise not_tensor("threshold_" if inplace else "threshold", input) from None
+    if kind == "b":
         float_check(input, "threshold_cpu")
     threshold, value = _checked_threshold_args(input._data.dtype, threshold, value)
     fn = lambda t: apply(ThresholdBackward0, (t,), threshold, value)  # noqa: E731
@@ -388,6 +424,8 @@ def _checked_threshold_args(dt, threshold, value):
 
 
 def threshold_(input, threshold, value):
+    if not hasattr(input, "_data"):
+        raise not_tensor("threshold_", input)
     threshold, value = _checked_threshold_args(input._data.dtype, threshold, value)
     return _maybe_inplace(input, lambda t: apply(ThresholdBackward0, (t,), threshold, value),
                           True)
@@ -401,7 +439,7 @@ def glu(input, dim=-1):
     n = input.shape[d]
     if n % 2:
         raise RuntimeError(f"Halving dimension must be even, but dimension {d} is size {n}")
-    _float_only(input, "glu_cpu")
+    _float_only(input, "glu_cpu", "glu")
     return relabel(input.narrow(d, 0, n // 2) * input.narrow(d, n // 2, n // 2).sigmoid(),
                    "GluBackward0")
 
@@ -415,7 +453,7 @@ def tanh(input):
 
 
 def logsigmoid(input):
-    _float_only(input, "log_sigmoid_cpu")
+    _float_only(input, "log_sigmoid_cpu", "log_sigmoid")
     if type(input._data) is np.ndarray and not input._data.flags.c_contiguous:
         from ..._tensor_layout import contiguous_format  # PyTorch's result is C-ordered
         input = input.clone(memory_format=contiguous_format)

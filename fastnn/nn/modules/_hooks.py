@@ -397,3 +397,18 @@ class _BackwardHookCall:
                 full = r
         self.grad_outputs = None  # consumed: a later pass straight to the inputs skips hooks
         return _unwrapped(full, self.input_slots, graph)
+
+
+class BackwardHook(_BackwardHookCall):
+    """``torch.utils.hooks.BackwardHook``: full backward hooks for one call of ``module``.
+    ``setup_input_hook(args)`` before the forward, ``setup_output_hook(result)`` after it;
+    each returns its argument with the tensors routed through the hooks' gradient node."""
+
+    def __init__(self, module, user_hooks, user_pre_hooks):
+        super().__init__(module, list(user_hooks), list(user_pre_hooks))
+
+    def setup_input_hook(self, args):
+        return self.wrap_inputs(args)
+
+    def setup_output_hook(self, args):
+        return self.wrap_outputs(args)

@@ -82,14 +82,28 @@ class SiLU(Module):
         return "inplace=True" if self.inplace else ""
 
 
+def _check_tensor(name, input):
+    if not hasattr(input, "_data"):
+        from .._functional.activation import not_tensor
+        raise not_tensor(name, input) from None
+
+
 class Sigmoid(Module):
     def forward(self, input):
-        return input.sigmoid()
+        try:
+            return input.sigmoid()
+        except AttributeError:
+            _check_tensor("sigmoid", input)
+            raise
 
 
 class Tanh(Module):
     def forward(self, input):
-        return input.tanh()
+        try:
+            return input.tanh()
+        except AttributeError:
+            _check_tensor("tanh", input)
+            raise
 
 
 class LogSigmoid(Module):
