@@ -429,12 +429,20 @@ def arange(start=None, end=None, step=1, *, out=None, dtype=None, layout=None, d
     return _finish(arr, device, requires_grad)
 
 
-def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             pin_memory=False, requires_grad=False):
+def _steps_arg(fn, args, steps):
+    """linspace's and logspace's ``steps``: an int, or a 0-d integer tensor read as one."""
+    if hasattr(steps, "_data") and steps._data.ndim == 0 and steps._data.dtype.kind in "iu":
+        steps = int(steps._host())
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise bad_call("linspace", (start, end, steps))
+        raise bad_call(fn, args)
     if steps < 0:
         raise RuntimeError("number of steps must be non-negative")
+    return steps
+
+
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             pin_memory=False, requires_grad=False):
+    steps = _steps_arg("linspace", (start, end, steps), steps)
     if out is not None:
         return write_out(out, linspace(start, end, steps, device=device,
                                        dtype=out_dtype(out, dtype, "linspace")))
@@ -445,6 +453,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
 
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              pin_memory=False, requires_grad=False):
+    steps = _steps_arg("logspace", (start, end, steps), steps)
     if out is not None:
         return write_out(out, logspace(start, end, steps, base, device=device,
                                        dtype=out_dtype(out, dtype, "logspace")))

@@ -21,11 +21,32 @@ def out_dtype(out, dtype, fn):
         if dt != out.dtype:
             raise RuntimeError(f"dtype {D.scalar_type_name(dt.np)} does not match dtype of out "
                                f"parameter ({D.scalar_type_name(out._data.dtype)})")
+    if out.requires_grad:
+        check_out_grad(out, f"aten::{fn}")
+    return out.dtype
+
+
+def check_out_grad(out, fn):
+    """PyTorch refuses, in grad mode, to write into an ``out`` that requires grad (its graph
+    would describe the old values); under no_grad it is allowed."""
     from .autograd.grad_mode import is_grad_enabled
     if out.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"aten::{fn}(): functions with out=... arguments don't support "
+        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support "
                            "automatic differentiation, but one of the arguments requires grad.")
-    return out.dtype
+
+
+def resize_out(out, result):
+    """``result`` written into ``out`` re-viewed with its shape as ``resize_`` does: in out's
+    own storage when that is large enough (its views and base then see the result), else in
+    a new, larger one."""
+    if out._rg or type(out._data) is not np.ndarray:
+        # resize_ refuses these (an out requiring grad is only reached under no_grad, where
+        # PyTorch resizes it too): out takes fresh memory
+        out._data = result.to(out.dtype)._data.copy()
+        out._vc[0] += 1
+    else:
+        out.resize_(tuple(result.shape))
+        out.copy_(result)
 
 
 def write_out(out, result, range_warning=False):
@@ -43,8 +64,7 @@ def write_out(out, result, range_warning=False):
                           "occur as a result of rounding error. The out tensor will be resized "
                           f"to a tensor of shape {shape}.",
                           UserWarning, stacklevel=3)
-        out._data = np.array(result._host(), dtype=out._data.dtype)
-        out._vc[0] += 1
+        resize_out(out, result)
     return out
 
 

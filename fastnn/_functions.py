@@ -15,6 +15,7 @@ from .autograd import ops_shape as S
 from .autograd import ops_math as M
 from ._tensor_math import operands, check_same_device
 from ._dtype import scalar_type_name as _title
+from ._creation_out import check_out_grad, resize_out
 
 
 def _tensor_cls():
@@ -57,6 +58,8 @@ def _into(out, result, fn):
         if not isinstance(out, (tuple, list)) or len(out) != len(result):
             raise TypeError(f"{fn}(): argument 'out' must be a tuple of {len(result)} Tensors")
         for o, r in zip(out, result):  # each part of a multi-output op takes its exact dtype
+            if isinstance(o, Tensor) and o._rg:  # refused before any part is written
+                check_out_grad(o, fn)
             if isinstance(o, Tensor) and isinstance(r, Tensor) and o.dtype != r.dtype:
                 raise RuntimeError(f"Expected out tensor to have dtype "
                                    f"{D.c_type_name(r._data.dtype)}, but got "
@@ -70,8 +73,13 @@ def _into(out, result, fn):
     if result.requires_grad:
         raise RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic "
                            "differentiation, but one of the arguments requires grad.")
+    if out._rg:  # a graph recorded on out would go stale: PyTorch refuses in grad mode
+        check_out_grad(out, fn)
     src, dst = result._data.dtype, out._data.dtype
-    if not np.can_cast(src, dst, "same_kind"):
+    if not np.can_cast(src, dst, "same_kind") and fn != "bernoulli":  # 0/1 draws fit any out
+        if fn in _CONCATENATING:
+            raise TypeError(f"torch.cat(): input types can't be cast to the desired output "
+                            f"type {_title(dst)}")
         raise RuntimeError(f"result type {_title(src)} can't be cast to the desired output "
                            f"type {_title(dst)}")
     from .autograd.grad_mode import no_grad
@@ -82,12 +90,15 @@ def _into(out, result, fn):
                 warnings.warn(f"An output with one or more elements was resized since it had "
                               f"shape {list(out.shape)}, which does not match the required "
                               f"output shape {list(result.shape)}.", UserWarning, stacklevel=3)
-            out._data = result.to(out.dtype)._data.copy()
-            out._vc[0] += 1
+            resize_out(out, result)
         else:
             out.copy_(result)
     return out
 
+
+# the functions that concatenate through cat, whose out= casting error is cat's TypeError
+_CONCATENATING = frozenset(("cat", "concat", "concatenate", "stack", "hstack", "vstack",
+                            "dstack", "column_stack", "row_stack"))
 
 _NAMES = """add sub mul div true_divide pow maximum minimum floor_divide remainder fmod matmul mm bmm
 dot neg negative abs absolute sign exp expm1 log log1p sqrt rsqrt sin cos tanh sigmoid relu square
@@ -233,10 +244,12 @@ def stack(tensors, dim=0, *, axis=None):
     return apply(S.StackBackward0, tuple(_common(tensors)), d)
 
 
+@_takes_out
 def hstack(tensors):
     return cat(tensors, 1 if tensors[0].dim() > 1 else 0)
 
 
+@_takes_out
 def vstack(tensors):
     return cat([t if t.dim() > 1 else t.unsqueeze(0) for t in tensors], 0)
 
@@ -427,8 +440,8 @@ def is_nonzero(input):
 
 
 @_takes_out
-def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
-    return input.repeat_interleave(repeats, dim, output_size=output_size)
+def repeat_interleave(input, repeats=None, dim=None, *, output_size=None, axis=None):
+    return input.repeat_interleave(repeats, dim, output_size=output_size, axis=axis)
 
 
 @_takes_out

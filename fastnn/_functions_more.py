@@ -223,6 +223,10 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=N
     if not input.is_floating_point():  # the input itself, whatever dtype= asks
         raise RuntimeError(f"nanmean(): expected input to have floating point or complex dtype "
                            f"but got {_title(input._data.dtype)}")
+    if dtype is not None and not D.to_dtype(dtype).is_floating_point:
+        raise RuntimeError(f"nanmean(): could not infer output dtype. Optional dtype must be "
+                           f"either a floating point or complex dtype. Got: "
+                           f"{_title(D.to_dtype(dtype).np)}")
     x = input if dtype is None else input.to(dtype)
     count = (~x.isnan()).sum(dim, keepdim) if dim is not None else (~x.isnan()).sum()
     with np.errstate(invalid="ignore", divide="ignore"):  # no values: nan, quietly

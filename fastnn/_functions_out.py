@@ -14,7 +14,9 @@ fmax fmin erf erfc erfinv lgamma digamma polygamma i0 sinc logit exp2 asinh acos
 arccosh arctanh frac fix sgn signbit nan_to_num isposinf isneginf bitwise_and bitwise_or
 bitwise_xor bitwise_not bitwise_left_shift bitwise_right_shift gcd lcm logcumsumexp diff kron
 addmv addbmm baddbmm addr take searchsorted bucketize histc histogram nansum matrix_power
-frexp chain_matmul cross""".split()
+frexp chain_matmul cross addcmul addcdiv nanmean column_stack row_stack dstack inner vdot renorm
+isin angle conj_physical mvlgamma narrow_copy slice_scatter index_copy index_reduce take_along_dim
+bernoulli multinomial""".split()
 
 
 def takes_out(fn):

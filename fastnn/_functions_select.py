@@ -41,8 +41,10 @@ cummax, cummin = F._method("cummax"), F._method("cummin")
 
 
 # ---- differences and contractions ------------------------------------------------------------
-def diff(input, n=1, dim=-1, prepend=None, append=None):
+def diff(input, n=1, dim=-1, prepend=None, append=None, *, axis=None):
     """The n-th forward difference out[i] = x[i+1] - x[i] along dim (xor for bool)."""
+    if axis is not None:  # numpy's name for dim
+        dim = axis
     if input.dim() == 0:
         raise RuntimeError("diff expects input to be at least one-dimensional")
     d = input._dim(dim)

@@ -302,8 +302,10 @@ def corrcoef(input):
     return c.clamp(-1.0, 1.0)
 
 
-def logcumsumexp(input, dim):
+def logcumsumexp(input, dim=None, *, axis=None):
     """log(cumsum(exp(input), dim)), computed without overflow or underflow."""
+    from ._tensor_math import _required
+    dim = _required(dim, axis, "logcumsumexp")  # axis: numpy's name for dim
     _need_float(input, "logcumsumexp_out_cpu")
     if input.dim() == 0:
         input._dim(dim)  # only -1 and 0 name a 0-d tensor's dim

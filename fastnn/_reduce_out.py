@@ -1,7 +1,8 @@
-"""PyTorch's ``out=`` dtype rules for reductions, applied before the reduction runs.
+"""PyTorch's ``out=`` dtype rules for reductions and other functions, applied before they run.
 
 Most functions compute their result and cast it into ``out`` (``_functions._into``); several
-reductions instead compute in ``out``'s dtype, or accept only one dtype for it.
+reductions instead compute in ``out``'s dtype, several functions accept only one dtype for
+``out`` (each with PyTorch's own message), and a ``dtype=`` given with ``out=`` must be out's.
 """
 from . import _dtype as D
 from ._dtype import scalar_type_name as _title
@@ -42,8 +43,84 @@ def _logical_out(name, x, out):
         raise RuntimeError(f"{name} only supports bool tensor for result, got: {_title(dt)}")
 
 
+def _exact_out(name, x, out):
+    if out._data.dtype != x._data.dtype:
+        raise RuntimeError(f"Expected out tensor to have dtype {_c_name(x._data.dtype)}, "
+                           f"but got {_c_name(out._data.dtype)} instead")
+
+
+def _found_out(name, x, out):
+    if out._data.dtype != x._data.dtype:
+        raise RuntimeError(f"Found dtype {_title(out._data.dtype)} but expected "
+                           f"{_title(x._data.dtype)}")
+
+
+def _bool_out(name, x, out):
+    if out._data.dtype.kind != "b":
+        raise RuntimeError(f"Expected out tensor to have dtype bool, but got "
+                           f"{_c_name(out._data.dtype)} instead")
+
+
+def _multinomial_out(name, x, out):
+    if out._data.dtype != D.int64.np:
+        raise RuntimeError(f"multinomial expects Long tensor out, got: {_title(out._data.dtype)}")
+
+
+def _vdot_out(name, x, out):
+    if out._data.dtype != x._data.dtype:
+        raise RuntimeError(f"result dtype {_title(out._data.dtype)} does not match input dtype "
+                           f"{_title(x._data.dtype)}")
+
+
+def _inner_out(name, x, out):
+    if out._data.dtype != x._data.dtype:
+        raise RuntimeError(f"tensordot: Expected the output tensor to have dtype "
+                           f"{_title(x._data.dtype)}, but got an output tensor with dtype "
+                           f"{_title(out._data.dtype)}")
+
+
+def _narrow_copy_out(name, x, out):
+    if out._data.dtype != x._data.dtype:
+        raise RuntimeError("Expected self.dtype() == output.dtype() to be true, but got false.  "
+                           "(Could this error message be improved?  If so, please report an "
+                           "enhancement request to PyTorch.)")
+
+
+def _nanmean_out(name, x, out):
+    if out._data.dtype.kind not in "fc":  # the sum it starts with has no integer kernel
+        raise NotImplementedError(f"\"nansum_cpu\" not implemented for "
+                                  f"'{_title(out._data.dtype)}'")
+
+
+def _mvlgamma_out(name, x, out):
+    if out._data.dtype.kind not in "fc":  # PyTorch names the result's type twice here
+        kind = _title(x._data.dtype if x._data.dtype.kind == "f" else D.get_default_dtype().np)
+        raise RuntimeError(f"mvlgamma: result type {kind} can't be cast to the desired output "
+                           f"type {kind}")
+
+
 _CHECKS = {"amax": _same_dtype, "amin": _same_dtype, "argmax": _long_out,
-           "argmin": _long_out, "all": _logical_out, "any": _logical_out, "norm": _norm_out}
+           "argmin": _long_out, "all": _logical_out, "any": _logical_out, "norm": _norm_out,
+           "renorm": _exact_out, "slice_scatter": _exact_out, "index_copy": _exact_out,
+           "index_reduce": _exact_out, "take_along_dim": _exact_out, "isin": _bool_out,
+           "conj_physical": _found_out, "hardshrink": _found_out, "vdot": _vdot_out,
+           "inner": _inner_out, "narrow_copy": _narrow_copy_out, "nanmean": _nanmean_out,
+           "multinomial": _multinomial_out, "mvlgamma": _mvlgamma_out}
+
+
+# functions whose dtype= must be out's dtype when both are given
+_DTYPE_NAMES_OUT = frozenset(("sum", "prod", "mean", "cumsum", "cumprod", "nansum", "softmax",
+                              "log_softmax", "norm"))
+
+
+def _dtype_matches_out(name, dt, out):
+    if dt == out._data.dtype:
+        return
+    if name == "nansum":
+        raise RuntimeError(f"nansum: provided dtype must match dtype of result. Got "
+                           f"{_title(out._data.dtype)} and {_title(dt)}.")
+    raise RuntimeError(f"Expected out tensor to have dtype {_c_name(dt)}, but got "
+                       f"{_c_name(out._data.dtype)} instead")
 
 
 def prepare(name, args, kwargs, out):
@@ -52,6 +129,8 @@ def prepare(name, args, kwargs, out):
     if not args or not isinstance(args[0], type(out)):
         return args, kwargs
     x = args[0]
+    if kwargs.get("dtype") is not None and name in _DTYPE_NAMES_OUT:
+        _dtype_matches_out(name, D.to_dtype(kwargs["dtype"]).np, out)
     if name in _OUT_IS_DTYPE:
         if name == "nansum" and x._data.dtype.kind == "f" and out._data.dtype.kind != "f":
             # PyTorch has no kernel for this (NotImplementedError); the usual cast check

@@ -76,6 +76,8 @@ _SIGNATURES = {
                 "dtype dtype = None, device device = None, bool requires_grad = False)\n"),
     "linspace": (" * (Number start, Number end, int steps, *, dtype dtype = None, "
                  "device device = None, bool requires_grad = False)\n"),
+    "logspace": (" * (Number start, Number end, int steps, float base = 10.0, *, "
+                 "dtype dtype = None, device device = None, bool requires_grad = False)\n"),
 }
 
 

@@ -199,7 +199,9 @@ class ExtraMixin:
         return _nograd(np.bincount(arr, w.astype(np.float64), minlength).astype(dt))
 
     # ---- rearranging ---------------------------------------------------------------
-    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None):
+    def repeat_interleave(self, repeats=None, dim=None, *, output_size=None, axis=None):
+        if axis is not None:  # numpy's name for dim
+            dim = axis
         from .tensor import Tensor
         if repeats is None:  # fastnn.repeat_interleave(repeats): index i repeated repeats[i]
             r = self._host()

@@ -73,6 +73,15 @@ def _required(dim, axis, fn):
     return dim
 
 
+def required_args(fn, **named):
+    """PyTorch's TypeError for required arguments left out: methods that also take numpy's
+    ``axis=`` give ``dim`` (and the arguments after it) a None default."""
+    missing = [f'"{k}"' for k, v in named.items() if v is None]
+    if missing:
+        raise TypeError(f"{fn}() missing {len(missing)} required positional argument: "
+                        f"{', '.join(missing)}")
+
+
 def _pick(dim, axis, keepdim, keepdims):
     return (axis if dim is None else dim), bool(keepdims if keepdims is not None else keepdim)
 

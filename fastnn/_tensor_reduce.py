@@ -136,19 +136,21 @@ class ReduceMixin:
         dim, keepdim = _pick(dim, axis, keepdim, keepdims)
         return _arg_extreme(self, dim, keepdim, "argmin")
 
-    def sort(self, dim=-1, descending=False, *, stable=False):
+    def sort(self, dim=-1, descending=False, *, stable=False, axis=None):
         # always stable: equal values keep their order, whatever ``stable`` asks
+        if axis is not None:  # numpy's name for dim
+            dim = axis
         out, node = apply_node(R.SortBackward0, (self,), self._dim(dim), bool(descending))
         return values_indices_sort(out, _nograd(node.indices))
 
-    def argsort(self, dim=-1, descending=False, stable=False):
-        d = self._dim(dim)
+    def argsort(self, dim=-1, descending=False, stable=False, *, axis=None):
+        d = self._dim(dim if axis is None else axis)
         if not self._data.ndim:
             return _nograd(np.zeros((), np.int64))
         return _nograd(R.sort_indices(self._data, d, bool(descending)))
 
-    def topk(self, k, dim=-1, largest=True, sorted=True):
-        d = self._dim(dim)
+    def topk(self, k, dim=-1, largest=True, sorted=True, *, axis=None):
+        d = self._dim(dim if axis is None else axis)
         if not 0 <= k <= (self._data.shape[d] if self._data.ndim else 1):
             raise RuntimeError("selected index k out of range")
         if self._data.dtype == np.bool_:
@@ -321,9 +323,11 @@ def _check_extreme_norm_of_empty(t, p, dim):
 
 
 def _softmax_input_check(t, dim, dtype, name):
-    """Integer and bool input is an error (unless ``dtype`` casts it), as in PyTorch."""
-    if dtype is not None or t._data.dtype.kind in "fc":
+    """Integer and bool input, or an integer or bool ``dtype`` to compute in, is an error, as
+    in PyTorch (the kernel runs in ``dtype`` when one is given)."""
+    dt = t._data.dtype if dtype is None else D.to_dtype(dtype).np
+    if dt.kind in "fc":
         return
     last = t._data.ndim == 0 or t._dim(dim) == t._data.ndim - 1
     kernel = f"{name}_lastdim_kernel_impl" if last else f"{name}_kernel_impl"
-    raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_title(t._data.dtype)}\'')
+    raise NotImplementedError(f'"{kernel}" not implemented for \'{_type_title(dt)}\'')

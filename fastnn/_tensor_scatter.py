@@ -33,11 +33,15 @@ def _scalar_like(t, index):
 class ScatterMixin:
     __slots__ = ()
 
-    def gather(self, dim, index, *, sparse_grad=False):
+    def gather(self, dim=None, index=None, *, sparse_grad=False, axis=None):
         """Values of ``self`` along ``dim`` at the positions ``index`` names.
 
         fastnn has no sparse tensors: with ``sparse_grad=True`` the input's gradient is the
         dense tensor holding the same values a sparse one would."""
+        if dim is None or index is None:  # axis: numpy's name for dim
+            dim = axis if dim is None else dim
+            from ._tensor_math_checks import required_args
+            required_args("gather", dim=dim, index=index)
         d = self._dim(dim)
         if _scalar_like(self, index):
             return self.reshape(-1).gather(d, index.reshape(-1)).reshape(index.shape)

@@ -11,7 +11,7 @@ import numpy as np
 from .autograd.function import apply
 from .autograd import ops_select as S
 from ._tensor_reduce import _return_type
-from ._tensor_math import _nograd
+from ._tensor_math import _nograd, _required
 
 median_type = _return_type("median")
 nanmedian_type = _return_type("nanmedian")
@@ -63,7 +63,11 @@ _SPLIT_SPEC_NAMES = ("sections", "indices", "tensor_indices_or_sections")
 
 def tensor_split_args(args, kw):
     """(spec, dim) of ``tensor_split``: the spec positional or by one of PyTorch's keywords
-    (``sections=``, ``indices=``, ``tensor_indices_or_sections=``), dim positional or ``dim=``."""
+    (``sections=``, ``indices=``, ``tensor_indices_or_sections=``), dim positional or ``dim=``
+    (or numpy's ``axis=``)."""
+    if "axis" in kw and "dim" not in kw:
+        kw = dict(kw)
+        kw["dim"] = kw.pop("axis")
     names = [k for k in kw if k in _SPLIT_SPEC_NAMES]
     others = [k for k in kw if k not in _SPLIT_SPEC_NAMES and k != "dim"]
     if (len(args) + len(names) != 1 and not (len(args) == 2 and not names and "dim" not in kw)) \
@@ -319,7 +323,9 @@ class SelectMixin:
         idx = np.take_along_axis(np.argsort(arr, axis=d, kind="stable"), k, axis=d)
         return nanmedian_type(*_pick(self, idx, d, keepdim, "NanmedianBackward1"))
 
-    def mode(self, dim=-1, keepdim=False):
+    def mode(self, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+        dim = dim if axis is None else axis  # numpy's names for dim and keepdim
+        keepdim = keepdim if keepdims is None else keepdims
         d = self._dim(dim)
         if self._data.ndim == 0:
             return _scalar_pair(self, mode_type)
@@ -327,7 +333,9 @@ class SelectMixin:
         idx = _mode_indices(_cpu(self, "mode"), d)
         return mode_type(*_pick(self, idx, d, keepdim, "ModeBackward0"))
 
-    def kthvalue(self, k, dim=-1, keepdim=False):
+    def kthvalue(self, k, dim=-1, keepdim=False, *, axis=None, keepdims=None):
+        dim = dim if axis is None else axis  # numpy's names for dim and keepdim
+        keepdim = keepdim if keepdims is None else keepdims
         d = self._dim(dim)
         _no_bool(self, "kthvalue_cpu")
         size = self._data.shape[d] if self._data.ndim else 1
@@ -341,19 +349,24 @@ class SelectMixin:
         idx = np.take(np.argpartition(arr, k - 1, axis=d), [k - 1], axis=d)
         return kthvalue_type(*_pick(self, idx, d, keepdim, "KthvalueBackward0"))
 
-    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+    def quantile(self, q, dim=None, keepdim=False, *, interpolation="linear", axis=None,
+                 keepdims=None):
+        dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
         return _quantile(self, q, dim, keepdim, interpolation, False)
 
-    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear"):
+    def nanquantile(self, q, dim=None, keepdim=False, *, interpolation="linear", axis=None,
+                    keepdims=None):
+        dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
         return _quantile(self, q, dim, keepdim, interpolation, True)
 
-    def cummax(self, dim):
-        return _cumextreme(self, dim, True)
+    def cummax(self, dim=None, *, axis=None):
+        return _cumextreme(self, _required(dim, axis, "cummax"), True)
 
-    def cummin(self, dim):
-        return _cumextreme(self, dim, False)
+    def cummin(self, dim=None, *, axis=None):
+        return _cumextreme(self, _required(dim, axis, "cummin"), False)
 
-    def aminmax(self, *, dim=None, keepdim=False):
+    def aminmax(self, *, dim=None, keepdim=False, axis=None, keepdims=None):
+        dim, keepdim = _numpy_names(dim, axis, keepdim, keepdims)
         arr = _cpu(self, "aminmax")
         if dim is None:
             if arr.size == 0:
@@ -377,8 +390,8 @@ class SelectMixin:
         return self.sort(0).values if self._data.ndim else self.clone()
 
     # ---- numeric helpers: fastnn._functions_select has them --------------------------------
-    def diff(self, n=1, dim=-1, prepend=None, append=None):
-        return _fs().diff(self, n, dim, prepend, append)
+    def diff(self, n=1, dim=-1, prepend=None, append=None, *, axis=None):
+        return _fs().diff(self, n, dim if axis is None else axis, prepend, append)
 
     def inner(self, other):
         return _fs().inner(self, other)

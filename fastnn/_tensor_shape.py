@@ -13,6 +13,7 @@ from .autograd import ops_shape as S
 from .autograd.ops_math import relabel, CloneBackward0
 from ._tensor_scatter import _index_tensor
 from ._tensor_views import track_view
+from ._tensor_math_checks import required_args
 from .autograd.grad_mode import state as _grad_state
 from ._dtype import scalar_type_name as _title
 from ._tensor_layout import contiguous_format as _CONTIGUOUS
@@ -170,9 +171,17 @@ class ShapeMixin:
         shp = self._data.shape
         if dim is None:
             new = tuple(s for s in shp if s != 1)
-        else:
-            dims = {self._dim(d) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
+        elif isinstance(dim, (tuple, list)):
+            dims = set()
+            for d in dim:
+                d = self._dim(d)
+                if d in dims:
+                    raise RuntimeError(f"dim {d} appears multiple times in the list of dims")
+                dims.add(d)
             new = tuple(s for i, s in enumerate(shp) if not (i in dims and s == 1))
+        else:
+            d = self._dim(dim)
+            new = tuple(s for i, s in enumerate(shp) if not (i == d and s == 1))
         node = S.SqueezeBackward0 if dim is None else S.SqueezeBackward1
         return _as_view(apply(node, (self,), new), self)
 
@@ -202,6 +211,7 @@ class ShapeMixin:
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
         if nd == 0:
+            self._dim(dim0), self._dim(dim1)  # only -1 and 0 name a 0-d tensor's dim
             return self.view(())
         perm = list(range(nd))
         a, b = self._dim(dim0), self._dim(dim1)
@@ -271,7 +281,10 @@ class ShapeMixin:
         # dim 0 of a 0-d tensor has nothing to reverse
         return apply(S.FlipBackward0, (self,), axes if self._data.ndim else ())
 
-    def narrow(self, dim, start, length):
+    def narrow(self, dim=None, start=None, length=None, *, axis=None):
+        if dim is None or start is None or length is None:  # axis: numpy's name for dim
+            dim = axis if dim is None else dim
+            required_args("narrow", dim=dim, start=start, length=length)
         d = self._dim(dim)
         size = self._data.shape[d]
         if not -size <= start <= size:
@@ -287,8 +300,11 @@ class ShapeMixin:
         idx = (slice(None),) * d + (slice(start, start + length),)
         return self[idx]
 
-    def select(self, dim, index):
+    def select(self, dim=None, index=None, *, axis=None):
         """self[..., index, ...] with ``index`` at dimension ``dim``: a view one dim smaller."""
+        if dim is None or index is None:  # axis: numpy's name for dim
+            dim = axis if dim is None else dim
+            required_args("select", dim=dim, index=index)
         if not self._data.ndim:
             raise IndexError("select() cannot be applied to a 0-dim tensor.")
         d = self._dim(dim)
@@ -298,7 +314,9 @@ class ShapeMixin:
                              f"{list(self._data.shape)} at dimension {d}")
         return self[(slice(None),) * d + (int(index),)]
 
-    def chunk(self, chunks, dim=0):
+    def chunk(self, chunks, dim=0, *, axis=None):
+        if axis is not None:  # numpy's name for dim
+            dim = axis
         if not _is_int(chunks):
             raise TypeError(f"chunk(): argument 'chunks' (position 1) must be int, not "
                             f"{type(chunks).__name__}")
@@ -345,8 +363,8 @@ class ShapeMixin:
                 p.__dict__["_multi_out"] = (name[:-9], k)  # in-place on it then raises
         return pieces
 
-    def unbind(self, dim=0):
-        d = self._dim(dim)
+    def unbind(self, dim=0, *, axis=None):
+        d = self._dim(dim if axis is None else axis)
         pre = (slice(None),) * d
         pieces = tuple(self[pre + (i,)] for i in range(self._data.shape[d]))
         if pieces and pieces[0].grad_fn is not None:
@@ -373,7 +391,10 @@ class ShapeMixin:
         except IndexError as e:
             raise IndexError(_mask_mismatch(self, idx) or _index_message(str(e))) from None
 
-    def index_select(self, dim, index):
+    def index_select(self, dim=None, index=None, *, axis=None):
+        if dim is None or index is None:  # axis: numpy's name for dim
+            dim = axis if dim is None else dim
+            required_args("index_select", dim=dim, index=index)
         d = self._dim(dim)
         idx = _index_tensor("index_select", index)._data
         if idx.ndim > 1:

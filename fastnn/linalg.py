@@ -64,11 +64,20 @@ def _float_input(fn, x, dtype):
     if not isinstance(x, Tensor):
         raise TypeError(f"linalg.{fn}(): argument 'input' (position 1) must be Tensor, not "
                         f"{type(x).__name__}")
-    if dtype is not None:
-        x = x.to(dtype)
-    if not x.is_floating_point():
+    if not x.is_floating_point():  # the input itself, whatever dtype= asks
         raise RuntimeError(f"linalg.{fn}: Expected a floating point or complex tensor as "
                            f"input. Got {D.scalar_type_name(x._data.dtype)}")
+    if dtype is not None:
+        dt = D.to_dtype(dtype)
+        if not dt.is_floating_point:
+            raise RuntimeError(f"linalg.{fn}: dtype should be floating point or complex, but "
+                               f"got {D.scalar_type_name(dt.np)}")
+        if D.promote_types(x.dtype, dt) != dt:
+            raise RuntimeError(f"linalg.{fn}: the dtype of the input "
+                               f"({D.scalar_type_name(x._data.dtype)}) should be convertible "
+                               f"without narrowing to the specified dtype "
+                               f"({D.scalar_type_name(dt.np)})")
+        x = x.to(dt)
     return x
 
 
@@ -175,6 +184,7 @@ _lstsq_rt = _return_type("linalg_lstsq", ["solution", "residuals", "rank", "sing
 _DRIVERS = (None, "gels", "gelsy", "gelsd", "gelss")
 
 
+@_C.with_out("linalg_lstsq", same_dtype=False)
 def lstsq(A, B, rcond=None, *, driver=None):
     """argmin_X |AX - B|_F (the minimum-norm one when A is rank deficient), as A^+ B with
     singular values <= rcond * s_max dropped. The other fields follow the driver as PyTorch's

@@ -194,3 +194,13 @@ def gammainc(input, other, *, out=None):
 def gammaincc(input, other, *, out=None):
     """The regularized upper incomplete gamma Q(input, other) = 1 - P(input, other)."""
     return _incomplete_gamma("gammaincc", True, input, other, out)
+
+
+def _with_out():
+    # PyTorch's out= for the special functions built from fastnn ops above
+    from ._functions import _takes_out
+    for name in ("polygamma", "entr", "ndtr", "ndtri", "xlog1py"):
+        globals()[name] = _takes_out(globals()[name])
+
+
+_with_out()

@@ -4,6 +4,7 @@ import numpy as np
 from ...autograd.function import apply
 from ...autograd.node import Node
 from ...random import draw_uniform
+from ..._functions import _takes_out
 from .misc import float_check, inplace as _run_inplace
 
 
@@ -46,6 +47,7 @@ class RreluWithNoiseBackward0(Node):
         return ((g * self.noise).astype(g.dtype, copy=False),)
 
 
+@_takes_out
 def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     if input._data.dtype.kind in "biu":
