@@ -26,9 +26,8 @@ def _same_dtype(name, x, out):
 
 
 def _norm_out(name, x, out):
-    if x._data.dtype.kind == "f" and out._data.dtype != x._data.dtype:
-        raise RuntimeError(f"Expected out tensor to have dtype {_c_name(x._data.dtype)}, "
-                           f"but got {_c_name(out._data.dtype)} instead")
+    if x._data.dtype.kind == "f":
+        _exact_out(name, x, out)
 
 
 def _long_out(name, x, out):

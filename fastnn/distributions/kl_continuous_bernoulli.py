@@ -11,13 +11,13 @@ from .exponential import Exponential
 from .extreme_value import Gumbel, Pareto
 from .gamma import Gamma
 from .kl import register_kl
+from .kl_cross import (_all_inf as _infinite, _exponential_vs_bounded, _gamma_vs_bounded,
+                       _pareto_vs_bounded, _real_line_vs_half_line)
 from .laplace import Laplace
 from .normal import Normal
 from .uniform import Uniform
 
 
-def _infinite(t):
-    return fastnn.full_like(t, math.inf)
 
 
 def _cross_entropy_to(p_mean, q):
@@ -71,23 +71,9 @@ def _uniform_vs_cb(p, q):
     return fastnn.where(outside, _infinite(finite), finite)
 
 
-@register_kl(Exponential, ContinuousBernoulli)
-def _exponential_vs_cb(p, q):
-    return _infinite(p.rate)
-
-
-@register_kl(Gamma, ContinuousBernoulli)
-def _gamma_vs_cb(p, q):
-    return _infinite(p.concentration)
-
-
-@register_kl(Gumbel, ContinuousBernoulli)
-@register_kl(Laplace, ContinuousBernoulli)
-@register_kl(Normal, ContinuousBernoulli)
-def _real_line_vs_cb(p, q):
-    return _infinite(p.loc)
-
-
-@register_kl(Pareto, ContinuousBernoulli)
-def _pareto_vs_cb(p, q):
-    return _infinite(p.scale)
+# p reaches outside [0, 1]: infinite, the rules kl_cross uses against other bounded q
+for _p_type, _rule in ((Exponential, _exponential_vs_bounded), (Gamma, _gamma_vs_bounded),
+                       (Gumbel, _real_line_vs_half_line), (Laplace, _real_line_vs_half_line),
+                       (Normal, _real_line_vs_half_line), (Pareto, _pareto_vs_bounded)):
+    register_kl(_p_type, ContinuousBernoulli)(_rule)
+del _p_type, _rule
