@@ -134,8 +134,9 @@ class MixtureSameFamilyConstraint(Constraint):
     _title = "MixtureSameFamilyConstraint"
 
     def __init__(self, base_constraint):
-        assert isinstance(base_constraint, Constraint), \
-            f"base_constraint must be a Constraint, got {type(base_constraint).__name__}"
+        if not isinstance(base_constraint, Constraint):  # PyTorch's type (an assert there)
+            raise AssertionError(f"base_constraint must be a Constraint, got "
+                                 f"{type(base_constraint).__name__}")
         self.base_constraint = base_constraint
 
     @property
