@@ -18,22 +18,47 @@ def _c_name(npd):
     return {"int64": "long int", "int16": "short int"}.get(npd.name) or D.c_type_name(npd)
 
 
-def _same_dtype(name, x, out):
-    if x._data.dtype != out._data.dtype:
-        raise RuntimeError(f"Expected the dtype for input and out to match, but got "
-                           f"{_title(x._data.dtype)} for input's dtype and "
-                           f"{_title(out._data.dtype)} for out's dtype.")
+def _must_match(message):
+    """A check that ``out`` has the input's dtype, raising ``message(input's, out's)``: the
+    functions differ only in PyTorch's wording."""
+    def check(name, x, out):
+        if out._data.dtype != x._data.dtype:
+            raise RuntimeError(message(x._data.dtype, out._data.dtype))
+    return check
+
+
+def _must_be_long(message):
+    """A check that ``out`` is int64, raising ``message(out's dtype)``."""
+    def check(name, x, out):
+        if out._data.dtype != D.int64.np:
+            raise RuntimeError(message(out._data.dtype))
+    return check
+
+
+_same_dtype = _must_match(lambda want, got: (
+    f"Expected the dtype for input and out to match, but got {_title(want)} for input's "
+    f"dtype and {_title(got)} for out's dtype."))
+_exact_out = _must_match(lambda want, got: (
+    f"Expected out tensor to have dtype {_c_name(want)}, but got {_c_name(got)} instead"))
+_found_out = _must_match(lambda want, got: (
+    f"Found dtype {_title(got)} but expected {_title(want)}"))
+_vdot_out = _must_match(lambda want, got: (
+    f"result dtype {_title(got)} does not match input dtype {_title(want)}"))
+_inner_out = _must_match(lambda want, got: (
+    f"tensordot: Expected the output tensor to have dtype {_title(want)}, but got an output "
+    f"tensor with dtype {_title(got)}"))
+_narrow_copy_out = _must_match(lambda want, got: (
+    "Expected self.dtype() == output.dtype() to be true, but got false.  (Could this error "
+    "message be improved?  If so, please report an enhancement request to PyTorch.)"))
+_long_out = _must_be_long(lambda got: (
+    f"Expected out tensor to have dtype long int, but got {_c_name(got)} instead"))
+_multinomial_out = _must_be_long(lambda got: (
+    f"multinomial expects Long tensor out, got: {_title(got)}"))
 
 
 def _norm_out(name, x, out):
     if x._data.dtype.kind == "f":
         _exact_out(name, x, out)
-
-
-def _long_out(name, x, out):
-    if out._data.dtype != D.int64.np:
-        raise RuntimeError(f"Expected out tensor to have dtype long int, but got "
-                           f"{_c_name(out._data.dtype)} instead")
 
 
 def _logical_out(name, x, out):
@@ -42,47 +67,10 @@ def _logical_out(name, x, out):
         raise RuntimeError(f"{name} only supports bool tensor for result, got: {_title(dt)}")
 
 
-def _exact_out(name, x, out):
-    if out._data.dtype != x._data.dtype:
-        raise RuntimeError(f"Expected out tensor to have dtype {_c_name(x._data.dtype)}, "
-                           f"but got {_c_name(out._data.dtype)} instead")
-
-
-def _found_out(name, x, out):
-    if out._data.dtype != x._data.dtype:
-        raise RuntimeError(f"Found dtype {_title(out._data.dtype)} but expected "
-                           f"{_title(x._data.dtype)}")
-
-
 def _bool_out(name, x, out):
     if out._data.dtype.kind != "b":
         raise RuntimeError(f"Expected out tensor to have dtype bool, but got "
                            f"{_c_name(out._data.dtype)} instead")
-
-
-def _multinomial_out(name, x, out):
-    if out._data.dtype != D.int64.np:
-        raise RuntimeError(f"multinomial expects Long tensor out, got: {_title(out._data.dtype)}")
-
-
-def _vdot_out(name, x, out):
-    if out._data.dtype != x._data.dtype:
-        raise RuntimeError(f"result dtype {_title(out._data.dtype)} does not match input dtype "
-                           f"{_title(x._data.dtype)}")
-
-
-def _inner_out(name, x, out):
-    if out._data.dtype != x._data.dtype:
-        raise RuntimeError(f"tensordot: Expected the output tensor to have dtype "
-                           f"{_title(x._data.dtype)}, but got an output tensor with dtype "
-                           f"{_title(out._data.dtype)}")
-
-
-def _narrow_copy_out(name, x, out):
-    if out._data.dtype != x._data.dtype:
-        raise RuntimeError("Expected self.dtype() == output.dtype() to be true, but got false.  "
-                           "(Could this error message be improved?  If so, please report an "
-                           "enhancement request to PyTorch.)")
 
 
 def _nanmean_out(name, x, out):
