@@ -1,4 +1,4 @@
-"""float16 sums the way PyTorch computes them: accumulated in float32, rounded once.
+"""float16 arithmetic the way PyTorch computes it: in float32, rounded once at the end.
 
 numpy adds float16 terms in float16 wherever its pairwise summation does not apply (along
 non-innermost axes, in ``np.add.at``, in einsum), and such a sum stalls once its terms fall
@@ -6,6 +6,18 @@ below half a unit in the last place: 0.1s stop at 256, 1s at 2048."""
 import numpy as np
 
 HALF = np.dtype(np.float16)
+
+
+def widen_half(a):
+    """float16 reductions accumulate in float32 (as PyTorch does); other dtypes pass."""
+    return a.astype(np.float32) if a.dtype == HALF else a
+
+
+def in_float32(fn, *args):
+    """``fn(*args)`` with its float16 array arguments computed in float32 and the result
+    rounded to float16 once (numpy would round every intermediate)."""
+    wide = [a.astype(np.float32) if getattr(a, "dtype", None) == HALF else a for a in args]
+    return fn(*wide).astype(HALF)
 
 
 def half_sum(a, axes, keepdims=False):

@@ -4,15 +4,14 @@ below b = 0, and sqrt(a * a + b * b) underflows or overflows in the squares (|a|
 or 1e30 in float32)."""
 import numpy as np
 
+from .accumulate import HALF, in_float32
 from .ops_math import _Binary, sigmoid_array
-
-_HALF = np.dtype(np.float16)
 
 
 def _evaluate(ufunc, a, b):
     # float16 goes through float32, so that only the result is rounded to float16
-    if a.dtype == _HALF:
-        return ufunc(a.astype(np.float32), b.astype(np.float32)).astype(np.float16)
+    if a.dtype == HALF:
+        return in_float32(ufunc, a, b)
     return ufunc(a, b)
 
 

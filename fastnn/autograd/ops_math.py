@@ -1,7 +1,7 @@
 """Elementwise ops: each forward beside its backward, on arrays."""
 import numpy as np
 
-from .accumulate import HALF, half_sum
+from .accumulate import HALF, in_float32, sum_axes
 from .node import Node
 
 _RENAMED = {}
@@ -58,10 +58,7 @@ def unbroadcast(g, shape, dt):
         lead = g.ndim - len(shape)
         axes = tuple(range(lead)) + tuple(
             lead + i for i, s in enumerate(shape) if s == 1 and g.shape[lead + i] != 1)
-        if g.dtype == HALF:  # float16 sums accumulate in float32, as PyTorch's do
-            g = half_sum(g, axes, True)
-        else:
-            g = g.sum(axis=axes, keepdims=True)
+        g = sum_axes(g, axes, True)  # float16 accumulated in float32, as PyTorch's sums
         if lead:
             g = g.reshape(shape)
     if g.dtype != dt:
@@ -429,8 +426,8 @@ class TanhBackward0(Node):
 def sigmoid_array(a):
     # 1 / (1 + exp(-a)): full relative precision for negative a (a tanh form cancels to 0),
     # exp's overflow to inf gives the limit 0; float16 goes through float32 (no early 0s)
-    if a.dtype == _HALF_DTYPE:
-        return sigmoid_array(a.astype(np.float32)).astype(np.float16)
+    if a.dtype == HALF:
+        return in_float32(sigmoid_array, a)
     # (its callers run inside ops and the backward engine, where numpy's warnings are off)
     y = np.negative(a, out=np.empty_like(a))  # an array even for 0-d input
     np.exp(y, out=y)
@@ -455,7 +452,6 @@ try:
 except ImportError:  # a source checkout without the compiled extension
     _relu_backward = _relu_forward = None
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
-_HALF_DTYPE = np.dtype(np.float16)
 
 
 class ReluBackward0(Node):

@@ -4,7 +4,7 @@ from math import prod
 import numpy as np
 
 from .node import Node
-from .accumulate import half_sum
+from .accumulate import HALF as _HALF, half_sum, in_float32, widen_half
 from .ops_math import zeros_on
 from .out_layout import c_contiguous
 
@@ -19,12 +19,6 @@ def expand_back(g, shape, axes, keepdim):
 
 
 _add_reduce = np.add.reduce
-_HALF = np.dtype(np.float16)
-
-
-def widen_half(a):
-    """float16 reductions accumulate in float32 (as PyTorch does); other dtypes pass."""
-    return a.astype(np.float32) if a.dtype == _HALF else a
 
 
 _F32 = np.dtype(np.float32)
@@ -358,7 +352,7 @@ def softmax_array(a, axis):
     if not a.ndim:  # numpy's ufuncs turn a 0-d array into a scalar: go through 1-d
         return softmax_array(a.reshape(1), 0).reshape(())
     if a.dtype == _HALF:  # float16 is normalised in float32 and rounded once, as in PyTorch
-        return softmax_array(a.astype(np.float32), axis).astype(_HALF)
+        return in_float32(softmax_array, a, axis)
     a = c_contiguous(a)  # a transposed input still gives a C-contiguous result
     e = np.exp(a - a.max(axis=axis, keepdims=True))
     e /= e.sum(axis=axis, keepdims=True)
@@ -373,7 +367,7 @@ def log_softmax_array(a, axis):
     if not a.ndim:  # numpy's ufuncs turn a 0-d array into a scalar: go through 1-d
         return log_softmax_array(a.reshape(1), 0).reshape(())
     if a.dtype == _HALF:
-        return log_softmax_array(a.astype(np.float32), axis).astype(_HALF)
+        return in_float32(log_softmax_array, a, axis)
     a = c_contiguous(a)
     shifted = a - a.max(axis=axis, keepdims=True)
     shifted -= np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -401,8 +395,7 @@ class SoftmaxBackward0(Node):
         if type(y) is not np.ndarray:
             return (g.softmax_backward(y, self.axis),)
         if y.dtype == _HALF:  # in float32, rounded once, as PyTorch's float16 kernel does
-            return (_softmax_grad(g.astype(np.float32), y.astype(np.float32),
-                                  self.axis).astype(_HALF),)
+            return (in_float32(_softmax_grad, g, y, self.axis),)
         return (_softmax_grad(g, y, self.axis),)
 
 
@@ -418,8 +411,7 @@ class LogSoftmaxBackward0(Node):
         if type(y) is not np.ndarray:
             return (g.softmax_backward(y, self.axis, log=True),)
         if y.dtype == _HALF:
-            return (_log_softmax_grad(g.astype(np.float32), y.astype(np.float32),
-                                      self.axis).astype(_HALF),)
+            return (in_float32(_log_softmax_grad, g, y, self.axis),)
         return (_log_softmax_grad(g, y, self.axis),)
 
 
