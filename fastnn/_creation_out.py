@@ -26,13 +26,17 @@ def out_dtype(out, dtype, fn):
     return out.dtype
 
 
+def out_grad_error(fn):
+    return RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic "
+                        "differentiation, but one of the arguments requires grad.")
+
+
 def check_out_grad(out, fn):
     """PyTorch refuses, in grad mode, to write into an ``out`` that requires grad (its graph
     would describe the old values); under no_grad it is allowed."""
     from .autograd.grad_mode import is_grad_enabled
     if out.requires_grad and is_grad_enabled():
-        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support "
-                           "automatic differentiation, but one of the arguments requires grad.")
+        raise out_grad_error(fn)
 
 
 def resize_out(out, result):

@@ -15,7 +15,7 @@ from .autograd import ops_shape as S
 from .autograd import ops_math as M
 from ._tensor_math import operands, check_same_device
 from ._dtype import scalar_type_name as _title
-from ._creation_out import check_out_grad, resize_out
+from ._creation_out import check_out_grad, out_grad_error, resize_out
 
 
 def _tensor_cls():
@@ -71,8 +71,7 @@ def _into(out, result, fn):
     if not isinstance(result, Tensor):
         raise TypeError(f"{fn}(): does not take an 'out' argument")
     if result.requires_grad:
-        raise RuntimeError(f"{fn}(): functions with out=... arguments don't support automatic "
-                           "differentiation, but one of the arguments requires grad.")
+        raise out_grad_error(fn)
     if out._rg:  # a graph recorded on out would go stale: PyTorch refuses in grad mode
         check_out_grad(out, fn)
     src, dst = result._data.dtype, out._data.dtype
