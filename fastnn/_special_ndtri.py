@@ -18,27 +18,51 @@ _TAIL_NUM = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e
              -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
 _TAIL_DEN = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
              3.754408661907416e+00)
-_CENTRAL_LOW = 0.02425
+CENTRAL_LOW = 0.02425  # below it the tail fit takes over
 _SQRT_2PI = math.sqrt(2.0 * math.pi)
 
 
 def _horner(coefs, t):
-    out = np.full_like(t, coefs[0])
+    """The polynomial with ``coefs`` (highest power first) at ``t``, in place on one buffer
+    (trunc_normal_ runs these over every element of large weight tensors)."""
+    acc = np.full_like(t, coefs[0])
     for c in coefs[1:]:
-        out = out * t + c
-    return out
+        acc *= t
+        acc += c
+    return acc
+
+
+def central_fit(p):
+    """The rational fit of ndtri(p) (relative error about 1e-9) for p in [0.02425, 0.97575]."""
+    q = p - 0.5
+    r = q * q
+    num = _horner(_CENTRAL_NUM, r)
+    num *= q
+    den = _horner(_CENTRAL_DEN, r)
+    den *= r
+    den += 1.0
+    num /= den
+    return num
+
+
+def tail_fit(log_p):
+    """The rational fit of ndtri(p) for p below 0.02425, from log p (so p may underflow)."""
+    t = np.sqrt(-2.0 * log_p)
+    num = _horner(_TAIL_NUM, t)
+    den = _horner(_TAIL_DEN, t)
+    den *= t
+    den += 1.0
+    num /= den
+    return num
 
 
 def _lower_quantile(p):
     """ndtri for a float64 array of probabilities in (0, 1/2]."""
     from .nn._functional.activation import erfc_array
     x = np.empty_like(p)
-    tail = p < _CENTRAL_LOW
-    t = np.sqrt(-2.0 * np.log(p[tail]))
-    x[tail] = _horner(_TAIL_NUM, t) / (_horner(_TAIL_DEN, t) * t + 1.0)
-    q = p[~tail] - 0.5
-    r = q * q
-    x[~tail] = _horner(_CENTRAL_NUM, r) * q / (_horner(_CENTRAL_DEN, r) * r + 1.0)
+    tail = p < CENTRAL_LOW
+    x[tail] = tail_fit(np.log(p[tail]))
+    x[~tail] = central_fit(p[~tail])
     # one Halley step: the approximation's 1e-9 error becomes a few ulps
     # u = (ndtr(x) - p) / pdf(x), with p folded into the exponent so that tiny p cannot
     # overflow exp(x^2 / 2)

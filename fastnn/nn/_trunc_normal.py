@@ -17,18 +17,8 @@ import math
 import numpy as np
 
 from .._special_more import _erfcx, _log_ndtr
+from .._special_ndtri import CENTRAL_LOW, central_fit, tail_fit
 
-# A rational approximation of the standard normal quantile (relative error about 1.2e-9):
-# one fit around the median, one in the tails in terms of sqrt(-2 log p).
-_CENTRAL_NUM = (-3.969683028665376e+01, 2.209460984245205e+02, -2.759285104469687e+02,
-                1.383577518672690e+02, -3.066479806614716e+01, 2.506628277459239e+00)
-_CENTRAL_DEN = (-5.447609879822406e+01, 1.615858368580409e+02, -1.556989798598866e+02,
-                6.680131188771972e+01, -1.328068155288572e+01, 1.0)
-_TAIL_NUM = (-7.784894002430293e-03, -3.223964580411365e-01, -2.400758277161838e+00,
-             -2.549732539343734e+00, 4.374664141464968e+00, 2.938163982698783e+00)
-_TAIL_DEN = (7.784695709041462e-03, 3.224671290700398e-01, 2.445134137142996e+00,
-             3.754408661907416e+00, 1.0)
-_TAIL_START = 0.02425
 # below this log-probability Q itself underflows, and the tail fit drifts (z beyond ~35)
 _LOG_SPACE_BELOW = -600.0
 _SQRT2 = math.sqrt(2.0)
@@ -44,40 +34,19 @@ def _log_upper_tail(z):
         return _log_ndtr(-np.atleast_1d(np.asarray(z, dtype=np.float64)))
 
 
-def _horner(coefficients, x):
-    """The polynomial with ``coefficients`` (highest power first) at ``x``, in place on one
-    buffer: these run over every element of large weight tensors."""
-    acc = np.full_like(x, coefficients[0])
-    for c in coefficients[1:]:
-        acc *= x
-        acc += c
-    return acc
-
-
 def _upper_quantile(prob, log_prob):
     """z >= 0 with Q(z) = prob, for prob <= 1/2 (``log_prob`` is log(prob), or None to take
-    it from ``prob``). Accurate to about 1e-9 relative; ``_refine`` polishes it."""
+    it from ``prob``): -ndtri(prob) from its rational fits, accurate to about 1e-9 relative;
+    ``_refine`` polishes it."""
     if prob is None:
-        tail = None
-        z = np.empty_like(log_prob)
-    else:
-        # the central fit on every entry (cheap, in place), then the few tail ones redone
-        centred = prob - 0.5
-        sq = centred * centred
-        z = _horner(_CENTRAL_NUM, sq)
-        z *= centred
-        z /= _horner(_CENTRAL_DEN, sq)
-        np.negative(z, out=z)
-        tail = prob < _TAIL_START
-        if not tail.any():
-            return z
-    logs = log_prob if tail is None else np.log(prob[tail])
-    t = np.sqrt(-2.0 * logs)
-    tail_z = _horner(_TAIL_NUM, t)
-    tail_z /= _horner(_TAIL_DEN, t)
-    if tail is None:
-        return np.negative(tail_z, out=z)
-    z[tail] = -tail_z
+        z = tail_fit(log_prob)
+        return np.negative(z, out=z)
+    # the central fit on every entry (cheap, in place), then the few tail ones redone
+    z = central_fit(prob)
+    np.negative(z, out=z)
+    tail = prob < CENTRAL_LOW
+    if tail.any():
+        z[tail] = -tail_fit(np.log(prob[tail]))
     return z
 
 
