@@ -126,3 +126,15 @@ def test_device_context_is_per_thread():
         th.start()
         th.join()
     assert seen == [fastnn.device("cpu")]
+
+
+def test_cuda_unavailable_error_is_one_class_across_attempts():
+    # the backend module fails to import without numba; its error class must not be redefined
+    from fastnn.cuda._errors import CudaUnavailableError
+    for _ in range(2):
+        try:
+            fastnn.zeros(2, device="cuda")
+        except Exception as e:  # noqa: BLE001 - a GPU machine raises nothing here
+            if "numba" in str(e):
+                assert type(e) is CudaUnavailableError
+                assert isinstance(e, RuntimeError) and isinstance(e, AssertionError)

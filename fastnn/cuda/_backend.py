@@ -8,14 +8,8 @@ grid-stride loops and are correct for any launch size).
 import numpy as np
 
 from .. import _dtype as D
-
-_INSTALL = ("Install the GPU extras with `pip install fastnn[cuda]` (numba and numba-cuda) on a "
-            "machine with an NVIDIA GPU and driver.")
-
-
-class CudaUnavailableError(RuntimeError, AssertionError):
-    """CUDA was requested but numba or a GPU is missing (PyTorch raises AssertionError or
-    RuntimeError here, so this is both)."""
+from ._errors import INSTALL_HINT as _INSTALL
+from ._errors import CudaUnavailableError
 
 
 def _import_cuda():
