@@ -49,7 +49,14 @@ def test_clip_grad_norm_matches_torch(dtype, norm_type):
         total = lib.nn.utils.clip_grad_norm_([a, b], 1.0, norm_type=norm_type)
         results.append((str(total.dtype).split(".")[-1], total.item(), a.grad.tolist(),
                         b.grad.tolist()))
-    assert results[0] == results[1]
+    (fd, *fv), (td, *tv) = results
+    assert fd == td
+    if dtype == "float32" and norm_type not in (1, 2, math.inf, 0, -math.inf):
+        # a fractional power's last bit follows the CPU's SIMD pow: allow two ulps
+        for x, y in zip(fv, tv):
+            np.testing.assert_allclose(x, y, rtol=2.4e-7, atol=0)
+    else:
+        assert fv == tv
 
 
 def test_clip_mixed_half_and_double_matches_torch():

@@ -382,12 +382,15 @@ def test_lbfgs_rosenbrock(kw, dtype):
     kw = dict(kw, max_iter=6)
     f, t = _rosenbrock_run(fastnn, dtype, kw), _rosenbrock_run(torch, dtype, kw)
     assert f[1] == t[1] and f[2] == t[2]
-    if dtype == np.float64:
-        tol = dict(rtol=1e-8, atol=1e-9)
-    elif "line_search_fn" in kw:  # rounding differences grow along the curved valley
-        tol = dict(rtol=0, atol=5e-3)
-    else:
-        tol = dict(rtol=1e-5, atol=1e-6)
+    if dtype == np.float32 and "line_search_fn" in kw:
+        # Rounding differences grow along the curved valley, by an amount that depends on
+        # how the CPU's BLAS and SIMD sum: hold both float32 runs against the float64 path
+        # and ask that fastnn stray from it no further than PyTorch does.
+        exact = _rosenbrock_run(fastnn, np.float64, kw)[0]
+        for a, b, e in zip(t[0], f[0], exact):
+            assert np.abs(b - e).max() <= 2 * np.abs(a - e).max() + 1e-5
+        return
+    tol = dict(rtol=1e-8, atol=1e-9) if dtype == np.float64 else dict(rtol=1e-5, atol=1e-6)
     for a, b in zip(t[0], f[0]):
         np.testing.assert_allclose(b, a, **tol)
 
