@@ -1,9 +1,11 @@
-"""Find the BLAS library that numpy itself is linked against.
+"""Find the BLAS whose gemm fastnn calls directly: numpy's own, or MKL where installed.
 
-fastnn calls its gemm directly (for ``beta=1`` accumulation without temporaries)
-and sets its thread count, so fastnn and numpy share one BLAS and one thread
-pool instead of loading a second copy.  Everything here fails soft: when no
-library is found fastnn falls back to numpy's own matrix product.
+fastnn calls gemm directly (for ``beta=1`` accumulation without temporaries) and sets
+its thread count.  By default that is the BLAS numpy itself is linked against, so
+fastnn and numpy share one BLAS and one thread pool instead of loading a second copy;
+with the optional ``mkl`` wheel installed fastnn prefers MKL (see ``_blas_mkl``).
+Everything here fails soft: when no library is found fastnn falls back to numpy's own
+matrix product.
 """
 import ctypes
 import glob
@@ -11,6 +13,8 @@ import os
 import sys
 
 import numpy as np
+
+from . import _blas_mkl
 
 # (sgemm, dgemm, uses 64-bit integers) in order of preference.  OpenBLAS builds
 # with 64-bit integers mark every symbol with a "64_" suffix.
@@ -38,6 +42,8 @@ class BlasInfo:
     """What was found: library path, gemm addresses (0 when missing), thread controls."""
 
     def __init__(self):
+        self.name = "numpy"
+        self.single_thread_after_fork = False
         self.path = None
         self.sgemm = 0
         self.dgemm = 0
@@ -54,6 +60,7 @@ class BlasInfo:
 
     def as_dict(self):
         return {
+            "name": self.name,
             "path": self.path,
             "gemm": bool(self.sgemm and self.dgemm),
             "ilp64": self.ilp64,
@@ -78,8 +85,8 @@ def _bundled_libraries():
     return found
 
 
-def _mapped_libraries():
-    """BLAS libraries already mapped into this process (system numpy builds on Linux)."""
+def _mapped_libraries(word="blas"):
+    """Libraries with ``word`` in their name already mapped into this process (Linux)."""
     try:
         with open("/proc/self/maps") as f:
             lines = f.read().splitlines()
@@ -92,7 +99,7 @@ def _mapped_libraries():
             continue
         path = parts[5].strip()
         name = os.path.basename(path).lower()
-        if "blas" in name and ".so" in name and path not in found:
+        if word in name and ".so" in name and path not in found:
             found.append(path)
     return found
 
@@ -121,7 +128,18 @@ def _symbol(lib, name):
         return None
 
 
+def find_backends():
+    """{name: BlasInfo} of the usable BLAS libraries, the preferred one first."""
+    found = {}
+    mkl = _blas_mkl.find_mkl(BlasInfo(), _mapped_libraries("gomp"))
+    if mkl is not None:
+        found[mkl.name] = mkl
+    found["numpy"] = find_blas()
+    return found
+
+
 def find_blas():
+    """numpy's BLAS (an empty BlasInfo when it cannot be found)."""
     info = BlasInfo()
     for path in _bundled_libraries() + _mapped_libraries():
         lib = _open_loaded(path)

@@ -31,7 +31,7 @@ import os
 
 import numpy as np
 
-from fastnn._blas import find_blas
+from fastnn._blas import find_backends
 
 cnp.import_array()
 
@@ -83,7 +83,8 @@ def set_num_threads(n):
         raise ValueError(f"set_num_threads: expected a positive number of threads, but got {n}")
     _requested = n
     _nthreads = 1 if _fork_child else n
-    _BLAS.set_num_threads(n)
+    for info in _BLAS_ALL.values():
+        info.set_num_threads(1 if _fork_child and info.single_thread_after_fork else n)
 
 
 def get_num_threads():
@@ -287,9 +288,11 @@ def _gemm_selftest():
     return all(sc[i] == expected[i] and dc[i] == expected[i] for i in range(4))
 
 
-def _install_blas():
+def _install_blas(info):
+    """Point the direct gemm calls at ``info``'s library (after a self-test); returns info."""
     global _sgemm64, _dgemm64, _sgemm32, _dgemm32, _gemm_found, _gemm_enabled
-    info = find_blas()
+    _sgemm64, _dgemm64, _sgemm32, _dgemm32 = NULL, NULL, NULL, NULL
+    _gemm_found = False
     if info.sgemm and info.dgemm:
         if info.ilp64:
             _sgemm64 = <sgemm64_t><uintptr_t>info.sgemm
@@ -302,6 +305,25 @@ def _install_blas():
             _sgemm64, _dgemm64, _sgemm32, _dgemm32 = NULL, NULL, NULL, NULL
     _gemm_enabled = _gemm_found and os.environ.get("FASTNN_NO_DIRECT_BLAS", "") != "1"
     return info
+
+
+def _select_blas(name):
+    """Send fastnn's gemm calls to the BLAS called ``name`` (see ``_blas_backends``).
+
+    Returns the previous name.  For tests and benchmarks: the choice is process-wide.
+    """
+    global _BLAS
+    if name not in _BLAS_ALL:
+        raise ValueError(f"_select_blas: no BLAS named {name!r} here; "
+                         f"available: {', '.join(_BLAS_ALL)}")
+    previous = _BLAS.name
+    _BLAS = _install_blas(_BLAS_ALL[name])
+    return previous
+
+
+def _blas_backends():
+    """Names of the BLAS libraries fastnn can call, the default first."""
+    return list(_BLAS_ALL)
 
 
 def _use_direct_blas(enabled):
@@ -323,12 +345,25 @@ def _blas_info():
 def _serial_after_fork():
     # GNU OpenMP's thread pool does not survive fork(): a parallel region in the child
     # waits forever on threads that no longer exist.
+    # MKL threads on the same runtime, so it goes serial too; OpenBLAS restarts its own pool.
     global _nthreads, _fork_child
     _fork_child = True
     _nthreads = 1
+    for info in _BLAS_ALL.values():
+        if info.single_thread_after_fork:
+            info.set_num_threads(1)
 
 
-_BLAS = _install_blas()
+def _install_first_working():
+    for info in _BLAS_ALL.values():
+        _install_blas(info)
+        if _gemm_found:
+            return info
+    return _install_blas(_BLAS_ALL["numpy"])
+
+
+_BLAS_ALL = find_backends()
+_BLAS = _install_first_working()
 _requested = _nthreads = _default_num_threads()
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_serial_after_fork)

@@ -212,3 +212,49 @@ def linear_backward(g, x, w, gx, gw, gb, bint accumulate_w=False, bint accumulat
             if pgb != NULL:
                 _colsum(<double*>pg, n, m, <double*>pgb, accumulate_b)
     return gx, gw, gb
+
+
+cdef cnp.ndarray _operand(object a, str fn, str name, cnp.ndarray ref, bint* trans):
+    """A 2-D gemm operand: C-contiguous as is, or F-contiguous read as a transposed C array."""
+    cdef cnp.ndarray arr
+    if cnp.PyArray_Check(a) and cnp.PyArray_NDIM(<cnp.ndarray>a) == 2 and \
+            not cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>a) and \
+            cnp.PyArray_IS_F_CONTIGUOUS(<cnp.ndarray>a):
+        trans[0] = True
+        return _arg((<cnp.ndarray>a).T, fn, name, 2, ref, "a", False)
+    trans[0] = False
+    return _arg(a, fn, name, 2, ref, "a", False)
+
+
+def matmul_into(a, b, out, bint accumulate=False):
+    """out (+)= a @ b for 2-D a (M, K), b (K, N), each C- or F-contiguous; out (M, N) C-contiguous."""
+    cdef str fn = "matmul_into"
+    cdef bint ta = False, tb = False
+    cdef cnp.ndarray A = _operand(a, fn, "a", None, &ta)
+    cdef cnp.ndarray B = _operand(b, fn, "b", A, &tb)
+    cdef cnp.ndarray O = _arg(out, fn, "out", 2, A, "a", True)
+    cdef Py_ssize_t m = (<object>a).shape[0], k = (<object>a).shape[1]
+    cdef Py_ssize_t n = (<object>b).shape[1]
+    cdef bint direct
+    if (<object>b).shape[0] != k:
+        raise RuntimeError(f"{fn}: mat1 and mat2 shapes cannot be multiplied "
+                           f"({m}x{k} and {(<object>b).shape[0]}x{n})")
+    _dims2(O, fn, "out", m, n)
+    _disjoint(O, fn, "out", A, "a", False)
+    _disjoint(O, fn, "out", B, "b", False)
+    direct = _gemm_ready(m, n, k)
+    if not direct:
+        if m > 0 and n > 0 and k > 0:
+            _np_mm_into(a, b, O, accumulate)
+        elif not accumulate:
+            O.fill(0)
+        return out
+    if cnp.PyArray_TYPE(A) == cnp.NPY_FLOAT:
+        with nogil:
+            _mm_into(ta, tb, m, n, k, <float*>cnp.PyArray_DATA(A), <float*>cnp.PyArray_DATA(B),
+                     <float*>cnp.PyArray_DATA(O), accumulate, True)
+    else:
+        with nogil:
+            _mm_into(ta, tb, m, n, k, <double*>cnp.PyArray_DATA(A),
+                     <double*>cnp.PyArray_DATA(B), <double*>cnp.PyArray_DATA(O), accumulate, True)
+    return out

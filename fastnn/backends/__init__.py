@@ -60,5 +60,13 @@ openmp = _Flags("openmp", "Whether fastnn's compiled kernels run in parallel wit
                 is_available=_openmp_available)
 
 mkldnn = _Flags("mkldnn", "oneDNN: not used by fastnn.", enabled=False, is_available=_false)
-mkl = _Flags("mkl", "Intel MKL: not used by fastnn (BLAS comes from numpy).",
-             is_available=_false)
+def _mkl_in_use():
+    try:
+        from .. import _core
+    except ImportError:  # a source checkout without the compiled extension
+        return False
+    return _core._blas_info()["name"] == "mkl"
+
+
+mkl = _Flags("mkl", "Intel MKL: fastnn's gemm when the optional mkl wheel is installed "
+             "(pip install fastnn[mkl]); otherwise numpy's BLAS.", is_available=_mkl_in_use)
