@@ -38,9 +38,13 @@ def spinning_openmp_runtime():
 
 
 def adapt_to_openmp_runtime(spinning):
-    """Keep parallel loops to very large arrays when the shared runtime spins."""
+    """Keep parallel loops to very large arrays when the shared runtime spins.
+
+    Not with MKL as the BLAS: its threads are that same runtime's, so nothing is left
+    spinning against them (the large MLP step was 5 % faster with the loops parallel).
+    """
     core = _core()
-    if spinning and core is not None:
+    if spinning and core is not None and core._blas_info()["name"] != "mkl":
         core._set_parallel_min(SPINNING_PARALLEL_MIN)
 
 

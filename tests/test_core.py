@@ -458,13 +458,19 @@ def test_spinning_runtime_detection(monkeypatch):
     assert _threads.spinning_openmp_runtime() == (_core.HAVE_OPENMP and
                                                   sys.platform.startswith("linux"))
     previous = _core._set_parallel_min(1 << 20)
+    previous_blas = _core._blas_info()["name"]
     try:
-        _threads.adapt_to_openmp_runtime(True)
-        assert _core._set_parallel_min(1 << 20) == _threads.SPINNING_PARALLEL_MIN
-        _threads.adapt_to_openmp_runtime(False)
-        assert _core._set_parallel_min(1 << 20) == 1 << 20
+        for blas in _core._blas_backends():
+            _core._select_blas(blas)
+            _threads.adapt_to_openmp_runtime(True)
+            # MKL's threads are the runtime's own: nothing spins against them
+            expected = 1 << 20 if blas == "mkl" else _threads.SPINNING_PARALLEL_MIN
+            assert _core._set_parallel_min(1 << 20) == expected
+            _threads.adapt_to_openmp_runtime(False)
+            assert _core._set_parallel_min(1 << 20) == 1 << 20
     finally:
         _core._set_parallel_min(previous)
+        _core._select_blas(previous_blas)
 
 
 def test_default_threads_follow_omp_num_threads(monkeypatch):
