@@ -43,26 +43,34 @@ def machine_info():
     except ImportError:
         parts.append("torch not installed")
     import fastnn
-    parts.append(f"fastnn {fastnn.__version__}")
+    parts.append(f"fastnn {fastnn.__version__} (gemm: {fastnn_blas_name()})")
     env = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OMP_NUM_THREADS") if k in os.environ}
     if env:
         parts.append(f"env {env}")
     return "; ".join(parts)
 
 
-def sgemm_peak(n=2048, threads=2, seconds=1.0):
-    """Best float32 matmul throughput numpy's BLAS reaches at n x n x n (GFLOP/s)."""
+def fastnn_blas_name():
+    from fastnn import _core
+    info = _core._blas_info()
+    return info["name"] if info["direct_gemm"] else "numpy matmul"
+
+
+def sgemm_peak(n=2048, threads=2, seconds=1.0, through_fastnn=False):
+    """Best float32 n x n x n product throughput (GFLOP/s) of numpy's BLAS, or of fastnn's gemm."""
     import fastnn
+    from fastnn import _core
     fastnn.set_num_threads(threads)
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
     out = np.empty_like(a)
-    np.matmul(a, b, out=out)
+    product = _core.matmul_into if through_fastnn else np.matmul
+    product(a, b, out=out)
     best = float("inf")
     end = time.perf_counter() + seconds
     while time.perf_counter() < end:
         t0 = time.perf_counter()
-        np.matmul(a, b, out=out)
+        product(a, b, out=out)
         best = min(best, time.perf_counter() - t0)
     return 2 * n ** 3 / best / 1e9
 
