@@ -1,5 +1,5 @@
-"""Fixtures shared by the tests: thread counts for the kernels, and the libraries a parity
-test runs its code on."""
+"""Fixtures shared by the tests: thread counts for the kernels, the matrix-product paths, and
+the libraries a parity test runs its code on."""
 import pytest
 
 PARALLEL_MIN_IN_TESTS = 1024
@@ -17,6 +17,30 @@ def threads(request):
     yield request.param
     core.set_num_threads(previous)
     core._set_parallel_min(previous_min)
+
+
+def _gemm_paths():
+    try:
+        from fastnn import _core
+    except ImportError:
+        return ["numpy-matmul"]
+    return [f"direct-{name}" for name in _core._blas_backends()] + ["numpy-matmul"]
+
+
+@pytest.fixture(params=_gemm_paths())
+def gemm_path(request):
+    """Each BLAS fastnn can call directly (numpy's, MKL where installed), then numpy's matmul."""
+    core = pytest.importorskip("fastnn._core")
+    direct = request.param.startswith("direct-")
+    previous_blas = core._select_blas(request.param[len("direct-"):]) if direct else None
+    if direct and not core._blas_info()["gemm"]:
+        core._select_blas(previous_blas)
+        pytest.skip("no directly callable BLAS found")
+    previous = core._use_direct_blas(direct)
+    yield request.param
+    core._use_direct_blas(previous)
+    if previous_blas is not None:
+        core._select_blas(previous_blas)
 
 
 def _parity_libs():

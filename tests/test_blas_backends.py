@@ -139,17 +139,6 @@ def test_fastnn_blas_numpy_keeps_numpys_blas():
 
 # ---------------------------------------------------------------- matmul_into
 
-@pytest.fixture(params=[f"direct-{name}" for name in BACKENDS] + ["numpy-matmul"])
-def path(request):
-    direct = request.param.startswith("direct-")
-    previous_blas = _core._select_blas(request.param[7:]) if direct else None
-    previous = _core._use_direct_blas(direct)
-    yield request.param
-    _core._use_direct_blas(previous)
-    if previous_blas is not None:
-        _core._select_blas(previous_blas)
-
-
 def _laid_out(a, order):
     return np.asfortranarray(a) if order == "F" else np.ascontiguousarray(a)
 
@@ -158,7 +147,7 @@ def _laid_out(a, order):
 @pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
 @pytest.mark.parametrize("accumulate", [False, True])
 @pytest.mark.parametrize("mkn", [(5, 7, 3), (1, 1, 1), (33, 64, 17), (0, 4, 3), (4, 0, 3)])
-def test_matmul_into(path, dtype, orders, accumulate, mkn):
+def test_matmul_into(gemm_path, dtype, orders, accumulate, mkn):
     m, k, n = mkn
     rng = np.random.default_rng(7)
     a = _laid_out(rng.standard_normal((m, k)).astype(dtype), orders[0])

@@ -34,21 +34,6 @@ def close(actual, expected, dtype):
     np.testing.assert_allclose(actual, expected, **TOL[dtype])
 
 
-@pytest.fixture(params=[f"direct-{name}" for name in _core._blas_backends()] + ["numpy-matmul"])
-def gemm_path(request):
-    """Each BLAS fastnn can call directly (numpy's, MKL where installed), then numpy's matmul."""
-    direct = request.param.startswith("direct-")
-    previous_blas = _core._select_blas(request.param[7:]) if direct else None
-    if direct and not _core._blas_info()["gemm"]:
-        _core._select_blas(previous_blas)
-        pytest.skip("no directly callable BLAS found")
-    previous = _core._use_direct_blas(direct)
-    yield request.param
-    _core._use_direct_blas(previous)
-    if previous_blas is not None:
-        _core._select_blas(previous_blas)
-
-
 LINEAR_SHAPES = [(4, 7, 3), (1, 1, 1), (3, 1, 2), (0, 5, 3), (4, 0, 3), (4, 5, 0), (0, 0, 0),
                  (300, 33, 257)]
 
