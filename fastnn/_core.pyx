@@ -54,7 +54,7 @@ HAVE_OPENMP = bool(FASTNN_OPENMP)
 
 # Below this many elements a parallel region costs more than it saves: these loops are
 # memory-bound, and on a 2-core machine OpenMP's threads then only compete with the BLAS
-# threads for cores.
+# threads for cores. fastnn._threads lowers it when the BLAS is MKL on the same runtime.
 cdef Py_ssize_t _PAR_MIN = 1 << 20
 cdef int _nthreads = 1          # what the parallel loops use
 cdef int _requested = 1         # what set_num_threads was given

@@ -449,10 +449,12 @@ def test_spinning_runtime_detection(monkeypatch):
             _core._select_blas(blas)
             _threads.adapt_to_openmp_runtime(True)
             # MKL's threads are the runtime's own: nothing spins against them
-            expected = 1 << 20 if blas == "mkl" else _threads.SPINNING_PARALLEL_MIN
+            mkl = blas == "mkl"
+            expected = _threads.MKL_PARALLEL_MIN if mkl else _threads.SPINNING_PARALLEL_MIN
             assert _core._set_parallel_min(1 << 20) == expected
             _threads.adapt_to_openmp_runtime(False)
-            assert _core._set_parallel_min(1 << 20) == 1 << 20
+            assert _core._set_parallel_min(1 << 20) == (_threads.MKL_PARALLEL_MIN if mkl
+                                                        else 1 << 20)
     finally:
         _core._set_parallel_min(previous)
         _core._select_blas(previous_blas)
