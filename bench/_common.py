@@ -56,8 +56,10 @@ def fastnn_blas_name():
     return info["name"] if info["direct_gemm"] else "numpy matmul"
 
 
-def sgemm_peak(n=2048, threads=2, seconds=1.0, through_fastnn=False):
-    """Best float32 n x n x n product throughput (GFLOP/s) of numpy's BLAS, or of fastnn's gemm."""
+def sgemm_rates(n=2048, threads=2, seconds=1.0, through_fastnn=False):
+    """(best, median) float32 n x n x n product throughput in GFLOP/s over ``seconds``, of
+    numpy's BLAS or of fastnn's gemm. The best catches the machine's fastest moment; the
+    median is what a long computation like a training step can hope to sustain."""
     import fastnn
     from fastnn import _core
     fastnn.set_num_threads(threads)
@@ -66,13 +68,14 @@ def sgemm_peak(n=2048, threads=2, seconds=1.0, through_fastnn=False):
     out = np.empty_like(a)
     product = _core.matmul_into if through_fastnn else np.matmul
     product(a, b, out=out)
-    best = float("inf")
+    times = []
     end = time.perf_counter() + seconds
-    while time.perf_counter() < end:
+    while time.perf_counter() < end or len(times) < 3:
         t0 = time.perf_counter()
         product(a, b, out=out)
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n ** 3 / best / 1e9
+        times.append(time.perf_counter() - t0)
+    flops = 2 * n ** 3 / 1e9
+    return flops / min(times), flops / statistics.median(times)
 
 
 def measure(fns, seconds, pause=0.2, block=0.2, min_rounds=11):
