@@ -36,3 +36,19 @@ def test_ratio_fields_and_text_report_each_other_implementation(common):
     assert common.ratio_text(row, "numpy") == \
         "numpy/fastnn 1.10x (per round 1.10x, ahead in 2 of 3)"
     assert "fastnn_over_fastnn" not in row
+
+
+@pytest.mark.parametrize("through_fastnn", [False, True])
+def test_sgemm_rates_best_is_at_least_the_median(common, through_fastnn):
+    import fastnn
+    threads = fastnn.get_num_threads()
+    try:
+        best, median = common.sgemm_rates(64, 1, 0.01, through_fastnn)
+    finally:
+        fastnn.set_num_threads(threads)
+    assert best >= median > 0
+
+
+def test_machine_info_names_the_gemm(common):
+    from fastnn import _core
+    assert f"(gemm: {_core._blas_info()['name']})" in common.machine_info()
