@@ -42,9 +42,17 @@ def _library_dirs():
     return dirs
 
 
+def _complete(d):
+    # libmkl_rt loads its threading and core layers on the first call and ends the process
+    # when one is missing, so a partial install must be refused here
+    names = os.listdir(d)
+    return all(any(n.startswith(part) for n in names)
+               for part in ("libmkl_gnu_thread.so", "libmkl_core.so", "libmkl_intel_lp64.so"))
+
+
 def candidates():
     return [os.path.join(d, n) for d in _library_dirs() for n in _NAMES
-            if os.path.isfile(os.path.join(d, n))]
+            if os.path.isfile(os.path.join(d, n)) and _complete(d)]
 
 
 def _openmp_made_global(mapped):

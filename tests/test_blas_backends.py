@@ -202,3 +202,16 @@ def test_mkl_gives_the_same_bits_on_any_thread_count():
         fastnn.set_num_threads(threads)
         _core._select_blas(previous)
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
+
+
+def test_an_incomplete_mkl_install_is_not_used(tmp_path, monkeypatch):
+    # libmkl_rt alone would end the process on its first product, when it looks for the rest
+    from fastnn import _blas, _blas_mkl
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "libmkl_rt.so.3").write_bytes(b"")
+    monkeypatch.setattr(_blas_mkl, "_library_dirs", lambda: [str(tmp_path / "lib")])
+    assert _blas_mkl.candidates() == []
+    assert _blas_mkl.find_mkl(_blas.BlasInfo(), ["/usr/lib/libgomp.so.1"]) is None
+    for part in ("libmkl_gnu_thread.so.3", "libmkl_core.so.3", "libmkl_intel_lp64.so.3"):
+        (tmp_path / "lib" / part).write_bytes(b"")
+    assert _blas_mkl.candidates() == [str(tmp_path / "lib" / "libmkl_rt.so.3")]
