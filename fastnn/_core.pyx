@@ -355,10 +355,12 @@ def _serial_after_fork():
 
 
 def _install_first_working():
-    for info in _BLAS_ALL.values():
-        _install_blas(info)
+    """Install the preferred BLAS that passes the self-test; others that fail are forgotten."""
+    for name in [n for n in _BLAS_ALL if n != "numpy"]:
+        _install_blas(_BLAS_ALL[name])
         if _gemm_found:
-            return info
+            return _BLAS_ALL[name]
+        del _BLAS_ALL[name]
     return _install_blas(_BLAS_ALL["numpy"])
 
 
