@@ -56,26 +56,42 @@ def fastnn_blas_name():
     return info["name"] if info["direct_gemm"] else "numpy matmul"
 
 
-def sgemm_rates(n=2048, threads=2, seconds=1.0, through_fastnn=False):
-    """(best, median) float32 n x n x n product throughput in GFLOP/s over ``seconds``, of
-    numpy's BLAS or of fastnn's gemm. The best catches the machine's fastest moment; the
-    median is what a long computation like a training step can hope to sustain."""
-    import fastnn
+def square_product(n=2048, through_fastnn=False):
+    """A zero-argument float32 n x n x n product, through numpy's BLAS or fastnn's gemm, to
+    time in the same rounds as the training steps it is the yardstick for."""
     from fastnn import _core
-    fastnn.set_num_threads(threads)
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
     b = a.copy()
     out = np.empty_like(a)
     product = _core.matmul_into if through_fastnn else np.matmul
-    product(a, b, out=out)
-    times = []
-    end = time.perf_counter() + seconds
-    while time.perf_counter() < end or len(times) < 3:
-        t0 = time.perf_counter()
+
+    def run():
         product(a, b, out=out)
-        times.append(time.perf_counter() - t0)
-    flops = 2 * n ** 3 / 1e9
-    return flops / min(times), flops / statistics.median(times)
+        return out
+    return run
+
+
+def peak_fields(times, step_flops, n=2048):
+    """fastnn's step throughput against the n^3 products timed in the same rounds.
+
+    ``times`` holds per-round seconds of "fastnn" (a step of ``step_flops``), "sgemm"
+    (numpy's product) and optionally "gemm" (fastnn's own). The per-round fraction compares
+    the step with the product measured within a second of it, so the VM's drift cancels; the
+    best round's product rate is the peak, which one lucky second sets.
+    """
+    gflop = 2 * n ** 3 / 1e9
+    step = [step_flops / 1e9 / t for t in times["fastnn"]]
+    sgemm = [gflop / t for t in times["sgemm"]]
+    fractions = [s / p for s, p in zip(step, sgemm)]
+    row = {"sgemm_peak_gflops": max(sgemm), "sgemm_median_gflops": statistics.median(sgemm),
+           "fraction_of_peak": statistics.median(step) / max(sgemm),
+           "fraction_of_sgemm_per_round": statistics.median(fractions),
+           "rounds_above_90pct_of_sgemm": [sum(f > 0.9 for f in fractions), len(fractions)]}
+    if "gemm" in times:
+        gemm = [gflop / t for t in times["gemm"]]
+        row["fastnn_gemm_peak_gflops"] = max(gemm)
+        row["fastnn_gemm_median_gflops"] = statistics.median(gemm)
+    return row
 
 
 def measure(fns, seconds, pause=0.2, block=0.2, min_rounds=11):

@@ -39,14 +39,33 @@ def test_ratio_fields_and_text_report_each_other_implementation(common):
 
 
 @pytest.mark.parametrize("through_fastnn", [False, True])
-def test_sgemm_rates_best_is_at_least_the_median(common, through_fastnn):
-    import fastnn
-    threads = fastnn.get_num_threads()
-    try:
-        best, median = common.sgemm_rates(64, 1, 0.01, through_fastnn)
-    finally:
-        fastnn.set_num_threads(threads)
-    assert best >= median > 0
+def test_square_product_writes_the_product(common, through_fastnn):
+    import numpy as np
+    product = common.square_product(16, through_fastnn)
+    a = np.random.default_rng(0).standard_normal((16, 16)).astype(np.float32)
+    np.testing.assert_allclose(product(), a @ a, rtol=1e-4, atol=1e-4)
+
+
+def test_peak_fields_compare_each_step_with_the_product_of_its_round(common):
+    # the machine runs at half speed in the last two rounds: step and product both slow
+    # down, so the per-round fraction stays at 0.95 while the fraction of the best round
+    # falls; 2 * 2^3 = 16 flop per product, 9.5 per step
+    times = {"fastnn": [1.0, 1.0, 1.0, 2.0, 2.0],
+             "sgemm": [16 / 10, 16 / 10, 16 / 10, 16 / 5, 16 / 5],
+             "gemm": [1.0, 2.0, 1.0, 1.0, 4.0]}
+    row = common.peak_fields({k: [t * 1e-9 for t in v] for k, v in times.items()}, 9.5, n=2)
+    assert row["sgemm_peak_gflops"] == pytest.approx(10)
+    assert row["sgemm_median_gflops"] == pytest.approx(10)
+    assert row["fraction_of_sgemm_per_round"] == pytest.approx(0.95)
+    assert row["rounds_above_90pct_of_sgemm"] == [5, 5]
+    assert row["fraction_of_peak"] == pytest.approx(0.95)
+    assert row["fastnn_gemm_peak_gflops"] == pytest.approx(16)
+    assert row["fastnn_gemm_median_gflops"] == pytest.approx(16)
+    times["fastnn"] = [2.0, 2.0, 2.0, 2.0, 2.0]  # full speed would have been 1.0 throughout
+    row = common.peak_fields({k: [t * 1e-9 for t in v] for k, v in times.items()}, 9.5, n=2)
+    assert row["fraction_of_sgemm_per_round"] == pytest.approx(0.475)
+    assert row["rounds_above_90pct_of_sgemm"] == [2, 5]
+    assert "fastnn_gemm_peak_gflops" in row
 
 
 def test_machine_info_names_the_gemm(common):
