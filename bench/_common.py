@@ -18,7 +18,8 @@ else:
     sys.path.append(_ROOT)
 
 # PyTorch loads before fastnn so that its OpenMP runtime keeps the wait policy it would have
-# on its own (fastnn sets OMP_WAIT_POLICY=PASSIVE for its runtime unless the user chose one).
+# on its own (beside numpy's BLAS fastnn asks for OMP_WAIT_POLICY=PASSIVE unless the user
+# chose a policy; with MKL it keeps the runtime's default, as PyTorch does).
 try:
     import torch  # noqa: F401
 except ImportError:

@@ -3,15 +3,11 @@
 ``import fastnn as torch`` runs classic PyTorch teaching code unchanged.
 """
 import importlib as _importlib
-import os as _os
 
 from . import _memory  # noqa: F401  (keeps freed memory for the next step; see _memory)
 from . import _threads
-_omp_spins = _threads.spinning_openmp_runtime()
-# OpenMP threads that spin after a parallel loop steal the cores numpy's BLAS threads are
-# about to need; sleeping at once costs microseconds and avoids slowdowns of several times on
-# a busy machine. Must be set before the OpenMP runtime loads (with fastnn._core).
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+# before the OpenMP runtime loads (with fastnn._core): see _threads.choose_wait_policy
+_omp_spins = _threads.choose_wait_policy()
 import warnings as _warnings
 
 # PyTorch returns nan/inf quietly (log(-1), 0/0): ops switch numpy's floating-point warnings

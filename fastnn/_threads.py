@@ -37,6 +37,27 @@ def spinning_openmp_runtime():
     return any(name in maps for name in ("/libgomp", "/libomp", "/libiomp"))
 
 
+def choose_wait_policy():
+    """Ask for the OpenMP wait policy that suits the BLAS; True when the threads will spin.
+
+    Call before fastnn._core loads the runtime. With numpy's BLAS (its own pthreads) fastnn
+    asks for OMP_WAIT_POLICY=PASSIVE: OpenMP threads spinning after a loop take the cores
+    those BLAS threads need next. With MKL every thread is the runtime's, so the policy stays
+    the runtime's default (a short spin, then sleep): sleeping at once made each of the many
+    products of a step wake its threads again, and the MNIST-sized step and the LSTM took
+    about 14 % longer than on a runtime PyTorch had loaded first.
+    """
+    if spinning_openmp_runtime():
+        return True
+    if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
+        return False  # the user chose; respect it
+    from . import _blas_mkl
+    if _blas_mkl.wanted() and _blas_mkl.candidates():
+        return True
+    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
+    return False
+
+
 # With MKL as the BLAS its threads are the OpenMP runtime's own, already awake after each
 # product, so parallel loops pay from 64 KB of float32: the MNIST-sized MLP step took 10 %
 # less, the tiny one 9-25 % less, than with the default bound of 1M elements.

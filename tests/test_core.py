@@ -460,6 +460,28 @@ def test_spinning_runtime_detection(monkeypatch):
         _core._select_blas(previous_blas)
 
 
+@pytest.mark.parametrize("mkl_installed", [False, True])
+def test_wait_policy_passive_only_beside_another_blas(monkeypatch, mkl_installed):
+    from fastnn import _blas_mkl, _threads
+    monkeypatch.setattr(_threads, "spinning_openmp_runtime", lambda: False)
+    monkeypatch.setattr(_blas_mkl, "candidates", lambda: ["libmkl_rt.so.2"] * mkl_installed)
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTNN_BLAS"):
+        monkeypatch.delenv(name, raising=False)
+    # MKL's threads are the runtime's: the default short spin serves the next product
+    assert _threads.choose_wait_policy() is mkl_installed
+    assert os.environ.get("OMP_WAIT_POLICY") == (None if mkl_installed else "PASSIVE")
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.setenv("FASTNN_BLAS", "numpy")  # MKL present but not wanted
+    assert _threads.choose_wait_policy() is False
+    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")  # the user's choice is kept
+    monkeypatch.delenv("FASTNN_BLAS")
+    assert _threads.choose_wait_policy() is False
+    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
+    monkeypatch.setattr(_threads, "spinning_openmp_runtime", lambda: True)
+    assert _threads.choose_wait_policy() is True
+
+
 def test_default_threads_follow_omp_num_threads(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "3")
     assert _core._default_num_threads() == 3
