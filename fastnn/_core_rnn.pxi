@@ -114,18 +114,21 @@ cdef void _simple_fwd(bint relu, floating* a, const floating* gi, const floating
     _copy(h, a, bs * H)
 
 
-cdef void _lstm_fwd(floating* a, const floating* gi, const floating* b, floating* h,
-                    floating* c, floating* hp, floating* cp, floating* tc, floating* y,
-                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """a = [s(i), s(f), tanh(g), s(o)]; c' = f c + i g; h' = o tanh(c'); saves h, c, tanh(c')."""
+cdef inline Py_ssize_t _row_block(Py_ssize_t bs, Py_ssize_t width) noexcept nogil:
+    """Rows per thread for a step's gate pass over bs x width values (bs when serial)."""
+    cdef Py_ssize_t chunks = _chunk_count(bs * width)
+    return bs if chunks == 1 else (bs + chunks - 1) // chunks
+
+
+cdef void _lstm_fwd_rows(floating* a, const floating* gi, const floating* b, floating* h,
+                         floating* c, floating* tc, Py_ssize_t r0, Py_ssize_t r1,
+                         Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t r, j, G = 4 * H
     cdef floating* ar
     cdef floating* cr
     cdef floating* tr
     cdef floating* hr
-    _copy(hp, h, bs * H)
-    _copy(cp, c, bs * H)
-    for r in range(bs):
+    for r in range(r0, r1):
         ar = a + r * G
         _gate(0, ar, gi + r * G, b, 2 * H)
         _gate(1, ar + 2 * H, gi + r * G + 2 * H, b + 2 * H, H)
@@ -137,21 +140,33 @@ cdef void _lstm_fwd(floating* a, const floating* gi, const floating* b, floating
             tr[j] = _th(cr[j])
         for j in range(H):
             hr[j] = ar[3 * H + j] * tr[j]
+
+
+cdef void _lstm_fwd(floating* a, const floating* gi, const floating* b, floating* h,
+                    floating* c, floating* hp, floating* cp, floating* tc, floating* y,
+                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """a = [s(i), s(f), tanh(g), s(o)]; c' = f c + i g; h' = o tanh(c'); saves h, c, tanh(c').
+    Rows are independent: large steps split them between threads."""
+    cdef Py_ssize_t per = _row_block(bs, 4 * H), k, lo
+    _copy(hp, h, bs * H)
+    _copy(cp, c, bs * H)
+    if per == bs:
+        _lstm_fwd_rows(a, gi, b, h, c, tc, 0, bs, H)
+    else:
+        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
+            lo = k * per
+            _lstm_fwd_rows(a, gi, b, h, c, tc, lo, min(bs, lo + per), H)
     _copy(y, h, bs * H)
 
 
-cdef void _gru_fwd(const floating* a, const floating* gi, const floating* b, floating* h,
-                   floating* hp, floating* act, floating* y, Py_ssize_t bs,
-                   Py_ssize_t H) noexcept nogil:
-    """r, z = s(gi + a + b); hn = a_n + b_n; n = tanh(gi_n + r hn); h' = n + z (h - n).
-    act rows hold [r, z, n, hn]."""
+cdef void _gru_fwd_rows(const floating* a, const floating* gi, const floating* b, floating* h,
+                        floating* act, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t r, j, G = 3 * H
     cdef const floating* ar
     cdef const floating* gr
     cdef floating* sr
     cdef floating* hr
-    _copy(hp, h, bs * H)
-    for r in range(bs):
+    for r in range(r0, r1):
         ar, gr, sr, hr = a + r * G, gi + r * G, act + r * 4 * H, h + r * H
         _copy(sr, ar, 2 * H)
         _gate(0, sr, gr, b, 2 * H)
@@ -161,6 +176,21 @@ cdef void _gru_fwd(const floating* a, const floating* gi, const floating* b, flo
             sr[2 * H + j] = _th(gr[2 * H + j] + sr[j] * sr[3 * H + j])
         for j in range(H):
             hr[j] = sr[2 * H + j] + sr[H + j] * (hr[j] - sr[2 * H + j])
+
+
+cdef void _gru_fwd(const floating* a, const floating* gi, const floating* b, floating* h,
+                   floating* hp, floating* act, floating* y, Py_ssize_t bs,
+                   Py_ssize_t H) noexcept nogil:
+    """r, z = s(gi + a + b); hn = a_n + b_n; n = tanh(gi_n + r hn); h' = n + z (h - n).
+    act rows hold [r, z, n, hn]."""
+    cdef Py_ssize_t per = _row_block(bs, 3 * H), k, lo
+    _copy(hp, h, bs * H)
+    if per == bs:
+        _gru_fwd_rows(a, gi, b, h, act, 0, bs, H)
+    else:
+        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
+            lo = k * per
+            _gru_fwd_rows(a, gi, b, h, act, lo, min(bs, lo + per), H)
     _copy(y, h, bs * H)
 
 
@@ -187,23 +217,21 @@ cdef void _simple_bwd(bint relu, const floating* y, const floating* gy, floating
             da[k] = dh[k] * (1 - v * v)
 
 
-cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
-                    const floating* gy, floating* dh, floating* dc, floating* da,
-                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """Gate pre-activation grads da from dh (+ gy) and dc; dc becomes the grad of c_prev
-    and dh is left holding dh + gy."""
+cdef void _lstm_bwd_rows(const floating* act, const floating* cp, const floating* tc,
+                         const floating* gy, floating* dh, floating* dc, floating* da,
+                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t r, j, G = 4 * H
     cdef floating t, vo
     cdef const floating* ar
     cdef floating* dr
     cdef floating* dcr
     cdef const floating* tr
-    cdef const floating* dhr
+    cdef floating* dhr
     cdef const floating* cpr
-    _add_to(dh, gy, bs * H)
-    for r in range(bs):
+    for r in range(r0, r1):
         ar, dr, dcr = act + r * G, da + r * G, dc + r * H
         tr, dhr, cpr = tc + r * H, dh + r * H, cp + r * H
+        _add_to(dhr, gy + r * H, H)
         for j in range(H):
             t, vo = tr[j], ar[3 * H + j]
             dr[3 * H + j] = dhr[j] * t * vo * (1 - vo)
@@ -216,10 +244,23 @@ cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
             dcr[j] = dcr[j] * ar[H + j]
 
 
-cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, floating* dh,
-                   floating* dgi, floating* dgh, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """Grads of the input gates (dgi) and of h_prev @ w_hh.T + b_hh (dgh); dh becomes the
-    direct part dh * z of the grad of h_prev (the matrix part is added by the caller)."""
+cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
+                    const floating* gy, floating* dh, floating* dc, floating* da,
+                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """Gate pre-activation grads da from dh (+ gy) and dc; dc becomes the grad of c_prev
+    and dh is left holding dh + gy."""
+    cdef Py_ssize_t per = _row_block(bs, 4 * H), k, lo
+    if per == bs:
+        _lstm_bwd_rows(act, cp, tc, gy, dh, dc, da, 0, bs, H)
+    else:
+        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
+            lo = k * per
+            _lstm_bwd_rows(act, cp, tc, gy, dh, dc, da, lo, min(bs, lo + per), H)
+
+
+cdef void _gru_bwd_rows(const floating* act, const floating* hp, const floating* gy,
+                        floating* dh, floating* dgi, floating* dgh, Py_ssize_t r0,
+                        Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
     cdef Py_ssize_t r, j, G = 3 * H
     cdef floating vz, vn, vr
     cdef const floating* sr
@@ -227,10 +268,10 @@ cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, 
     cdef floating* gir
     cdef floating* ghr
     cdef floating* dhr
-    _add_to(dh, gy, bs * H)
-    for r in range(bs):
+    for r in range(r0, r1):
         sr, hpr, dhr = act + r * 4 * H, hp + r * H, dh + r * H
         gir, ghr = dgi + r * G, dgh + r * G
+        _add_to(dhr, gy + r * H, H)
         for j in range(H):
             vz, vn = sr[H + j], sr[2 * H + j]
             gir[2 * H + j] = dhr[j] * (1 - vz) * (1 - vn * vn)
@@ -242,6 +283,19 @@ cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, 
         _copy(ghr, gir, 2 * H)
         for j in range(H):
             dhr[j] = dhr[j] * sr[H + j]
+
+
+cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, floating* dh,
+                   floating* dgi, floating* dgh, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
+    """Grads of the input gates (dgi) and of h_prev @ w_hh.T + b_hh (dgh); dh becomes the
+    direct part dh * z of the grad of h_prev (the matrix part is added by the caller)."""
+    cdef Py_ssize_t per = _row_block(bs, 3 * H), k, lo
+    if per == bs:
+        _gru_bwd_rows(act, hp, gy, dh, dgi, dgh, 0, bs, H)
+    else:
+        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
+            lo = k * per
+            _gru_bwd_rows(act, hp, gy, dh, dgi, dgh, lo, min(bs, lo + per), H)
 
 
 # ---- the time loops
