@@ -60,9 +60,36 @@ cdef extern from *:
         return m * p + (1.0f - m) * big;
     }
 
+    /* The float32 gate loops are compiled again for AVX2 and AVX-512 where GCC can pick the
+       widest at load time (glibc's ifunc). The arithmetic is the same in every version, no
+       contraction into FMA and nothing reassociated, so each gives the same bits. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define FASTNN_SIMD_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    #else
+    #define FASTNN_SIMD_CLONES
+    #endif
+    FASTNN_SIMD_CLONES
+    static void fastnn_gate_f(int kind, float* a, const float* gi, const float* b,
+                              ptrdiff_t n) {
+        ptrdiff_t j;
+        if (kind == 0) {
+            for (j = 0; j < n; j++) a[j] = fastnn_sigmoidf(gi[j] + (a[j] + b[j]));
+        } else {
+            for (j = 0; j < n; j++) a[j] = fastnn_tanhf(gi[j] + (a[j] + b[j]));
+        }
+    }
+    FASTNN_SIMD_CLONES
+    static void fastnn_tanh_f(float* out, const float* x, ptrdiff_t n) {
+        ptrdiff_t j;
+        for (j = 0; j < n; j++) out[j] = fastnn_tanhf(x[j]);
+    }
+
     """
     float fastnn_sigmoidf(float x) noexcept nogil
     float fastnn_tanhf(float x) noexcept nogil
+    void fastnn_gate_f(int kind, float* a, const float* gi, const float* b,
+                       Py_ssize_t n) noexcept nogil
+    void fastnn_tanh_f(float* out, const float* x, Py_ssize_t n) noexcept nogil
 
 
 cdef inline floating _sig(floating x) noexcept nogil:
@@ -92,7 +119,9 @@ cdef void _gate(int kind, floating* a, const floating* gi, const floating* b,
     """a = f(gi + (a + b)) for f sigmoid (0), tanh (1) or relu (2)."""
     cdef Py_ssize_t j
     cdef floating v
-    if kind == 0:
+    if floating is float and kind < 2:
+        fastnn_gate_f(kind, a, gi, b, n)
+    elif kind == 0:
         for j in range(n):
             a[j] = _sig(gi[j] + (a[j] + b[j]))
     elif kind == 1:
@@ -102,6 +131,16 @@ cdef void _gate(int kind, floating* a, const floating* gi, const floating* b,
         for j in range(n):
             v = gi[j] + (a[j] + b[j])
             a[j] = 0 if v < 0 else v
+
+
+cdef void _tanh_into(floating* out, const floating* x, Py_ssize_t n) noexcept nogil:
+    """out = tanh(x); out may be x."""
+    cdef Py_ssize_t j
+    if floating is float:
+        fastnn_tanh_f(out, x, n)
+    else:
+        for j in range(n):
+            out[j] = tanh(x[j])
 
 
 cdef void _simple_fwd(bint relu, floating* a, const floating* gi, const floating* b,
@@ -136,8 +175,7 @@ cdef void _lstm_fwd_rows(floating* a, const floating* gi, const floating* b, flo
         cr, tr, hr = c + r * H, tc + r * H, h + r * H
         for j in range(H):
             cr[j] = ar[H + j] * cr[j] + ar[j] * ar[2 * H + j]
-        for j in range(H):
-            tr[j] = _th(cr[j])
+        _tanh_into(tr, cr, H)
         for j in range(H):
             hr[j] = ar[3 * H + j] * tr[j]
 
@@ -173,7 +211,8 @@ cdef void _gru_fwd_rows(const floating* a, const floating* gi, const floating* b
         for j in range(H):
             sr[3 * H + j] = ar[2 * H + j] + b[2 * H + j]
         for j in range(H):
-            sr[2 * H + j] = _th(gr[2 * H + j] + sr[j] * sr[3 * H + j])
+            sr[2 * H + j] = gr[2 * H + j] + sr[j] * sr[3 * H + j]
+        _tanh_into(sr + 2 * H, sr + 2 * H, H)
         for j in range(H):
             hr[j] = sr[2 * H + j] + sr[H + j] * (hr[j] - sr[2 * H + j])
 

@@ -198,6 +198,69 @@ def test_float32_gates_are_accurate():
     assert np.isnan(bad[0]) and bad[1:].tolist() == [1.0, -1.0]
 
 
+def _f32(v):
+    return np.float32(v)
+
+
+def _expf_reference(x):
+    """The kernels' float32 exp, operation by operation in numpy (IEEE float32, no FMA)."""
+    i32 = np.int32
+    xi = x.view(i32)
+    ax = xi & i32(0x7fffffff)
+    clamp = (ax > 0x42ae0000) & (ax <= 0x7f800000)
+    x = np.where(clamp, (xi & i32(-2 ** 31)) | i32(0x42ae0000), xi).view(np.float32)
+    s = x * _f32(1.44269504088896341) + _f32(12582912.0)
+    n = s.view(i32) - i32(0x4b400000)
+    s = s - _f32(12582912.0)
+    r = x - s * _f32(0.693359375)
+    r = r + s * _f32(2.12194440e-4)
+    p = (((_f32(1.9875691500e-4) * r + _f32(1.3981999507e-3)) * r + _f32(8.3334519073e-3))
+         * r + _f32(4.1665795894e-2)) * r + _f32(1.6666665459e-1)
+    p = (p * r + _f32(5.0000001201e-1)) * (r * r) + r + _f32(1.0)
+    return p * ((n + i32(127)) << i32(23)).view(np.float32)
+
+
+def _tanhf_reference(x):
+    i32 = np.int32
+    xi = x.view(i32)
+    sign, ai = xi & i32(-2 ** 31), xi & i32(0x7fffffff)
+    m = (ai < 0x3f200000).astype(np.float32)
+    xs = (np.minimum(ai, i32(0x3f200000)) | sign).view(np.float32)
+    z = xs * xs
+    p = (((_f32(-5.70498872745e-3) * z + _f32(2.06390887954e-2)) * z - _f32(5.37397155531e-2))
+         * z + _f32(1.33314422036e-1)) * z - _f32(3.33332819422e-1)
+    p = xs + xs * z * p
+    e = _expf_reference(_f32(2.0) * ai.view(np.float32))
+    big = ((_f32(1.0) - _f32(2.0) / (e + _f32(1.0))).view(i32) | sign).view(np.float32)
+    return m * p + (_f32(1.0) - m) * big
+
+
+def test_float32_gate_kernels_give_the_bits_of_their_scalar_definition():
+    # the gate loops run in whichever SIMD version the CPU allows (AVX-512, AVX2, SSE2):
+    # every one must give exactly the bits of the scalar formulas, emulated here in numpy
+    rng = np.random.default_rng(3)
+    batch, hidden = 512, 40
+    gi = (rng.standard_normal((batch, 4 * hidden)) * rng.choice([0.1, 3, 30], (batch, 1)))
+    gi = gi.astype(np.float32)
+    gi[0, :8] = [0.0, -0.0, 1e-30, -1e-30, 88.5, -88.5, 1e4, -1e4]
+    args = _buffers("LSTM", np.float32, n=batch, batch=batch, hidden=hidden)
+    c0 = (rng.standard_normal((batch, hidden)) * 5).astype(np.float32)
+    args.update(gi=gi, batch_sizes=np.array([batch], np.int64), c=c0.copy())
+    with np.errstate(all="ignore"):
+        _core.rnn_forward("LSTM", *args.values())
+        g = gi + _f32(0.0)  # the kernel adds h @ w_hh.T + b_hh, both zero here
+        sig = _f32(1.0) / (_f32(1.0) + _expf_reference(-g))
+        i, f, gg, o = np.split(sig, 4, axis=1)
+        gg = _tanhf_reference(np.ascontiguousarray(np.split(g, 4, axis=1)[2]))
+        c = f * c0 + i * gg
+        tc = _tanhf_reference(c)
+    np.testing.assert_array_equal(args["act"].view(np.int32),
+                                  np.concatenate([i, f, gg, o], axis=1).view(np.int32))
+    np.testing.assert_array_equal(args["c"].view(np.int32), c.view(np.int32))
+    np.testing.assert_array_equal(args["tc"].view(np.int32), tc.view(np.int32))
+    np.testing.assert_array_equal(args["y"].view(np.int32), (o * tc).view(np.int32))
+
+
 def test_in_place_modification_of_saved_values_is_detected():
     m = nn.LSTM(3, 4)
     out, _ = m(fastnn.randn(5, 2, 3))
