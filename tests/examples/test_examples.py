@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import fastnn
@@ -92,3 +93,46 @@ def test_example_under_pytorch(tmp_path):
     assert "torch: training on 128 images" in proc.stdout
     assert (out / "checkpoint.pt").is_file()
     assert json.loads((out / "metrics.json").read_text())["backend"] == "torch"
+
+
+@pytest.mark.parametrize("name, model_cls", [("mnist_mlp", "MLP"), ("mnist_lenet", "LeNet")])
+def test_example_models_train_as_pytorch_does_on_the_same_batches(name, model_cls, monkeypatch):
+    # The two backends draw different initial weights and shuffles, so a seed gives
+    # different runs; from the same weights and batches, in float64, every step's loss and
+    # the trained weights must agree: the examples compute what PyTorch computes.
+    torch = pytest.importorskip("torch")
+    ours = _load(name)
+    monkeypatch.setattr(sys, "argv", [name, "--backend", "torch"])
+    theirs = _load(name)
+    assert theirs.torch is torch and ours.torch is fastnn
+    args = ours.make_parser("", name=name, epochs=1, batch_size=32, lr=0.05, momentum=0.9)
+    args = args.parse_args(["--limit", "512", "--seed", "0"])
+    x, y, _ = ours.mnist_arrays(args, "train")
+    fastnn.manual_seed(0)
+    model_a = getattr(ours, model_cls)().double()
+    model_b = getattr(theirs, model_cls)().double()
+    model_b.load_state_dict({k: torch.from_numpy(v.numpy().copy())
+                             for k, v in model_a.state_dict().items()})
+    runs = []
+    for mod, model in ((ours, model_a), (theirs, model_b)):
+        opt = mod.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        sched = mod.StepLR(opt, step_size=1, gamma=0.7)
+        losses = []
+        order = np.random.default_rng(0).permutation(len(y))
+        for epoch in range(2):
+            for i in range(0, len(y), 32):
+                idx = order[i:i + 32]
+                data = mod.torch.from_numpy(x[idx].astype(np.float64))
+                target = mod.torch.from_numpy(y[idx])
+                opt.zero_grad()
+                loss = mod.F.cross_entropy(model(data), target)
+                loss.backward()
+                opt.step()
+                losses.append(loss.item())
+            sched.step()
+        runs.append((losses, {k: v.detach().numpy() for k, v in model.state_dict().items()}))
+    (loss_a, w_a), (loss_b, w_b) = runs
+    np.testing.assert_allclose(loss_a, loss_b, rtol=1e-12, atol=1e-14)
+    assert np.mean(loss_a[-4:]) < 0.9 * np.mean(loss_a[:4])  # it did learn
+    for k in w_a:
+        np.testing.assert_allclose(w_a[k], w_b[k], rtol=1e-10, atol=1e-12, err_msg=k)
