@@ -83,6 +83,45 @@ cdef extern from *:
         ptrdiff_t j;
         for (j = 0; j < n; j++) out[j] = fastnn_tanhf(x[j]);
     }
+    /* The LSTM gate gradients of rows [r0, r1), for float and double: restrict (every array
+       is checked disjoint by rnn_backward) lets the compiler vectorize the three-output
+       loop, which it leaves scalar otherwise. */
+    #include <stddef.h>
+    #if defined(_MSC_VER)
+    #define FASTNN_RS __restrict
+    #else
+    #define FASTNN_RS restrict
+    #endif
+    #define FASTNN_LSTM_BWD_ROWS(T, NAME)                                                       \
+    FASTNN_SIMD_CLONES                                                                          \
+    static void NAME(const T* FASTNN_RS act, const T* FASTNN_RS cp, const T* FASTNN_RS tc,      \
+                     const T* FASTNN_RS gy, T* FASTNN_RS dh, T* FASTNN_RS dc, T* FASTNN_RS da,  \
+                     ptrdiff_t r0, ptrdiff_t r1, ptrdiff_t H) {                                 \
+        ptrdiff_t r, j, G = 4 * H;                                                              \
+        for (r = r0; r < r1; r++) {                                                             \
+            const T* FASTNN_RS ar = act + r * G;                                                \
+            const T* FASTNN_RS tr = tc + r * H;                                                 \
+            const T* FASTNN_RS cpr = cp + r * H;                                                \
+            const T* FASTNN_RS gyr = gy + r * H;                                                \
+            T* FASTNN_RS dr = da + r * G;                                                       \
+            T* FASTNN_RS dcr = dc + r * H;                                                      \
+            T* FASTNN_RS dhr = dh + r * H;                                                      \
+            for (j = 0; j < H; j++) dhr[j] = dhr[j] + gyr[j];                                   \
+            for (j = 0; j < H; j++) {                                                           \
+                T t = tr[j], vo = ar[3 * H + j];                                                \
+                dr[3 * H + j] = dhr[j] * t * vo * (1 - vo);                                     \
+                dcr[j] = dcr[j] + dhr[j] * vo * (1 - t * t);                                    \
+            }                                                                                   \
+            for (j = 0; j < H; j++) {                                                           \
+                dr[j] = dcr[j] * ar[2 * H + j] * ar[j] * (1 - ar[j]);                           \
+                dr[H + j] = dcr[j] * cpr[j] * ar[H + j] * (1 - ar[H + j]);                      \
+                dr[2 * H + j] = dcr[j] * ar[j] * (1 - ar[2 * H + j] * ar[2 * H + j]);           \
+            }                                                                                   \
+            for (j = 0; j < H; j++) dcr[j] = dcr[j] * ar[H + j];                                \
+        }                                                                                       \
+    }
+    FASTNN_LSTM_BWD_ROWS(float, fastnn_lstm_bwd_rows_f)
+    FASTNN_LSTM_BWD_ROWS(double, fastnn_lstm_bwd_rows_d)
 
     """
     float fastnn_sigmoidf(float x) noexcept nogil
@@ -90,6 +129,12 @@ cdef extern from *:
     void fastnn_gate_f(int kind, float* a, const float* gi, const float* b,
                        Py_ssize_t n) noexcept nogil
     void fastnn_tanh_f(float* out, const float* x, Py_ssize_t n) noexcept nogil
+    void fastnn_lstm_bwd_rows_f(const float* act, const float* cp, const float* tc,
+                                const float* gy, float* dh, float* dc, float* da,
+                                Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil
+    void fastnn_lstm_bwd_rows_d(const double* act, const double* cp, const double* tc,
+                                const double* gy, double* dh, double* dc, double* da,
+                                Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil
 
 
 cdef inline floating _sig(floating x) noexcept nogil:
@@ -256,31 +301,15 @@ cdef void _simple_bwd(bint relu, const floating* y, const floating* gy, floating
             da[k] = dh[k] * (1 - v * v)
 
 
-cdef void _lstm_bwd_rows(const floating* act, const floating* cp, const floating* tc,
-                         const floating* gy, floating* dh, floating* dc, floating* da,
-                         Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
-    cdef Py_ssize_t r, j, G = 4 * H
-    cdef floating t, vo
-    cdef const floating* ar
-    cdef floating* dr
-    cdef floating* dcr
-    cdef const floating* tr
-    cdef floating* dhr
-    cdef const floating* cpr
-    for r in range(r0, r1):
-        ar, dr, dcr = act + r * G, da + r * G, dc + r * H
-        tr, dhr, cpr = tc + r * H, dh + r * H, cp + r * H
-        _add_to(dhr, gy + r * H, H)
-        for j in range(H):
-            t, vo = tr[j], ar[3 * H + j]
-            dr[3 * H + j] = dhr[j] * t * vo * (1 - vo)
-            dcr[j] = dcr[j] + dhr[j] * vo * (1 - t * t)
-        for j in range(H):
-            dr[j] = dcr[j] * ar[2 * H + j] * ar[j] * (1 - ar[j])
-            dr[H + j] = dcr[j] * cpr[j] * ar[H + j] * (1 - ar[H + j])
-            dr[2 * H + j] = dcr[j] * ar[j] * (1 - ar[2 * H + j] * ar[2 * H + j])
-        for j in range(H):
-            dcr[j] = dcr[j] * ar[H + j]
+cdef inline void _lstm_bwd_rows(const floating* act, const floating* cp,
+                                const floating* tc, const floating* gy, floating* dh,
+                                floating* dc, floating* da, Py_ssize_t r0, Py_ssize_t r1,
+                                Py_ssize_t H) noexcept nogil:
+    """The gate gradients of rows [r0, r1) (fastnn_lstm_bwd_rows above)."""
+    if floating is float:
+        fastnn_lstm_bwd_rows_f(act, cp, tc, gy, dh, dc, da, r0, r1, H)
+    else:
+        fastnn_lstm_bwd_rows_d(act, cp, tc, gy, dh, dc, da, r0, r1, H)
 
 
 cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
