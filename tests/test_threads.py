@@ -50,8 +50,9 @@ def test_spinning_runtime_detection(monkeypatch):
     monkeypatch.delenv("OMP_WAIT_POLICY")
     monkeypatch.delenv("GOMP_SPINCOUNT", raising=False)
     # fastnn._core is loaded by now, and with it the OpenMP runtime when built with one
-    assert _threads.spinning_openmp_runtime() == (_core.HAVE_OPENMP and
-                                                  sys.platform.startswith("linux"))
+    # (a serial build may still find one that PyTorch loaded)
+    if _core.HAVE_OPENMP and sys.platform.startswith("linux"):
+        assert _threads.spinning_openmp_runtime()
     previous = _core._set_parallel_min(1 << 20)
     previous_blas = _core._blas_info()["name"]
     try:
