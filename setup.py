@@ -11,7 +11,6 @@ import sys
 import tempfile
 
 import numpy as np
-from Cython.Build import cythonize
 from setuptools import Extension, find_packages, setup
 from setuptools.command.build_ext import build_ext
 
@@ -108,6 +107,10 @@ def _compiles(compiler, source, name):
 
 class BuildExt(build_ext):
     def build_extensions(self):
+        # Cython runs here, when the extension is built, not when this script loads: pip
+        # also runs it to ask for requirements and metadata, and each time Cython scanned
+        # the .pyx and everything it includes and cimports, seconds of every install.
+        self.extensions[:] = _cythonize(self.extensions)
         if not DEBUG and self.compiler.compiler_type == "unix" and \
                 _compiles(self.compiler, _GCC_PROBE, "gcc_probe"):
             for ext in self.extensions:
@@ -141,6 +144,21 @@ def _extensions():
         # path step for step (tests hold them bit-equal), and on aarch64 GCC and clang would
         # otherwise fuse a*b + c into one rounding.
         compile_args.append("-ffp-contract=off")
+    # numpy's random C distributions (ziggurat normal etc.) ship as static libraries.
+    lib_dirs = [os.path.join(numpy_dir, "random", "lib"), os.path.join(numpy_dir, "_core", "lib")]
+    return [Extension(
+        "fastnn._core",
+        ["fastnn/_core.pyx"],
+        include_dirs=[np.get_include()],
+        library_dirs=[d for d in lib_dirs if os.path.isdir(d)],
+        libraries=["npyrandom", "npymath"] + ([] if is_msvc else ["m"]),
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+    )]
+
+
+def _cythonize(extensions):
+    from Cython.Build import cythonize
     directives = {
         "language_level": 3,
         "boundscheck": DEBUG,
@@ -149,21 +167,10 @@ def _extensions():
         "initializedcheck": DEBUG,
         "embedsignature": True,
     }
-    # numpy's random C distributions (ziggurat normal etc.) ship as static libraries.
-    lib_dirs = [os.path.join(numpy_dir, "random", "lib"), os.path.join(numpy_dir, "_core", "lib")]
-    core = Extension(
-        "fastnn._core",
-        ["fastnn/_core.pyx"],
-        include_dirs=[np.get_include()],
-        library_dirs=[d for d in lib_dirs if os.path.isdir(d)],
-        libraries=["npyrandom", "npymath"] + ([] if is_msvc else ["m"]),
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
-    )
     # Separate C output per mode: cythonize only regenerates when the .pyx is newer,
     # so sharing one file would silently keep the other mode's directives.
     build_dir = os.path.join("build", "cython-debug" if DEBUG else "cython")
-    return cythonize([core], compiler_directives=directives, build_dir=build_dir)
+    return cythonize(extensions, compiler_directives=directives, build_dir=build_dir)
 
 
 setup(
