@@ -110,7 +110,9 @@ class BuildExt(build_ext):
         # Cython runs here, when the extension is built, not when this script loads: pip
         # also runs it to ask for requirements and metadata, and each time Cython scanned
         # the .pyx and everything it includes and cimports, seconds of every install.
-        self.extensions[:] = _cythonize(self.extensions)
+        # (the objects stay: setuptools has attached its own attributes to them)
+        for ext, generated in zip(self.extensions, _cythonize(self.extensions)):
+            ext.sources = generated.sources
         if not DEBUG and self.compiler.compiler_type == "unix" and \
                 _compiles(self.compiler, _GCC_PROBE, "gcc_probe"):
             for ext in self.extensions:
