@@ -124,8 +124,6 @@ cdef extern from *:
     FASTNN_LSTM_BWD_ROWS(double, fastnn_lstm_bwd_rows_d)
 
     """
-    float fastnn_sigmoidf(float x) noexcept nogil
-    float fastnn_tanhf(float x) noexcept nogil
     void fastnn_gate_f(int kind, float* a, const float* gi, const float* b,
                        Py_ssize_t n) noexcept nogil
     void fastnn_tanh_f(float* out, const float* x, Py_ssize_t n) noexcept nogil
@@ -135,20 +133,6 @@ cdef extern from *:
     void fastnn_lstm_bwd_rows_d(const double* act, const double* cp, const double* tc,
                                 const double* gy, double* dh, double* dc, double* da,
                                 Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil
-
-
-cdef inline floating _sig(floating x) noexcept nogil:
-    if floating is float:
-        return fastnn_sigmoidf(x)
-    else:
-        return 1 / (1 + exp(-x))
-
-
-cdef inline floating _th(floating x) noexcept nogil:
-    if floating is float:
-        return fastnn_tanhf(x)
-    else:
-        return tanh(x)
 
 
 # ---- one step's gate math; ``a`` holds h_prev @ w_hh.T for the step's rows
@@ -166,12 +150,12 @@ cdef void _gate(int kind, floating* a, const floating* gi, const floating* b,
     cdef floating v
     if floating is float and kind < 2:
         fastnn_gate_f(kind, a, gi, b, n)
-    elif kind == 0:
+    elif kind == 0:  # float64 (float32 took the branch above)
         for j in range(n):
-            a[j] = _sig(gi[j] + (a[j] + b[j]))
+            a[j] = 1 / (1 + exp(-(gi[j] + (a[j] + b[j]))))
     elif kind == 1:
         for j in range(n):
-            a[j] = _th(gi[j] + (a[j] + b[j]))
+            a[j] = tanh(gi[j] + (a[j] + b[j]))
     else:
         for j in range(n):
             v = gi[j] + (a[j] + b[j])
