@@ -32,28 +32,27 @@ def _horner(coefs, t):
     return acc
 
 
-def central_fit(p):
-    """The rational fit of ndtri(p) (relative error about 1e-9) for p in [0.02425, 0.97575]."""
-    q = p - 0.5
-    r = q * q
-    num = _horner(_CENTRAL_NUM, r)
-    num *= q
-    den = _horner(_CENTRAL_DEN, r)
-    den *= r
-    den += 1.0
-    num /= den
-    return num
-
-
-def tail_fit(log_p):
-    """The rational fit of ndtri(p) for p below 0.02425, from log p (so p may underflow)."""
-    t = np.sqrt(-2.0 * log_p)
-    num = _horner(_TAIL_NUM, t)
-    den = _horner(_TAIL_DEN, t)
+def _rational(num_coefs, den_coefs, t, num_factor):
+    """num(t) * num_factor / (1 + t den(t)), in place on the Horner buffers."""
+    num = _horner(num_coefs, t)
+    if num_factor is not None:
+        num *= num_factor
+    den = _horner(den_coefs, t)
     den *= t
     den += 1.0
     num /= den
     return num
+
+
+def central_fit(p):
+    """The rational fit of ndtri(p) (relative error about 1e-9) for p in [0.02425, 0.97575]."""
+    q = p - 0.5
+    return _rational(_CENTRAL_NUM, _CENTRAL_DEN, q * q, q)
+
+
+def tail_fit(log_p):
+    """The rational fit of ndtri(p) for p below 0.02425, from log p (so p may underflow)."""
+    return _rational(_TAIL_NUM, _TAIL_DEN, np.sqrt(-2.0 * log_p), None)
 
 
 def _lower_quantile(p):
