@@ -172,25 +172,18 @@ cdef void _tanh_into(floating* out, const floating* x, Py_ssize_t n) noexcept no
             out[j] = tanh(x[j])
 
 
-cdef void _simple_fwd(bint relu, floating* a, const floating* gi, const floating* b,
-                      floating* h, floating* hp, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """y = act(gi + a + b) written over a; hp = h; h = y."""
+cdef void _simple_fwd_rows(bint relu, floating* a, const floating* gi, const floating* b,
+                           Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
+    """y = act(gi + a + b), written over a."""
     cdef Py_ssize_t r
-    for r in range(bs):
+    for r in range(r0, r1):
         _gate(2 if relu else 1, a + r * H, gi + r * H, b, H)
-    _copy(hp, h, bs * H)
-    _copy(h, a, bs * H)
-
-
-cdef inline Py_ssize_t _row_block(Py_ssize_t bs, Py_ssize_t width) noexcept nogil:
-    """Rows per thread for a step's gate pass over bs x width values (bs when serial)."""
-    cdef Py_ssize_t chunks = _chunk_count(bs * width)
-    return bs if chunks == 1 else (bs + chunks - 1) // chunks
 
 
 cdef void _lstm_fwd_rows(floating* a, const floating* gi, const floating* b, floating* h,
                          floating* c, floating* tc, Py_ssize_t r0, Py_ssize_t r1,
                          Py_ssize_t H) noexcept nogil:
+    """a = [s(i), s(f), tanh(g), s(o)]; c' = f c + i g; h' = o tanh(c'); saves tanh(c')."""
     cdef Py_ssize_t r, j, G = 4 * H
     cdef floating* ar
     cdef floating* cr
@@ -209,25 +202,10 @@ cdef void _lstm_fwd_rows(floating* a, const floating* gi, const floating* b, flo
             hr[j] = ar[3 * H + j] * tr[j]
 
 
-cdef void _lstm_fwd(floating* a, const floating* gi, const floating* b, floating* h,
-                    floating* c, floating* hp, floating* cp, floating* tc, floating* y,
-                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """a = [s(i), s(f), tanh(g), s(o)]; c' = f c + i g; h' = o tanh(c'); saves h, c, tanh(c').
-    Rows are independent: large steps split them between threads."""
-    cdef Py_ssize_t per = _row_block(bs, 4 * H), k, lo
-    _copy(hp, h, bs * H)
-    _copy(cp, c, bs * H)
-    if per == bs:
-        _lstm_fwd_rows(a, gi, b, h, c, tc, 0, bs, H)
-    else:
-        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
-            lo = k * per
-            _lstm_fwd_rows(a, gi, b, h, c, tc, lo, min(bs, lo + per), H)
-    _copy(y, h, bs * H)
-
-
 cdef void _gru_fwd_rows(const floating* a, const floating* gi, const floating* b, floating* h,
                         floating* act, Py_ssize_t r0, Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
+    """r, z = s(gi + a + b); hn = a_n + b_n; n = tanh(gi_n + r hn); h' = n + z (h - n).
+    act rows hold [r, z, n, hn]."""
     cdef Py_ssize_t r, j, G = 3 * H
     cdef const floating* ar
     cdef const floating* gr
@@ -244,22 +222,6 @@ cdef void _gru_fwd_rows(const floating* a, const floating* gi, const floating* b
         _tanh_into(sr + 2 * H, sr + 2 * H, H)
         for j in range(H):
             hr[j] = sr[2 * H + j] + sr[H + j] * (hr[j] - sr[2 * H + j])
-
-
-cdef void _gru_fwd(const floating* a, const floating* gi, const floating* b, floating* h,
-                   floating* hp, floating* act, floating* y, Py_ssize_t bs,
-                   Py_ssize_t H) noexcept nogil:
-    """r, z = s(gi + a + b); hn = a_n + b_n; n = tanh(gi_n + r hn); h' = n + z (h - n).
-    act rows hold [r, z, n, hn]."""
-    cdef Py_ssize_t per = _row_block(bs, 3 * H), k, lo
-    _copy(hp, h, bs * H)
-    if per == bs:
-        _gru_fwd_rows(a, gi, b, h, act, 0, bs, H)
-    else:
-        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
-            lo = k * per
-            _gru_fwd_rows(a, gi, b, h, act, lo, min(bs, lo + per), H)
-    _copy(y, h, bs * H)
 
 
 # ---- one step's gate gradients; dh holds the gradient reaching the step's new state
@@ -296,23 +258,11 @@ cdef inline void _lstm_bwd_rows(const floating* act, const floating* cp,
         fastnn_lstm_bwd_rows_d(act, cp, tc, gy, dh, dc, da, r0, r1, H)
 
 
-cdef void _lstm_bwd(const floating* act, const floating* cp, const floating* tc,
-                    const floating* gy, floating* dh, floating* dc, floating* da,
-                    Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """Gate pre-activation grads da from dh (+ gy) and dc; dc becomes the grad of c_prev
-    and dh is left holding dh + gy."""
-    cdef Py_ssize_t per = _row_block(bs, 4 * H), k, lo
-    if per == bs:
-        _lstm_bwd_rows(act, cp, tc, gy, dh, dc, da, 0, bs, H)
-    else:
-        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
-            lo = k * per
-            _lstm_bwd_rows(act, cp, tc, gy, dh, dc, da, lo, min(bs, lo + per), H)
-
-
 cdef void _gru_bwd_rows(const floating* act, const floating* hp, const floating* gy,
                         floating* dh, floating* dgi, floating* dgh, Py_ssize_t r0,
                         Py_ssize_t r1, Py_ssize_t H) noexcept nogil:
+    """Grads of the input gates (dgi) and of h_prev @ w_hh.T + b_hh (dgh); dh becomes the
+    direct part dh * z of the grad of h_prev (the matrix part is added by the caller)."""
     cdef Py_ssize_t r, j, G = 3 * H
     cdef floating vz, vn, vr
     cdef const floating* sr
@@ -337,19 +287,6 @@ cdef void _gru_bwd_rows(const floating* act, const floating* hp, const floating*
             dhr[j] = dhr[j] * sr[H + j]
 
 
-cdef void _gru_bwd(const floating* act, const floating* hp, const floating* gy, floating* dh,
-                   floating* dgi, floating* dgh, Py_ssize_t bs, Py_ssize_t H) noexcept nogil:
-    """Grads of the input gates (dgi) and of h_prev @ w_hh.T + b_hh (dgh); dh becomes the
-    direct part dh * z of the grad of h_prev (the matrix part is added by the caller)."""
-    cdef Py_ssize_t per = _row_block(bs, 3 * H), k, lo
-    if per == bs:
-        _gru_bwd_rows(act, hp, gy, dh, dgi, dgh, 0, bs, H)
-    else:
-        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
-            lo = k * per
-            _gru_bwd_rows(act, hp, gy, dh, dgi, dgh, lo, min(bs, lo + per), H)
-
-
 # ---- the time loops
 
 ctypedef void* _ptr_t
@@ -364,48 +301,73 @@ cdef struct _Rnn:
     _ptr_t gi, w, b, h, c, y, hp, cp, tc, act, tmp, gy, dh, dc, dgi, dgh
 
 
+cdef inline floating* _gates(_Rnn* r, Py_ssize_t off, floating* kind) noexcept nogil:
+    """Where a forward step's h_prev @ w_hh.T goes (and its gate values stay)."""
+    if r.mode == RNN_LSTM:
+        return <floating*>r.act + off * r.G
+    return <floating*>r.tmp if r.mode == RNN_GRU else <floating*>r.y + off * r.H
+
+
+cdef void _gate_rows(_Rnn* r, bint forward, Py_ssize_t off, Py_ssize_t r0, Py_ssize_t r1,
+                     floating* kind) noexcept nogil:
+    """Rows [r0, r1) of a step's gate pass or of its gate gradients; rows are independent."""
+    cdef Py_ssize_t H = r.H, G = r.G, oh = off * r.H
+    cdef floating* gi = <floating*>r.gi + off * G
+    cdef floating* dgi = <floating*>r.dgi + off * G
+    cdef const floating* gy = <const floating*>r.gy + oh
+    cdef floating* dh = <floating*>r.dh
+    if forward and r.mode == RNN_LSTM:
+        _lstm_fwd_rows(_gates(r, off, kind), gi, <floating*>r.b, <floating*>r.h,
+                       <floating*>r.c, <floating*>r.tc + oh, r0, r1, H)
+    elif forward and r.mode == RNN_GRU:
+        _gru_fwd_rows(_gates(r, off, kind), gi, <floating*>r.b, <floating*>r.h,
+                      <floating*>r.act + off * 4 * H, r0, r1, H)
+    elif forward:
+        _simple_fwd_rows(r.mode == RNN_RELU, _gates(r, off, kind), gi, <floating*>r.b,
+                         r0, r1, H)
+    elif r.mode == RNN_LSTM:
+        _lstm_bwd_rows(<floating*>r.act + off * G, <floating*>r.cp + oh,
+                       <floating*>r.tc + oh, gy, dh, <floating*>r.dc, dgi, r0, r1, H)
+    elif r.mode == RNN_GRU:
+        _gru_bwd_rows(<floating*>r.act + off * 4 * H, <floating*>r.hp + oh, gy, dh, dgi,
+                      <floating*>r.dgh + off * G, r0, r1, H)
+    else:
+        _simple_bwd(r.mode == RNN_RELU, <floating*>r.y + oh + r0 * H, gy + r0 * H,
+                    dh + r0 * H, dgi + r0 * H, (r1 - r0) * H)
+
+
 cdef void _step(_Rnn* r, bint forward, Py_ssize_t off, Py_ssize_t bs, bint gemm,
                 floating* kind) noexcept nogil:
     """One step of the forward pass (its GEMM, then the gates) or of backpropagation through
     time (the gate gradients, then dh_prev (+)= dgates @ w_hh); ``gemm`` False leaves the
-    product to the caller. ``kind`` (a NULL pointer) only picks float or double."""
+    product to the caller. ``kind`` (a NULL pointer) only picks float or double. Large steps
+    split their rows between threads."""
     cdef Py_ssize_t H = r.H, G = r.G, oh = off * r.H
-    cdef const floating* w = <const floating*>r.w
-    cdef floating* a
-    cdef floating* dh = <floating*>r.dh
-    cdef const floating* gy
-    cdef floating* dgh
+    cdef Py_ssize_t chunks = _chunk_count(bs * G), per, k, lo
+    cdef floating* h = <floating*>r.h
+    cdef floating* a = _gates(r, off, kind)
     if forward:
-        a = <floating*>r.act + off * G if r.mode == RNN_LSTM else (
-            <floating*>r.tmp if r.mode == RNN_GRU else <floating*>r.y + oh)
         if gemm:
-            _gemm(False, True, bs, G, H, <const floating*>r.h, w, <floating>0, a)
+            _gemm(False, True, bs, G, H, <const floating*>h, <const floating*>r.w,
+                  <floating>0, a)
+        _copy(<floating*>r.hp + oh, h, bs * H)
         if r.mode == RNN_LSTM:
-            _lstm_fwd(a, <floating*>r.gi + off * G, <floating*>r.b, <floating*>r.h,
-                      <floating*>r.c, <floating*>r.hp + oh, <floating*>r.cp + oh,
-                      <floating*>r.tc + oh, <floating*>r.y + oh, bs, H)
-        elif r.mode == RNN_GRU:
-            _gru_fwd(a, <floating*>r.gi + off * G, <floating*>r.b, <floating*>r.h,
-                     <floating*>r.hp + oh, <floating*>r.act + off * 4 * H,
-                     <floating*>r.y + oh, bs, H)
-        else:
-            _simple_fwd(r.mode == RNN_RELU, a, <floating*>r.gi + off * G, <floating*>r.b,
-                        <floating*>r.h, <floating*>r.hp + oh, bs, H)
-        return
-    gy = <const floating*>r.gy + oh
-    dgh = <floating*>r.dgh + off * G
-    if r.mode == RNN_LSTM:
-        _lstm_bwd(<floating*>r.act + off * G, <floating*>r.cp + oh, <floating*>r.tc + oh, gy,
-                  dh, <floating*>r.dc, <floating*>r.dgi + off * G, bs, H)
-    elif r.mode == RNN_GRU:
-        _gru_bwd(<floating*>r.act + off * 4 * H, <floating*>r.hp + oh, gy, dh,
-                 <floating*>r.dgi + off * G, dgh, bs, H)
+            _copy(<floating*>r.cp + oh, <floating*>r.c, bs * H)
+    if chunks == 1:
+        _gate_rows(r, forward, off, 0, bs, kind)
     else:
-        _simple_bwd(r.mode == RNN_RELU, <floating*>r.y + oh, gy, dh,
-                    <floating*>r.dgi + off * G, bs * H)
-    if gemm:  # GRU's kernel left the direct term dh * z in dh
-        _gemm(False, False, bs, H, G, <const floating*>dgh, w,
-              <floating>(1 if r.mode == RNN_GRU else 0), dh)
+        per = (bs + chunks - 1) // chunks
+        for k in prange((bs + per - 1) // per, num_threads=_nthreads, schedule="static"):
+            lo = k * per
+            _gate_rows(r, forward, off, lo, min(bs, lo + per), kind)
+    if forward:  # LSTM and GRU rows updated h in place; the others wrote y
+        if r.mode == RNN_LSTM or r.mode == RNN_GRU:
+            _copy(<floating*>r.y + oh, h, bs * H)
+        else:
+            _copy(h, a, bs * H)
+    elif gemm:  # GRU's kernel left the direct term dh * z in dh
+        _gemm(False, False, bs, H, G, <const floating*>r.dgh + off * G, <const floating*>r.w,
+              <floating>(1 if r.mode == RNN_GRU else 0), <floating*>r.dh)
 
 
 cdef void _loop(_Rnn* r, bint forward, floating* kind) noexcept nogil:

@@ -149,13 +149,13 @@ def test_without_direct_blas_matches():
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-13)
 
 
-@pytest.mark.parametrize("layer", ["LSTM", "GRU"])
+@pytest.mark.parametrize("layer,kw", LAYERS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("packed", [False, True])
-def test_gate_passes_split_between_threads_give_the_serial_bits(layer, dtype, packed):
+def test_gate_passes_split_between_threads_give_the_serial_bits(layer, kw, dtype, packed):
     # every element of a step's gates is computed the same way whichever thread owns its
     # row; odd batch sizes (7, then the packed steps' shrinking ones) give uneven blocks
-    m = getattr(nn, layer)(3, 5, num_layers=2, bidirectional=True, dtype=FDT[dtype])
+    m = getattr(nn, layer)(3, 5, num_layers=2, bidirectional=True, dtype=FDT[dtype], **kw)
     x = np.random.default_rng(2).standard_normal((6, 7, 3)).astype(dtype)
     lengths = [6, 5, 5, 3, 2, 2, 1] if packed else None
     threads = fastnn.get_num_threads()
