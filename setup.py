@@ -54,20 +54,7 @@ def _openmp_flags(compiler):
 
 def _probe_openmp(compiler):
     """True when the compiler can both compile and link an OpenMP program."""
-    cflags, lflags = _openmp_flags(compiler)
-    tmp = tempfile.mkdtemp(prefix="fastnn-omp-")
-    try:
-        src = os.path.join(tmp, "omp_probe.c")
-        with open(src, "w") as f:
-            f.write(_OPENMP_PROBE)
-        with _silenced():
-            objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
-            compiler.link_executable(objs, "omp_probe", output_dir=tmp, extra_postargs=lflags)
-        return True
-    except Exception:
-        return False
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    return _compiles(compiler, _OPENMP_PROBE, "omp_probe", *_openmp_flags(compiler))
 
 
 _GCC_PROBE = """
@@ -90,14 +77,17 @@ _GCC_FAST_BUILD = ["-O2", "-g0", "-ftree-vectorize", "-fvect-cost-model=dynamic"
                    "-floop-unroll-and-jam", "-ftree-loop-distribution", "-ftree-partial-pre"]
 
 
-def _compiles(compiler, source, name):
+def _compiles(compiler, source, name, cflags=None, lflags=None):
+    """True when ``source`` compiles (and, given ``lflags``, links into a program)."""
     tmp = tempfile.mkdtemp(prefix="fastnn-probe-")
     try:
         src = os.path.join(tmp, name + ".c")
         with open(src, "w") as f:
             f.write(source)
         with _silenced():
-            compiler.compile([src], output_dir=tmp)
+            objs = compiler.compile([src], output_dir=tmp, extra_postargs=cflags)
+            if lflags is not None:
+                compiler.link_executable(objs, name, output_dir=tmp, extra_postargs=lflags)
         return True
     except Exception:
         return False
