@@ -141,7 +141,7 @@ def _extensions():
     return [Extension(
         "fastnn._core",
         ["fastnn/_core.pyx"],
-        include_dirs=[np.get_include()],
+        include_dirs=[np.get_include(), "fastnn"],  # fastnn/_gemm_avx512.h
         library_dirs=[d for d in lib_dirs if os.path.isdir(d)],
         libraries=["npyrandom", "npymath"] + ([] if is_msvc else ["m"]),
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],

@@ -1,5 +1,10 @@
 """Find the BLAS whose gemm fastnn calls directly: numpy's own, or MKL where installed.
 
+On CPUs with AVX-512 a third choice, ``fastnn``, sends float32 products to fastnn's own
+kernel (``_gemm_avx512.h``) and everything else to numpy's BLAS.  The default order is MKL,
+then fastnn, then numpy; ``FASTNN_BLAS=<name>`` puts one first (``numpy`` or ``openblas``
+keeps to numpy's BLAS alone).
+
 fastnn calls gemm directly (for ``beta=1`` accumulation without temporaries) and sets
 its thread count.  By default that is the BLAS numpy itself is linked against, so
 fastnn and numpy share one BLAS and one thread pool instead of loading a second copy;
@@ -48,6 +53,7 @@ class BlasInfo:
         self.sgemm = 0
         self.dgemm = 0
         self.ilp64 = False
+        self.own_sgemm = False     # float32 through fastnn's kernel, the rest through sgemm/dgemm
         self._set = None
         self._get = None
 
@@ -64,6 +70,7 @@ class BlasInfo:
             "path": self.path,
             "gemm": bool(self.sgemm and self.dgemm),
             "ilp64": self.ilp64,
+            "own_sgemm": self.own_sgemm,
             "thread_control": self._set is not None,
         }
 
@@ -128,14 +135,34 @@ def _symbol(lib, name):
         return None
 
 
-def find_backends():
-    """{name: BlasInfo} of the usable BLAS libraries, the preferred one first."""
+def find_backends(own_sgemm_ok=False):
+    """{name: BlasInfo} of the usable BLAS libraries, the preferred one first.
+
+    ``own_sgemm_ok``: whether this CPU runs fastnn's own float32 kernel.
+    """
+    asked = os.environ.get("FASTNN_BLAS", "").strip().lower()
+    numpy_blas = find_blas()
+    if asked in ("numpy", "openblas"):
+        return {"numpy": numpy_blas}
     found = {}
     mkl = _blas_mkl.find_mkl(BlasInfo(), _mapped_libraries("gomp"))
     if mkl is not None:
         found[mkl.name] = mkl
-    found["numpy"] = find_blas()
+    if own_sgemm_ok and numpy_blas.sgemm:
+        found["fastnn"] = _own_kernel(numpy_blas)
+    found["numpy"] = numpy_blas
+    if asked in found:
+        found = {asked: found.pop(asked), **found}
     return found
+
+
+def _own_kernel(numpy_blas):
+    """fastnn's float32 kernel, with numpy's BLAS for float64 and the products it declines."""
+    info = BlasInfo()
+    info.__dict__.update(numpy_blas.__dict__)
+    info.name = "fastnn"
+    info.own_sgemm = True
+    return info
 
 
 def find_blas():

@@ -37,29 +37,44 @@ def spinning_openmp_runtime():
     return any(name in maps for name in ("/libgomp", "/libomp", "/libiomp"))
 
 
+def own_gemm_expected():
+    """Whether fastnn's own AVX-512 float32 gemm will be its BLAS choice (read before
+    fastnn._core loads; the kernel itself checks the CPU again)."""
+    if os.environ.get("FASTNN_BLAS", "").strip().lower() in ("numpy", "openblas"):
+        return False
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "avx512f" in line.split()
+    except OSError:
+        pass
+    return False
+
+
 def choose_wait_policy():
     """Ask for the OpenMP wait policy that suits the BLAS; True when the threads will spin.
 
     Call before fastnn._core loads the runtime. With numpy's BLAS (its own pthreads) fastnn
     asks for OMP_WAIT_POLICY=PASSIVE: OpenMP threads spinning after a loop take the cores
-    those BLAS threads need next. With MKL every thread is the runtime's, so the policy stays
-    the runtime's default (a short spin, then sleep): sleeping at once made each of the many
-    products of a step wake its threads again, and the MNIST-sized step and the LSTM took
-    about 14 % longer than on a runtime PyTorch had loaded first.
+    those BLAS threads need next. With MKL, or fastnn's own AVX-512 gemm, the products run
+    on the runtime's own threads, so the policy stays the runtime's default (a short spin,
+    then sleep): sleeping at once made each of the many products of a step wake its threads
+    again, and the MNIST-sized step and the LSTM took 10-14 % longer.
     """
     if spinning_openmp_runtime():
         return True
     if "OMP_WAIT_POLICY" in os.environ or "GOMP_SPINCOUNT" in os.environ:
         return False  # the user chose; respect it
     from . import _blas_mkl
-    if _blas_mkl.wanted() and _blas_mkl.candidates():
+    if (_blas_mkl.wanted() and _blas_mkl.candidates()) or own_gemm_expected():
         return True
     os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
     return False
 
 
-# With MKL as the BLAS its threads are the OpenMP runtime's own, already awake after each
-# product, so parallel loops pay from 64 KB of float32: the MNIST-sized MLP step took 10 %
+# With MKL (or fastnn's own gemm) as the BLAS its threads are the OpenMP runtime's own,
+# already awake after each product, so parallel loops pay from 64 KB of float32: the MNIST-sized MLP step took 10 %
 # less, the tiny one 9-25 % less, than with the default bound of 1M elements.
 MKL_PARALLEL_MIN = 1 << 14
 
@@ -67,14 +82,14 @@ MKL_PARALLEL_MIN = 1 << 14
 def adapt_to_openmp_runtime(spinning):
     """Set how large a loop must be to run in parallel, given the BLAS and the runtime.
 
-    With MKL nothing spins against the loops (its threads are the runtime's), so they start
-    at MKL_PARALLEL_MIN. With another BLAS and a spinning runtime they keep to very large
+    With MKL or fastnn's own gemm nothing spins against the loops (their threads are the
+    runtime's), so they start at MKL_PARALLEL_MIN. With another BLAS and a spinning runtime they keep to very large
     arrays.
     """
     core = _core()
     if core is None:
         return
-    if core._blas_info()["name"] == "mkl":
+    if core._blas_info()["name"] in ("mkl", "fastnn"):
         core._set_parallel_min(MKL_PARALLEL_MIN)
     elif spinning:
         core._set_parallel_min(SPINNING_PARALLEL_MIN)

@@ -59,8 +59,8 @@ def test_spinning_runtime_detection(monkeypatch):
         for blas in _core._blas_backends():
             _core._select_blas(blas)
             _threads.adapt_to_openmp_runtime(True)
-            # MKL's threads are the runtime's own: nothing spins against them
-            mkl = blas == "mkl"
+            # MKL's threads and fastnn's own gemm's are the runtime's: nothing spins against them
+            mkl = blas in ("mkl", "fastnn")
             expected = _threads.MKL_PARALLEL_MIN if mkl else _threads.SPINNING_PARALLEL_MIN
             assert _core._set_parallel_min(1 << 20) == expected
             _threads.adapt_to_openmp_runtime(False)
@@ -75,6 +75,7 @@ def test_spinning_runtime_detection(monkeypatch):
 def test_wait_policy_passive_only_beside_another_blas(monkeypatch, mkl_installed):
     from fastnn import _blas_mkl, _threads
     monkeypatch.setattr(_threads, "spinning_openmp_runtime", lambda: False)
+    monkeypatch.setattr(_threads, "own_gemm_expected", lambda: False)
     monkeypatch.setattr(_blas_mkl, "candidates", lambda: ["libmkl_rt.so.2"] * mkl_installed)
     for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTNN_BLAS"):
         monkeypatch.delenv(name, raising=False)
@@ -91,6 +92,24 @@ def test_wait_policy_passive_only_beside_another_blas(monkeypatch, mkl_installed
     assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
     monkeypatch.setattr(_threads, "spinning_openmp_runtime", lambda: True)
     assert _threads.choose_wait_policy() is True
+
+
+def test_wait_policy_spins_for_the_own_gemm(monkeypatch):
+    from fastnn import _blas_mkl, _threads
+    monkeypatch.setattr(_threads, "spinning_openmp_runtime", lambda: False)
+    monkeypatch.setattr(_blas_mkl, "candidates", lambda: [])
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "FASTNN_BLAS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr(_threads, "own_gemm_expected", lambda: True)
+    assert _threads.choose_wait_policy() is True
+    assert "OMP_WAIT_POLICY" not in os.environ
+    monkeypatch.undo()
+    monkeypatch.setenv("FASTNN_BLAS", "numpy")
+    assert _threads.own_gemm_expected() is False
+    monkeypatch.delenv("FASTNN_BLAS")
+    # on Linux the answer follows the CPU's flags, which the kernel's own check agrees with
+    if os.path.exists("/proc/cpuinfo") and "fastnn" in _core._blas_backends():
+        assert _threads.own_gemm_expected()
 
 
 def test_default_threads_follow_omp_num_threads(monkeypatch):

@@ -1,0 +1,136 @@
+"""fastnn's own float32 gemm (``_gemm_avx512.h``), the ``fastnn`` BLAS choice on AVX-512 CPUs.
+
+It packs operands into 16x16 register tiles, so the edges that matter are the tile edges
+(15, 16, 17 rows or columns), the K chunks (256 and the balanced split above it) and every
+transposition; each product is compared with float64 numpy.  Each element of C is computed
+by one thread over the same K chunks, so the bits do not depend on the thread count.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import fastnn
+from fastnn import _core
+
+pytestmark = pytest.mark.skipif("fastnn" not in _core._blas_backends(),
+                                reason="this CPU or compiler has no AVX-512 kernel")
+
+
+@pytest.fixture
+def own():
+    previous = _core._select_blas("fastnn")
+    assert _core._blas_info()["own_sgemm"]
+    yield
+    _core._select_blas(previous)
+
+
+@pytest.fixture
+def threads():
+    previous = fastnn.get_num_threads()
+    yield fastnn.set_num_threads
+    fastnn.set_num_threads(previous)
+
+
+def _operands(m, k, n, orders, seed=0):
+    rng = np.random.default_rng(seed)
+    a = rng.standard_normal((m, k)).astype(np.float32)
+    b = rng.standard_normal((k, n)).astype(np.float32)
+    lay = {"C": np.ascontiguousarray, "F": np.asfortranarray}
+    return lay[orders[0]](a), lay[orders[1]](b)
+
+
+def _check(a, b, out, start=None):
+    expected = a.astype(np.float64) @ b.astype(np.float64)
+    if start is not None:
+        expected += start
+    tol = 2e-6 * np.sqrt(a.shape[1]) * max(1.0, float(np.abs(expected).max()))
+    np.testing.assert_allclose(out, expected, rtol=0, atol=tol)
+
+
+SHAPES = [(16, 16, 16), (15, 17, 33), (17, 300, 15), (33, 257, 31), (64, 784, 128),
+          (128, 64, 784), (40, 513, 70), (1, 2000, 48), (200, 30, 1), (7, 1100, 129)]
+
+
+@pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
+@pytest.mark.parametrize("mkn", SHAPES)
+def test_products_match_float64(own, orders, mkn):
+    a, b = _operands(*mkn, orders)
+    out = np.full((mkn[0], mkn[2]), np.nan, np.float32)
+    _core.matmul_into(a, b, out)
+    _check(a, b, out)
+
+
+@pytest.mark.parametrize("orders", ["CC", "CF", "FC"])
+def test_accumulate_adds_to_what_is_there(own, orders):
+    a, b = _operands(45, 600, 50, orders, seed=1)
+    start = np.random.default_rng(2).standard_normal((45, 50)).astype(np.float32)
+    out = start.copy()
+    _core.matmul_into(a, b, out, True)
+    _check(a, b, out, start)
+
+
+@pytest.mark.parametrize("mkn", [(130, 520, 300), (300, 100, 20), (20, 100, 300)])
+def test_same_bits_on_any_thread_count(own, threads, mkn):
+    a, b = _operands(*mkn, "CF", seed=3)
+    outs = []
+    for n in (1, 2, 3):
+        threads(n)
+        outs.append(_core.matmul_into(a, b, np.empty((mkn[0], mkn[2]), np.float32)))
+    assert all(np.array_equal(outs[0], o) for o in outs[1:])
+    _check(a, b, outs[0])
+
+
+def test_small_products_go_to_numpys_blas_and_stay_right(own):
+    # below the kernel's work bound the product is declined and C left for the BLAS to write
+    a, b = _operands(5, 7, 3, "CC")
+    out = np.full((5, 3), np.nan, np.float32)
+    _core.matmul_into(a, b, out)
+    _check(a, b, out)
+
+
+def test_float64_goes_to_numpys_blas(own):
+    rng = np.random.default_rng(4)
+    a, b = rng.standard_normal((70, 90)), rng.standard_normal((90, 40))
+    out = _core.matmul_into(a, b, np.empty((70, 40)))
+    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+
+
+def test_linear_layer_trains_the_same_as_with_numpys_blas():
+    def losses(name):
+        previous = _core._select_blas(name)
+        try:
+            fastnn.manual_seed(0)
+            model = fastnn.nn.Sequential(fastnn.nn.Linear(784, 64), fastnn.nn.ReLU(),
+                                         fastnn.nn.Linear(64, 10))
+            opt = fastnn.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+            x, y = fastnn.randn(128, 784), fastnn.randint(0, 10, (128,))
+            out = []
+            for _ in range(5):
+                opt.zero_grad()
+                loss = fastnn.nn.functional.cross_entropy(model(x), y)
+                loss.backward()
+                opt.step()
+                out.append(loss.item())
+            return out
+        finally:
+            _core._select_blas(previous)
+    np.testing.assert_allclose(losses("fastnn"), losses("numpy"), rtol=1e-5)
+
+
+def test_default_order_and_fastnn_blas_choice():
+    code = "import fastnn._core as c; print(c._blas_info()['name'], *c._blas_backends())"
+    root = os.path.dirname(os.path.dirname(os.path.abspath(fastnn.__file__)))
+    env = {k: v for k, v in os.environ.items() if k != "FASTNN_BLAS"}
+    default = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, timeout=120, cwd=root)
+    assert default.returncode == 0, default.stderr
+    names = default.stdout.split()[1:]
+    assert names.index("fastnn") < names.index("numpy")
+    assert names[0] in ("mkl", "fastnn")
+    chosen = subprocess.run([sys.executable, "-c", code], env=dict(env, FASTNN_BLAS="fastnn"),
+                            capture_output=True, text=True, timeout=120, cwd=root)
+    assert chosen.returncode == 0, chosen.stderr
+    assert chosen.stdout.split()[:2] == ["fastnn", "fastnn"]
