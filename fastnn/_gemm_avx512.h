@@ -35,7 +35,7 @@
 #endif
 #define FN_NR (16 * FN_NV)
 #ifndef FN_KC
-#define FN_KC 256
+#define FN_KC 384
 #endif
 #ifndef FN_MC
 #define FN_MC 480
@@ -188,7 +188,7 @@ FN_AVX512 static void fn_kernel(int64_t kc, const float* ap, const float* bp, fl
 }
 
 /* One thread's share: rows [i0, i1) and columns [j0, j1) of C, over all of K, with packing
- * space bp already allocated.  K goes in equal chunks of at most FN_KC so that no chunk is
+ * space bp already allocated.  K goes in equal chunks of at most FN_KC (384: 24 KB of B's panel, half of L1) so that no chunk is
  * a sliver that costs a full pass over C for little work. */
 FN_AVX512 static void fn_block(int ta, int tb, int64_t k, const float* a, int64_t lda,
                                const float* b, int64_t ldb, float beta, float* c, int64_t ldc,
@@ -224,8 +224,12 @@ static size_t fn_space(int64_t k, int64_t i0, int64_t i1, int64_t j0, int64_t j1
     return (size_t)(kstep * (ncp + mcp));
 }
 
-/* Below this many multiply-adds numpy's BLAS, with its small-matrix paths, is as fast. */
-#define FN_MIN_WORK (1 << 15)
+/* numpy's BLAS, with its small-matrix paths, was faster below this many multiply-adds, with
+ * fewer than 16 rows (a layer's weight gradient with few outputs) and with an inner
+ * dimension under 32 (the input gradient of such a layer). */
+#define FN_MIN_WORK (1 << 17)
+#define FN_MIN_M 16
+#define FN_MIN_K 32
 
 /* C = op(A) @ op(B) + beta * C for contiguous row-major operands (beta 0 or 1), on up to
  * nthreads threads.  Returns 0 when done; 1, with C untouched, when the product is too small
@@ -233,7 +237,7 @@ static size_t fn_space(int64_t k, int64_t i0, int64_t i1, int64_t j0, int64_t j1
 FN_AVX512 static int fastnn_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
                                          const float* a, const float* b, float beta, float* c,
                                          int nthreads) {
-    if (m < 1 || n < 1 || k < 1 || (double)m * n * k < FN_MIN_WORK) return 1;
+    if (m < FN_MIN_M || n < 1 || k < FN_MIN_K || (double)m * n * k < FN_MIN_WORK) return 1;
     int64_t lda = ta ? m : k, ldb = tb ? k : n;
     if (nthreads > 1 && (double)m * n * k < 1e6) nthreads = 1;
     /* Each thread takes whole register tiles of columns, or of rows when C is narrow. */

@@ -50,8 +50,11 @@ def _check(a, b, out, start=None):
     np.testing.assert_allclose(out, expected, rtol=0, atol=tol)
 
 
-SHAPES = [(16, 16, 16), (15, 17, 33), (17, 300, 15), (33, 257, 31), (64, 784, 128),
-          (128, 64, 784), (40, 513, 70), (1, 2000, 48), (200, 30, 1), (7, 1100, 129)]
+# (m, k, n), each large enough for the kernel to take: K of 385 and 769 split into 2 and 3
+# equal chunks, 1100 into 3 with a remainder
+SHAPES = [(16, 512, 16), (17, 300, 33), (33, 257, 31), (64, 784, 128), (128, 64, 784),
+          (40, 513, 70), (16, 2000, 48), (200, 40, 17), (31, 1100, 129), (47, 385, 47),
+          (20, 769, 20)]
 
 
 @pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
@@ -83,10 +86,11 @@ def test_same_bits_on_any_thread_count(own, threads, mkn):
     _check(a, b, outs[0])
 
 
-def test_small_products_go_to_numpys_blas_and_stay_right(own):
-    # below the kernel's work bound the product is declined and C left for the BLAS to write
-    a, b = _operands(5, 7, 3, "CC")
-    out = np.full((5, 3), np.nan, np.float32)
+@pytest.mark.parametrize("mkn", [(5, 7, 3), (10, 128, 512), (128, 10, 512), (64, 32, 60)])
+def test_declined_products_go_to_numpys_blas_and_stay_right(own, mkn):
+    # too little work, too few rows, a short inner dimension: C is left for the BLAS to write
+    a, b = _operands(*mkn, "CF")
+    out = np.full((mkn[0], mkn[2]), np.nan, np.float32)
     _core.matmul_into(a, b, out)
     _check(a, b, out)
 
