@@ -1,12 +1,14 @@
 /* fastnn's own float32 gemm for CPUs with AVX-512: C = op(A) @ op(B) + beta * C, row-major.
  *
  * Why: numpy's OpenBLAS reaches 50-60 % of this machine kind's peak at the layer sizes of small
- * and medium MLPs (batch 64-512, width 128-2048); a packed 12x32 register tile reaches more,
+ * and medium MLPs (batch 64-512, width 128-2048); a packed 16x16 register tile reaches more,
  * and the transposed operand of a Linear layer costs nothing extra since packing reorders
- * anyway.  Layout (the usual one for this kind of kernel): B is packed into column panels of
- * 32 (two zmm registers wide) and kept in L1 while A's 12-row panels stream past it from L2;
- * each thread owns a range of columns (or of rows, when C is narrow) and packs its own
- * operands, so threads never wait for each other.
+ * anyway.  Layout: A is packed into panels of 16 rows, B into panels of 16 columns (one zmm
+ * register wide); a panel of A stays in L1 while the panels of B stream past it from L2 (A's
+ * values are broadcast, 16 loads per cache line, B's loaded whole, one per line, so it is A
+ * that should sit closest; measured 4-10 % faster than the other way round on large
+ * products).  Each thread owns a range of columns (or of rows, when C is narrow) and packs
+ * its own operands, so threads never wait for each other.
  *
  * Compiled for AVX-512 through function attributes only, so the module stays loadable on any
  * x86-64; fastnn_sgemm_avx512_ok() says at run time whether the CPU can run it.
@@ -38,7 +40,7 @@
 #define FN_KC 384
 #endif
 #ifndef FN_MC
-#define FN_MC 480
+#define FN_MC 512
 #endif
 
 #define FN_AVX512 __attribute__((target("avx512f")))
@@ -70,16 +72,20 @@ static inline __mmask16 fn_lanes(int64_t n) {
 /* In-register transpose of a 16x16 block: r[i] holds row i on entry, column i on exit. */
 FN_AVX512 static inline void fn_transpose16(__m512 r[16]) {
     __m512 t[16], u[16];
+    /* Fully unrolled, so that the three arrays live in registers. */
+#pragma GCC unroll 8
     for (int i = 0; i < 16; i += 2) {
         t[i] = _mm512_unpacklo_ps(r[i], r[i + 1]);
         t[i + 1] = _mm512_unpackhi_ps(r[i], r[i + 1]);
     }
+#pragma GCC unroll 4
     for (int g = 0; g < 16; g += 4) {       /* u[g + c], lane L: rows g..g+3 of column 4L + c */
         u[g] = _mm512_shuffle_ps(t[g], t[g + 2], 0x44);
         u[g + 1] = _mm512_shuffle_ps(t[g], t[g + 2], 0xEE);
         u[g + 2] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0x44);
         u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
     }
+#pragma GCC unroll 4
     for (int c = 0; c < 4; c++) {           /* a 4x4 transpose of 128-bit lanes per c */
         __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
         __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
@@ -92,14 +98,25 @@ FN_AVX512 static inline void fn_transpose16(__m512 r[16]) {
     }
 }
 
-/* dst[k*stride + i] = src[i*ld + k] for i < rows (zero for rows <= i < 16 when stride is 32,
- * i < 12 when it is 12), k < kc: interleaves up to 16 rows, 16 columns at a time. */
+/* dst[k*stride + i] = src[i*ld + k] for i < rows, zero for rows <= i < min(stride, 16), k < kc:
+ * interleaves up to 16 rows, 16 columns at a time. */
 FN_AVX512 static void fn_pack_rows(const float* src, int64_t ld, int64_t rows, int64_t kc,
                                    float* dst, int64_t stride) {
-    __mmask16 out = (__mmask16)(stride >= 16 ? 0xFFFF : (1u << stride) - 1u);
-    for (int64_t k = 0; k < kc; k += 16) {
+    __mmask16 out = fn_lanes(stride);
+    int64_t k = 0;
+    if (rows == 16) {       /* whole blocks with constant indices: no spills, no branches */
+        for (; k + 16 <= kc; k += 16) {
+            __m512 r[16];
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) r[i] = _mm512_loadu_ps(src + i * ld + k);
+            fn_transpose16(r);
+#pragma GCC unroll 16
+            for (int i = 0; i < 16; i++) _mm512_mask_storeu_ps(dst + (k + i) * stride, out, r[i]);
+        }
+    }
+    for (; k < kc; k += 16) {
         int64_t w = kc - k < 16 ? kc - k : 16;
-        __mmask16 in = (__mmask16)(w == 16 ? 0xFFFF : (1u << w) - 1u);
+        __mmask16 in = fn_lanes(w);
         __m512 r[16];
         for (int i = 0; i < 16; i++)
             r[i] = i < rows ? _mm512_maskz_loadu_ps(in, src + i * ld + k) : _mm512_setzero_ps();
@@ -109,7 +126,7 @@ FN_AVX512 static void fn_pack_rows(const float* src, int64_t ld, int64_t rows, i
     }
 }
 
-/* Ap[r][k*12 + i] = op(A)[i0 + 12r + i][k0 + k], zero past row m. */
+/* Ap[r][k*16 + i] = op(A)[i0 + 16r + i][k0 + k], zero past row m. */
 FN_AVX512 static void fn_pack_a(int ta, const float* a, int64_t lda, int64_t i0,
                                 int64_t mc, int64_t k0, int64_t kc, float* ap) {
     for (int64_t r = 0; r < mc; r += FN_MR) {
@@ -127,7 +144,7 @@ FN_AVX512 static void fn_pack_a(int ta, const float* a, int64_t lda, int64_t i0,
     }
 }
 
-/* Bp[p][k*32 + j] = op(B)[k0 + k][j0 + 32p + j], zero past column j0 + nc. */
+/* Bp[p][k*16 + j] = op(B)[k0 + k][j0 + 16p + j], zero past column j0 + nc. */
 FN_AVX512 static void fn_pack_b(int tb, const float* b, int64_t ldb, int64_t k0, int64_t kc,
                                 int64_t j0, int64_t nc, float* bp) {
     for (int64_t p = 0; p < nc; p += FN_NR) {
@@ -187,6 +204,13 @@ FN_AVX512 static void fn_kernel(int64_t kc, const float* ap, const float* bp, fl
     }
 }
 
+/* Rows per block of A: equal blocks of whole tiles, at most FN_MC, so that no block is a few
+ * tiles over which a panel of B, brought into L1, is hardly reused. */
+static int64_t fn_row_step(int64_t rows) {
+    int64_t blocks = (rows + FN_MC - 1) / FN_MC, step = (rows + blocks - 1) / blocks;
+    return (step + FN_MR - 1) / FN_MR * FN_MR;
+}
+
 /* One thread's share: rows [i0, i1) and columns [j0, j1) of C, over all of K, with packing
  * space bp already allocated.  K goes in equal chunks of at most FN_KC (384: 24 KB of B's panel, half of L1) so that no chunk is
  * a sliver that costs a full pass over C for little work. */
@@ -195,18 +219,19 @@ FN_AVX512 static void fn_block(int ta, int tb, int64_t k, const float* a, int64_
                                int64_t i0, int64_t i1, int64_t j0, int64_t j1, float* bp) {
     int64_t nc = j1 - j0, ncp = (nc + FN_NR - 1) / FN_NR * FN_NR;
     int64_t chunks = (k + FN_KC - 1) / FN_KC, kstep = (k + chunks - 1) / chunks;
+    int64_t mstep = fn_row_step(i1 - i0);
     float* ap = bp + kstep * ncp;
     for (int64_t k0 = 0; k0 < k; k0 += kstep) {
         int64_t kc = k - k0 < kstep ? k - k0 : kstep;
         int acc = k0 > 0 || beta != 0.0f;
         fn_pack_b(tb, b, ldb, k0, kc, j0, nc, bp);
-        for (int64_t ic = i0; ic < i1; ic += FN_MC) {
-            int64_t mc = i1 - ic < FN_MC ? i1 - ic : FN_MC;
+        for (int64_t ic = i0; ic < i1; ic += mstep) {
+            int64_t mc = i1 - ic < mstep ? i1 - ic : mstep;
             fn_pack_a(ta, a, lda, ic, mc, k0, kc, ap);
-            for (int64_t jr = 0; jr < nc; jr += FN_NR) {
-                int64_t nr = nc - jr < FN_NR ? nc - jr : FN_NR;
-                for (int64_t ir = 0; ir < mc; ir += FN_MR) {
-                    int64_t mr = mc - ir < FN_MR ? mc - ir : FN_MR;
+            for (int64_t ir = 0; ir < mc; ir += FN_MR) {
+                int64_t mr = mc - ir < FN_MR ? mc - ir : FN_MR;
+                for (int64_t jr = 0; jr < nc; jr += FN_NR) {
+                    int64_t nr = nc - jr < FN_NR ? nc - jr : FN_NR;
                     fn_kernel(kc, ap + ir * kc, bp + jr * kc, c + (ic + ir) * ldc + j0 + jr,
                               ldc, mr, nr, acc);
                 }
@@ -218,18 +243,17 @@ FN_AVX512 static void fn_block(int ta, int tb, int64_t k, const float* a, int64_
 /* Packing floats one thread needs for rows [i0, i1) and columns [j0, j1). */
 static size_t fn_space(int64_t k, int64_t i0, int64_t i1, int64_t j0, int64_t j1) {
     int64_t chunks = (k + FN_KC - 1) / FN_KC, kstep = (k + chunks - 1) / chunks;
-    int64_t mc = i1 - i0 < FN_MC ? i1 - i0 : FN_MC;
-    int64_t mcp = (mc + FN_MR - 1) / FN_MR * FN_MR;
+    int64_t mcp = fn_row_step(i1 - i0);
     int64_t ncp = (j1 - j0 + FN_NR - 1) / FN_NR * FN_NR;
     return (size_t)(kstep * (ncp + mcp));
 }
 
-/* numpy's BLAS, with its small-matrix paths, was faster below this many multiply-adds, with
- * fewer than 16 rows (a layer's weight gradient with few outputs) and with an inner
- * dimension under 32 (the input gradient of such a layer). */
-#define FN_MIN_WORK (1 << 17)
-#define FN_MIN_M 16
-#define FN_MIN_K 32
+/* Products under 64^3 multiply-adds go to numpy's BLAS, whose small-matrix paths are as fast
+ * there and which runs them on the calling thread.  Anything larger stays here even where
+ * OpenBLAS alone would be a little faster (few rows, a short inner dimension): its own
+ * threads would compete for the cores with this runtime's, still spinning after the last
+ * product, and that made a large MLP step twice as slow. */
+#define FN_MIN_WORK (1 << 18)
 
 /* C = op(A) @ op(B) + beta * C for contiguous row-major operands (beta 0 or 1), on up to
  * nthreads threads.  Returns 0 when done; 1, with C untouched, when the product is too small
@@ -237,9 +261,9 @@ static size_t fn_space(int64_t k, int64_t i0, int64_t i1, int64_t j0, int64_t j1
 FN_AVX512 static int fastnn_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k,
                                          const float* a, const float* b, float beta, float* c,
                                          int nthreads) {
-    if (m < FN_MIN_M || n < 1 || k < FN_MIN_K || (double)m * n * k < FN_MIN_WORK) return 1;
+    if (m < 1 || n < 1 || k < 1 || (double)m * n * k < FN_MIN_WORK) return 1;
     int64_t lda = ta ? m : k, ldb = tb ? k : n;
-    if (nthreads > 1 && (double)m * n * k < 1e6) nthreads = 1;
+    if (nthreads > 1 && (double)m * n * k < 4 * FN_MIN_WORK) nthreads = 1;
     /* Each thread takes whole register tiles of columns, or of rows when C is narrow. */
     int split_cols = n >= 2 * FN_NR * nthreads || m < 2 * FN_MR * nthreads;
     int failed = 0;
