@@ -141,7 +141,7 @@ def _extensions():
     return [Extension(
         "fastnn._core",
         ["fastnn/_core.pyx"],
-        depends=["fastnn/_gemm_avx512.h"],  # rebuild when the C kernel changes
+        depends=["fastnn/_gemm_avx512.h", "fastnn/_gemm_avx512_body.h"],  # the C kernel
         include_dirs=[np.get_include(), "fastnn"],  # fastnn/_gemm_avx512.h
         library_dirs=[d for d in lib_dirs if os.path.isdir(d)],
         libraries=["npyrandom", "npymath"] + ([] if is_msvc else ["m"]),

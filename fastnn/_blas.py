@@ -1,7 +1,7 @@
 """Find the BLAS whose gemm fastnn calls directly: numpy's own, or MKL where installed.
 
-On CPUs with AVX-512 a third choice, ``fastnn``, sends float32 products to fastnn's own
-kernel (``_gemm_avx512.h``) and everything else to numpy's BLAS.  The default order is MKL,
+On CPUs with AVX-512 a third choice, ``fastnn``, sends products to fastnn's own kernel
+(``_gemm_avx512.h``) and only the smallest ones to numpy's BLAS.  The default order is MKL,
 then fastnn, then numpy; ``FASTNN_BLAS=<name>`` puts one first (``numpy`` or ``openblas``
 keeps to numpy's BLAS alone).
 
@@ -53,7 +53,7 @@ class BlasInfo:
         self.sgemm = 0
         self.dgemm = 0
         self.ilp64 = False
-        self.own_sgemm = False     # float32 through fastnn's kernel, the rest through sgemm/dgemm
+        self.own_gemm = False      # fastnn's kernel first, sgemm/dgemm for what it declines
         self._set = None
         self._get = None
 
@@ -70,7 +70,7 @@ class BlasInfo:
             "path": self.path,
             "gemm": bool(self.sgemm and self.dgemm),
             "ilp64": self.ilp64,
-            "own_sgemm": self.own_sgemm,
+            "own_gemm": self.own_gemm,
             "thread_control": self._set is not None,
         }
 
@@ -135,10 +135,10 @@ def _symbol(lib, name):
         return None
 
 
-def find_backends(own_sgemm_ok=False):
+def find_backends(own_gemm_ok=False):
     """{name: BlasInfo} of the usable BLAS libraries, the preferred one first.
 
-    ``own_sgemm_ok``: whether this CPU runs fastnn's own float32 kernel.
+    ``own_gemm_ok``: whether this CPU runs fastnn's own kernel.
     """
     asked = os.environ.get("FASTNN_BLAS", "").strip().lower()
     numpy_blas = find_blas()
@@ -148,7 +148,7 @@ def find_backends(own_sgemm_ok=False):
     mkl = _blas_mkl.find_mkl(BlasInfo(), _mapped_libraries("gomp"))
     if mkl is not None:
         found[mkl.name] = mkl
-    if own_sgemm_ok and numpy_blas.sgemm:
+    if own_gemm_ok and numpy_blas.sgemm:
         found["fastnn"] = _own_kernel(numpy_blas)
     found["numpy"] = numpy_blas
     if asked in found:
@@ -157,11 +157,11 @@ def find_backends(own_sgemm_ok=False):
 
 
 def _own_kernel(numpy_blas):
-    """fastnn's float32 kernel, with numpy's BLAS for float64 and the products it declines."""
+    """fastnn's own kernel, with numpy's BLAS for the small products it declines."""
     info = BlasInfo()
     info.__dict__.update(numpy_blas.__dict__)
     info.name = "fastnn"
-    info.own_sgemm = True
+    info.own_gemm = True
     return info
 
 

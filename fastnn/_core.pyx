@@ -213,9 +213,11 @@ cdef enum:
     CBLAS_TRANS = 112
 
 cdef extern from "_gemm_avx512.h":
-    int fastnn_sgemm_avx512_ok() noexcept nogil
+    int fastnn_gemm_avx512_ok() noexcept nogil
     int fastnn_sgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k, const float* a,
                             const float* b, float beta, float* c, int nthreads) noexcept nogil
+    int fastnn_dgemm_avx512(int ta, int tb, int64_t m, int64_t n, int64_t k, const double* a,
+                            const double* b, double beta, double* c, int nthreads) noexcept nogil
 
 cdef sgemm64_t _sgemm64 = NULL
 cdef dgemm64_t _dgemm64 = NULL
@@ -223,7 +225,7 @@ cdef sgemm32_t _sgemm32 = NULL
 cdef dgemm32_t _dgemm32 = NULL
 cdef bint _gemm_found = False
 cdef bint _gemm_enabled = False
-cdef bint _own_sgemm = False     # float32 products through fastnn's AVX-512 kernel
+cdef bint _own_gemm = False      # products through fastnn's own AVX-512 kernel
 
 
 cdef void _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
@@ -234,7 +236,7 @@ cdef void _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
     cdef Py_ssize_t lda = m if ta else k
     cdef Py_ssize_t ldb = k if tb else n
     if floating is float:
-        if _own_sgemm and fastnn_sgemm_avx512(ta, tb, m, n, k, a, b, beta, c, _nthreads) == 0:
+        if _own_gemm and fastnn_sgemm_avx512(ta, tb, m, n, k, a, b, beta, c, _nthreads) == 0:
             return
         if _sgemm64 != NULL:
             _sgemm64(CBLAS_ROW_MAJOR, opa, opb, m, n, k, 1.0, a, lda, b, ldb, beta, c, n)
@@ -242,6 +244,8 @@ cdef void _gemm(bint ta, bint tb, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
             _sgemm32(CBLAS_ROW_MAJOR, opa, opb, <int>m, <int>n, <int>k, 1.0, a, <int>lda,
                      b, <int>ldb, beta, c, <int>n)
     else:
+        if _own_gemm and fastnn_dgemm_avx512(ta, tb, m, n, k, a, b, beta, c, _nthreads) == 0:
+            return
         if _dgemm64 != NULL:
             _dgemm64(CBLAS_ROW_MAJOR, opa, opb, m, n, k, 1.0, a, lda, b, ldb, beta, c, n)
         else:
@@ -298,9 +302,9 @@ def _gemm_selftest():
 
 def _install_blas(info):
     """Point the direct gemm calls at ``info``'s library (after a self-test); returns info."""
-    global _sgemm64, _dgemm64, _sgemm32, _dgemm32, _gemm_found, _gemm_enabled, _own_sgemm
+    global _sgemm64, _dgemm64, _sgemm32, _dgemm32, _gemm_found, _gemm_enabled, _own_gemm
     _sgemm64, _dgemm64, _sgemm32, _dgemm32 = NULL, NULL, NULL, NULL
-    _own_sgemm = False
+    _own_gemm = False
     _gemm_found = False
     if info.sgemm and info.dgemm:
         if info.ilp64:
@@ -313,7 +317,7 @@ def _install_blas(info):
         if not _gemm_found:
             _sgemm64, _dgemm64, _sgemm32, _dgemm32 = NULL, NULL, NULL, NULL
     _gemm_enabled = _gemm_found and os.environ.get("FASTNN_NO_DIRECT_BLAS", "") != "1"
-    _own_sgemm = _gemm_found and info.own_sgemm and fastnn_sgemm_avx512_ok() != 0
+    _own_gemm = _gemm_found and info.own_gemm and fastnn_gemm_avx512_ok() != 0
     return info
 
 
@@ -374,7 +378,7 @@ def _install_first_working():
     return _install_blas(_BLAS_ALL["numpy"])
 
 
-_BLAS_ALL = find_backends(fastnn_sgemm_avx512_ok() != 0)
+_BLAS_ALL = find_backends(fastnn_gemm_avx512_ok() != 0)
 _BLAS = _install_first_working()
 _requested = _nthreads = _default_num_threads()
 if hasattr(os, "register_at_fork"):

@@ -1,9 +1,10 @@
-"""fastnn's own float32 gemm (``_gemm_avx512.h``), the ``fastnn`` BLAS choice on AVX-512 CPUs.
+"""fastnn's own gemm (``_gemm_avx512.h``), the ``fastnn`` BLAS choice on AVX-512 CPUs.
 
-It packs operands into 16x16 register tiles, so the edges that matter are the tile edges
-(15, 16, 17 rows or columns), the K chunks (256 and the balanced split above it) and every
-transposition; each product is compared with float64 numpy.  Each element of C is computed
-by one thread over the same K chunks, so the bits do not depend on the thread count.
+It packs operands into register tiles of 16 rows by 16 floats or 8 doubles, so the edges
+that matter are the tile edges (15, 16, 17 rows or columns), the K chunks (384 floats, 192
+doubles, split evenly above that) and every transposition; each product is compared with
+float64 numpy (float32) or with numpy's own product (float64).  Each element of C is
+computed by one thread over the same K chunks, so the bits do not depend on the thread count.
 """
 import os
 import subprocess
@@ -22,7 +23,7 @@ pytestmark = pytest.mark.skipif("fastnn" not in _core._blas_backends(),
 @pytest.fixture
 def own():
     previous = _core._select_blas("fastnn")
-    assert _core._blas_info()["own_sgemm"]
+    assert _core._blas_info()["own_gemm"]
     yield
     _core._select_blas(previous)
 
@@ -34,10 +35,10 @@ def threads():
     fastnn.set_num_threads(previous)
 
 
-def _operands(m, k, n, orders, seed=0):
+def _operands(m, k, n, orders, seed=0, dtype=np.float32):
     rng = np.random.default_rng(seed)
-    a = rng.standard_normal((m, k)).astype(np.float32)
-    b = rng.standard_normal((k, n)).astype(np.float32)
+    a = rng.standard_normal((m, k)).astype(dtype)
+    b = rng.standard_normal((k, n)).astype(dtype)
     lay = {"C": np.ascontiguousarray, "F": np.asfortranarray}
     return lay[orders[0]](a), lay[orders[1]](b)
 
@@ -46,7 +47,8 @@ def _check(a, b, out, start=None):
     expected = a.astype(np.float64) @ b.astype(np.float64)
     if start is not None:
         expected += start
-    tol = 2e-6 * np.sqrt(a.shape[1]) * max(1.0, float(np.abs(expected).max()))
+    eps = 2e-6 if a.dtype == np.float32 else 4e-15
+    tol = eps * np.sqrt(a.shape[1]) * max(1.0, float(np.abs(expected).max()))
     np.testing.assert_allclose(out, expected, rtol=0, atol=tol)
 
 
@@ -57,31 +59,34 @@ SHAPES = [(16, 512, 16), (17, 300, 33), (33, 257, 31), (64, 784, 128), (128, 64,
           (20, 769, 20)]
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("orders", ["CC", "CF", "FC", "FF"])
 @pytest.mark.parametrize("mkn", SHAPES)
-def test_products_match_float64(own, orders, mkn):
-    a, b = _operands(*mkn, orders)
-    out = np.full((mkn[0], mkn[2]), np.nan, np.float32)
+def test_products_match_float64(own, orders, mkn, dtype):
+    a, b = _operands(*mkn, orders, dtype=dtype)
+    out = np.full((mkn[0], mkn[2]), np.nan, dtype)
     _core.matmul_into(a, b, out)
     _check(a, b, out)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("orders", ["CC", "CF", "FC"])
-def test_accumulate_adds_to_what_is_there(own, orders):
-    a, b = _operands(45, 600, 50, orders, seed=1)
-    start = np.random.default_rng(2).standard_normal((45, 50)).astype(np.float32)
+def test_accumulate_adds_to_what_is_there(own, orders, dtype):
+    a, b = _operands(45, 600, 50, orders, seed=1, dtype=dtype)
+    start = np.random.default_rng(2).standard_normal((45, 50)).astype(dtype)
     out = start.copy()
     _core.matmul_into(a, b, out, True)
     _check(a, b, out, start)
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mkn", [(130, 520, 300), (300, 100, 20), (20, 100, 300)])
-def test_same_bits_on_any_thread_count(own, threads, mkn):
-    a, b = _operands(*mkn, "CF", seed=3)
+def test_same_bits_on_any_thread_count(own, threads, mkn, dtype):
+    a, b = _operands(*mkn, "CF", seed=3, dtype=dtype)
     outs = []
     for n in (1, 2, 3):
         threads(n)
-        outs.append(_core.matmul_into(a, b, np.empty((mkn[0], mkn[2]), np.float32)))
+        outs.append(_core.matmul_into(a, b, np.empty((mkn[0], mkn[2]), dtype)))
     assert all(np.array_equal(outs[0], o) for o in outs[1:])
     _check(a, b, outs[0])
 
@@ -95,11 +100,12 @@ def test_declined_products_go_to_numpys_blas_and_stay_right(own, mkn):
     _check(a, b, out)
 
 
-def test_float64_goes_to_numpys_blas(own):
-    rng = np.random.default_rng(4)
-    a, b = rng.standard_normal((70, 90)), rng.standard_normal((90, 40))
-    out = _core.matmul_into(a, b, np.empty((70, 40)))
-    np.testing.assert_allclose(out, a @ b, rtol=1e-12, atol=1e-12)
+def test_same_bits_whatever_the_alignment(own):
+    a, b = _operands(70, 300, 90, "CC", seed=4, dtype=np.float64)
+    shifted = np.empty(a.size + 1)[1:].reshape(a.shape)
+    shifted[...] = a
+    out = _core.matmul_into(a, b, np.empty((70, 90)))
+    assert np.array_equal(out, _core.matmul_into(shifted, b, np.empty((70, 90))))
 
 
 def test_linear_layer_trains_the_same_as_with_numpys_blas():
