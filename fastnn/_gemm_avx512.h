@@ -42,6 +42,10 @@
 #ifndef FN_MC
 #define FN_MC 512
 #endif
+/* Columns of B packed at a time: 512 keeps a chunk of B (768 KB) within L2 beside A's stream. */
+#ifndef FN_NC
+#define FN_NC 512
+#endif
 
 #define FN_AVX512 __attribute__((target("avx512f")))
 

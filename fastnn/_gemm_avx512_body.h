@@ -156,7 +156,7 @@ FN_AVX512 static int FN_(fn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
         } else {
             fn_share(m, FN_MR, t, nt, &i0, &i1);
         }
-        int64_t ncp = (j1 - j0 + FN_NR - 1) / FN_NR * FN_NR;
+        int64_t ncb = j1 - j0 < FN_NC ? j1 - j0 : FN_NC, ncp = (ncb + FN_NR - 1) / FN_NR * FN_NR;
         size_t count = (size_t)(fn_chunk(k, FN_KC_T, 1) * (ncp + fn_chunk(i1 - i0, FN_MC, FN_MR)));
         FN_T* bp = i0 < i1 && j0 < j1 ? (FN_T*)fn_pack_space(count * sizeof(FN_T)) : NULL;
         if (i0 < i1 && j0 < j1 && bp == NULL) {
@@ -173,8 +173,9 @@ FN_AVX512 static int FN_(fn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
 #else
         t = failed;
 #endif
-        if (!t && bp != NULL)
-            FN_(fn_block)(ta, tb, k, a, lda, b, ldb, beta, c, n, i0, i1, j0, j1, bp);
+        for (int64_t jc = j0; !t && bp != NULL && jc < j1; jc += ncb)
+            FN_(fn_block)(ta, tb, k, a, lda, b, ldb, beta, c, n, i0, i1, jc,
+                          jc + ncb < j1 ? jc + ncb : j1, bp);
     }
     return failed;
 }

@@ -70,6 +70,21 @@ def test_products_match_float64(own, orders, mkn, dtype):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_random_shapes_across_the_column_blocks(own, threads, dtype):
+    # B is packed 512 columns at a time: widths just past that, ragged tiles, 1-3 threads
+    rng = np.random.default_rng(9)
+    shapes = [(20, 100, 530), (40, 64, 1100), (17, 385, 513), (300, 33, 527)]
+    shapes += [tuple(int(v) for v in rng.integers(1, 700, 3)) for _ in range(30)]
+    for i, (m, k, n) in enumerate(shapes):
+        threads(1 + i % 3)
+        orders = ("CC", "CF", "FC", "FF")[i % 4]
+        a, b = _operands(m, k, n, orders, seed=i, dtype=dtype)
+        out = np.full((m, n), np.nan, dtype)
+        _core.matmul_into(a, b, out)
+        _check(a, b, out)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("orders", ["CC", "CF", "FC"])
 def test_accumulate_adds_to_what_is_there(own, orders, dtype):
     a, b = _operands(45, 600, 50, orders, seed=1, dtype=dtype)
