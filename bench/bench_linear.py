@@ -108,8 +108,9 @@ def main():
         torch = None
     _core.set_num_threads(args.threads)
 
-    print(f"fastnn {__version__} (OpenMP: {_core.HAVE_OPENMP}, BLAS: "
-          f"{os.path.basename(_core._blas_info()['path'] or 'numpy fallback')}), "
+    blas = _core._blas_info()
+    print(f"fastnn {__version__} (OpenMP: {_core.HAVE_OPENMP}, gemm: {blas['name']}, "
+          f"{os.path.basename(blas['path'] or 'numpy fallback')}), "
           f"numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}, "
           f"python {platform.python_version()}, {os.cpu_count()} cpus, "
