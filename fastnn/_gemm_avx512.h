@@ -87,7 +87,20 @@ static inline __mmask16 fn_lanes(int64_t n) {
     return (__mmask16)(n >= 16 ? 0xFFFF : n <= 0 ? 0 : (1u << n) - 1u);
 }
 
-/* In-register transposes: r[i] holds row i on entry, column i on exit. */
+/* A 4x4 transpose of 128-bit lanes, whatever they hold: lane j of o[l] is lane l of x_j. */
+FN_AVX512 static inline void fn_lane_transpose(__m512 x0, __m512 x1, __m512 x2, __m512 x3,
+                                               __m512 o[4]) {
+    __m512 v0 = _mm512_shuffle_f32x4(x0, x1, 0x44), v1 = _mm512_shuffle_f32x4(x0, x1, 0xEE);
+    __m512 v2 = _mm512_shuffle_f32x4(x2, x3, 0x44), v3 = _mm512_shuffle_f32x4(x2, x3, 0xEE);
+    o[0] = _mm512_shuffle_f32x4(v0, v2, 0x88);
+    o[1] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
+    o[2] = _mm512_shuffle_f32x4(v1, v3, 0x88);
+    o[3] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+}
+
+/* In-register transposes: r[i] holds row i on entry, column i on exit.  After the unpacks and
+ * shuffles each 128-bit lane holds a 4x4 (floats) or 4x2 (doubles) piece of the answer, and
+ * the lane transpose puts the pieces in place. */
 FN_AVX512 static inline void fn_transpose_s(__m512 r[16]) {
     __m512 t[16], u[16];
     /* Fully unrolled, so that the three arrays live in registers. */
@@ -104,15 +117,10 @@ FN_AVX512 static inline void fn_transpose_s(__m512 r[16]) {
         u[g + 3] = _mm512_shuffle_ps(t[g + 1], t[g + 3], 0xEE);
     }
 #pragma GCC unroll 4
-    for (int c = 0; c < 4; c++) {           /* a 4x4 transpose of 128-bit lanes per c */
-        __m512 v0 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0x44);
-        __m512 v1 = _mm512_shuffle_f32x4(u[c], u[4 + c], 0xEE);
-        __m512 v2 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0x44);
-        __m512 v3 = _mm512_shuffle_f32x4(u[8 + c], u[12 + c], 0xEE);
-        r[c] = _mm512_shuffle_f32x4(v0, v2, 0x88);
-        r[4 + c] = _mm512_shuffle_f32x4(v0, v2, 0xDD);
-        r[8 + c] = _mm512_shuffle_f32x4(v1, v3, 0x88);
-        r[12 + c] = _mm512_shuffle_f32x4(v1, v3, 0xDD);
+    for (int c = 0; c < 4; c++) {
+        __m512 o[4];
+        fn_lane_transpose(u[c], u[4 + c], u[8 + c], u[12 + c], o);
+        r[c] = o[0], r[4 + c] = o[1], r[8 + c] = o[2], r[12 + c] = o[3];
     }
 }
 
@@ -124,15 +132,12 @@ FN_AVX512 static inline void fn_transpose_d(__m512d r[8]) {
         t[i + 1] = _mm512_unpackhi_pd(r[i], r[i + 1]);
     }
 #pragma GCC unroll 2
-    for (int p = 0; p < 2; p++) {           /* a 4x4 transpose of 128-bit lanes per p */
-        __m512d v0 = _mm512_shuffle_f64x2(t[p], t[2 + p], 0x44);
-        __m512d v1 = _mm512_shuffle_f64x2(t[p], t[2 + p], 0xEE);
-        __m512d v2 = _mm512_shuffle_f64x2(t[4 + p], t[6 + p], 0x44);
-        __m512d v3 = _mm512_shuffle_f64x2(t[4 + p], t[6 + p], 0xEE);
-        r[p] = _mm512_shuffle_f64x2(v0, v2, 0x88);
-        r[2 + p] = _mm512_shuffle_f64x2(v0, v2, 0xDD);
-        r[4 + p] = _mm512_shuffle_f64x2(v1, v3, 0x88);
-        r[6 + p] = _mm512_shuffle_f64x2(v1, v3, 0xDD);
+    for (int p = 0; p < 2; p++) {
+        __m512 o[4];
+        fn_lane_transpose(_mm512_castpd_ps(t[p]), _mm512_castpd_ps(t[2 + p]),
+                          _mm512_castpd_ps(t[4 + p]), _mm512_castpd_ps(t[6 + p]), o);
+#pragma GCC unroll 4
+        for (int j = 0; j < 4; j++) r[2 * j + p] = _mm512_castps_pd(o[j]);
     }
 }
 
