@@ -37,22 +37,34 @@ FN_AVX512 static void FN_(fn_pack_rows)(const FN_T* src, int64_t ld, int64_t row
     }
 }
 
+/* dst[p][k*P + j] = src[k*ld + P*p + j] for k < kc, j < width (zero past it), in panels of P
+ * columns: rows already laid out along K, copied row by row so that reads run along memory
+ * (panel by panel, each read would jump a whole row, past what the prefetchers follow). */
+FN_AVX512 static void FN_(fn_pack_copy)(const FN_T* src, int64_t ld, int64_t width, int64_t kc,
+                                        FN_T* dst, int64_t P) {
+    int64_t panels = (width + P - 1) / P;
+    for (int64_t k = 0; k < kc; k++) {
+        const FN_T* s = src + k * ld;
+        for (int64_t p = 0; p < panels; p++) {
+            FN_T* d = dst + (p * kc + k) * P;
+            for (int64_t h = 0; h < P; h += FN_L)
+                FN_I(storeu)(d + h, FN_I(maskz_loadu)(FN_LANEMASK(width - p * P - h), s + p * P + h));
+        }
+    }
+}
+
 /* Ap[r][k*MR + i] = op(A)[i0 + MR*r + i][k0 + k], zero past the block's mc rows. */
 FN_AVX512 static void FN_(fn_pack_a)(int ta, const FN_T* a, int64_t lda, int64_t i0,
                                      int64_t mc, int64_t k0, int64_t kc, FN_T* ap) {
+    if (ta) {
+        FN_(fn_pack_copy)(a + k0 * lda + i0, lda, mc, kc, ap, FN_MR);
+        return;
+    }
     for (int64_t r = 0; r < mc; r += FN_MR) {
         int64_t rows = mc - r < FN_MR ? mc - r : FN_MR;
-        FN_T* dst = ap + r * kc;
         for (int h = 0; h < FN_MR; h += FN_L) {
             int64_t part = rows - h < 0 ? 0 : rows - h > FN_L ? FN_L : rows - h;
-            if (ta) {
-                const FN_T* src = a + k0 * lda + i0 + r + h;
-                for (int64_t k = 0; k < kc; k++)
-                    FN_I(storeu)(dst + k * FN_MR + h,
-                                 FN_I(maskz_loadu)(FN_LANEMASK(part), src + k * lda));
-            } else {
-                FN_(fn_pack_rows)(a + (i0 + r + h) * lda + k0, lda, part, kc, dst + h, FN_MR);
-            }
+            FN_(fn_pack_rows)(a + (i0 + r + h) * lda + k0, lda, part, kc, ap + r * kc + h, FN_MR);
         }
     }
 }
@@ -60,17 +72,13 @@ FN_AVX512 static void FN_(fn_pack_a)(int ta, const FN_T* a, int64_t lda, int64_t
 /* Bp[p][k*NR + j] = op(B)[k0 + k][j0 + NR*p + j], zero past column j0 + nc. */
 FN_AVX512 static void FN_(fn_pack_b)(int tb, const FN_T* b, int64_t ldb, int64_t k0,
                                      int64_t kc, int64_t j0, int64_t nc, FN_T* bp) {
+    if (!tb) {
+        FN_(fn_pack_copy)(b + k0 * ldb + j0, ldb, nc, kc, bp, FN_NR);
+        return;
+    }
     for (int64_t p = 0; p < nc; p += FN_NR) {
         int64_t cols = nc - p < FN_NR ? nc - p : FN_NR;
-        FN_T* dst = bp + p * kc;
-        if (!tb) {
-            const FN_T* src = b + k0 * ldb + j0 + p;
-            FN_MASK mask = FN_LANEMASK(cols);
-            for (int64_t k = 0; k < kc; k++)
-                FN_I(store)(dst + k * FN_NR, FN_I(maskz_loadu)(mask, src + k * ldb));
-        } else {
-            FN_(fn_pack_rows)(b + (j0 + p) * ldb + k0, ldb, cols, kc, dst, FN_NR);
-        }
+        FN_(fn_pack_rows)(b + (j0 + p) * ldb + k0, ldb, cols, kc, bp + p * kc, FN_NR);
     }
 }
 
