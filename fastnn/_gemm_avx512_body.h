@@ -109,28 +109,35 @@ FN_AVX512 static void FN_(fn_kernel)(int64_t kc, const FN_T* ap, const FN_T* bp,
 }
 
 /* One thread's share: rows [i0, i1) and columns [j0, j1) of C, over all of K, with packing
- * space bp already allocated.  K goes in equal chunks so that no chunk is a sliver that costs
- * a full pass over C for little work. */
+ * space bp already allocated (a chunk of B, then a block of A).  K goes in equal chunks so
+ * that no chunk is a sliver that costs a full pass over C for little work; B in chunks of
+ * FN_NC columns.  When the rows fit one block, A is packed once per K chunk for all of B's
+ * chunks rather than once per chunk. */
 FN_AVX512 static void FN_(fn_block)(int ta, int tb, int64_t k, const FN_T* a, int64_t lda,
                                     const FN_T* b, int64_t ldb, FN_T beta, FN_T* c,
                                     int64_t ldc, int64_t i0, int64_t i1, int64_t j0, int64_t j1,
                                     FN_T* bp) {
-    int64_t nc = j1 - j0, ncp = (nc + FN_NR - 1) / FN_NR * FN_NR;
     int64_t kstep = fn_chunk(k, FN_KC_T, 1), mstep = fn_chunk(i1 - i0, FN_MC, FN_MR);
-    FN_T* ap = bp + kstep * ncp;
+    int64_t nstep = j1 - j0 < FN_NC ? j1 - j0 : FN_NC;
+    FN_T* ap = bp + kstep * ((nstep + FN_NR - 1) / FN_NR * FN_NR);
+    int one_block = i1 - i0 <= mstep;
     for (int64_t k0 = 0; k0 < k; k0 += kstep) {
         int64_t kc = k - k0 < kstep ? k - k0 : kstep;
         int acc = k0 > 0 || beta != 0;
-        FN_(fn_pack_b)(tb, b, ldb, k0, kc, j0, nc, bp);
-        for (int64_t ic = i0; ic < i1; ic += mstep) {
-            int64_t mc = i1 - ic < mstep ? i1 - ic : mstep;
-            FN_(fn_pack_a)(ta, a, lda, ic, mc, k0, kc, ap);
-            for (int64_t ir = 0; ir < mc; ir += FN_MR) {
-                int64_t mr = mc - ir < FN_MR ? mc - ir : FN_MR;
-                for (int64_t jr = 0; jr < nc; jr += FN_NR) {
-                    int64_t nr = nc - jr < FN_NR ? nc - jr : FN_NR;
-                    FN_(fn_kernel)(kc, ap + ir * kc, bp + jr * kc,
-                                   c + (ic + ir) * ldc + j0 + jr, ldc, mr, nr, acc);
+        if (one_block) FN_(fn_pack_a)(ta, a, lda, i0, i1 - i0, k0, kc, ap);
+        for (int64_t jc = j0; jc < j1; jc += nstep) {
+            int64_t nc = j1 - jc < nstep ? j1 - jc : nstep;
+            FN_(fn_pack_b)(tb, b, ldb, k0, kc, jc, nc, bp);
+            for (int64_t ic = i0; ic < i1; ic += mstep) {
+                int64_t mc = i1 - ic < mstep ? i1 - ic : mstep;
+                if (!one_block) FN_(fn_pack_a)(ta, a, lda, ic, mc, k0, kc, ap);
+                for (int64_t ir = 0; ir < mc; ir += FN_MR) {
+                    int64_t mr = mc - ir < FN_MR ? mc - ir : FN_MR;
+                    for (int64_t jr = 0; jr < nc; jr += FN_NR) {
+                        int64_t nr = nc - jr < FN_NR ? nc - jr : FN_NR;
+                        FN_(fn_kernel)(kc, ap + ir * kc, bp + jr * kc,
+                                       c + (ic + ir) * ldc + jc + jr, ldc, mr, nr, acc);
+                    }
                 }
             }
         }
@@ -181,9 +188,8 @@ FN_AVX512 static int FN_(fn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
 #else
         t = failed;
 #endif
-        for (int64_t jc = j0; !t && bp != NULL && jc < j1; jc += ncb)
-            FN_(fn_block)(ta, tb, k, a, lda, b, ldb, beta, c, n, i0, i1, jc,
-                          jc + ncb < j1 ? jc + ncb : j1, bp);
+        if (!t && bp != NULL)
+            FN_(fn_block)(ta, tb, k, a, lda, b, ldb, beta, c, n, i0, i1, j0, j1, bp);
     }
     return failed;
 }
