@@ -24,9 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__GNUC__) && !defined(__clang__) && (defined(__x86_64__) || defined(_M_X64))
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(_WIN32)
 #define FASTNN_HAVE_GEMM_AVX512 1
 #include <immintrin.h>
+#include <pthread.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
@@ -55,15 +56,22 @@ static int fastnn_gemm_avx512_ok(void) {
 }
 
 /* One thread's packing space, kept between calls: allocating it per call would cost page
- * faults on every product. */
+ * faults on every product.  A thread-specific key frees it when its thread ends, so that
+ * short-lived threads calling fastnn do not leave their buffers behind. */
 static __thread void* fn_pack_buf = NULL;
 static __thread size_t fn_pack_cap = 0;
+static pthread_key_t fn_pack_key;
+static pthread_once_t fn_pack_once = PTHREAD_ONCE_INIT;
+
+static void fn_pack_key_make(void) { pthread_key_create(&fn_pack_key, free); }
 
 static void* fn_pack_space(size_t bytes) {
     if (bytes > fn_pack_cap) {
+        pthread_once(&fn_pack_once, fn_pack_key_make);
         free(fn_pack_buf);
         fn_pack_buf = aligned_alloc(64, (bytes + 63) / 64 * 64);
         fn_pack_cap = fn_pack_buf ? bytes : 0;
+        pthread_setspecific(fn_pack_key, fn_pack_buf);
     }
     return fn_pack_buf;
 }

@@ -159,3 +159,26 @@ def test_default_order_and_fastnn_blas_choice():
                             capture_output=True, text=True, timeout=120, cwd=root)
     assert chosen.returncode == 0, chosen.stderr
     assert chosen.stdout.split()[:2] == ["fastnn", "fastnn"]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="reads Linux's /proc")
+def test_threads_that_end_leave_no_packing_space_behind(own):
+    # each calling thread keeps its packing space (here about 2 MB) between products; a thread
+    # that ends must free it, or a server answering each request on a new thread would grow
+    import threading
+    a, b = _operands(512, 768, 512, "CF", seed=5)
+
+    def product():
+        _core.matmul_into(a, b, np.empty((512, 512), np.float32))
+
+    def resident_mb():
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+    product()
+    before = resident_mb()
+    for _ in range(60):
+        t = threading.Thread(target=product)
+        t.start()
+        t.join()
+    assert resident_mb() - before < 40
