@@ -49,6 +49,8 @@
 #endif
 
 #define FN_AVX512 __attribute__((target("avx512f")))
+/* The transposes must be inlined for their arrays to live in registers. */
+#define FN_INLINE static inline __attribute__((always_inline))
 
 static int fastnn_gemm_avx512_ok(void) {
     __builtin_cpu_init();
@@ -96,7 +98,7 @@ static inline __mmask16 fn_lanes(int64_t n) {
 }
 
 /* A 4x4 transpose of 128-bit lanes, whatever they hold: lane j of o[l] is lane l of x_j. */
-FN_AVX512 static inline void fn_lane_transpose(__m512 x0, __m512 x1, __m512 x2, __m512 x3,
+FN_AVX512 FN_INLINE void fn_lane_transpose(__m512 x0, __m512 x1, __m512 x2, __m512 x3,
                                                __m512 o[4]) {
     __m512 v0 = _mm512_shuffle_f32x4(x0, x1, 0x44), v1 = _mm512_shuffle_f32x4(x0, x1, 0xEE);
     __m512 v2 = _mm512_shuffle_f32x4(x2, x3, 0x44), v3 = _mm512_shuffle_f32x4(x2, x3, 0xEE);
@@ -109,7 +111,7 @@ FN_AVX512 static inline void fn_lane_transpose(__m512 x0, __m512 x1, __m512 x2, 
 /* In-register transposes: r[i] holds row i on entry, column i on exit.  After the unpacks and
  * shuffles each 128-bit lane holds a 4x4 (floats) or 4x2 (doubles) piece of the answer, and
  * the lane transpose puts the pieces in place. */
-FN_AVX512 static inline void fn_transpose_s(__m512 r[16]) {
+FN_AVX512 FN_INLINE void fn_transpose_s(__m512 r[16]) {
     __m512 t[16], u[16];
     /* Fully unrolled, so that the three arrays live in registers. */
 #pragma GCC unroll 8
@@ -132,7 +134,7 @@ FN_AVX512 static inline void fn_transpose_s(__m512 r[16]) {
     }
 }
 
-FN_AVX512 static inline void fn_transpose_d(__m512d r[8]) {
+FN_AVX512 FN_INLINE void fn_transpose_d(__m512d r[8]) {
     __m512d t[8];
 #pragma GCC unroll 4
     for (int i = 0; i < 8; i += 2) {        /* t[i + p], lane L: rows i, i+1 of column 2L + p */
