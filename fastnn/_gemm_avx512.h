@@ -1,15 +1,15 @@
 /* fastnn's own gemm for CPUs with AVX-512: C = op(A) @ op(B) + beta * C, row-major, in float32
  * and float64 (one body, _gemm_avx512_body.h, included once per type).
  *
- * Why: numpy's OpenBLAS reaches 50-60 % of this machine kind's peak at the layer sizes of small
- * and medium MLPs (batch 64-512, width 128-2048); a packed 16x16 register tile reaches more,
- * and the transposed operand of a Linear layer costs nothing extra since packing reorders
- * anyway.  Layout: A is packed into panels of 16 rows, B into panels of 16 columns (one zmm
- * register wide: 16 floats or 8 doubles); a panel of A stays in L1 while the panels of B stream past it from L2 (A's
- * values are broadcast, 16 loads per cache line, B's loaded whole, one per line, so it is A
- * that should sit closest; measured 4-10 % faster than the other way round on large
- * products).  Each thread owns a range of columns (or of rows, when C is narrow) and packs
- * its own operands, so threads never wait for each other.
+ * Why: numpy's OpenBLAS reaches 50-60 % of this machine kind's peak at the layer sizes of
+ * small and medium MLPs (batch 64-512, width 128-2048); packed register tiles reach more, and
+ * the transposed operand of a Linear layer costs little extra since packing reorders anyway.
+ * Layout: A is packed into panels of 16 rows, B into panels one register wide (16 floats or
+ * 8 doubles); a panel of A stays in L1 while B's panels stream past it from L2 (A's values
+ * are broadcast, 16 loads per cache line, B's loaded whole, so A should sit closest: 4-10 %
+ * faster than the other way round on large products).  Each thread owns a range of columns
+ * (or of rows, when C is narrow) and packs its own operands, so threads never wait for each
+ * other, and each element of C is summed by one thread in a fixed order.
  *
  * Compiled for AVX-512 through function attributes only, so the module stays loadable on any
  * x86-64; fastnn_gemm_avx512_ok() says at run time whether the CPU can run it.  float64 runs

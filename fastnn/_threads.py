@@ -38,8 +38,8 @@ def spinning_openmp_runtime():
 
 
 def own_gemm_expected():
-    """Whether fastnn's own AVX-512 float32 gemm will be its BLAS choice (read before
-    fastnn._core loads; the kernel itself checks the CPU again)."""
+    """Whether fastnn's own AVX-512 gemm will be its BLAS choice (read before fastnn._core
+    loads; the kernel itself checks the CPU again)."""
     if os.environ.get("FASTNN_BLAS", "").strip().lower() in ("numpy", "openblas"):
         return False
     try:
@@ -74,8 +74,9 @@ def choose_wait_policy():
 
 
 # With MKL (or fastnn's own gemm) as the BLAS its threads are the OpenMP runtime's own,
-# already awake after each product, so parallel loops pay from 64 KB of float32: the MNIST-sized MLP step took 10 %
-# less, the tiny one 9-25 % less, than with the default bound of 1M elements.
+# already awake after each product, so parallel loops pay from 64 KB of float32: the
+# MNIST-sized MLP step took 10 % less, the tiny one 9-25 % less, than with the default
+# bound of 1M elements.
 MKL_PARALLEL_MIN = 1 << 14
 
 
@@ -83,8 +84,8 @@ def adapt_to_openmp_runtime(spinning):
     """Set how large a loop must be to run in parallel, given the BLAS and the runtime.
 
     With MKL or fastnn's own gemm nothing spins against the loops (their threads are the
-    runtime's), so they start at MKL_PARALLEL_MIN. With another BLAS and a spinning runtime they keep to very large
-    arrays.
+    runtime's), so they start at MKL_PARALLEL_MIN. With another BLAS and a spinning runtime
+    they keep to very large arrays.
     """
     core = _core()
     if core is None:
