@@ -259,6 +259,10 @@ def test_steps_as_fast_after_a_profile():
         for _ in range(5):
             step()
     after = best()
+    for _ in range(3):  # a lasting slowdown survives measuring again; a noisy moment does not
+        if after < before * 1.5:
+            break
+        after = min(after, best())
     assert after < before * 1.5
 
 
