@@ -4,6 +4,7 @@
  *   FN_I(op)  the intrinsic _mm512_<op>_ps or _pd
  *   FN_(x)    x with the type's suffix, naming this copy's functions
  *   FN_TRANSPOSE(r)  in-register transpose of FN_L vectors of FN_L lanes
+ * and undefined again at the end.
  * Panels: A in FN_MR rows, B in FN_NR = FN_L columns (one register wide), K in chunks of at
  * most FN_KC_T elements (the same 24 KB panel of A whatever the type).
  */
@@ -197,3 +198,10 @@ FN_AVX512 static int FN_(fn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
 #undef FN_NR
 #undef FN_KC_T
 #undef FN_LANEMASK
+#undef FN_T
+#undef FN_V
+#undef FN_L
+#undef FN_MASK
+#undef FN_I
+#undef FN_
+#undef FN_TRANSPOSE
