@@ -70,7 +70,7 @@ short = int16
 # Submodules load on first use: `import fastnn` stays quick and never imports numba.
 _LAZY = ("nn", "optim", "utils", "cuda", "datasets", "backends", "linalg", "testing",
          "special", "array_api", "accelerator", "distributions", "amp", "cpu", "func",
-         "profiler", "jit", "_C")
+         "profiler", "jit", "_C", "__config__")
 
 # PyTorch's top level also has these layer functions; their positional arguments agree with
 # torch.nn.functional's (the loss functions and batch/instance norm, which take other

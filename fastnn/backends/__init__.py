@@ -69,4 +69,5 @@ def _mkl_in_use():
 
 
 mkl = _Flags("mkl", "Intel MKL: fastnn's gemm when the optional mkl wheel is installed "
-             "(pip install fastnn[mkl]); otherwise numpy's BLAS.", is_available=_mkl_in_use)
+             "(pip install fastnn[mkl]); otherwise fastnn's own kernel on AVX-512 CPUs, or "
+             "numpy's BLAS (see fastnn.__config__.show()).", is_available=_mkl_in_use)
