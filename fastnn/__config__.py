@@ -9,6 +9,7 @@ import platform
 
 import numpy as np
 
+from ._threads import _core, get_num_threads
 from ._version import __version__
 
 _GEMM_WORDS = {
@@ -16,14 +17,6 @@ _GEMM_WORDS = {
     "mkl": "Intel MKL",
     "numpy": "numpy's BLAS",
 }
-
-
-def _core():
-    try:
-        from . import _core as core
-        return core
-    except ImportError:  # a source checkout without the compiled extension
-        return None
 
 
 def _gemm_line(core):
@@ -52,7 +45,6 @@ def show():
 
 def parallel_info():
     """Thread counts and how the threads wait between parallel regions (a str)."""
-    from ._threads import get_num_threads
     core = _core()
     lines = ["fastnn/Parallel:", f"\tfastnn.get_num_threads() : {get_num_threads()}"]
     if core is not None and core.HAVE_OPENMP:

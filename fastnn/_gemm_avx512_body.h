@@ -109,6 +109,16 @@ FN_AVX512 static void FN_(fn_kernel)(int64_t kc, const FN_T* ap, const FN_T* bp,
     }
 }
 
+/* Packing space, in elements, for `rows` rows and `cols` columns of C over all of K: a chunk
+ * of B (K chunk by at most FN_NC columns, in whole panels), then, when with_a, a block of A
+ * (K chunk by a row block).  fn_block lays its space out by this same count. */
+static int64_t FN_(fn_space)(int64_t k, int64_t rows, int64_t cols, int with_a) {
+    int64_t kstep = fn_chunk(k, FN_KC_T, 1);
+    int64_t nstep = cols < FN_NC ? cols : FN_NC;
+    int64_t b_part = kstep * ((nstep + FN_NR - 1) / FN_NR * FN_NR);
+    return with_a ? b_part + kstep * fn_chunk(rows, FN_MC, FN_MR) : b_part;
+}
+
 /* One thread's share: rows [i0, i1) and columns [j0, j1) of C, over all of K, with packing
  * space bp already allocated (a chunk of B, then a block of A).  K goes in equal chunks so
  * that no chunk is a sliver that costs a full pass over C for little work; B in chunks of
@@ -120,7 +130,7 @@ FN_AVX512 static void FN_(fn_block)(int ta, int tb, int64_t k, const FN_T* a, in
                                     FN_T* bp) {
     int64_t kstep = fn_chunk(k, FN_KC_T, 1), mstep = fn_chunk(i1 - i0, FN_MC, FN_MR);
     int64_t nstep = j1 - j0 < FN_NC ? j1 - j0 : FN_NC;
-    FN_T* ap = bp + kstep * ((nstep + FN_NR - 1) / FN_NR * FN_NR);
+    FN_T* ap = bp + FN_(fn_space)(k, i1 - i0, j1 - j0, 0);
     int one_block = i1 - i0 <= mstep;
     for (int64_t k0 = 0; k0 < k; k0 += kstep) {
         int64_t kc = k - k0 < kstep ? k - k0 : kstep;
@@ -172,8 +182,7 @@ FN_AVX512 static int FN_(fn_gemm)(int ta, int tb, int64_t m, int64_t n, int64_t 
         } else {
             fn_share(m, FN_MR, t, nt, &i0, &i1);
         }
-        int64_t ncb = j1 - j0 < FN_NC ? j1 - j0 : FN_NC, ncp = (ncb + FN_NR - 1) / FN_NR * FN_NR;
-        size_t count = (size_t)(fn_chunk(k, FN_KC_T, 1) * (ncp + fn_chunk(i1 - i0, FN_MC, FN_MR)));
+        size_t count = (size_t)FN_(fn_space)(k, i1 - i0, j1 - j0, 1);
         FN_T* bp = i0 < i1 && j0 < j1 ? (FN_T*)fn_pack_space(count * sizeof(FN_T)) : NULL;
         if (i0 < i1 && j0 < j1 && bp == NULL) {
 #ifdef _OPENMP
